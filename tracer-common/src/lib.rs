@@ -1,0 +1,54 @@
+//! Types shared by the kernel programs and the userspace tracer.
+//!
+//! Everything here is `#[repr(C)]`, fixed-size and 8-byte aligned so a ring-buffer record can be
+//! reinterpreted on the user side without parsing.
+#![cfg_attr(target_arch = "bpf", no_std)]
+
+/// A completed syscall of a traced process.
+pub const EVENT_SYSCALL: u32 = 1;
+/// A syscall that never returns to its caller (`exit`, `exit_group`): reported at entry,
+/// `duration_ns` is 0 and `ret` is meaningless.
+pub const EVENT_SYSCALL_NO_RETURN: u32 = 2;
+/// A traced process created a new process (not a thread): `ret` holds the child's pid.
+pub const EVENT_FORK: u32 = 3;
+
+/// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
+pub const MAX_SYSCALLS: u32 = 512;
+/// Words of the `-e` syscall selection bitmap.
+pub const SYSCALL_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
+
+/// One ring-buffer record. 48 bytes; the kernel adds an 8-byte header.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    pub kind: u32,
+    /// Syscall number (native to the traced architecture).
+    pub nr: u32,
+    pub tgid: u32,
+    pub tid: u32,
+    /// `bpf_ktime_get_ns()` at syscall entry (CLOCK_MONOTONIC).
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    /// Return value: `-errno` on failure.
+    pub ret: i64,
+    /// First argument; the fd for read/write/accept-family calls.
+    pub arg0: u64,
+}
+
+/// Per-thread state between `sys_enter` and `sys_exit`, indexed by tid.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InFlight {
+    /// `bpf_ktime_get_ns()` at entry; 0 means "no syscall in flight".
+    pub start_ns: u64,
+    pub nr: u32,
+    /// Guards against a stale entry left by a thread that vanished mid-syscall.
+    pub tid: u32,
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: plain old data, `#[repr(C)]`, no padding holes that matter, any bit pattern valid.
+    unsafe impl aya::Pod for super::Event {}
+    unsafe impl aya::Pod for super::InFlight {}
+}

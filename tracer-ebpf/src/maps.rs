@@ -1,0 +1,112 @@
+//! Maps and load-time constants shared by the programs. Sizes here are placeholders: the loader
+//! sets the real ones (`set_max_entries`) from the machine's `pid_max` and the user's options.
+use aya_ebpf::{
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    macros::map,
+    maps::{Array, PerCpuArray, RingBuf},
+    Global,
+};
+use tracer_common::{Event, InFlight};
+
+/// Bitmap of traced tgids, one bit per pid: an array lookup the verifier inlines, so processes
+/// we do not trace pay a few instructions.
+#[map]
+pub static TRACED: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Syscall in flight per thread, indexed by tid (the loader sizes it to `pid_max`). An array
+/// rather than a hash: no locking, no allocation, lookup inlined by the verifier.
+#[map]
+pub static IN_FLIGHT: Array<InFlight> = Array::with_max_entries(1, 0);
+
+/// Bitmap of syscall numbers selected with `-e` (only read when `FILTER_SYSCALLS` is set).
+#[map]
+pub static SELECTED: Array<u64> = Array::with_max_entries(tracer_common::SYSCALL_WORDS as u32, 0);
+
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
+
+/// Events that did not fit in the ring buffer, per CPU. Never silent: userspace reports the sum.
+#[map]
+pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// Non-zero when `-e` selected a subset of syscalls.
+#[unsafe(no_mangle)]
+static FILTER_SYSCALLS: Global<u32> = Global::new(0);
+/// Offset of the first syscall argument in `struct pt_regs` (x86_64: `di`; aarch64: `regs[0]`).
+#[unsafe(no_mangle)]
+static ARG0_OFFSET: Global<u32> = Global::new(112);
+/// Native numbers of `exit` and `exit_group`, which never reach `sys_exit`.
+#[unsafe(no_mangle)]
+static NR_EXIT: Global<u32> = Global::new(60);
+#[unsafe(no_mangle)]
+static NR_EXIT_GROUP: Global<u32> = Global::new(231);
+/// Wake the reader only once this much data is waiting; it also drains on a timer.
+/// Waking per event costs an irq_work per syscall.
+#[unsafe(no_mangle)]
+static WAKEUP_BYTES: Global<u64> = Global::new(1 << 20);
+
+#[inline(always)]
+pub fn is_traced(tgid: u32) -> bool {
+    match TRACED.get(tgid >> 6) {
+        Some(word) => *word & (1u64 << (tgid & 63)) != 0,
+        None => false,
+    }
+}
+
+/// Marks a new process as traced. Two traced processes may fork at once into pids that share a
+/// word, so the bit goes in with an atomic add (BPF XADD; the target has no atomic OR without
+/// CAS support), which equals OR because the bit is checked clear first and a pid is new to
+/// exactly one parent.
+#[inline(always)]
+pub fn trace_tgid(tgid: u32) {
+    let bit = 1u64 << (tgid & 63);
+    if let Some(word) = TRACED.get_ptr_mut(tgid >> 6) {
+        unsafe {
+            if *word & bit == 0 {
+                core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(word, bit);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+pub fn is_selected(nr: u32) -> bool {
+    if FILTER_SYSCALLS.load() == 0 {
+        return true;
+    }
+    match SELECTED.get(nr >> 6) {
+        Some(word) => *word & (1u64 << (nr & 63)) != 0,
+        None => false,
+    }
+}
+
+#[inline(always)]
+pub fn arg0_offset() -> usize {
+    ARG0_OFFSET.load() as usize
+}
+
+#[inline(always)]
+pub fn never_returns(nr: u32) -> bool {
+    nr == NR_EXIT.load() || nr == NR_EXIT_GROUP.load()
+}
+
+/// Writes one event, or counts it lost when the ring buffer is full.
+#[inline(always)]
+pub fn emit(event: Event) {
+    match EVENTS.reserve::<Event>(0) {
+        Some(mut entry) => {
+            entry.write(event);
+            let wakeup = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= WAKEUP_BYTES.load() {
+                BPF_RB_FORCE_WAKEUP
+            } else {
+                BPF_RB_NO_WAKEUP
+            };
+            entry.submit(wakeup as u64);
+        }
+        None => {
+            if let Some(lost) = LOST.get_ptr_mut(0) {
+                unsafe { *lost += 1 };
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Follow-forks: a traced process that creates a new process (not a thread) gets the child
+//! traced before the child can run. `task:task_newtask` fires inside `copy_process`, in the
+//! parent, and carries the clone flags, so no kernel struct offsets are needed.
+use aya_ebpf::{
+    helpers::bpf_get_current_pid_tgid, macros::tracepoint, programs::TracePointContext, Global,
+};
+use tracer_common::{Event, EVENT_FORK};
+
+use crate::maps::{emit, is_traced, trace_tgid};
+
+const CLONE_THREAD: u64 = 0x0001_0000;
+
+/// Field offsets in the tracepoint record, read by the loader from tracefs' `format` file.
+#[unsafe(no_mangle)]
+static NEWTASK_PID_OFFSET: Global<u32> = Global::new(8);
+#[unsafe(no_mangle)]
+static NEWTASK_FLAGS_OFFSET: Global<u32> = Global::new(32);
+
+#[tracepoint(category = "task", name = "task_newtask")]
+pub fn task_newtask(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(tgid) {
+        return 0;
+    }
+    let Ok(flags) = (unsafe { ctx.read_at::<u64>(NEWTASK_FLAGS_OFFSET.load() as usize) }) else {
+        return 0;
+    };
+    if flags & CLONE_THREAD != 0 {
+        return 0; // threads are traced through their tgid already
+    }
+    let Ok(child) = (unsafe { ctx.read_at::<i32>(NEWTASK_PID_OFFSET.load() as usize) }) else {
+        return 0;
+    };
+    if child <= 0 {
+        return 0;
+    }
+    trace_tgid(child as u32);
+    emit(Event {
+        kind: EVENT_FORK,
+        nr: 0,
+        tgid,
+        tid: pid_tgid as u32,
+        start_ns: 0,
+        duration_ns: 0,
+        ret: child as i64,
+        arg0: flags,
+    });
+    0
+}

@@ -1,0 +1,95 @@
+//! Decoding of ring-buffer records: the one place that knows their layout.
+use tracer_common::{Event, EVENT_FORK, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN};
+
+/// What one ring-buffer record says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    Syscall(SyscallRecord),
+    /// A traced process created a new process, which the kernel now traces too.
+    Fork { parent_tgid: u32, child_pid: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallRecord {
+    pub nr: u32,
+    pub tgid: u32,
+    pub tid: u32,
+    pub start_ns: u64,
+    /// `None` for calls that never return (`exit_group`).
+    pub duration_ns: Option<u64>,
+    pub ret: i64,
+    pub arg0: u64,
+}
+
+impl SyscallRecord {
+    /// The errno of a failed call: the kernel returns -4095..=-1 for errors.
+    pub fn errno(&self) -> Option<i32> {
+        match self.duration_ns {
+            Some(_) if (-4095..0).contains(&self.ret) => Some(-self.ret as i32),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("ring-buffer record of {0} bytes, expected {size}", size = size_of::<Event>())]
+    Size(usize),
+    #[error("unknown record kind {0}")]
+    Kind(u32),
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+    if bytes.len() != size_of::<Event>() {
+        return Err(DecodeError::Size(bytes.len()));
+    }
+    // SAFETY: length checked; Event is plain old data valid for any bit pattern.
+    let event: Event = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    let syscall = |duration_ns| {
+        Record::Syscall(SyscallRecord {
+            nr: event.nr,
+            tgid: event.tgid,
+            tid: event.tid,
+            start_ns: event.start_ns,
+            duration_ns,
+            ret: event.ret,
+            arg0: event.arg0,
+        })
+    };
+    match event.kind {
+        EVENT_SYSCALL => Ok(syscall(Some(event.duration_ns))),
+        EVENT_SYSCALL_NO_RETURN => Ok(syscall(None)),
+        EVENT_FORK => Ok(Record::Fork { parent_tgid: event.tgid, child_pid: event.ret as u32 }),
+        kind => Err(DecodeError::Kind(kind)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(event: &Event) -> Vec<u8> {
+        unsafe { std::slice::from_raw_parts((event as *const Event).cast::<u8>(), size_of::<Event>()) }.to_vec()
+    }
+
+    #[test]
+    fn decodes_each_kind() {
+        let ev = Event { kind: EVENT_SYSCALL, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7, ret: -2, arg0: 3 };
+        let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
+        assert_eq!((rec.duration_ns, rec.errno(), rec.arg0), (Some(7), Some(2), 3));
+
+        let ev = Event { kind: EVENT_SYSCALL_NO_RETURN, ret: -2, ..ev };
+        let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
+        assert_eq!((rec.duration_ns, rec.errno()), (None, None));
+
+        let ev = Event { kind: EVENT_FORK, ret: 99, ..ev };
+        assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Fork { parent_tgid: 10, child_pid: 99 });
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(decode(&[0; 3]), Err(DecodeError::Size(3)));
+        let ev = Event { kind: 77, ..Default::default() };
+        assert_eq!(decode(&bytes(&ev)), Err(DecodeError::Kind(77)));
+    }
+}

@@ -1,0 +1,239 @@
+//! `-e trace=SET`, with strace's syntax: syscall names, `%class`es, `all`, `none`, and a leading
+//! `!` to negate. Several `-e trace=` options add up, as in strace.
+use std::fmt;
+
+use tracer_common::{MAX_SYSCALLS, SYSCALL_WORDS};
+
+use crate::syscall_table;
+
+/// A set of syscall numbers of this architecture, as the kernel-side bitmap wants it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyscallSet {
+    words: [u64; SYSCALL_WORDS],
+}
+
+impl SyscallSet {
+    pub fn empty() -> Self {
+        Self { words: [0; SYSCALL_WORDS] }
+    }
+
+    pub fn all() -> Self {
+        let mut set = Self::empty();
+        syscall_table::all().for_each(|nr| set.insert(nr));
+        set
+    }
+
+    pub fn insert(&mut self, nr: u32) {
+        if nr < MAX_SYSCALLS {
+            self.words[(nr / 64) as usize] |= 1 << (nr % 64);
+        }
+    }
+
+    pub fn contains(&self, nr: u32) -> bool {
+        nr < MAX_SYSCALLS && self.words[(nr / 64) as usize] & (1 << (nr % 64)) != 0
+    }
+
+    pub fn words(&self) -> &[u64; SYSCALL_WORDS] {
+        &self.words
+    }
+
+    fn union(&mut self, other: &Self) {
+        self.words.iter_mut().zip(other.words).for_each(|(a, b)| *a |= b);
+    }
+
+    fn complement(&self) -> Self {
+        let mut out = Self::all();
+        out.words.iter_mut().zip(self.words).for_each(|(a, b)| *a &= !b);
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for SyscallSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = (0..MAX_SYSCALLS).filter(|nr| self.contains(*nr)).map(|nr| syscall_table::name(nr).unwrap_or("?"));
+        f.debug_set().entries(names).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FilterError {
+    #[error("unsupported qualifier '{0}' in -e (only trace= is supported)")]
+    Qualifier(String),
+    #[error("unknown syscall '{0}' in -e trace=")]
+    UnknownSyscall(String),
+    #[error("unknown syscall class '%{0}' in -e trace= (known: {known})", known = CLASS_NAMES.join(", "))]
+    UnknownClass(String),
+    #[error("empty syscall set in -e '{0}'")]
+    Empty(String),
+}
+
+/// Parses every `-e` expression; `None` means "trace every syscall" (no kernel-side filter).
+pub fn parse_expressions(expressions: &[String]) -> Result<Option<SyscallSet>, FilterError> {
+    let mut selected: Option<SyscallSet> = None;
+    for expression in expressions {
+        let set = parse_expression(expression)?;
+        selected.get_or_insert_with(SyscallSet::empty).union(&set);
+    }
+    Ok(selected.filter(|set| *set != SyscallSet::all()))
+}
+
+fn parse_expression(expression: &str) -> Result<SyscallSet, FilterError> {
+    let list = match expression.split_once('=') {
+        Some(("trace" | "t", list)) => list,
+        Some((qualifier, _)) => return Err(FilterError::Qualifier(qualifier.to_string())),
+        None => expression,
+    };
+    let (negate, list) = match list.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, list),
+    };
+    let mut set = SyscallSet::empty();
+    for item in list.split(',').map(str::trim) {
+        match item {
+            "" => return Err(FilterError::Empty(expression.to_string())),
+            "all" => set.union(&SyscallSet::all()),
+            "none" => {}
+            _ => match item.strip_prefix('%') {
+                Some(class) => set.union(&class_set(class)?),
+                None => set.insert(syscall_table::number(item).ok_or_else(|| FilterError::UnknownSyscall(item.to_string()))?),
+            },
+        }
+    }
+    Ok(if negate { set.complement() } else { set })
+}
+
+/// strace's syscall classes, by name. A name absent from this architecture is skipped (`open`
+/// does not exist on aarch64); a unit test checks every name exists on x86_64 or aarch64.
+const CLASSES: &[(&str, &[&str])] = &[
+    ("network", &[
+        "accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt", "listen",
+        "recvfrom", "recvmmsg", "recvmsg", "sendmmsg", "sendmsg", "sendto", "setsockopt", "shutdown",
+        "socket", "socketpair",
+    ]),
+    ("file", &[
+        "access", "acct", "chdir", "chmod", "chown", "chroot", "creat", "execve", "execveat",
+        "faccessat", "faccessat2", "fanotify_mark", "fchmodat", "fchmodat2", "fchownat", "futimesat",
+        "getxattr", "inotify_add_watch", "lchown", "lgetxattr", "link", "linkat", "listxattr",
+        "llistxattr", "lremovexattr", "lsetxattr", "lstat", "mkdir", "mkdirat", "mknod", "mknodat",
+        "mount", "mount_setattr", "move_mount", "name_to_handle_at", "newfstatat", "open", "open_tree",
+        "openat", "openat2", "pivot_root", "quotactl", "readlink", "readlinkat", "removexattr", "rename",
+        "renameat", "renameat2", "rmdir", "setxattr", "stat", "statfs", "statx", "swapoff", "swapon",
+        "symlink", "symlinkat", "truncate", "umount2", "unlink", "unlinkat", "uselib", "utime",
+        "utimensat", "utimes",
+    ]),
+    ("process", &[
+        "clone", "clone3", "execve", "execveat", "exit", "exit_group", "fork", "kill", "pidfd_open",
+        "pidfd_send_signal", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "tgkill", "tkill", "vfork",
+        "wait4", "waitid",
+    ]),
+    ("memory", &[
+        "brk", "get_mempolicy", "madvise", "map_shadow_stack", "mbind", "memfd_secret", "migrate_pages",
+        "mincore", "mlock", "mlock2", "mlockall", "mmap", "move_pages", "mprotect", "mremap", "mseal",
+        "msync", "munlock", "munlockall", "munmap", "pkey_mprotect", "process_madvise",
+        "process_mrelease", "remap_file_pages", "set_mempolicy", "shmat", "shmdt",
+    ]),
+    ("signal", &[
+        "kill", "pause", "pidfd_send_signal", "rt_sigaction", "rt_sigpending", "rt_sigprocmask",
+        "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "rt_tgsigqueueinfo",
+        "sigaltstack", "signalfd", "signalfd4", "tgkill", "tkill",
+    ]),
+    ("ipc", &[
+        "msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop", "semtimedop", "shmat",
+        "shmctl", "shmdt", "shmget",
+    ]),
+    ("desc", &[
+        "accept", "accept4", "bind", "close", "close_range", "connect", "copy_file_range", "creat", "dup",
+        "dup2", "dup3", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2",
+        "epoll_wait", "eventfd", "eventfd2", "faccessat", "faccessat2", "fadvise64", "fallocate",
+        "fanotify_init", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchown", "fchownat", "fcntl",
+        "fdatasync", "fgetxattr", "flistxattr", "flock", "fremovexattr", "fsetxattr", "fstat", "fstatfs",
+        "fsync", "ftruncate", "futimesat", "getdents", "getdents64", "getpeername", "getsockname",
+        "getsockopt", "inotify_add_watch", "inotify_init", "inotify_init1", "io_uring_enter",
+        "io_uring_register", "ioctl", "linkat", "listen", "lseek", "memfd_create", "mkdirat", "mknodat",
+        "mmap", "name_to_handle_at", "newfstatat", "open", "openat", "openat2", "pidfd_getfd",
+        "pidfd_open", "pipe", "pipe2", "poll", "ppoll", "pread64", "preadv", "preadv2", "pselect6",
+        "pwrite64", "pwritev", "pwritev2", "read", "readahead", "readlinkat", "readv", "recvfrom",
+        "recvmmsg", "recvmsg", "renameat", "renameat2", "select", "sendfile", "sendmmsg", "sendmsg",
+        "sendto", "setsockopt", "shutdown", "signalfd", "signalfd4", "socket", "socketpair", "splice",
+        "statx", "symlinkat", "sync_file_range", "syncfs", "tee", "timerfd_create", "timerfd_gettime",
+        "timerfd_settime", "unlinkat", "utimensat", "vmsplice", "write", "writev",
+    ]),
+];
+
+const CLASS_NAMES: &[&str] = &["network", "net", "file", "process", "memory", "signal", "ipc", "desc"];
+
+fn class_set(class: &str) -> Result<SyscallSet, FilterError> {
+    let canonical = if class == "net" { "network" } else { class };
+    let (_, names) = CLASSES
+        .iter()
+        .find(|(name, _)| *name == canonical)
+        .ok_or_else(|| FilterError::UnknownClass(class.to_string()))?;
+    let mut set = SyscallSet::empty();
+    names.iter().filter_map(|name| syscall_table::number(name)).for_each(|nr| set.insert(nr));
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nr(name: &str) -> u32 {
+        syscall_table::number(name).unwrap()
+    }
+
+    fn parse(exprs: &[&str]) -> Result<Option<SyscallSet>, FilterError> {
+        parse_expressions(&exprs.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn class_lists_name_real_syscalls() {
+        for (class, names) in CLASSES {
+            for name in *names {
+                assert!(syscall_table::known_on_any_arch(name), "%{class} lists unknown syscall {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_classes_and_negation() {
+        let set = parse(&["trace=read,write"]).unwrap().unwrap();
+        assert_eq!(set.len(), 2);
+        assert!(set.contains(nr("read")) && set.contains(nr("write")));
+
+        let bare = parse(&["read,write"]).unwrap().unwrap();
+        assert!(bare == set);
+
+        let net = parse(&["trace=%network"]).unwrap().unwrap();
+        assert!(net.contains(nr("connect")) && net.contains(nr("accept4")) && !net.contains(nr("read")));
+        assert!(parse(&["trace=%net"]).unwrap().unwrap() == net);
+
+        let not_read = parse(&["trace=!read"]).unwrap().unwrap();
+        assert!(!not_read.contains(nr("read")) && not_read.contains(nr("write")));
+
+        let both = parse(&["trace=read", "trace=%network"]).unwrap().unwrap();
+        assert!(both.contains(nr("read")) && both.contains(nr("connect")));
+    }
+
+    #[test]
+    fn all_means_no_filter() {
+        assert!(parse(&[]).unwrap().is_none());
+        assert!(parse(&["trace=all"]).unwrap().is_none());
+        assert!(parse(&["trace=none"]).unwrap().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_input_is_a_clear_error() {
+        assert_eq!(parse(&["trace=raed"]).unwrap_err(), FilterError::UnknownSyscall("raed".into()));
+        assert_eq!(parse(&["trace=%netwrk"]).unwrap_err(), FilterError::UnknownClass("netwrk".into()));
+        assert_eq!(parse(&["signal=SIGINT"]).unwrap_err(), FilterError::Qualifier("signal".into()));
+        assert!(matches!(parse(&["trace=read,"]), Err(FilterError::Empty(_))));
+    }
+}

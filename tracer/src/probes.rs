@@ -1,0 +1,180 @@
+//! Loading and attaching the kernel programs, and the userspace handles on their maps.
+use std::{fs, path::Path};
+
+use anyhow::{anyhow, bail, Context, Result};
+use aya::{
+    maps::{Array, MapData, PerCpuArray, RingBuf},
+    programs::{BtfTracePoint, TracePoint},
+    Btf, Ebpf, EbpfLoader,
+};
+use tracer_common::SYSCALL_WORDS;
+
+use crate::{filter::SyscallSet, syscall_table};
+
+static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
+
+const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
+const TRACEFS: &str = "/sys/kernel/tracing";
+
+#[derive(Clone, Debug)]
+pub struct ProbeConfig {
+    /// `None`: every syscall.
+    pub selected: Option<SyscallSet>,
+    pub follow_forks: bool,
+    /// Ring-buffer size in bytes (a power of two, at least one page).
+    pub ring_bytes: u32,
+}
+
+/// The loaded, attached programs. Dropping it detaches everything.
+pub struct Probes {
+    // Keeps programs and links alive.
+    _ebpf: Ebpf,
+    traced: Array<MapData, u64>,
+    lost: PerCpuArray<MapData, u64>,
+    ring: Option<RingBuf<MapData>>,
+}
+
+impl Probes {
+    pub fn load(config: &ProbeConfig) -> Result<Self> {
+        check_privileges()?;
+        if !Path::new(BTF_PATH).exists() {
+            bail!("this kernel has no BTF ({BTF_PATH} is missing); tracer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+        }
+        raise_memlock_limit();
+        let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
+        let pid_max = read_pid_max()?;
+        let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+        let filter_syscalls = u32::from(config.selected.is_some());
+        let wakeup_bytes = u64::from(config.ring_bytes / 8);
+        let newtask = if config.follow_forks { Some(newtask_offsets()?) } else { None };
+        let (pid_offset, flags_offset) = newtask.unwrap_or((8, 32));
+
+        let mut loader = EbpfLoader::new();
+        loader
+            .btf(Some(&btf))
+            .map_max_entries("TRACED", pid_max.div_ceil(64))
+            .map_max_entries("IN_FLIGHT", pid_max)
+            .map_max_entries("EVENTS", config.ring_bytes)
+            .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
+            .override_global("ARG0_OFFSET", &syscall_table::ARG0_PT_REGS_OFFSET, true)
+            .override_global("NR_EXIT", &nr_exit, true)
+            .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
+            .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
+            .override_global("NEWTASK_PID_OFFSET", &pid_offset, true)
+            .override_global("NEWTASK_FLAGS_OFFSET", &flags_offset, true);
+        let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
+
+        if let Some(selected) = &config.selected {
+            let mut map: Array<_, u64> = Array::try_from(ebpf.map_mut("SELECTED").context("map SELECTED")?)?;
+            for (index, word) in selected.words().iter().enumerate().take(SYSCALL_WORDS) {
+                map.set(index as u32, word, 0)?;
+            }
+        }
+
+        for name in ["sys_exit", "sys_enter"] {
+            let program: &mut BtfTracePoint =
+                ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
+            program.load(name, &btf).with_context(|| format!("cannot load the {name} program"))?;
+            program.attach().with_context(|| format!("cannot attach to tracepoint {name}"))?;
+        }
+        if config.follow_forks {
+            let program: &mut TracePoint =
+                ebpf.program_mut("task_newtask").context("program task_newtask")?.try_into()?;
+            program.load().context("cannot load the task_newtask program")?;
+            program.attach("task", "task_newtask").context("cannot attach to tracepoint task:task_newtask")?;
+        }
+
+        let traced = Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?;
+        let lost = PerCpuArray::try_from(ebpf.take_map("LOST").context("map LOST")?)?;
+        let ring = Some(RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?);
+        Ok(Self { _ebpf: ebpf, traced, lost, ring })
+    }
+
+    /// Starts tracing process `tgid` (all its threads).
+    pub fn trace(&mut self, tgid: u32) -> Result<()> {
+        self.set_traced(tgid, true)
+    }
+
+    /// Stops tracing `tgid`, so that a later process reusing the pid is not traced.
+    pub fn untrace(&mut self, tgid: u32) -> Result<()> {
+        self.set_traced(tgid, false)
+    }
+
+    fn set_traced(&mut self, tgid: u32, on: bool) -> Result<()> {
+        let index = tgid / 64;
+        let bit = 1u64 << (tgid % 64);
+        let word = self.traced.get(&index, 0).with_context(|| format!("pid {tgid} is above pid_max"))?;
+        let word = if on { word | bit } else { word & !bit };
+        self.traced.set(index, word, 0)?;
+        Ok(())
+    }
+
+    /// Events the kernel could not put in the ring buffer, summed over CPUs.
+    pub fn lost_events(&self) -> Result<u64> {
+        Ok(self.lost.get(&0, 0)?.iter().sum())
+    }
+
+    /// The ring buffer, handed to the reader once.
+    pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
+        self.ring.take()
+    }
+}
+
+/// Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN), checked up front for a clear message.
+fn check_privileges() -> Result<()> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let status = fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1 << cap) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        Ok(())
+    } else {
+        bail!("tracer needs root (or CAP_BPF and CAP_PERFMON) to load eBPF programs; try sudo")
+    }
+}
+
+/// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones use the memory cgroup,
+/// and the raise may be refused without CAP_SYS_RESOURCE, which is fine there.
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
+        log::debug!("cannot raise RLIMIT_MEMLOCK: {}", std::io::Error::last_os_error());
+    }
+}
+
+fn read_pid_max() -> Result<u32> {
+    let text = fs::read_to_string("/proc/sys/kernel/pid_max").context("cannot read /proc/sys/kernel/pid_max")?;
+    text.trim().parse().context("cannot parse /proc/sys/kernel/pid_max")
+}
+
+/// Makes sure tracefs is mounted: classic tracepoints are found through it.
+fn ensure_tracefs() -> Result<()> {
+    if Path::new(TRACEFS).join("events").exists() {
+        return Ok(());
+    }
+    nix::mount::mount(Some("nodev"), TRACEFS, Some("tracefs"), nix::mount::MsFlags::empty(), None::<&str>)
+        .with_context(|| format!("tracefs is not mounted and mounting it on {TRACEFS} failed"))
+}
+
+/// Offsets of `pid` and `clone_flags` in the `task:task_newtask` record, from its format file.
+fn newtask_offsets() -> Result<(u32, u32)> {
+    ensure_tracefs()?;
+    let path = Path::new(TRACEFS).join("events/task/task_newtask/format");
+    let format = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let offset = |field: &str| -> Result<u32> {
+        format
+            .lines()
+            .find(|line| line.contains(field))
+            .and_then(|line| line.split("offset:").nth(1))
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|n| n.trim().parse().ok())
+            .with_context(|| format!("no field '{field}' in {}", path.display()))
+    };
+    Ok((offset(" pid;")?, offset(" clone_flags;")?))
+}

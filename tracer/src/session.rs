@@ -1,0 +1,164 @@
+//! One tracing run: attach, drain the ring buffer into the aggregator until the traced
+//! processes exit, the duration ends or the user interrupts, then report.
+use std::{collections::HashSet, time::{Duration, Instant}};
+
+use anyhow::{Context, Result};
+use aya::maps::{MapData, RingBuf};
+use tokio::{
+    io::{unix::AsyncFd, Interest},
+    signal::unix::{signal, SignalKind},
+    sync::mpsc,
+};
+
+use crate::{
+    aggregate::Aggregator,
+    event::{decode, Record},
+    filter::SyscallSet,
+    probes::{ProbeConfig, Probes},
+    summary::{self, RunFacts, SortKey},
+    target::{self, SpawnedChild},
+};
+
+/// How often the ring buffer is drained when the kernel has not woken us (it only wakes the
+/// reader once a batch is waiting, to keep the per-syscall cost low).
+const DRAIN_INTERVAL: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Debug)]
+pub struct TraceOptions {
+    pub pids: Vec<u32>,
+    pub command: Vec<String>,
+    pub follow_forks: bool,
+    pub selected: Option<SyscallSet>,
+    pub duration: Option<Duration>,
+    pub ring_bytes: u32,
+}
+
+pub struct Outcome {
+    pub aggregator: Aggregator,
+    pub facts: RunFacts,
+    /// Exit code of the spawned command, if there was one and it exited.
+    pub command_exit: Option<i32>,
+}
+
+impl Outcome {
+    pub fn summary(&self, sort: SortKey) -> String {
+        summary::render(&self.aggregator, &self.facts, sort)
+    }
+}
+
+pub fn run(options: &TraceOptions) -> Result<Outcome> {
+    let targets: Vec<u32> = options.pids.iter().map(|&pid| target::resolve_pid(pid)).collect::<Result<_>>()?;
+    // Fork before loading anything or starting threads; the child waits before execve.
+    let mut child = match options.command.is_empty() {
+        true => None,
+        false => Some(SpawnedChild::spawn(&options.command)?),
+    };
+    let config = ProbeConfig {
+        selected: options.selected.clone(),
+        follow_forks: options.follow_forks,
+        ring_bytes: options.ring_bytes,
+    };
+    let mut probes = Probes::load(&config)?;
+    let mut roots = targets.clone();
+    roots.extend(child.as_ref().map(|c| c.pid));
+    for &tgid in &roots {
+        probes.trace(tgid)?;
+    }
+    for &tgid in &targets {
+        eprintln!("tracer: attached to process {tgid} ({})", target::comm(tgid));
+    }
+    if let Some(child) = child.as_mut() {
+        child.release()?;
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
+    let started = Instant::now();
+    let aggregator = runtime.block_on(trace_loop(&mut probes, &roots, options))?;
+    let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes: aggregator.1 };
+    let command_exit = child.as_ref().and_then(SpawnedChild::exit_code);
+    Ok(Outcome { aggregator: aggregator.0, facts, command_exit })
+}
+
+/// Returns the aggregate and the number of processes traced.
+async fn trace_loop(probes: &mut Probes, roots: &[u32], options: &TraceOptions) -> Result<(Aggregator, usize)> {
+    let ring = probes.take_ring().context("ring buffer already taken")?;
+    let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
+    let mut aggregator = Aggregator::default();
+    let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
+    let mut live: HashSet<u32> = HashSet::new();
+    let mut seen = 0usize;
+    for &tgid in roots {
+        live.insert(tgid);
+        seen += 1;
+        watch_exit(tgid, exited_tx.clone());
+    }
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let deadline = tokio::time::sleep(options.duration.unwrap_or(Duration::MAX));
+    tokio::pin!(deadline);
+    let mut tick = tokio::time::interval(DRAIN_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut forks = Vec::new();
+
+    loop {
+        tokio::select! {
+            guard = ring.readable_mut() => {
+                let mut guard = guard.context("ring buffer poll")?;
+                drain(guard.get_inner_mut(), &mut aggregator, &mut forks);
+                guard.clear_ready();
+            }
+            _ = tick.tick() => drain(ring.get_mut(), &mut aggregator, &mut forks),
+            Some(tgid) = exited_rx.recv() => {
+                // Everything the process did is in the ring by now: take it before deciding.
+                drain(ring.get_mut(), &mut aggregator, &mut forks);
+                live.remove(&tgid);
+                probes.untrace(tgid)?;
+            }
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = &mut deadline, if options.duration.is_some() => break,
+        }
+        for child in forks.drain(..) {
+            if live.insert(child) {
+                seen += 1;
+                watch_exit(child, exited_tx.clone());
+            }
+        }
+        if live.is_empty() {
+            break;
+        }
+    }
+    drain(ring.get_mut(), &mut aggregator, &mut forks);
+    Ok((aggregator, seen))
+}
+
+fn drain(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) {
+    while let Some(item) = ring.next() {
+        match decode(&item) {
+            Ok(Record::Syscall(rec)) => aggregator.record(&rec),
+            Ok(Record::Fork { child_pid, .. }) => forks.push(child_pid),
+            Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
+        }
+    }
+}
+
+/// Sends `tgid` on `exited` once the process has exited (at once if it already has).
+fn watch_exit(tgid: u32, exited: mpsc::UnboundedSender<u32>) {
+    let Some(fd) = target::pidfd(tgid) else {
+        let _ = exited.send(tgid);
+        return;
+    };
+    tokio::spawn(async move {
+        if let Ok(fd) = readable_fd(fd) {
+            let _ = fd.readable().await;
+        }
+        let _ = exited.send(tgid);
+    });
+}
+
+/// Registers an owned descriptor with the reactor for readability.
+fn readable_fd<T: std::os::fd::AsRawFd>(owner: T) -> Result<AsyncFd<T>> {
+    // SAFETY: `owner` owns its descriptor (a map fd or a pidfd) and keeps it open, unchanged,
+    // for as long as the AsyncFd holds it.
+    unsafe { AsyncFd::register_with_interest(owner, Interest::READABLE) }.map_err(|e| anyhow::anyhow!("{e}"))
+}

@@ -1,0 +1,160 @@
+//! The end-of-run table, in the spirit of `strace -c` with honest percentiles.
+use std::{fmt::Write, time::Duration};
+
+use crate::{
+    aggregate::{Aggregator, SyscallStats},
+    syscall_table,
+};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    /// Total time spent in the syscall (strace's default).
+    #[default]
+    Time,
+    Calls,
+    Errors,
+    Name,
+    /// Mean latency.
+    Avg,
+    Max,
+    P99,
+}
+
+/// Facts about the run shown in the footer.
+#[derive(Clone, Debug, Default)]
+pub struct RunFacts {
+    pub lost: u64,
+    pub duration: Duration,
+    pub processes: usize,
+}
+
+/// Formats nanoseconds with three significant digits, the precision of the histograms.
+pub fn format_ns(ns: u64) -> String {
+    const UNITS: [(f64, &str); 3] = [(1e9, "s"), (1e6, "ms"), (1e3, "us")];
+    let value = ns as f64;
+    for (scale, unit) in UNITS {
+        if value >= scale {
+            let scaled = value / scale;
+            let decimals = if scaled >= 100.0 { 0 } else if scaled >= 10.0 { 1 } else { 2 };
+            return format!("{scaled:.decimals$}{unit}");
+        }
+    }
+    format!("{ns}ns")
+}
+
+fn sort_value(stats: &SyscallStats, key: SortKey) -> u64 {
+    match key {
+        SortKey::Time | SortKey::Name => stats.total_ns,
+        SortKey::Calls => stats.calls,
+        SortKey::Errors => stats.errors,
+        SortKey::Avg => stats.latency.mean() as u64,
+        SortKey::Max => stats.latency.max(),
+        SortKey::P99 => stats.latency.value_at_quantile(0.99),
+    }
+}
+
+pub fn render(agg: &Aggregator, facts: &RunFacts, sort: SortKey) -> String {
+    let mut rows: Vec<(&str, &SyscallStats)> =
+        agg.syscalls().map(|(nr, stats)| (syscall_table::name(nr).unwrap_or("?"), stats)).collect();
+    match sort {
+        SortKey::Name => rows.sort_by_key(|(name, _)| *name),
+        key => rows.sort_by(|a, b| sort_value(b.1, key).cmp(&sort_value(a.1, key)).then(a.0.cmp(b.0))),
+    }
+    let grand_total: u64 = rows.iter().map(|(_, s)| s.total_ns).sum();
+
+    let mut out = String::new();
+    let header = ["% time", "total", "calls", "errors", "p50", "p90", "p99", "p99.9", "max", "syscall"];
+    let _ = writeln!(
+        out,
+        "{:>6} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {}",
+        header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7], header[8], header[9]
+    );
+    let _ = writeln!(out, "{}", "-".repeat(100));
+    for (name, stats) in &rows {
+        let share = if grand_total == 0 { 0.0 } else { 100.0 * stats.total_ns as f64 / grand_total as f64 };
+        let q = |quantile: f64| {
+            if stats.latency.is_empty() { "-".to_string() } else { format_ns(stats.latency.value_at_quantile(quantile)) }
+        };
+        let max = if stats.latency.is_empty() { "-".to_string() } else { format_ns(stats.latency.max()) };
+        let _ = writeln!(
+            out,
+            "{share:>6.2} {:>9} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {name}",
+            format_ns(stats.total_ns),
+            stats.calls,
+            if stats.errors == 0 { String::new() } else { stats.errors.to_string() },
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            max,
+        );
+    }
+    let _ = writeln!(out, "{}", "-".repeat(100));
+    let calls: u64 = rows.iter().map(|(_, s)| s.calls).sum();
+    let errors: u64 = rows.iter().map(|(_, s)| s.errors).sum();
+    let _ = writeln!(out, "{:>6.2} {:>9} {calls:>10} {errors:>8} {:>49} total", 100.0, format_ns(grand_total), "");
+
+    let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\nerrors by errno:");
+        for (name, stats) in failing {
+            for (errno, count) in &stats.errnos {
+                let _ = writeln!(out, "  {name:<20} {:<14} {count:>10}", syscall_table::errno_name(*errno));
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nevents: {} received, {} lost; traced {:.3}s, {} process{}",
+        agg.events,
+        facts.lost,
+        facts.duration.as_secs_f64(),
+        facts.processes,
+        if facts.processes == 1 { "" } else { "es" },
+    );
+    if facts.lost > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {} events were lost (ring buffer full); counts above are low by that much. \
+             Try a larger --buffer-size or a narrower -e trace=.",
+            facts.lost
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::SyscallRecord;
+
+    #[test]
+    fn formats_three_significant_digits() {
+        assert_eq!(format_ns(0), "0ns");
+        assert_eq!(format_ns(999), "999ns");
+        assert_eq!(format_ns(1_234), "1.23us");
+        assert_eq!(format_ns(12_345), "12.3us");
+        assert_eq!(format_ns(123_456), "123us");
+        assert_eq!(format_ns(50_100_000), "50.1ms");
+        assert_eq!(format_ns(2_000_000_000), "2.00s");
+    }
+
+    #[test]
+    fn table_sorted_with_errors_and_footer() {
+        let mut agg = Aggregator::default();
+        let read = syscall_table::number("read").unwrap();
+        let close = syscall_table::number("close").unwrap();
+        for _ in 0..3 {
+            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), ret: 1, arg0: 0 });
+        }
+        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), ret: -9, arg0: 0 });
+        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1 }, SortKey::Time);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].ends_with(" read") && lines[2].contains(" 3 "), "{text}");
+        assert!(lines[3].ends_with(" close"), "{text}");
+        assert!(text.contains("close                EBADF                   1"), "{text}");
+        assert!(text.contains("events: 4 received, 0 lost"), "{text}");
+        let by_calls = render(&agg, &RunFacts::default(), SortKey::Name);
+        assert!(by_calls.lines().nth(2).unwrap().ends_with(" close"));
+    }
+}

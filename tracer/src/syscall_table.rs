@@ -1,0 +1,70 @@
+//! Syscall names and numbers of the machine's own architecture, from the `syscalls` crate
+//! (generated from the kernel's syscall tables), plus the few per-architecture facts the kernel
+//! programs need.
+use tracer_common::MAX_SYSCALLS;
+
+#[cfg(target_arch = "x86_64")]
+use syscalls::x86_64::Sysno;
+#[cfg(target_arch = "aarch64")]
+use syscalls::aarch64::Sysno;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("tracer supports x86_64 and aarch64");
+
+/// Offset of the first syscall argument in the kernel's `struct pt_regs`.
+#[cfg(target_arch = "x86_64")]
+pub const ARG0_PT_REGS_OFFSET: u32 = 14 * 8; // r15..ax, cx, dx, si, then di
+#[cfg(target_arch = "aarch64")]
+pub const ARG0_PT_REGS_OFFSET: u32 = 0; // regs[0]
+
+/// Name of syscall `nr`, or `None` for a number this architecture does not define.
+pub fn name(nr: u32) -> Option<&'static str> {
+    Sysno::new(nr as usize).map(|s| s.name())
+}
+
+/// Number of the syscall called `name` on this architecture.
+pub fn number(name: &str) -> Option<u32> {
+    name.parse::<Sysno>().ok().map(|s| s.id() as u32).filter(|nr| *nr < MAX_SYSCALLS)
+}
+
+/// Every syscall number of this architecture that the kernel programs can report.
+pub fn all() -> impl Iterator<Item = u32> {
+    Sysno::iter().map(|s| s.id() as u32).filter(|nr| *nr < MAX_SYSCALLS)
+}
+
+/// `exit` and `exit_group`: they never reach `sys_exit`, so the kernel reports them at entry.
+pub fn never_returning() -> (u32, u32) {
+    (Sysno::exit.id() as u32, Sysno::exit_group.id() as u32)
+}
+
+/// True when `name` is a syscall on x86_64 or aarch64 (for validating the class lists).
+pub fn known_on_any_arch(name: &str) -> bool {
+    name.parse::<syscalls::x86_64::Sysno>().is_ok() || name.parse::<syscalls::aarch64::Sysno>().is_ok()
+}
+
+/// Symbolic name of an errno value (`ENOENT`), or the number when it has none.
+pub fn errno_name(errno: i32) -> String {
+    syscalls::Errno::new(errno)
+        .name_and_description()
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_else(|| format!("E{errno}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let read = number("read").unwrap();
+        assert_eq!(name(read), Some("read"));
+        assert!(number("no_such_call").is_none());
+        assert!(all().count() > 300);
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(2), "ENOENT");
+        assert_eq!(errno_name(9), "EBADF");
+    }
+}

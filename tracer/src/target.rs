@@ -1,0 +1,122 @@
+//! The processes to trace: existing PIDs, or a command spawned stopped before `execve` so that it
+//! is traced from its first syscall without ptrace.
+use std::{
+    ffi::CString,
+    fs,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context, Result};
+use nix::{
+    sys::{
+        signal::{kill, Signal},
+        wait::{waitpid, WaitStatus},
+    },
+    unistd::{fork, pipe, ForkResult, Pid},
+};
+
+/// Resolves `-p` arguments to tgids. A thread id stands for its whole process.
+pub fn resolve_pid(pid: u32) -> Result<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|_| anyhow::anyhow!("no such process: {pid}"))?;
+    let tgid = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("cannot read the thread group of process {pid}"))?;
+    Ok(tgid)
+}
+
+/// Short command name of a process, for messages.
+pub fn comm(pid: u32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// A forked child waiting, before `execve`, for [`SpawnedChild::release`].
+pub struct SpawnedChild {
+    pub pid: u32,
+    go: Option<OwnedFd>,
+}
+
+impl SpawnedChild {
+    /// Forks; the child execs `argv` once released. Call before any thread is started: after
+    /// fork the child only runs async-signal-safe code (read, execv, write, _exit).
+    pub fn spawn(argv: &[String]) -> Result<Self> {
+        let program = find_program(&argv[0])?;
+        let path = CString::new(program.as_os_str().as_encoded_bytes()).context("command contains a NUL byte")?;
+        let args: Vec<CString> =
+            argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<_, _>>().context("argument contains a NUL byte")?;
+        let (wait_end, go_end) = pipe().context("pipe")?;
+        match unsafe { fork() }.context("fork")? {
+            ForkResult::Child => {
+                drop(go_end);
+                let mut byte = 0u8;
+                let n = unsafe { libc::read(wait_end.as_raw_fd(), (&raw mut byte).cast(), 1) };
+                if n == 1 {
+                    drop(wait_end);
+                    // Rust ignores SIGPIPE at startup; the command must get the default back.
+                    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+                    let _ = nix::unistd::execv(&path, &args);
+                    let msg = b"tracer: cannot execute the command\n";
+                    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+                }
+                // Released without a byte: the tracer failed to start; leave quietly.
+                unsafe { libc::_exit(127) }
+            }
+            ForkResult::Parent { child } => {
+                drop(wait_end);
+                Ok(Self { pid: child.as_raw() as u32, go: Some(go_end) })
+            }
+        }
+    }
+
+    /// Lets the child exec its command.
+    pub fn release(&mut self) -> Result<()> {
+        if let Some(fd) = self.go.take() {
+            nix::unistd::write(&fd, &[1]).context("cannot release the spawned command")?;
+        }
+        Ok(())
+    }
+
+    /// Reaps the child once it has exited: its exit code, or 128 + signal like a shell.
+    pub fn exit_code(&self) -> Option<i32> {
+        match waitpid(Pid::from_raw(self.pid as i32), Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => Some(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => Some(128 + signal as i32),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for SpawnedChild {
+    fn drop(&mut self) {
+        // Never released (the tracer failed to start): the child exits when the pipe closes.
+        if self.go.take().is_some() {
+            let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(self.pid as i32), None);
+        }
+    }
+}
+
+/// `execvp`'s search, done in the parent so "command not found" is a clear error up front.
+fn find_program(name: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_executable =
+        |p: &Path| fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return if is_executable(&path) { Ok(path) } else { bail!("command not found: {name}") };
+    }
+    let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+        .with_context(|| format!("command not found: {name}"))
+}
+
+/// A pidfd: becomes readable when the process has exited. `None` if it is already gone.
+pub fn pidfd(pid: u32) -> Option<OwnedFd> {
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
