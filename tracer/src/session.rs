@@ -48,6 +48,13 @@ impl Outcome {
 
 pub fn run(options: &TraceOptions) -> Result<Outcome> {
     let targets: Vec<u32> = options.pids.iter().map(|&pid| target::resolve_pid(pid)).collect::<Result<_>>()?;
+    // Single-threaded, so forking the command below stays safe. Signal handlers are installed
+    // now, so a Ctrl-C that comes right after "attached" still ends with a summary.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
+    let stop = {
+        let _context = runtime.enter();
+        StopSignals::new()?
+    };
     // Fork before loading anything or starting threads; the child waits before execve.
     let mut child = match options.command.is_empty() {
         true => None,
@@ -71,16 +78,20 @@ pub fn run(options: &TraceOptions) -> Result<Outcome> {
         child.release()?;
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let started = Instant::now();
-    let aggregator = runtime.block_on(trace_loop(&mut probes, &roots, options))?;
+    let aggregator = runtime.block_on(trace_loop(&mut probes, &roots, options, stop))?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes: aggregator.1 };
     let command_exit = child.as_ref().and_then(SpawnedChild::exit_code);
     Ok(Outcome { aggregator: aggregator.0, facts, command_exit })
 }
 
 /// Returns the aggregate and the number of processes traced.
-async fn trace_loop(probes: &mut Probes, roots: &[u32], options: &TraceOptions) -> Result<(Aggregator, usize)> {
+async fn trace_loop(
+    probes: &mut Probes,
+    roots: &[u32],
+    options: &TraceOptions,
+    mut stop: StopSignals,
+) -> Result<(Aggregator, usize)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
     let mut aggregator = Aggregator::default();
@@ -92,8 +103,6 @@ async fn trace_loop(probes: &mut Probes, roots: &[u32], options: &TraceOptions) 
         seen += 1;
         watch_exit(tgid, exited_tx.clone());
     }
-    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let deadline = tokio::time::sleep(options.duration.unwrap_or(Duration::MAX));
     tokio::pin!(deadline);
     let mut tick = tokio::time::interval(DRAIN_INTERVAL);
@@ -114,8 +123,8 @@ async fn trace_loop(probes: &mut Probes, roots: &[u32], options: &TraceOptions) 
                 live.remove(&tgid);
                 probes.untrace(tgid)?;
             }
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
+            _ = stop.interrupt.recv() => break,
+            _ = stop.terminate.recv() => break,
             _ = &mut deadline, if options.duration.is_some() => break,
         }
         for child in forks.drain(..) {
@@ -130,6 +139,21 @@ async fn trace_loop(probes: &mut Probes, roots: &[u32], options: &TraceOptions) 
     }
     drain(ring.get_mut(), &mut aggregator, &mut forks);
     Ok((aggregator, seen))
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM end the trace with a summary instead of killing the tracer.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+        })
+    }
 }
 
 fn drain(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) {

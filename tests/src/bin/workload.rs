@@ -1,1 +1,107 @@
-fn main(){}
+//! A process whose syscalls are known exactly, for the end-to-end tests and the benchmark.
+//!
+//! Every scenario makes its syscalls through libc directly (no buffering), so the counts the
+//! tracer reports can be asserted exactly. `--wait-stdin` makes it block on a line of stdin
+//! first, so a test can attach the tracer to a running process before the counted part starts.
+use std::{ffi::CString, io::BufRead, thread, time::Duration};
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: workload [--wait-stdin] SCENARIO\n\
+         scenarios:\n  \
+         rw READS WRITES BAD_CLOSES MISSING_OPENS   read /dev/zero, write /dev/null, close(-1) (EBADF), open a missing file (ENOENT)\n  \
+         pipe-sleep READS SLEEP_MS                 each read blocks on a pipe whose writer sleeps SLEEP_MS first\n  \
+         getppid N                                  N getppid calls\n  \
+         fork N                                     a child process makes N getppid calls; the parent only waits\n  \
+         sleep MS                                   sleep, then exit"
+    );
+    std::process::exit(2)
+}
+
+fn arg(args: &[String], i: usize) -> u64 {
+    args.get(i).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage())
+}
+
+fn check(ret: isize, what: &str) {
+    if ret < 0 {
+        panic!("{what} failed: {}", std::io::Error::last_os_error());
+    }
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--wait-stdin") {
+        args.remove(0);
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).expect("read stdin");
+    }
+    match args.first().map(String::as_str) {
+        Some("rw") => read_write(arg(&args, 1), arg(&args, 2), arg(&args, 3), arg(&args, 4)),
+        Some("pipe-sleep") => pipe_sleep(arg(&args, 1), arg(&args, 2)),
+        Some("getppid") => getppid(arg(&args, 1)),
+        Some("fork") => fork_child(arg(&args, 1)),
+        Some("sleep") => thread::sleep(Duration::from_millis(arg(&args, 1))),
+        _ => usage(),
+    }
+}
+
+fn open(path: &str, flags: i32) -> i32 {
+    let path = CString::new(path).unwrap();
+    unsafe { libc::open(path.as_ptr(), flags) }
+}
+
+fn read_write(reads: u64, writes: u64, bad_closes: u64, missing_opens: u64) {
+    let zero = open("/dev/zero", libc::O_RDONLY);
+    let null = open("/dev/null", libc::O_WRONLY);
+    assert!(zero >= 0 && null >= 0, "open /dev/zero, /dev/null");
+    let mut byte = 0u8;
+    for _ in 0..reads {
+        check(unsafe { libc::read(zero, (&raw mut byte).cast(), 1) }, "read");
+    }
+    for _ in 0..writes {
+        check(unsafe { libc::write(null, (&raw const byte).cast(), 1) }, "write");
+    }
+    for _ in 0..bad_closes {
+        assert_eq!(unsafe { libc::close(-1) }, -1);
+    }
+    for _ in 0..missing_opens {
+        assert_eq!(open("/nonexistent/tracer-test", libc::O_RDONLY), -1);
+    }
+}
+
+fn pipe_sleep(reads: u64, sleep_ms: u64) {
+    let mut fds = [0; 2];
+    check(unsafe { libc::pipe(fds.as_mut_ptr()) } as isize, "pipe");
+    let [read_end, write_end] = fds;
+    let writer = thread::spawn(move || {
+        for _ in 0..reads {
+            thread::sleep(Duration::from_millis(sleep_ms));
+            check(unsafe { libc::write(write_end, b"x".as_ptr().cast(), 1) }, "write");
+        }
+    });
+    let mut byte = 0u8;
+    for _ in 0..reads {
+        check(unsafe { libc::read(read_end, (&raw mut byte).cast(), 1) }, "read");
+    }
+    writer.join().unwrap();
+}
+
+fn getppid(n: u64) {
+    for _ in 0..n {
+        unsafe { libc::getppid() };
+    }
+}
+
+fn fork_child(n: u64) {
+    match unsafe { libc::fork() } {
+        0 => {
+            getppid(n);
+            unsafe { libc::_exit(0) }
+        }
+        child if child > 0 => {
+            let mut status = 0;
+            check(unsafe { libc::waitpid(child, &mut status, 0) } as isize, "waitpid");
+        }
+        _ => panic!("fork failed"),
+    }
+}

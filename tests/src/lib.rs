@@ -1,0 +1,204 @@
+//! Helpers for the privileged end-to-end tests: find the binaries, run the tracer, parse its
+//! summary. The tests load real eBPF programs; they need root and fail (not skip) without it.
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, ChildStderr, Command, Output, Stdio},
+    sync::mpsc,
+    thread,
+    time::Duration,
+};
+
+/// A binary of the workspace, from the target directory this test runs from
+/// (`target/<profile>/deps/<test>` → `target/<profile>/<name>`). `cargo xtask test` builds them.
+fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let bin = dir.join(name);
+    assert!(bin.exists(), "{} is missing: build the workspace first (cargo xtask test does)", bin.display());
+    bin
+}
+
+pub fn tracer_bin() -> PathBuf {
+    workspace_bin("tracer")
+}
+
+pub fn workload_bin() -> PathBuf {
+    workspace_bin("workload")
+}
+
+pub fn tracer() -> Command {
+    let mut cmd = Command::new(tracer_bin());
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+pub fn workload() -> Command {
+    Command::new(workload_bin())
+}
+
+/// One row of the summary table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Row {
+    pub calls: u64,
+    pub errors: u64,
+    pub total_ns: u64,
+    /// p50, p90, p99, p99.9, max; `None` for calls that never return.
+    pub percentiles_ns: Option<[u64; 5]>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub rows: HashMap<String, Row>,
+    /// (syscall, errno name) → count.
+    pub errnos: HashMap<(String, String), u64>,
+    pub received: u64,
+    pub lost: u64,
+    pub processes: u64,
+    pub text: String,
+}
+
+impl Summary {
+    pub fn calls(&self, syscall: &str) -> u64 {
+        self.rows.get(syscall).map_or(0, |r| r.calls)
+    }
+
+    pub fn row(&self, syscall: &str) -> &Row {
+        self.rows.get(syscall).unwrap_or_else(|| panic!("no {syscall} row in:\n{}", self.text))
+    }
+}
+
+/// Parses "1.23us", "50.1ms", "2.00s", "999ns".
+pub fn parse_duration_ns(text: &str) -> u64 {
+    let (number, scale) = if let Some(n) = text.strip_suffix("ns") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix("us") {
+        (n, 1e3)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e6)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1e9)
+    } else {
+        panic!("not a duration: {text}")
+    };
+    (number.parse::<f64>().unwrap_or_else(|_| panic!("not a duration: {text}")) * scale).round() as u64
+}
+
+pub fn parse_summary(text: &str) -> Summary {
+    let mut summary = Summary { text: text.to_string(), ..Default::default() };
+    let mut section = 0;
+    for line in text.lines() {
+        if line.starts_with("---") {
+            section += 1;
+            continue;
+        }
+        if line.starts_with("errors by errno:") {
+            section = 3;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("events: ") {
+            // events: N received, M lost; traced Xs, P process(es)
+            let words: Vec<&str> = rest.split([' ', ',', ';']).filter(|w| !w.is_empty()).collect();
+            summary.received = words[0].parse().unwrap();
+            summary.lost = words[2].parse().unwrap();
+            summary.processes = words[6].parse().unwrap();
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match section {
+            1 => {
+                // % time, total, calls, [errors], p50, p90, p99, p99.9, max, syscall
+                let (calls, errors, rest) = if fields.len() == 10 {
+                    (fields[2], fields[3].parse().unwrap(), &fields[4..9])
+                } else {
+                    (fields[2], 0, &fields[3..8])
+                };
+                let percentiles_ns = (rest[0] != "-").then(|| {
+                    [0, 1, 2, 3, 4].map(|i| parse_duration_ns(rest[i]))
+                });
+                let row = Row { calls: calls.parse().unwrap(), errors, total_ns: parse_duration_ns(fields[1]), percentiles_ns };
+                summary.rows.insert(fields.last().unwrap().to_string(), row);
+            }
+            3 if fields.len() == 3 => {
+                summary.errnos.insert((fields[0].to_string(), fields[1].to_string()), fields[2].parse().unwrap());
+            }
+            _ => {}
+        }
+    }
+    summary
+}
+
+/// Runs the tracer to completion and parses its summary; panics with its stderr if it failed.
+pub fn trace(args: &[&str]) -> (Summary, Output) {
+    let output = tracer().args(args).output().expect("run tracer");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "tracer panicked:\n{stderr}");
+    (parse_summary(&stdout), output)
+}
+
+/// A tracer running in the background, attached to a process.
+pub struct Attached {
+    pub tracer: Child,
+    stderr_lines: mpsc::Receiver<String>,
+}
+
+impl Attached {
+    /// Starts `tracer ARGS` and waits until it reports being attached.
+    pub fn start(args: &[&str]) -> Self {
+        let mut tracer = tracer()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tracer");
+        let stderr_lines = forward_lines(tracer.stderr.take().unwrap());
+        let attached = Self { tracer, stderr_lines };
+        attached.wait_for_stderr("attached to process");
+        attached
+    }
+
+    pub fn wait_for_stderr(&self, needle: &str) {
+        let mut seen = Vec::new();
+        loop {
+            match self.stderr_lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("tracer never printed '{needle}'; stderr so far:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    pub fn finish(self) -> (Summary, Output) {
+        let output = self.tracer.wait_with_output().expect("wait for tracer");
+        let rest: Vec<String> = self.stderr_lines.try_iter().collect();
+        assert!(!rest.iter().any(|l| l.contains("panicked")), "tracer panicked:\n{}", rest.join("\n"));
+        (parse_summary(&String::from_utf8_lossy(&output.stdout)), output)
+    }
+}
+
+fn forward_lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(parse_duration_ns("999ns"), 999);
+        assert_eq!(parse_duration_ns("1.23us"), 1230);
+        assert_eq!(parse_duration_ns("50.1ms"), 50_100_000);
+        assert_eq!(parse_duration_ns("2.00s"), 2_000_000_000);
+    }
+}

@@ -1,0 +1,159 @@
+//! End-to-end: real kernel programs, a workload whose syscalls we know, exact assertions.
+use std::{
+    io::Write,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use tracer_tests::{trace, workload, workload_bin, Attached};
+
+const MS: u64 = 1_000_000;
+
+/// Starts a workload blocked on stdin, attaches the tracer, then lets the workload run.
+fn attach_and_run(tracer_args: &[&str], scenario: &[&str]) -> (tracer_tests::Summary, std::process::Output) {
+    let mut target = workload().arg("--wait-stdin").args(scenario).stdin(Stdio::piped()).spawn().unwrap();
+    let pid = target.id().to_string();
+    let mut args = tracer_args.to_vec();
+    args.extend(["-p", &pid]);
+    let tracer = Attached::start(&args);
+    target.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(target.wait().unwrap().success(), "workload failed");
+    tracer.finish()
+}
+
+#[test]
+fn attached_pid_exact_counts_and_errors() {
+    let (summary, output) = attach_and_run(&[], &["rw", "1000", "2000", "7", "5"]);
+    assert!(output.status.success(), "{:?}", output);
+    assert_eq!(summary.calls("read"), 1000, "{}", summary.text);
+    assert_eq!(summary.calls("write"), 2000, "{}", summary.text);
+    let close = summary.row("close");
+    assert_eq!((close.calls, close.errors), (7, 7), "{}", summary.text);
+    assert_eq!(summary.errnos.get(&("close".into(), "EBADF".into())), Some(&7));
+    // Two successful opens (/dev/zero, /dev/null) and five of a missing file.
+    let openat = summary.row("openat");
+    assert_eq!((openat.calls, openat.errors), (7, 5), "{}", summary.text);
+    assert_eq!(summary.errnos.get(&("openat".into(), "ENOENT".into())), Some(&5));
+    assert_eq!(summary.calls("exit_group"), 1);
+    assert_eq!(summary.row("read").errors, 0);
+    assert_eq!(summary.lost, 0);
+    assert_eq!(summary.processes, 1);
+}
+
+#[test]
+fn blocked_read_latency_lands_in_the_caused_band() {
+    // Each read waits for a writer that sleeps 100ms first.
+    let (summary, _) = attach_and_run(&["-e", "trace=read"], &["pipe-sleep", "5", "100"]);
+    let read = summary.row("read");
+    assert_eq!(read.calls, 5, "{}", summary.text);
+    let [p50, p90, p99, p999, max] = read.percentiles_ns.unwrap();
+    assert!((90 * MS..=400 * MS).contains(&p50), "p50 {p50} outside 90..400ms:\n{}", summary.text);
+    assert!(p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max);
+    assert!(max <= 1000 * MS, "max {max}:\n{}", summary.text);
+    assert_eq!(summary.rows.len(), 1, "only read selected:\n{}", summary.text);
+}
+
+#[test]
+fn spawned_command_is_traced_from_execve() {
+    let (summary, output) = trace(&["--", workload_bin().to_str().unwrap(), "getppid", "500"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary.calls("execve"), 1, "{}", summary.text);
+    assert_eq!(summary.calls("getppid"), 500, "{}", summary.text);
+    assert_eq!(summary.calls("exit_group"), 1);
+    assert!(summary.row("exit_group").percentiles_ns.is_none(), "exit_group has no latency");
+}
+
+#[test]
+fn exit_status_of_the_spawned_command_is_returned() {
+    // `workload` with no scenario prints usage and exits 2.
+    let (_, output) = trace(&["--", workload_bin().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn children_are_traced_only_with_follow_forks() {
+    let cmd = workload_bin();
+    let args = ["-e", "trace=getppid,wait4,clone,clone3", "--", cmd.to_str().unwrap(), "fork", "300"];
+    let (without, _) = trace(&args);
+    assert_eq!(without.calls("getppid"), 0, "child traced without -f:\n{}", without.text);
+    assert_eq!(without.processes, 1);
+    assert!(without.calls("wait4") >= 1, "{}", without.text);
+
+    let mut with_f = vec!["-f"];
+    with_f.extend(args);
+    let (with, _) = trace(&with_f);
+    assert_eq!(with.calls("getppid"), 300, "{}", with.text);
+    assert_eq!(with.processes, 2, "{}", with.text);
+}
+
+#[test]
+fn e_filter_keeps_only_the_selected_syscalls() {
+    let cmd = workload_bin();
+    let (only_write, _) = trace(&["-e", "trace=write", "--", cmd.to_str().unwrap(), "rw", "10", "20", "0", "0"]);
+    assert_eq!(only_write.rows.keys().collect::<Vec<_>>(), vec!["write"], "{}", only_write.text);
+    assert_eq!(only_write.calls("write"), 20);
+
+    let (not_write, _) = trace(&["-e", "trace=!write", "--", cmd.to_str().unwrap(), "rw", "10", "20", "3", "0"]);
+    assert_eq!(not_write.calls("write"), 0, "{}", not_write.text);
+    assert!(not_write.calls("read") >= 10);
+    assert_eq!(not_write.row("close").errors, 3);
+
+    let (file_class, _) = trace(&["-e", "trace=%file", "--", cmd.to_str().unwrap(), "rw", "10", "20", "0", "4"]);
+    assert!(file_class.calls("openat") >= 6 && file_class.calls("read") == 0, "{}", file_class.text);
+    assert_eq!(file_class.errnos.get(&("openat".into(), "ENOENT".into())).copied().unwrap_or(0) >= 4, true);
+}
+
+#[test]
+fn other_processes_never_appear() {
+    // A bystander hammering getppid while the traced command makes exactly 100 of them.
+    let mut bystander = workload().args(["getppid", "100000000"]).spawn().unwrap();
+    let (summary, _) = trace(&["-e", "trace=getppid", "--", workload_bin().to_str().unwrap(), "getppid", "100"]);
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+    assert_eq!(summary.calls("getppid"), 100, "{}", summary.text);
+}
+
+#[test]
+fn pid_exiting_mid_run_ends_the_trace_with_a_summary() {
+    let mut target = workload().args(["sleep", "300"]).spawn().unwrap();
+    let pid = target.id().to_string();
+    let started = Instant::now();
+    let tracer = Attached::start(&["-p", &pid]);
+    target.wait().unwrap();
+    let (summary, output) = tracer.finish();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary.calls("exit_group"), 1, "{}", summary.text);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn duration_and_output_file() {
+    let mut target = workload().args(["sleep", "10000"]).spawn().unwrap();
+    let dir = std::env::temp_dir().join(format!("tracer-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("summary.txt");
+    let (_, output) = trace(&["-d", "300ms", "-o", file.to_str().unwrap(), "-p", &target.id().to_string()]);
+    target.kill().unwrap();
+    target.wait().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(output.stdout.is_empty(), "summary went to -o, not stdout");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("events: ") && text.contains("0 lost"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn ctrl_c_prints_the_summary() {
+    let mut target = workload().args(["sleep", "10000"]).spawn().unwrap();
+    let tracer = Attached::start(&["-p", &target.id().to_string()]);
+    nix_kill(tracer.tracer.id(), libc::SIGINT);
+    let (summary, output) = tracer.finish();
+    target.kill().unwrap();
+    target.wait().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(summary.text.contains("events: "), "{}", summary.text);
+}
+
+fn nix_kill(pid: u32, signal: i32) {
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+}
