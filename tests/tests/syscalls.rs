@@ -157,3 +157,19 @@ fn ctrl_c_prints_the_summary() {
 fn nix_kill(pid: u32, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
 }
+
+#[test]
+fn fentry_attachment_counts_exactly_or_says_why_not() {
+    let cmd = workload_bin();
+    let (summary, output) =
+        trace(&["--attach", "fentry", "-e", "trace=write", "--", cmd.to_str().unwrap(), "rw", "0", "250", "0", "0"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        assert_eq!(summary.calls("write"), 250, "{}", summary.text);
+        assert_eq!(summary.rows.len(), 1, "{}", summary.text);
+    } else {
+        // Kernels that refuse tracing programs (this project's CI machines) get one clear line.
+        assert!(stderr.contains("use --attach tracepoint"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}

@@ -14,6 +14,8 @@ pub const EVENT_FORK: u32 = 3;
 
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
+/// fentry/fexit program pairs available for per-syscall attachment (`-e` with few syscalls).
+pub const FENTRY_SLOTS: u32 = 64;
 /// Words of the `-e` syscall selection bitmap.
 pub const SYSCALL_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
 

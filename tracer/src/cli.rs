@@ -6,6 +6,7 @@ use clap::Parser;
 
 use crate::{
     filter,
+    probes::AttachMode,
     session::{self, TraceOptions},
     summary::SortKey,
 };
@@ -43,6 +44,11 @@ pub struct Cli {
     #[arg(short = 'S', long = "sort-by", value_enum, default_value_t = SortKey::Time)]
     pub sort: SortKey,
 
+    /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit on the
+    /// handlers of the syscalls selected with -e (at most 64; needs a kernel that allows it).
+    #[arg(long = "attach", value_enum, default_value_t = AttachMode::Tracepoint)]
+    pub attach: AttachMode,
+
     /// Kernel ring-buffer size in MiB (a power of two). Lost events are counted and reported.
     #[arg(long = "buffer-size", value_name = "MiB", default_value_t = 64)]
     pub buffer_mib: u32,
@@ -66,6 +72,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         command: cli.command,
         follow_forks: cli.follow_forks,
         selected,
+        attach: cli.attach,
         duration: cli.duration,
         ring_bytes: cli.buffer_mib << 20,
     };

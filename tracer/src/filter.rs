@@ -47,6 +47,10 @@ impl SyscallSet {
         out
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..MAX_SYSCALLS).filter(|nr| self.contains(*nr))
+    }
+
     pub fn len(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
@@ -58,7 +62,7 @@ impl SyscallSet {
 
 impl fmt::Debug for SyscallSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = (0..MAX_SYSCALLS).filter(|nr| self.contains(*nr)).map(|nr| syscall_table::name(nr).unwrap_or("?"));
+        let names = self.iter().map(|nr| syscall_table::name(nr).unwrap_or("?"));
         f.debug_set().entries(names).finish()
     }
 }

@@ -4,10 +4,11 @@ use std::{fs, path::Path};
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
     maps::{Array, MapData, PerCpuArray, RingBuf},
-    programs::{BtfTracePoint, TracePoint},
+    programs::{BtfTracePoint, FEntry, FExit, TracePoint},
     Btf, Ebpf, EbpfLoader,
 };
-use tracer_common::SYSCALL_WORDS;
+use aya_obj::btf::BtfKind;
+use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
 
 use crate::{filter::SyscallSet, syscall_table};
 
@@ -16,10 +17,22 @@ static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"),
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
 const TRACEFS: &str = "/sys/kernel/tracing";
 
+/// How syscalls are hooked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachMode {
+    /// The `sys_enter`/`sys_exit` tracepoints: every syscall of every process passes through
+    /// them (untraced ones are dropped by the first check).
+    #[default]
+    Tracepoint,
+    /// fentry/fexit on each selected syscall's handler: nothing else pays anything.
+    Fentry,
+}
+
 #[derive(Clone, Debug)]
 pub struct ProbeConfig {
     /// `None`: every syscall.
     pub selected: Option<SyscallSet>,
+    pub attach: AttachMode,
     pub follow_forks: bool,
     /// Ring-buffer size in bytes (a power of two, at least one page).
     pub ring_bytes: u32,
@@ -71,11 +84,10 @@ impl Probes {
             }
         }
 
-        for name in ["sys_exit", "sys_enter"] {
-            let program: &mut BtfTracePoint =
-                ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
-            program.load(name, &btf).with_context(|| format!("cannot load the {name} program"))?;
-            program.attach().with_context(|| format!("cannot attach to tracepoint {name}"))?;
+        match (config.attach, &config.selected) {
+            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf)?,
+            (AttachMode::Fentry, None) => bail!("--attach fentry needs -e trace= with at most {FENTRY_SLOTS} syscalls"),
+            (AttachMode::Fentry, Some(selected)) => attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?)?,
         }
         if config.follow_forks {
             let program: &mut TracePoint =
@@ -118,6 +130,72 @@ impl Probes {
     pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
         self.ring.take()
     }
+}
+
+fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf) -> Result<()> {
+    for name in ["sys_exit", "sys_enter"] {
+        let program: &mut BtfTracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
+        program.load(name, btf).with_context(|| format!("cannot load the {name} program"))?;
+        program.attach().with_context(|| format!("cannot attach to tracepoint {name}"))?;
+    }
+    Ok(())
+}
+
+/// The kernel function that implements each selected syscall, by number.
+fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String)>> {
+    if selected.len() > FENTRY_SLOTS as usize {
+        bail!("{} syscalls selected; fentry attachment handles at most {FENTRY_SLOTS}", selected.len());
+    }
+    selected
+        .iter()
+        .map(|nr| {
+            let name = syscall_table::name(nr).unwrap_or("?");
+            syscall_table::handler_candidates(name)
+                .into_iter()
+                .find(|function| btf.id_by_type_name_kind(function, BtfKind::Func).is_ok())
+                .map(|function| (nr, function))
+                .with_context(|| format!("no fentry target for syscall {name} in the kernel's BTF; use --attach tracepoint"))
+        })
+        .collect()
+}
+
+fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)]) -> Result<()> {
+    let mut numbers: Array<_, u32> = Array::try_from(ebpf.map_mut("FENTRY_NRS").context("map FENTRY_NRS")?)?;
+    for (slot, (nr, _)) in handlers.iter().enumerate() {
+        numbers.set(slot as u32, nr, 0)?;
+    }
+    // Some kernels refuse tracing programs outright (seen: 6.18 with lockdown=integrity and
+    // no kprobes: EPERM with an empty verifier log); say what to do instead.
+    let refused = |function: &str| format!("this kernel refused an fentry program for {function}; use --attach tracepoint");
+    for (slot, (_, function)) in handlers.iter().enumerate() {
+        let entry: &mut FEntry = ebpf.program_mut(&format!("fentry_{slot}")).context("fentry program")?.try_into()?;
+        if let Err(e) = entry.load(function, btf) {
+            log::debug!("fentry load: {e}");
+            bail!(refused(function));
+        }
+        entry.attach().with_context(|| format!("cannot attach fentry to {function}"))?;
+        let exit: &mut FExit = ebpf.program_mut(&format!("fexit_{slot}")).context("fexit program")?.try_into()?;
+        if let Err(e) = exit.load(function, btf) {
+            log::debug!("fexit load: {e}");
+            bail!(refused(function));
+        }
+        exit.attach().with_context(|| format!("cannot attach fexit to {function}"))?;
+    }
+    Ok(())
+}
+
+/// Attaches empty programs to the hooks the tracer uses, and nothing else: the benchmark's
+/// floor. Detached when the returned value is dropped.
+pub fn attach_empty_probes() -> Result<Ebpf> {
+    check_privileges()?;
+    let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
+    let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
+    for (name, hook) in [("floor_sys_enter", "sys_enter"), ("floor_sys_exit", "sys_exit")] {
+        let program: &mut BtfTracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
+        program.load(hook, &btf)?;
+        program.attach()?;
+    }
+    Ok(ebpf)
 }
 
 /// Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN), checked up front for a clear message.

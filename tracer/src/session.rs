@@ -14,7 +14,7 @@ use crate::{
     aggregate::Aggregator,
     event::{decode, Record},
     filter::SyscallSet,
-    probes::{ProbeConfig, Probes},
+    probes::{AttachMode, ProbeConfig, Probes},
     summary::{self, RunFacts, SortKey},
     target::{self, SpawnedChild},
 };
@@ -29,6 +29,7 @@ pub struct TraceOptions {
     pub command: Vec<String>,
     pub follow_forks: bool,
     pub selected: Option<SyscallSet>,
+    pub attach: AttachMode,
     pub duration: Option<Duration>,
     pub ring_bytes: u32,
 }
@@ -62,6 +63,7 @@ pub fn run(options: &TraceOptions) -> Result<Outcome> {
     };
     let config = ProbeConfig {
         selected: options.selected.clone(),
+        attach: options.attach,
         follow_forks: options.follow_forks,
         ring_bytes: options.ring_bytes,
     };

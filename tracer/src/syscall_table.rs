@@ -17,6 +17,20 @@ pub const ARG0_PT_REGS_OFFSET: u32 = 14 * 8; // r15..ax, cx, dx, si, then di
 #[cfg(target_arch = "aarch64")]
 pub const ARG0_PT_REGS_OFFSET: u32 = 0; // regs[0]
 
+#[cfg(target_arch = "x86_64")]
+const HANDLER_PREFIX: &str = "__x64_sys_";
+#[cfg(target_arch = "aarch64")]
+const HANDLER_PREFIX: &str = "__arm64_sys_";
+
+/// Kernel functions that may implement syscall `name`, most likely first: `__x64_sys_read`;
+/// the stat family and uname kept their old names with a `new` prefix; `umount2` is `umount`.
+/// Syscalls without arguments have no such wrapper in BTF (only `__do_sys_NAME(void)`, whose
+/// calling convention differs), so they have no candidate that exists.
+pub fn handler_candidates(name: &str) -> Vec<String> {
+    let base = if name == "umount2" { "umount" } else { name };
+    vec![format!("{HANDLER_PREFIX}{base}"), format!("{HANDLER_PREFIX}new{base}")]
+}
+
 /// Name of syscall `nr`, or `None` for a number this architecture does not define.
 pub fn name(nr: u32) -> Option<&'static str> {
     Sysno::new(nr as usize).map(|s| s.name())

@@ -1,2 +1,3 @@
 mod process;
+mod syscall_fentry;
 mod syscalls;

@@ -12,8 +12,7 @@ use crate::maps::{arg0_offset, emit, is_selected, is_traced, never_returns, IN_F
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
-    let tgid = (pid_tgid >> 32) as u32;
-    if !is_traced(tgid) {
+    if !is_traced((pid_tgid >> 32) as u32) {
         return 0;
     }
     // sys_enter(struct pt_regs *regs, long id)
@@ -25,10 +24,29 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     if !is_selected(nr) {
         return 0;
     }
+    on_enter(pid_tgid, nr, ctx.arg(0));
+    0
+}
+
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        return 0;
+    }
+    // sys_exit(struct pt_regs *regs, long ret)
+    on_exit(pid_tgid, ctx.arg(0), ctx.arg(1));
+    0
+}
+
+/// Records the start of syscall `nr` in the thread's in-flight slot; `exit`/`exit_group`,
+/// which never return, are reported at once.
+#[inline(always)]
+pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
+    let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
     let now = unsafe { bpf_ktime_get_ns() };
     if never_returns(nr) {
-        let regs: *const u8 = ctx.arg(0);
         emit(Event {
             kind: EVENT_SYSCALL_NO_RETURN,
             nr,
@@ -39,7 +57,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
             ret: 0,
             arg0: read_arg0(regs),
         });
-        return 0;
+        return;
     }
     if let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) {
         unsafe {
@@ -48,33 +66,26 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
             (*slot).tid = tid;
         }
     }
-    0
 }
 
-#[btf_tracepoint(function = "sys_exit")]
-pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
-    let pid_tgid = bpf_get_current_pid_tgid();
+/// Pairs a syscall return with its start and reports it.
+#[inline(always)]
+pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     let tgid = (pid_tgid >> 32) as u32;
-    if !is_traced(tgid) {
-        return 0;
-    }
     let tid = pid_tgid as u32;
     let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) else {
-        return 0;
+        return;
     };
     let (start_ns, nr, owner) = unsafe { ((*slot).start_ns, (*slot).nr, (*slot).tid) };
     // No entry seen (attached mid-syscall, or the syscall was not selected): nothing to pair.
     if start_ns == 0 || owner != tid {
-        return 0;
+        return;
     }
     unsafe { (*slot).start_ns = 0 };
     let now = unsafe { bpf_ktime_get_ns() };
     if now < start_ns {
-        return 0;
+        return;
     }
-    // sys_exit(struct pt_regs *regs, long ret); the argument registers survive the syscall.
-    let regs: *const u8 = ctx.arg(0);
-    let ret: i64 = ctx.arg(1);
     emit(Event {
         kind: EVENT_SYSCALL,
         nr,
@@ -83,12 +94,23 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
         start_ns,
         duration_ns: now - start_ns,
         ret,
+        // The argument registers survive the syscall.
         arg0: read_arg0(regs),
     });
-    0
 }
 
 #[inline(always)]
-fn read_arg0(regs: *const u8) -> u64 {
+pub fn read_arg0(regs: *const u8) -> u64 {
     unsafe { bpf_probe_read_kernel(regs.add(arg0_offset()).cast::<u64>()) }.unwrap_or(0)
+}
+
+/// Empty programs on the same hooks: the benchmark's floor, what attaching alone costs.
+#[btf_tracepoint(function = "sys_enter")]
+pub fn floor_sys_enter(_ctx: BtfTracePointContext) -> i32 {
+    0
+}
+
+#[btf_tracepoint(function = "sys_exit")]
+pub fn floor_sys_exit(_ctx: BtfTracePointContext) -> i32 {
+    0
 }

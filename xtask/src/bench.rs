@@ -1,0 +1,224 @@
+//! Overhead benchmark: a syscall storm run side by side untraced, under empty programs on the
+//! same hooks (the floor), under tracer, under bpftrace, and untraced while tracer watches
+//! another process (bystander). Only ratios measured in the same run are reported.
+use std::{
+    fmt::Write as _,
+    fs,
+    io::{BufRead, BufReader, Write as _},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    thread,
+};
+
+use anyhow::{bail, Context, Result};
+
+use crate::workspace_root;
+
+const DD_COUNT: u64 = 2_000_000;
+const BPFTRACE_PROGRAM: &str = r#"tracepoint:raw_syscalls:sys_enter /comm == "dd"/ { @start[tid] = nsecs; }
+tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs - @start[tid]) / 1000); delete(@start[tid]); }"#;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Case {
+    Untraced,
+    Floor,
+    Tracer,
+    TracerSelected,
+    Bpftrace,
+    Bystander,
+}
+
+impl Case {
+    fn describe(self) -> &'static str {
+        match self {
+            Case::Untraced => "untraced",
+            Case::Floor => "floor: empty programs on tracer's hooks (sys_enter/sys_exit BTF tracepoints)",
+            Case::Tracer => "tracer, every syscall delivered (`tracer -- dd ...`)",
+            Case::TracerSelected => "tracer -e trace=read,write",
+            Case::Bpftrace => "bpftrace, raw_syscalls tracepoints, in-kernel hist() per syscall, comm filter",
+            Case::Bystander => "untraced dd while tracer traces another process (bystander)",
+        }
+    }
+}
+
+struct Measured {
+    case: Case,
+    seconds: Vec<f64>,
+    note: String,
+}
+
+fn bin(name: &str) -> PathBuf {
+    workspace_root().join("target/release").join(name)
+}
+
+fn dd_args() -> Vec<String> {
+    ["if=/dev/zero", "of=/dev/null", "bs=1", &format!("count={DD_COUNT}")].map(String::from).to_vec()
+}
+
+/// dd's own "copied, X s" figure: start-up of the tracer is not part of it.
+fn dd_seconds(stderr: &str) -> Result<f64> {
+    stderr
+        .lines()
+        .find_map(|line| line.split("copied, ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no dd timing in:\n{stderr}"))
+}
+
+fn run_dd() -> Result<f64> {
+    let out = Command::new("dd").args(dd_args()).output().context("run dd")?;
+    dd_seconds(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// Spawns `cmd`, waits until `stream` (its stdout or stderr) prints a line containing `ready`,
+/// and keeps draining that stream so the child never blocks on it.
+fn spawn_until(mut cmd: Command, from_stderr: bool, ready: &'static str) -> Result<Child> {
+    if from_stderr {
+        cmd.stderr(Stdio::piped()).stdout(Stdio::null());
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    }
+    let mut child = cmd.stdin(Stdio::piped()).spawn().context("spawn")?;
+    let stream: Box<dyn std::io::Read + Send> = if from_stderr {
+        Box::new(child.stderr.take().unwrap())
+    } else {
+        Box::new(child.stdout.take().unwrap())
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if !sent && line.contains(ready) {
+                let _ = tx.send(());
+                sent = true;
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60)).with_context(|| format!("never saw '{ready}'"))?;
+    Ok(child)
+}
+
+fn interrupt(mut child: Child) -> Result<()> {
+    unsafe { libc_kill(child.id() as i32, 2) };
+    drop(child.stdin.take());
+    child.wait()?;
+    Ok(())
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+fn measure(case: Case, note: &mut String) -> Result<f64> {
+    match case {
+        Case::Untraced => run_dd(),
+        Case::Floor => {
+            let floor = spawn_until(Command::new(bin("floor")), false, "ready")?;
+            let seconds = run_dd();
+            interrupt(floor)?;
+            seconds
+        }
+        Case::Tracer | Case::TracerSelected => {
+            let mut cmd = Command::new(bin("tracer"));
+            if case == Case::TracerSelected {
+                cmd.args(["-e", "trace=read,write"]);
+            }
+            let out = cmd.arg("--").arg("dd").args(dd_args()).output().context("run tracer")?;
+            let summary = String::from_utf8_lossy(&out.stdout);
+            if let Some(events) = summary.lines().find(|l| l.starts_with("events: ")) {
+                *note = events.to_string();
+            }
+            if !out.status.success() {
+                bail!("tracer failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            dd_seconds(&String::from_utf8_lossy(&out.stderr))
+        }
+        Case::Bpftrace => {
+            let mut cmd = Command::new("bpftrace");
+            cmd.args(["-e", BPFTRACE_PROGRAM]);
+            let bpftrace = spawn_until(cmd, false, "Attaching")?;
+            let seconds = run_dd();
+            interrupt(bpftrace)?;
+            seconds
+        }
+        Case::Bystander => {
+            let mut other = Command::new("sleep").arg("600").spawn()?;
+            let mut cmd = Command::new(bin("tracer"));
+            cmd.args(["-p", &other.id().to_string()]);
+            let tracer = spawn_until(cmd, true, "attached")?;
+            let seconds = run_dd();
+            interrupt(tracer)?;
+            other.kill()?;
+            other.wait()?;
+            seconds
+        }
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+pub fn run() -> Result<()> {
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
+    let mut cases = vec![Case::Untraced, Case::Floor, Case::Tracer, Case::TracerSelected, Case::Bystander];
+    if have_bpftrace {
+        cases.push(Case::Bpftrace);
+    }
+    let mut results: Vec<Measured> = cases.iter().map(|&case| Measured { case, seconds: vec![], note: String::new() }).collect();
+    // Interleaved rounds, so drift on a noisy machine spreads over every case alike.
+    for round in 1..=rounds {
+        for result in results.iter_mut() {
+            let seconds = measure(result.case, &mut result.note)?;
+            eprintln!("bench: round {round}/{rounds} {:?}: {seconds:.3}s", result.case);
+            result.seconds.push(seconds);
+        }
+    }
+    let untraced = median(&results[0].seconds);
+    let floor = median(&results[1].seconds) / untraced;
+    let mut table = String::new();
+    let _ = writeln!(table, "Workload: `dd if=/dev/zero of=/dev/null bs=1 count={DD_COUNT}` ({} read+write syscalls), dd's own time, median of {rounds} interleaved rounds.\n", 2 * DD_COUNT);
+    let _ = writeln!(table, "| how it ran | ratio to untraced | cost in floors | notes |");
+    let _ = writeln!(table, "|---|---|---|---|");
+    for result in &results {
+        let ratio = median(&result.seconds) / untraced;
+        let floors = if result.case == Case::Untraced { "0".into() } else { format!("{:.2}", (ratio - 1.0) / (floor - 1.0)) };
+        let _ = writeln!(table, "| {} | {ratio:.2}x | {floors} | {} |", result.case.describe(), result.note);
+    }
+    let machine = format!(
+        "{} cores, kernel {}",
+        thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
+    );
+    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1).");
+
+    let dir = workspace_root().join("bench-results");
+    fs::create_dir_all(&dir)?;
+    fs::write(dir.join("latest.md"), &table)?;
+    let raw: Vec<String> = results
+        .iter()
+        .map(|r| format!("  {{\"case\": \"{:?}\", \"seconds\": {:?}}}", r.case, r.seconds))
+        .collect();
+    fs::write(dir.join("latest.json"), format!("[\n{}\n]\n", raw.join(",\n")))?;
+    update_benchmarks_md(&table)?;
+    std::io::stdout().write_all(table.as_bytes())?;
+    Ok(())
+}
+
+/// Replaces the generated part of BENCHMARKS.md, between its two markers.
+fn update_benchmarks_md(table: &str) -> Result<()> {
+    const BEGIN: &str = "<!-- bench:begin -->";
+    const END: &str = "<!-- bench:end -->";
+    let path = workspace_root().join("BENCHMARKS.md");
+    let text = fs::read_to_string(&path).unwrap_or_else(|_| format!("# Benchmarks\n\n{BEGIN}\n{END}\n"));
+    let (Some(start), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        bail!("BENCHMARKS.md lacks the {BEGIN} / {END} markers");
+    };
+    let updated = format!("{}{BEGIN}\n{table}{END}{}", &text[..start], &text[end + END.len()..]);
+    fs::write(path, updated)?;
+    Ok(())
+}
