@@ -29,6 +29,11 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 #[map]
 pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
+/// The one traced tgid when there is exactly one and no children are followed (0 otherwise):
+/// a compare against a constant then replaces the bitmap load, which bystanders pay for.
+#[unsafe(no_mangle)]
+static ONLY_TGID: Global<u32> = Global::new(0);
+
 /// Non-zero when `-e` selected a subset of syscalls.
 #[unsafe(no_mangle)]
 static FILTER_SYSCALLS: Global<u32> = Global::new(0);
@@ -47,6 +52,10 @@ static WAKEUP_BYTES: Global<u64> = Global::new(1 << 20);
 
 #[inline(always)]
 pub fn is_traced(tgid: u32) -> bool {
+    let only = ONLY_TGID.load();
+    if only != 0 {
+        return tgid == only;
+    }
     match TRACED.get(tgid >> 6) {
         Some(word) => *word & (1u64 << (tgid & 63)) != 0,
         None => false,

@@ -34,6 +34,8 @@ pub struct ProbeConfig {
     pub selected: Option<SyscallSet>,
     pub attach: AttachMode,
     pub follow_forks: bool,
+    /// Every process traced from the start (more may follow with `follow_forks`).
+    pub tgids: Vec<u32>,
     /// Ring-buffer size in bytes (a power of two, at least one page).
     pub ring_bytes: u32,
 }
@@ -59,6 +61,10 @@ impl Probes {
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
+        let only_tgid = match config.tgids.as_slice() {
+            [only] if !config.follow_forks => *only,
+            _ => 0,
+        };
         let newtask = if config.follow_forks { Some(newtask_offsets()?) } else { None };
         let (pid_offset, flags_offset) = newtask.unwrap_or((8, 32));
 
@@ -73,6 +79,7 @@ impl Probes {
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
+            .override_global("ONLY_TGID", &only_tgid, true)
             .override_global("NEWTASK_PID_OFFSET", &pid_offset, true)
             .override_global("NEWTASK_FLAGS_OFFSET", &flags_offset, true);
         let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
@@ -99,11 +106,15 @@ impl Probes {
         let traced = Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?;
         let lost = PerCpuArray::try_from(ebpf.take_map("LOST").context("map LOST")?)?;
         let ring = Some(RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?);
-        Ok(Self { _ebpf: ebpf, traced, lost, ring })
+        let mut probes = Self { _ebpf: ebpf, traced, lost, ring };
+        for &tgid in &config.tgids {
+            probes.trace(tgid)?;
+        }
+        Ok(probes)
     }
 
     /// Starts tracing process `tgid` (all its threads).
-    pub fn trace(&mut self, tgid: u32) -> Result<()> {
+    fn trace(&mut self, tgid: u32) -> Result<()> {
         self.set_traced(tgid, true)
     }
 

@@ -61,18 +61,16 @@ pub fn run(options: &TraceOptions) -> Result<Outcome> {
         true => None,
         false => Some(SpawnedChild::spawn(&options.command)?),
     };
+    let mut roots = targets.clone();
+    roots.extend(child.as_ref().map(|c| c.pid));
     let config = ProbeConfig {
         selected: options.selected.clone(),
         attach: options.attach,
         follow_forks: options.follow_forks,
+        tgids: roots.clone(),
         ring_bytes: options.ring_bytes,
     };
     let mut probes = Probes::load(&config)?;
-    let mut roots = targets.clone();
-    roots.extend(child.as_ref().map(|c| c.pid));
-    for &tgid in &roots {
-        probes.trace(tgid)?;
-    }
     for &tgid in &targets {
         eprintln!("tracer: attached to process {tgid} ({})", target::comm(tgid));
     }

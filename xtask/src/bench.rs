@@ -51,8 +51,12 @@ fn bin(name: &str) -> PathBuf {
     workspace_root().join("target/release").join(name)
 }
 
-fn dd_args() -> Vec<String> {
-    ["if=/dev/zero", "of=/dev/null", "bs=1", &format!("count={DD_COUNT}")].map(String::from).to_vec()
+/// dd pinned to CPU 1 in every case, so the tracer's reader has the other core and runs are
+/// comparable.
+fn dd_command() -> Vec<String> {
+    ["taskset", "-c", "1", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", &format!("count={DD_COUNT}")]
+        .map(String::from)
+        .to_vec()
 }
 
 /// dd's own "copied, X s" figure: start-up of the tracer is not part of it.
@@ -66,7 +70,8 @@ fn dd_seconds(stderr: &str) -> Result<f64> {
 }
 
 fn run_dd() -> Result<f64> {
-    let out = Command::new("dd").args(dd_args()).output().context("run dd")?;
+    let dd = dd_command();
+    let out = Command::new(&dd[0]).args(&dd[1..]).output().context("run dd")?;
     dd_seconds(&String::from_utf8_lossy(&out.stderr))
 }
 
@@ -124,7 +129,7 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
             if case == Case::TracerSelected {
                 cmd.args(["-e", "trace=read,write"]);
             }
-            let out = cmd.arg("--").arg("dd").args(dd_args()).output().context("run tracer")?;
+            let out = cmd.arg("--").args(dd_command()).output().context("run tracer")?;
             let summary = String::from_utf8_lossy(&out.stdout);
             if let Some(events) = summary.lines().find(|l| l.starts_with("events: ")) {
                 *note = events.to_string();
@@ -163,7 +168,7 @@ fn median(values: &[f64]) -> f64 {
 }
 
 pub fn run() -> Result<()> {
-    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let mut cases = vec![Case::Untraced, Case::Floor, Case::Tracer, Case::TracerSelected, Case::Bystander];
     if have_bpftrace {
@@ -181,7 +186,7 @@ pub fn run() -> Result<()> {
     let untraced = median(&results[0].seconds);
     let floor = median(&results[1].seconds) / untraced;
     let mut table = String::new();
-    let _ = writeln!(table, "Workload: `dd if=/dev/zero of=/dev/null bs=1 count={DD_COUNT}` ({} read+write syscalls), dd's own time, median of {rounds} interleaved rounds.\n", 2 * DD_COUNT);
+    let _ = writeln!(table, "Workload: `taskset -c 1 dd if=/dev/zero of=/dev/null bs=1 count={DD_COUNT}` ({} read+write syscalls), dd's own time, median of {rounds} interleaved rounds.\n", 2 * DD_COUNT);
     let _ = writeln!(table, "| how it ran | ratio to untraced | cost in floors | notes |");
     let _ = writeln!(table, "|---|---|---|---|");
     for result in &results {
