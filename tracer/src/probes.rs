@@ -195,14 +195,27 @@ fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)]) -> Re
     Ok(())
 }
 
-/// Attaches empty programs to the hooks the tracer uses, and nothing else: the benchmark's
-/// floor. Detached when the returned value is dropped.
-pub fn attach_empty_probes() -> Result<Ebpf> {
+/// Reference programs for the benchmark, on the hooks the tracer uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferenceProbes {
+    /// Empty programs: what attaching alone costs (the floor).
+    Empty,
+    /// Programs that only read the clock, as a latency measurement must at entry and exit.
+    Clock,
+}
+
+/// Attaches reference programs and nothing else. Detached when the returned value is dropped.
+pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
+    let prefix = match kind {
+        ReferenceProbes::Empty => "floor",
+        ReferenceProbes::Clock => "clock",
+    };
     check_privileges()?;
     let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
     let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
-    for (name, hook) in [("floor_sys_enter", "sys_enter"), ("floor_sys_exit", "sys_exit")] {
-        let program: &mut BtfTracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
+    for hook in ["sys_enter", "sys_exit"] {
+        let name = format!("{prefix}_{hook}");
+        let program: &mut BtfTracePoint = ebpf.program_mut(&name).with_context(|| format!("program {name}"))?.try_into()?;
         program.load(hook, &btf)?;
         program.attach()?;
     }

@@ -22,6 +22,7 @@ tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs 
 enum Case {
     Untraced,
     Floor,
+    Clock,
     Tracer,
     TracerSelected,
     Bpftrace,
@@ -33,6 +34,7 @@ impl Case {
         match self {
             Case::Untraced => "untraced",
             Case::Floor => "floor: empty programs on tracer's hooks (sys_enter/sys_exit BTF tracepoints)",
+            Case::Clock => "floor + one bpf_ktime_get_ns() per program (the clock reads any latency tracer needs)",
             Case::Tracer => "tracer, every syscall delivered (`tracer -- dd ...`)",
             Case::TracerSelected => "tracer -e trace=read,write",
             Case::Bpftrace => "bpftrace, raw_syscalls tracepoints, in-kernel hist() per syscall, comm filter",
@@ -118,8 +120,12 @@ extern "C" {
 fn measure(case: Case, note: &mut String) -> Result<f64> {
     match case {
         Case::Untraced => run_dd(),
-        Case::Floor => {
-            let floor = spawn_until(Command::new(bin("floor")), false, "ready")?;
+        Case::Floor | Case::Clock => {
+            let mut cmd = Command::new(bin("floor"));
+            if case == Case::Clock {
+                cmd.arg("--clock");
+            }
+            let floor = spawn_until(cmd, false, "ready")?;
             let seconds = run_dd();
             interrupt(floor)?;
             seconds
@@ -170,7 +176,7 @@ fn median(values: &[f64]) -> f64 {
 pub fn run() -> Result<()> {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
-    let mut cases = vec![Case::Untraced, Case::Floor, Case::Tracer, Case::TracerSelected, Case::Bystander];
+    let mut cases = vec![Case::Untraced, Case::Floor, Case::Clock, Case::Tracer, Case::TracerSelected, Case::Bystander];
     if have_bpftrace {
         cases.push(Case::Bpftrace);
     }

@@ -1,9 +1,20 @@
-//! Benchmark helper: attaches empty programs to the tracer's hooks (the "floor"), says "ready"
-//! on stdout, and detaches when stdin closes.
+//! Benchmark helper: attaches reference programs to the tracer's hooks, says "ready" on
+//! stdout, and detaches when stdin closes. `floor` attaches empty programs; `floor --clock`
+//! programs that only read the clock.
 use std::io::{Read, Write};
 
+use tracer::probes::{attach_reference_probes, ReferenceProbes};
+
 fn main() {
-    let probes = match tracer::probes::attach_empty_probes() {
+    let kind = match std::env::args().nth(1).as_deref() {
+        None => ReferenceProbes::Empty,
+        Some("--clock") => ReferenceProbes::Clock,
+        Some(other) => {
+            eprintln!("floor: unknown argument {other}; usage: floor [--clock]");
+            std::process::exit(2);
+        }
+    };
+    let probes = match attach_reference_probes(kind) {
         Ok(probes) => probes,
         Err(err) => {
             eprintln!("floor: {err:#}");
