@@ -1,5 +1,6 @@
 //! Aggregation: one HdrHistogram of latencies (ns, 3 significant digits) per syscall, plus
 //! error counts by errno. Indexed by syscall number so that recording costs no hashing.
+//! Optionally a second table for the current interval, for the live view and interval logs.
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -21,7 +22,7 @@ pub struct SyscallStats {
 }
 
 impl SyscallStats {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             calls: 0,
             errors: 0,
@@ -32,49 +33,91 @@ impl SyscallStats {
             errnos: BTreeMap::new(),
         }
     }
+
+    fn record(&mut self, rec: &SyscallRecord) {
+        self.calls += 1;
+        match rec.duration_ns {
+            Some(ns) => {
+                self.total_ns += ns;
+                // Auto-resizing grows the range; only a value beyond its reach is clamped.
+                if self.latency.record(ns).is_err() {
+                    self.latency.saturating_record(ns);
+                }
+            }
+            None => self.no_return += 1,
+        }
+        if let Some(errno) = rec.errno() {
+            self.errors += 1;
+            *self.errnos.entry(errno).or_default() += 1;
+        }
+    }
 }
 
+impl Default for SyscallStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Statistics per syscall number.
 #[derive(Clone, Debug)]
-pub struct Aggregator {
+pub struct StatsTable {
     by_nr: Vec<Option<SyscallStats>>,
     pub events: u64,
 }
 
-impl Default for Aggregator {
+impl Default for StatsTable {
     fn default() -> Self {
         Self { by_nr: vec![None; MAX_SYSCALLS as usize], events: 0 }
     }
 }
 
-impl Aggregator {
+impl StatsTable {
     pub fn record(&mut self, rec: &SyscallRecord) {
         self.events += 1;
-        let Some(slot) = self.by_nr.get_mut(rec.nr as usize) else { return };
-        let stats = slot.get_or_insert_with(SyscallStats::new);
-        stats.calls += 1;
-        match rec.duration_ns {
-            Some(ns) => {
-                stats.total_ns += ns;
-                // Auto-resizing grows the range; only a value beyond its reach is clamped.
-                if stats.latency.record(ns).is_err() {
-                    stats.latency.saturating_record(ns);
-                }
-            }
-            None => stats.no_return += 1,
-        }
-        if let Some(errno) = rec.errno() {
-            stats.errors += 1;
-            *stats.errnos.entry(errno).or_default() += 1;
+        if let Some(slot) = self.by_nr.get_mut(rec.nr as usize) {
+            slot.get_or_insert_with(SyscallStats::new).record(rec);
         }
     }
 
-    /// Syscalls seen so far, by number.
+    /// Syscalls seen, by number.
     pub fn syscalls(&self) -> impl Iterator<Item = (u32, &SyscallStats)> {
         self.by_nr.iter().enumerate().filter_map(|(nr, s)| s.as_ref().map(|s| (nr as u32, s)))
     }
 
     pub fn get(&self, nr: u32) -> Option<&SyscallStats> {
         self.by_nr.get(nr as usize)?.as_ref()
+    }
+}
+
+/// Totals since the start (or the last reset), and, when asked for, the current interval.
+#[derive(Clone, Debug, Default)]
+pub struct Aggregator {
+    pub total: StatsTable,
+    interval: Option<StatsTable>,
+}
+
+impl Aggregator {
+    /// With `intervals`, also keeps a table for the current interval ([`Aggregator::take_interval`]).
+    pub fn new(intervals: bool) -> Self {
+        Self { total: StatsTable::default(), interval: intervals.then(StatsTable::default) }
+    }
+
+    pub fn record(&mut self, rec: &SyscallRecord) {
+        self.total.record(rec);
+        if let Some(interval) = &mut self.interval {
+            interval.record(rec);
+        }
+    }
+
+    /// Ends the current interval: returns its table and starts an empty one.
+    pub fn take_interval(&mut self) -> StatsTable {
+        self.interval.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Forgets the totals (the live view's `r`).
+    pub fn reset(&mut self) {
+        self.total = StatsTable::default();
     }
 }
 
@@ -88,24 +131,41 @@ mod tests {
 
     #[test]
     fn counts_calls_errors_and_latency() {
-        let mut agg = Aggregator::default();
+        let mut agg = Aggregator::new(false);
         for i in 1..=1000 {
             agg.record(&call(0, Some(i * 1000), 1));
         }
         agg.record(&call(0, Some(10), -2));
         agg.record(&call(231, None, 0));
         agg.record(&call(1, Some(5_000_000_000), 0));
-        let max = agg.get(1).unwrap().latency.max();
+        let max = agg.total.get(1).unwrap().latency.max();
         assert!((5_000_000_000..=5_005_000_000).contains(&max), "large values are kept, within 0.1%: {max}");
-        let read = agg.get(0).unwrap();
+        let read = agg.total.get(0).unwrap();
         assert_eq!((read.calls, read.errors, read.no_return), (1001, 1, 0));
         assert_eq!(read.errnos.get(&2), Some(&1));
         assert_eq!(read.latency.len(), 1001);
         let p50 = read.latency.value_at_quantile(0.5);
         assert!((499_000..=501_000).contains(&p50), "p50 {p50}");
-        let exit = agg.get(231).unwrap();
+        let exit = agg.total.get(231).unwrap();
         assert_eq!((exit.calls, exit.no_return, exit.latency.len()), (1, 1, 0));
-        assert_eq!(agg.events, 1003);
-        assert_eq!(agg.syscalls().count(), 3);
+        assert_eq!(agg.total.events, 1003);
+        assert_eq!(agg.total.syscalls().count(), 3);
+    }
+
+    #[test]
+    fn intervals_and_reset() {
+        let mut agg = Aggregator::new(true);
+        agg.record(&call(0, Some(100), 1));
+        agg.record(&call(0, Some(100), 1));
+        let first = agg.take_interval();
+        assert_eq!(first.get(0).unwrap().calls, 2);
+        agg.record(&call(1, Some(100), 1));
+        let second = agg.take_interval();
+        assert!(second.get(0).is_none());
+        assert_eq!(second.get(1).unwrap().calls, 1);
+        assert_eq!(agg.total.events, 3);
+        agg.reset();
+        assert_eq!(agg.total.events, 0);
+        assert!(Aggregator::new(false).take_interval().syscalls().next().is_none());
     }
 }

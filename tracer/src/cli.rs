@@ -1,14 +1,18 @@
-//! Command line, with strace's habits: `-p`, `-f`, `-e trace=`, `-o`, `-S`, `--` before a command.
-use std::{fs, io::Write, path::PathBuf, time::Duration};
+//! Command line, with strace's habits: `-p`, `-f`, `-e trace=`, `-o`, `-S`, `--` before a
+//! command. `tracer top` is the live view; `tracer compare` checks two exports.
+use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    filter,
+    compare::{self, CompareArgs},
+    export::{self, IntervalLogSink, PrometheusSink, RunInfo},
+    filter, live,
     probes::AttachMode,
-    session::{self, TraceOptions},
+    session::{self, IntervalSink, TraceOptions},
     summary::SortKey,
+    target,
 };
 
 #[derive(Debug, Parser)]
@@ -16,9 +20,27 @@ use crate::{
     name = "tracer",
     version,
     about = "eBPF syscall latency tracer: per-syscall HdrHistogram percentiles at near-zero overhead",
-    after_help = "Examples:\n  tracer -p 1234                      # until Ctrl-C or the process exits\n  tracer -f -e trace=%network -p 1234\n  tracer -d 10s -o summary.txt -p 1234\n  tracer -- dd if=/dev/zero of=/dev/null bs=1 count=100000"
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  tracer -p 1234                      # until Ctrl-C or the process exits\n  tracer -f -e trace=%network -p 1234\n  tracer -d 10s -o summary.txt -p 1234\n  tracer --export run.json -- ./bench\n  tracer top -p 1234                  # live view\n  tracer compare base.json run.json --max-regression p99=10%"
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Live terminal view, refreshed every interval (a plain periodic table when stdout is
+    /// not a terminal). Keys: arrows/j/k select, s sort, p pause, r reset, tab view, q quit.
+    Top(TraceArgs),
+    /// Compare two exports; exit 0 within bounds, 1 on a regression, 2 on bad input.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TraceArgs {
     /// Trace these processes (all their threads); repeat or separate with commas.
     #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',')]
     pub pids: Vec<u32>,
@@ -44,6 +66,23 @@ pub struct Cli {
     #[arg(short = 'S', long = "sort-by", value_enum, default_value_t = SortKey::Time)]
     pub sort: SortKey,
 
+    /// Write a JSON export (summary figures and full histograms) for `tracer compare`.
+    #[arg(long = "export", value_name = "FILE.json")]
+    pub export: Option<PathBuf>,
+
+    /// Write an HdrHistogram interval log: one histogram per syscall per interval.
+    #[arg(long = "interval-log", value_name = "FILE")]
+    pub interval_log: Option<PathBuf>,
+
+    /// Write Prometheus text exposition (rewritten every interval), for node-exporter's
+    /// textfile collector.
+    #[arg(long = "prometheus", value_name = "FILE.prom")]
+    pub prometheus: Option<PathBuf>,
+
+    /// Interval of the live view, the interval log and the Prometheus file.
+    #[arg(short = 'i', long = "interval", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+
     /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit on the
     /// handlers of the syscalls selected with -e (at most 64; needs a kernel that allows it).
     #[arg(long = "attach", value_enum, default_value_t = AttachMode::Tracepoint)]
@@ -60,27 +99,83 @@ pub struct Cli {
 
 /// Runs the tracer; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
-    if cli.pids.is_empty() && cli.command.is_empty() {
+    match cli.command {
+        None => trace(cli.trace, false),
+        Some(Command::Top(args)) => trace(args, true),
+        Some(Command::Compare(args)) => Ok(compare::run(&args)),
+    }
+}
+
+fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
+    if args.pids.is_empty() && args.command.is_empty() {
         bail!("nothing to trace: give -p PID or a command after --");
     }
-    if !cli.buffer_mib.is_power_of_two() || cli.buffer_mib > 1024 {
+    if !args.buffer_mib.is_power_of_two() || args.buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
     }
-    let selected = filter::parse_expressions(&cli.expressions)?;
+    if args.interval < Duration::from_millis(10) {
+        bail!("--interval must be at least 10ms");
+    }
+    let selected = filter::parse_expressions(&args.expressions).context("-e")?;
     let options = TraceOptions {
-        pids: cli.pids,
-        command: cli.command,
-        follow_forks: cli.follow_forks,
+        pids: args.pids.clone(),
+        command: args.command.clone(),
+        follow_forks: args.follow_forks,
         selected,
-        attach: cli.attach,
-        duration: cli.duration,
-        ring_bytes: cli.buffer_mib << 20,
+        attach: args.attach,
+        duration: args.duration,
+        ring_bytes: args.buffer_mib << 20,
+        interval: args.interval,
     };
-    let outcome = session::run(&options)?;
-    let summary = outcome.summary(cli.sort);
-    match &cli.output {
-        Some(path) => fs::write(path, summary).with_context(|| format!("cannot write {}", path.display()))?,
-        None => std::io::stdout().write_all(summary.as_bytes()).context("cannot write the summary")?,
+    let description = describe_target(&args);
+    let started_at = std::time::SystemTime::now();
+    let mut sinks: Vec<Box<dyn IntervalSink>> = Vec::new();
+    if let Some(path) = &args.interval_log {
+        sinks.push(Box::new(IntervalLogSink::create(path.clone(), started_at)?));
+    }
+    if let Some(path) = &args.prometheus {
+        sinks.push(Box::new(PrometheusSink { path: path.clone() }));
+    }
+    if live_view {
+        match std::io::stdout().is_terminal() {
+            true => sinks.push(Box::new(live::TerminalView::start(description.clone(), args.sort)?)),
+            false => sinks.push(Box::new(live::TextView::new(args.sort))),
+        }
+    }
+
+    let outcome = session::run(&options, &mut sinks);
+    // Whatever happened, give the terminal back before printing anything.
+    drop(sinks);
+    let outcome = outcome?;
+
+    let summary = outcome.summary(args.sort);
+    match &args.output {
+        Some(path) => export::write_atomic(path, summary.as_bytes())?,
+        None => print!("{summary}"),
+    }
+    let info = RunInfo {
+        target: description,
+        command_line: std::env::args().collect(),
+        started_at: outcome.started_at,
+        ended_at: outcome.ended_at,
+        duration: outcome.facts.duration,
+        lost: outcome.facts.lost,
+    };
+    if let Some(path) = &args.export {
+        export::write_export(path, &export::build_export(&outcome.totals, &info)?)
+            .with_context(|| format!("cannot export to {}", path.display()))?;
+    }
+    if let Some(path) = &args.prometheus {
+        export::write_atomic(path, export::prometheus_text(&outcome.totals, outcome.facts.lost).as_bytes())?;
     }
     Ok(outcome.command_exit.unwrap_or(0))
+}
+
+/// "pid 1234 (nginx)" or "command: ./server --port 80".
+fn describe_target(args: &TraceArgs) -> String {
+    let mut parts: Vec<String> = args.pids.iter().map(|pid| format!("pid {pid} ({})", target::comm(*pid))).collect();
+    if !args.command.is_empty() {
+        parts.push(format!("command: {}", args.command.join(" ")));
+    }
+    parts.join(", ")
 }

@@ -69,13 +69,13 @@ impl fmt::Debug for SyscallSet {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FilterError {
-    #[error("unsupported qualifier '{0}' in -e (only trace= is supported)")]
+    #[error("unsupported qualifier '{0}' (only trace= is supported)")]
     Qualifier(String),
-    #[error("unknown syscall '{0}' in -e trace=")]
+    #[error("unknown syscall '{0}'")]
     UnknownSyscall(String),
-    #[error("unknown syscall class '%{0}' in -e trace= (known: {known})", known = CLASS_NAMES.join(", "))]
+    #[error("unknown syscall class '%{0}' (known: {known})", known = CLASS_NAMES.join(", "))]
     UnknownClass(String),
-    #[error("empty syscall set in -e '{0}'")]
+    #[error("empty syscall name in '{0}'")]
     Empty(String),
 }
 

@@ -5,8 +5,11 @@
 //! [`session`] runs one trace, [`cli`] maps the command line onto it.
 pub mod aggregate;
 pub mod cli;
+pub mod compare;
 pub mod event;
+pub mod export;
 pub mod filter;
+pub mod live;
 pub mod probes;
 pub mod session;
 pub mod summary;

@@ -11,7 +11,7 @@ use tokio::{
 };
 
 use crate::{
-    aggregate::Aggregator,
+    aggregate::{Aggregator, StatsTable},
     event::{decode, Record},
     filter::SyscallSet,
     probes::{AttachMode, ProbeConfig, Probes},
@@ -32,22 +32,60 @@ pub struct TraceOptions {
     pub attach: AttachMode,
     pub duration: Option<Duration>,
     pub ring_bytes: u32,
+    /// Length of an interval for the interval sinks.
+    pub interval: Duration,
+}
+
+/// One finished interval, as the interval sinks see it.
+pub struct Tick<'a> {
+    /// Start of the interval, from the start of the trace.
+    pub start: Duration,
+    pub length: Duration,
+    pub interval: &'a StatsTable,
+    pub total: &'a StatsTable,
+    pub lost: u64,
+    /// The processes being traced now.
+    pub live: &'a HashSet<u32>,
+}
+
+/// What a sink wants after an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    /// Forget the totals (the live view's `r`).
+    Reset,
+    /// End the trace (the live view's `q`).
+    Stop,
+}
+
+/// Something fed once per interval while tracing: the live view, an interval log, a
+/// Prometheus file. Sinks run on the reader's thread, so they must not block.
+pub trait IntervalSink {
+    fn on_interval(&mut self, tick: &Tick) -> Result<Control>;
+
+    /// Called once after the last interval (a partial one, so intervals add up to the totals).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 pub struct Outcome {
-    pub aggregator: Aggregator,
+    pub totals: StatsTable,
     pub facts: RunFacts,
     /// Exit code of the spawned command, if there was one and it exited.
     pub command_exit: Option<i32>,
+    /// Wall-clock start and end of the trace.
+    pub started_at: std::time::SystemTime,
+    pub ended_at: std::time::SystemTime,
 }
 
 impl Outcome {
     pub fn summary(&self, sort: SortKey) -> String {
-        summary::render(&self.aggregator, &self.facts, sort)
+        summary::render(&self.totals, &self.facts, sort)
     }
 }
 
-pub fn run(options: &TraceOptions) -> Result<Outcome> {
+pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Result<Outcome> {
     let targets: Vec<u32> = options.pids.iter().map(|&pid| target::resolve_pid(pid)).collect::<Result<_>>()?;
     // Single-threaded, so forking the command below stays safe. Signal handlers are installed
     // now, so a Ctrl-C that comes right after "attached" still ends with a summary.
@@ -79,10 +117,11 @@ pub fn run(options: &TraceOptions) -> Result<Outcome> {
     }
 
     let started = Instant::now();
-    let aggregator = runtime.block_on(trace_loop(&mut probes, &roots, options, stop))?;
-    let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes: aggregator.1 };
+    let started_at = std::time::SystemTime::now();
+    let (aggregator, processes) = runtime.block_on(trace_loop(&mut probes, &roots, options, stop, sinks))?;
+    let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes };
     let command_exit = child.as_ref().and_then(SpawnedChild::exit_code);
-    Ok(Outcome { aggregator: aggregator.0, facts, command_exit })
+    Ok(Outcome { totals: aggregator.total, facts, command_exit, started_at, ended_at: std::time::SystemTime::now() })
 }
 
 /// Returns the aggregate and the number of processes traced.
@@ -91,10 +130,14 @@ async fn trace_loop(
     roots: &[u32],
     options: &TraceOptions,
     mut stop: StopSignals,
+    sinks: &mut [Box<dyn IntervalSink>],
 ) -> Result<(Aggregator, usize)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut aggregator = Aggregator::default();
+    let mut aggregator = Aggregator::new(!sinks.is_empty());
+    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO };
+    let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
+    intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
     let mut live: HashSet<u32> = HashSet::new();
     let mut seen = 0usize;
@@ -126,6 +169,15 @@ async fn trace_loop(
             _ = stop.interrupt.recv() => break,
             _ = stop.terminate.recv() => break,
             _ = &mut deadline, if options.duration.is_some() => break,
+            _ = intervals.tick(), if !sinks.is_empty() => {
+                drain(ring.get_mut(), &mut aggregator, &mut forks);
+                let lost = probes.lost_events()?;
+                match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
+                    Control::Continue => {}
+                    Control::Reset => aggregator.reset(),
+                    Control::Stop => break,
+                }
+            }
         }
         for child in forks.drain(..) {
             if live.insert(child) {
@@ -138,7 +190,43 @@ async fn trace_loop(
         }
     }
     drain(ring.get_mut(), &mut aggregator, &mut forks);
+    if !sinks.is_empty() {
+        intervals_state.tick(&mut aggregator, sinks, probes.lost_events()?, &live)?;
+        for sink in sinks.iter_mut() {
+            sink.finish()?;
+        }
+    }
     Ok((aggregator, seen))
+}
+
+/// Cuts the run into intervals for the sinks.
+struct IntervalClock {
+    started: Instant,
+    interval_start: Duration,
+}
+
+impl IntervalClock {
+    /// Ends the current interval, hands it to every sink, and says what they want next.
+    fn tick(
+        &mut self,
+        aggregator: &mut Aggregator,
+        sinks: &mut [Box<dyn IntervalSink>],
+        lost: u64,
+        live: &HashSet<u32>,
+    ) -> Result<Control> {
+        let now = self.started.elapsed();
+        let interval = aggregator.take_interval();
+        let tick = Tick { start: self.interval_start, length: now - self.interval_start, interval: &interval, total: &aggregator.total, lost, live };
+        self.interval_start = now;
+        let mut control = Control::Continue;
+        for sink in sinks.iter_mut() {
+            match sink.on_interval(&tick)? {
+                Control::Continue => {}
+                other => control = other,
+            }
+        }
+        Ok(control)
+    }
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM end the trace with a summary instead of killing the tracer.

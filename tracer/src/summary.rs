@@ -2,7 +2,7 @@
 use std::{fmt::Write, time::Duration};
 
 use crate::{
-    aggregate::{Aggregator, SyscallStats},
+    aggregate::{StatsTable, SyscallStats},
     syscall_table,
 };
 
@@ -53,13 +53,19 @@ fn sort_value(stats: &SyscallStats, key: SortKey) -> u64 {
     }
 }
 
-pub fn render(agg: &Aggregator, facts: &RunFacts, sort: SortKey) -> String {
+/// Rows of a table, named and sorted.
+pub fn sorted_rows(table: &StatsTable, sort: SortKey) -> Vec<(&'static str, &SyscallStats)> {
     let mut rows: Vec<(&str, &SyscallStats)> =
-        agg.syscalls().map(|(nr, stats)| (syscall_table::name(nr).unwrap_or("?"), stats)).collect();
+        table.syscalls().map(|(nr, stats)| (syscall_table::name(nr).unwrap_or("?"), stats)).collect();
     match sort {
         SortKey::Name => rows.sort_by_key(|(name, _)| *name),
         key => rows.sort_by(|a, b| sort_value(b.1, key).cmp(&sort_value(a.1, key)).then(a.0.cmp(b.0))),
     }
+    rows
+}
+
+pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
+    let rows = sorted_rows(table, sort);
     let grand_total: u64 = rows.iter().map(|(_, s)| s.total_ns).sum();
 
     let mut out = String::new();
@@ -106,7 +112,7 @@ pub fn render(agg: &Aggregator, facts: &RunFacts, sort: SortKey) -> String {
     let _ = writeln!(
         out,
         "\nevents: {} received, {} lost; traced {:.3}s, {} process{}",
-        agg.events,
+        table.events,
         facts.lost,
         facts.duration.as_secs_f64(),
         facts.processes,
@@ -141,7 +147,7 @@ mod tests {
 
     #[test]
     fn table_sorted_with_errors_and_footer() {
-        let mut agg = Aggregator::default();
+        let mut agg = StatsTable::default();
         let read = syscall_table::number("read").unwrap();
         let close = syscall_table::number("close").unwrap();
         for _ in 0..3 {

@@ -1,0 +1,262 @@
+//! `tracer compare BASELINE.json CURRENT.json`: latency regression check for CI.
+//! Percentiles are recomputed from the exported histograms, so any percentile can be checked.
+//! Exit status: 0 within bounds, 1 regression found, 2 bad input.
+use std::{collections::BTreeSet, fmt::Write as _, path::PathBuf};
+
+use anyhow::{bail, Context, Result};
+use hdrhistogram::Histogram;
+
+use crate::{
+    export::{read_export, Export, KeyStats},
+    filter,
+    summary::format_ns,
+    syscall_table,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Metric {
+    Quantile(f64),
+    Max,
+    Mean,
+}
+
+impl Metric {
+    fn value(self, histogram: &Histogram<u64>) -> f64 {
+        match self {
+            Metric::Quantile(q) => histogram.value_at_quantile(q) as f64,
+            Metric::Max => histogram.max() as f64,
+            Metric::Mean => histogram.mean(),
+        }
+    }
+}
+
+/// A `--max-regression` bound: `p99=10%`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bound {
+    pub name: String,
+    pub metric: Metric,
+    pub max_increase_pct: f64,
+}
+
+pub fn parse_bound(text: &str) -> Result<Bound, String> {
+    let (name, pct) = text.split_once('=').ok_or_else(|| format!("'{text}': expected METRIC=PERCENT, e.g. p99=10%"))?;
+    let metric = match name {
+        "max" => Metric::Max,
+        "mean" | "avg" => Metric::Mean,
+        _ => {
+            let p: f64 = name
+                .strip_prefix('p')
+                .and_then(|p| p.parse().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .ok_or_else(|| format!("'{name}': metric must be pNN (p50, p99, p99.9), max or mean"))?;
+            // Rounded so that p99.9 is exactly the quantile the summary uses (0.999).
+            Metric::Quantile((p * 1e3).round() / 1e5)
+        }
+    };
+    let max_increase_pct: f64 = pct
+        .trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|v: &f64| *v >= 0.0)
+        .ok_or_else(|| format!("'{pct}': expected a non-negative percentage, e.g. 10%"))?;
+    Ok(Bound { name: name.to_string(), metric, max_increase_pct })
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Markdown,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Export of the reference run (tracer --export).
+    pub baseline: PathBuf,
+    /// Export of the run to check.
+    pub current: PathBuf,
+    /// Largest accepted increase of a metric, repeatable: p99=10% p50=20% p99.9=25% max=50%
+    /// mean=10% (default: p99=10%).
+    #[arg(long = "max-regression", value_name = "METRIC=PCT", value_parser = parse_bound)]
+    pub bounds: Vec<Bound>,
+    /// Ignore keys with fewer calls than this in either run.
+    #[arg(long = "min-count", default_value_t = 1)]
+    pub min_count: u64,
+    /// Only these keys: syscall names and %classes, comma-separated.
+    #[arg(long = "keys", value_delimiter = ',')]
+    pub keys: Vec<String>,
+    #[arg(long = "format", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// One key's verdict on one metric.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub key: String,
+    pub metric: String,
+    pub baseline: f64,
+    pub current: f64,
+    pub change_pct: f64,
+    pub limit_pct: f64,
+    pub regression: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Comparison {
+    pub checks: Vec<Check>,
+    /// Keys left out, with why: in one run only, or too few calls.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Comparison {
+    pub fn regressions(&self) -> usize {
+        self.checks.iter().filter(|c| c.regression).count()
+    }
+}
+
+/// Runs the command; returns the exit status (bad input is 2, with its one-line error).
+pub fn run(args: &CompareArgs) -> i32 {
+    match compare_files(args) {
+        Ok((comparison, text)) => {
+            print!("{text}");
+            i32::from(comparison.regressions() > 0)
+        }
+        Err(err) => {
+            eprintln!("tracer compare: {err:#}");
+            2
+        }
+    }
+}
+
+fn compare_files(args: &CompareArgs) -> Result<(Comparison, String)> {
+    let baseline = read_export(&args.baseline)?;
+    let current = read_export(&args.current)?;
+    let wanted = wanted_keys(&args.keys)?;
+    let default_bounds = [Bound { name: "p99".into(), metric: Metric::Quantile(0.99), max_increase_pct: 10.0 }];
+    let bounds = if args.bounds.is_empty() { &default_bounds[..] } else { &args.bounds[..] };
+    let comparison = compare(&baseline, &current, bounds, args.min_count, wanted.as_ref())?;
+    let text = render(&comparison, args.format, &args.baseline, &args.current);
+    Ok((comparison, text))
+}
+
+/// Syscall names selected by `--keys` (names and %classes), or `None` for all.
+fn wanted_keys(keys: &[String]) -> Result<Option<BTreeSet<String>>> {
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let set = filter::parse_expressions(&[format!("trace={}", keys.join(","))]).context("--keys")?;
+    Ok(set.map(|set| set.iter().filter_map(syscall_table::name).map(String::from).collect()))
+}
+
+pub fn compare(
+    baseline: &Export,
+    current: &Export,
+    bounds: &[Bound],
+    min_count: u64,
+    wanted: Option<&BTreeSet<String>>,
+) -> Result<Comparison> {
+    let find = |export: &'_ Export, key: &str| export.keys.iter().find(|k| k.key == key).cloned();
+    let all_keys: BTreeSet<&str> = baseline.keys.iter().chain(&current.keys).map(|k| k.key.as_str()).collect();
+    let mut comparison = Comparison::default();
+    for key in all_keys {
+        if wanted.is_some_and(|w| !w.contains(key)) {
+            continue;
+        }
+        let (base, cur): (Option<KeyStats>, Option<KeyStats>) = (find(baseline, key), find(current, key));
+        let (Some(base), Some(cur)) = (base, cur) else {
+            let why = if find(baseline, key).is_none() { "only in current" } else { "only in baseline" };
+            comparison.skipped.push((key.to_string(), why.to_string()));
+            continue;
+        };
+        let (base_h, cur_h) = (base.decode_histogram()?, cur.decode_histogram()?);
+        if base_h.len() < min_count || cur_h.len() < min_count || base_h.is_empty() || cur_h.is_empty() {
+            comparison.skipped.push((key.to_string(), format!("fewer than {min_count} timed calls")));
+            continue;
+        }
+        for bound in bounds {
+            let (b, c) = (bound.metric.value(&base_h), bound.metric.value(&cur_h));
+            let change_pct = if b > 0.0 { (c - b) / b * 100.0 } else if c > 0.0 { f64::INFINITY } else { 0.0 };
+            comparison.checks.push(Check {
+                key: key.to_string(),
+                metric: bound.name.clone(),
+                baseline: b,
+                current: c,
+                change_pct,
+                limit_pct: bound.max_increase_pct,
+                regression: change_pct > bound.max_increase_pct,
+            });
+        }
+    }
+    if comparison.checks.is_empty() && comparison.skipped.is_empty() {
+        bail!("no key to compare (check --keys)");
+    }
+    Ok(comparison)
+}
+
+pub fn render(comparison: &Comparison, format: Format, baseline: &std::path::Path, current: &std::path::Path) -> String {
+    let mut out = String::new();
+    let header = ["key", "metric", "baseline", "current", "change", "limit", "status"];
+    let rows: Vec<[String; 7]> = comparison
+        .checks
+        .iter()
+        .map(|c| {
+            [
+                c.key.clone(),
+                c.metric.clone(),
+                format_ns(c.baseline.round() as u64),
+                format_ns(c.current.round() as u64),
+                format!("{:+.1}%", c.change_pct),
+                format!("+{}%", c.limit_pct),
+                if c.regression { "REGRESSION".into() } else { "ok".into() },
+            ]
+        })
+        .collect();
+    let verdict = match comparison.regressions() {
+        0 => "no regression".to_string(),
+        n => format!("{n} regression{}", if n == 1 { "" } else { "s" }),
+    };
+    match format {
+        Format::Text => {
+            let _ = writeln!(out, "baseline: {}\ncurrent:  {}\n", baseline.display(), current.display());
+            let _ = writeln!(out, "{:<20} {:>7} {:>10} {:>10} {:>9} {:>7}  {}", header[0], header[1], header[2], header[3], header[4], header[5], header[6]);
+            for r in &rows {
+                let _ = writeln!(out, "{:<20} {:>7} {:>10} {:>10} {:>9} {:>7}  {}", r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+            }
+            for (key, why) in &comparison.skipped {
+                let _ = writeln!(out, "{key:<20} skipped: {why}");
+            }
+            let _ = writeln!(out, "\n{verdict}");
+        }
+        Format::Markdown => {
+            let _ = writeln!(out, "### Latency comparison: {verdict}\n");
+            let _ = writeln!(out, "Baseline `{}`, current `{}`.\n", baseline.display(), current.display());
+            let _ = writeln!(out, "| {} |", header.join(" | "));
+            let _ = writeln!(out, "|{}|", ["---"; 7].join("|"));
+            for r in &rows {
+                let status = if r[6] == "ok" { "ok".to_string() } else { format!("**{}**", r[6]) };
+                let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} | {status} |", r[0], r[1], r[2], r[3], r[4], r[5]);
+            }
+            if !comparison.skipped.is_empty() {
+                let skipped: Vec<String> = comparison.skipped.iter().map(|(k, why)| format!("`{k}` ({why})")).collect();
+                let _ = writeln!(out, "\nSkipped: {}.", skipped.join(", "));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bounds() {
+        assert_eq!(parse_bound("p99=10%").unwrap(), Bound { name: "p99".into(), metric: Metric::Quantile(0.99), max_increase_pct: 10.0 });
+        assert_eq!(parse_bound("p99.9=25").unwrap().metric, Metric::Quantile(0.999));
+        assert_eq!(parse_bound("max=50%").unwrap().metric, Metric::Max);
+        assert!(parse_bound("p99").is_err());
+        assert!(parse_bound("p101=1%").is_err());
+        assert!(parse_bound("p99=-3%").is_err());
+        assert!(parse_bound("median=3%").is_err());
+    }
+}

@@ -1,0 +1,301 @@
+//! Exports: the JSON export (versioned, with full histograms), HdrHistogram interval logs,
+//! Prometheus text exposition. Every file is written atomically (temp file, then rename).
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+
+use anyhow::{bail, Context, Result};
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+use hdrhistogram::{
+    serialization::{interval_log, Deserializer, Serializer, V2DeflateSerializer},
+    Histogram,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    aggregate::{StatsTable, SIGNIFICANT_DIGITS},
+    session::{Control, IntervalSink, Tick},
+    summary::{sorted_rows, SortKey},
+    syscall_table,
+};
+
+pub const SCHEMA: &str = "tracer-export";
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Writes `contents` to `path` through a temporary file in the same directory and a rename, so
+/// that a reader (or an interrupted run) never sees a half-written file.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = new_temp_file(dir)?;
+    file.write_all(contents).and_then(|_| file.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
+    file.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A temporary file next to the target, readable by others like an ordinary new file.
+fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(".tracer-")
+        .permissions(fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))
+}
+
+/// The JSON export. Version 1; README.md documents every field.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Export {
+    pub schema: String,
+    pub version: u32,
+    pub meta: Meta,
+    pub keys: Vec<KeyStats>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    /// What was traced: "pid 1234 (nginx)" or "command: ./server --port 80".
+    pub target: String,
+    /// The tracer's own command line.
+    pub command_line: Vec<String>,
+    /// `uname -r` of the traced machine.
+    pub kernel: String,
+    pub start: String,
+    pub end: String,
+    pub duration_s: f64,
+    pub events: u64,
+    pub lost_events: u64,
+    pub significant_digits: u8,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyStats {
+    /// The syscall name.
+    pub key: String,
+    pub kind: String,
+    pub calls: u64,
+    pub errors: u64,
+    /// Calls that never returned (`exit_group`); they are not in the histogram.
+    pub no_return: u64,
+    pub total_ns: u64,
+    pub mean_ns: f64,
+    pub p50_ns: u64,
+    pub p90_ns: u64,
+    pub p99_ns: u64,
+    pub p999_ns: u64,
+    pub max_ns: u64,
+    pub errnos: BTreeMap<String, u64>,
+    /// The latency histogram (ns): HdrHistogram V2 deflate encoding, base64.
+    pub histogram: String,
+}
+
+impl KeyStats {
+    pub fn decode_histogram(&self) -> Result<Histogram<u64>> {
+        let bytes = BASE64.decode(&self.histogram).with_context(|| format!("key {}: histogram is not base64", self.key))?;
+        Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| anyhow::anyhow!("key {}: histogram does not decode: {e:?}", self.key))
+    }
+}
+
+pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String> {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(histogram, &mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot encode a histogram: {e:?}"))?;
+    Ok(BASE64.encode(bytes))
+}
+
+/// Facts about the run that the export's metadata records.
+pub struct RunInfo {
+    pub target: String,
+    pub command_line: Vec<String>,
+    pub started_at: SystemTime,
+    pub ended_at: SystemTime,
+    pub duration: Duration,
+    pub lost: u64,
+}
+
+pub fn build_export(totals: &StatsTable, info: &RunInfo) -> Result<Export> {
+    let keys = sorted_rows(totals, SortKey::Name)
+        .into_iter()
+        .map(|(name, stats)| {
+            let q = |quantile| stats.latency.value_at_quantile(quantile);
+            Ok(KeyStats {
+                key: name.to_string(),
+                kind: "syscall".into(),
+                calls: stats.calls,
+                errors: stats.errors,
+                no_return: stats.no_return,
+                total_ns: stats.total_ns,
+                mean_ns: stats.latency.mean(),
+                p50_ns: q(0.5),
+                p90_ns: q(0.9),
+                p99_ns: q(0.99),
+                p999_ns: q(0.999),
+                max_ns: stats.latency.max(),
+                errnos: stats.errnos.iter().map(|(errno, n)| (syscall_table::errno_name(*errno), *n)).collect(),
+                histogram: encode_histogram(&stats.latency)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Export {
+        schema: SCHEMA.into(),
+        version: SCHEMA_VERSION,
+        meta: Meta {
+            target: info.target.clone(),
+            command_line: info.command_line.clone(),
+            kernel: fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string(),
+            start: humantime::format_rfc3339_millis(info.started_at).to_string(),
+            end: humantime::format_rfc3339_millis(info.ended_at).to_string(),
+            duration_s: info.duration.as_secs_f64(),
+            events: totals.events,
+            lost_events: info.lost,
+            significant_digits: SIGNIFICANT_DIGITS,
+        },
+        keys,
+    })
+}
+
+pub fn write_export(path: &Path, export: &Export) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(export)?;
+    json.push(b'\n');
+    write_atomic(path, &json)
+}
+
+/// Reads and validates an export: bad input is one clear error.
+pub fn read_export(path: &Path) -> Result<Export> {
+    let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    if value.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
+        bail!("{} is not a tracer export (no \"schema\": \"{SCHEMA}\")", path.display());
+    }
+    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version != u64::from(SCHEMA_VERSION) {
+        bail!("{} has export version {version}; this tracer reads version {SCHEMA_VERSION}", path.display());
+    }
+    let export: Export = serde_json::from_value(value).with_context(|| format!("{} is not a valid tracer export", path.display()))?;
+    for key in &export.keys {
+        key.decode_histogram().with_context(|| format!("{} is corrupt", path.display()))?;
+    }
+    Ok(export)
+}
+
+/// Upper bounds (seconds) of the Prometheus histogram buckets: 1µs to 10s, 1-2.5-5 steps.
+const PROMETHEUS_BUCKETS: &[f64] = &[
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25,
+    0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Prometheus text exposition of the totals (for node-exporter's textfile collector).
+pub fn prometheus_text(totals: &StatsTable, lost: u64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP tracer_syscall_duration_seconds Latency of completed syscalls of the traced processes.");
+    let _ = writeln!(out, "# TYPE tracer_syscall_duration_seconds histogram");
+    let rows = sorted_rows(totals, SortKey::Name);
+    for (name, stats) in &rows {
+        for le in PROMETHEUS_BUCKETS {
+            let bound_ns = (le * 1e9) as u64;
+            let count = stats.latency.count_between(0, bound_ns);
+            let _ = writeln!(out, "tracer_syscall_duration_seconds_bucket{{syscall=\"{name}\",le=\"{le}\"}} {count}");
+        }
+        let _ = writeln!(out, "tracer_syscall_duration_seconds_bucket{{syscall=\"{name}\",le=\"+Inf\"}} {}", stats.latency.len());
+        let _ = writeln!(out, "tracer_syscall_duration_seconds_sum{{syscall=\"{name}\"}} {}", stats.total_ns as f64 / 1e9);
+        let _ = writeln!(out, "tracer_syscall_duration_seconds_count{{syscall=\"{name}\"}} {}", stats.latency.len());
+    }
+    let _ = writeln!(out, "# HELP tracer_syscall_errors_total Failed syscalls by errno.");
+    let _ = writeln!(out, "# TYPE tracer_syscall_errors_total counter");
+    for (name, stats) in &rows {
+        for (errno, count) in &stats.errnos {
+            let errno = syscall_table::errno_name(*errno);
+            let _ = writeln!(out, "tracer_syscall_errors_total{{syscall=\"{name}\",errno=\"{errno}\"}} {count}");
+        }
+    }
+    let _ = writeln!(out, "# HELP tracer_events_lost_total Events the kernel dropped because the ring buffer was full.");
+    let _ = writeln!(out, "# TYPE tracer_events_lost_total counter");
+    let _ = writeln!(out, "tracer_events_lost_total {lost}");
+    out
+}
+
+/// Rewrites the Prometheus file every interval, so a long run is visible while it lasts.
+pub struct PrometheusSink {
+    pub path: PathBuf,
+}
+
+impl IntervalSink for PrometheusSink {
+    fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
+        write_atomic(&self.path, prometheus_text(tick.total, tick.lost).as_bytes())?;
+        Ok(Control::Continue)
+    }
+}
+
+/// HdrHistogram interval log: one line per interval per syscall, tagged with its name, readable
+/// by HdrHistogram's own tools (HistogramLogProcessor and friends). Latencies in ns; the max
+/// column is in seconds (max value divisor 1e9). Appended to a temporary file next to the
+/// target, renamed into place at the end: an interrupted run leaves no half-written log.
+pub struct IntervalLogSink {
+    path: PathBuf,
+    file: Option<tempfile::NamedTempFile>,
+}
+
+impl IntervalLogSink {
+    pub fn create(path: PathBuf, started_at: SystemTime) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut file = new_temp_file(&dir)?;
+        write!(
+            file,
+            "#[Histogram log format version 1.3]\n#[tracer interval log: syscall latencies in ns, tags are syscall names]\n\
+             #[StartTime: {:.3} (seconds since epoch), {}]\n\
+             \"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+            started_at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
+            humantime::format_rfc3339_millis(started_at),
+        )?;
+        Ok(Self { path, file: Some(file) })
+    }
+}
+
+impl IntervalSink for IntervalLogSink {
+    fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
+        let Some(file) = self.file.as_mut() else { return Ok(Control::Continue) };
+        let mut serializer = V2DeflateSerializer::new();
+        let mut out = Vec::new();
+        {
+            let mut writer = interval_log::IntervalLogWriterBuilder::new()
+                .with_max_value_divisor(1e9)
+                .begin_log_with(&mut out, &mut serializer)?;
+            for (name, stats) in sorted_rows(tick.interval, SortKey::Name) {
+                if stats.latency.is_empty() {
+                    continue;
+                }
+                writer
+                    .write_histogram(&stats.latency, tick.start, tick.length, interval_log::Tag::new(name))
+                    .map_err(|e| anyhow::anyhow!("interval log: {e:?}"))?;
+            }
+        }
+        // The writer starts with a header of its own; the file already has one.
+        let text = String::from_utf8(out)?;
+        for line in text.lines().filter(|line| !line.starts_with('#') && !line.starts_with("\"StartTimestamp\"")) {
+            writeln!(file, "{line}")?;
+        }
+        Ok(Control::Continue)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            file.as_file().sync_all()?;
+            file.persist(&self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+}
