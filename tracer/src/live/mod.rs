@@ -11,6 +11,7 @@ use std::{
 
 use anyhow::{Context, Result};
 
+
 pub use model::{histogram_bars, log2_buckets, text_table, Snapshot};
 
 use crate::{
@@ -29,10 +30,9 @@ impl TerminalView {
     pub fn start(target: String, sort: SortKey) -> Result<Self> {
         let (snapshot_tx, snapshot_rx) = mpsc::sync_channel(1);
         let (command_tx, command_rx) = mpsc::channel();
-        let terminal = ratatui::try_init().context("cannot set up the terminal")?;
         let ui = std::thread::Builder::new()
             .name("tracer-ui".into())
-            .spawn(move || ui::run(terminal, target, sort, snapshot_rx, command_tx))
+            .spawn(move || ui::run(target, sort, snapshot_rx, command_tx))
             .context("cannot start the UI thread")?;
         Ok(Self { snapshots: Some(snapshot_tx), commands: command_rx, ui: Some(ui) })
     }
@@ -65,7 +65,6 @@ impl Drop for TerminalView {
         if let Some(ui) = self.ui.take() {
             let _ = ui.join();
         }
-        ratatui::restore();
     }
 }
 

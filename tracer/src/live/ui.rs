@@ -22,8 +22,25 @@ use crate::{
 /// Frames per second of the UI; data changes once per interval, keys feel immediate.
 const POLL: Duration = Duration::from_millis(50);
 
-pub fn run(mut terminal: DefaultTerminal, target: String, sort: SortKey, snapshots: Receiver<Snapshot>, commands: Sender<Control>) {
+/// Takes the terminal at the first snapshot, so that the tracer's start-up messages are
+/// printed before the screen is drawn; gives it back when the snapshots stop.
+pub fn run(target: String, sort: SortKey, snapshots: Receiver<Snapshot>, commands: Sender<Control>) {
+    let Ok(first) = snapshots.recv() else { return };
+    let terminal = match ratatui::try_init() {
+        Ok(terminal) => terminal,
+        Err(err) => {
+            eprintln!("tracer: cannot set up the terminal: {err}");
+            let _ = commands.send(Control::Stop);
+            return;
+        }
+    };
     let mut state = ViewState::new(sort);
+    state.update(first);
+    show(terminal, &mut state, &target, &snapshots, &commands);
+    ratatui::restore();
+}
+
+fn show(mut terminal: DefaultTerminal, state: &mut ViewState, target: &str, snapshots: &Receiver<Snapshot>, commands: &Sender<Control>) {
     loop {
         loop {
             match snapshots.try_recv() {
@@ -33,7 +50,7 @@ pub fn run(mut terminal: DefaultTerminal, target: String, sort: SortKey, snapsho
                 Err(TryRecvError::Disconnected) => return,
             }
         }
-        if terminal.draw(|frame| draw(frame, &state, &target)).is_err() {
+        if terminal.draw(|frame| draw(frame, state, target)).is_err() {
             let _ = commands.send(Control::Stop);
             return;
         }
@@ -115,7 +132,8 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &ViewState) {
             Cell::from(max),
         ])
     });
-    let widths = [14, 9, 9, 7, 8, 8, 8, 8].map(Constraint::Length);
+    // 78 columns with the spacing: fits 80x24.
+    let widths = [16, 8, 9, 6, 8, 8, 8, 8].map(Constraint::Length);
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))

@@ -1,0 +1,99 @@
+//! `tracer top` as a person uses it: in a real terminal (tmux), reading the screen and
+//! pressing keys.
+use std::{
+    process::{Child, Command},
+    thread,
+    time::{Duration, Instant},
+};
+
+use tracer_tests::{tracer_bin, workload};
+
+/// A private tmux server running one 80x24 window.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Self {
+        let tmux = Self { socket: format!("tracer-test-{}", std::process::id()) };
+        tmux.run(&["new-session", "-d", "-x", "80", "-y", "24", command]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux (cargo xtask setup installs it)");
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p"])
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", keys]);
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen after 20 s.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "screen never showed '{text}':\n{screen}");
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn top_under_tmux_shows_the_workload_and_answers_keys() {
+    let busy = Killed(workload().args(["getppid", "100000000000"]).spawn().unwrap());
+    let command = format!(
+        "{} top -e trace=getppid,write -p {}; echo TRACER-EXIT=$?; sleep 60",
+        tracer_bin().display(),
+        busy.0.id()
+    );
+    let tmux = Tmux::start(&command);
+
+    let screen = tmux.wait_for("getppid ");
+    assert!(screen.contains("tracer top: pid"), "{screen}");
+    assert!(screen.contains("last interval"), "{screen}");
+    assert!(screen.contains("lost 0"), "{screen}");
+    let row = screen.lines().find(|l| l.starts_with("getppid ")).unwrap();
+    let rate: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(rate > 1000.0, "a busy loop of getppid makes thousands per second: {row}");
+    assert!(screen.contains("getppid latency since start"), "histogram pane:\n{screen}");
+    assert!(screen.contains("p99 per interval"), "sparkline pane:\n{screen}");
+
+    tmux.keys("Tab");
+    tmux.wait_for("since start |");
+    tmux.keys("s");
+    tmux.wait_for("sort: calls");
+    tmux.keys("p");
+    tmux.wait_for("[PAUSED]");
+    tmux.keys("p");
+    tmux.keys("Tab");
+    tmux.wait_for("errors by errno, since start");
+    tmux.keys("q");
+    // The view closes and the usual summary follows.
+    let screen = tmux.wait_for("TRACER-EXIT=0");
+    assert!(screen.contains("events: "), "{screen}");
+}
