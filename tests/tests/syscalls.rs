@@ -174,3 +174,23 @@ fn fentry_attachment_counts_exactly_or_says_why_not() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
 }
+
+#[test]
+fn lost_events_are_counted_never_silent() {
+    // A stopped reader and a 1 MiB ring buffer: most of 300,000 syscalls cannot fit. Every one
+    // of them must be either received or counted lost.
+    const CALLS: u64 = 300_000;
+    let mut target = workload().args(["--wait-stdin", "getppid", &CALLS.to_string()]).stdin(Stdio::piped()).spawn().unwrap();
+    let pid = target.id().to_string();
+    let tracer = Attached::start(&["--buffer-size", "1", "-p", &pid]);
+    nix_kill(tracer.tracer.id(), libc::SIGSTOP);
+    target.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(target.wait().unwrap().success());
+    nix_kill(tracer.tracer.id(), libc::SIGCONT);
+    let (summary, output) = tracer.finish();
+    assert!(output.status.success(), "{output:?}");
+    assert!(summary.lost > 0, "a stopped reader must lose events:\n{}", summary.text);
+    assert!(summary.text.contains("warning: ") && summary.text.contains("events were lost"), "{}", summary.text);
+    // getppid calls and the final exit_group: nothing else happens after the trigger.
+    assert_eq!(summary.received + summary.lost, CALLS + 1, "{}", summary.text);
+}
