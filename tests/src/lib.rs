@@ -53,6 +53,8 @@ pub struct Summary {
     pub rows: HashMap<String, Row>,
     /// (syscall, errno name) → count.
     pub errnos: HashMap<(String, String), u64>,
+    /// syscall → (on-CPU %, run queue %, blocked %) of its total time.
+    pub split: HashMap<String, (f64, f64, f64)>,
     pub received: u64,
     pub lost: u64,
     pub processes: u64,
@@ -97,6 +99,10 @@ pub fn parse_summary(text: &str) -> Summary {
             section = 3;
             continue;
         }
+        if line.starts_with("where the time went") {
+            section = 4;
+            continue;
+        }
         if let Some(rest) = line.strip_prefix("events: ") {
             // events: N received, M lost; traced Xs, P process(es)
             let words: Vec<&str> = rest.split([' ', ',', ';']).filter(|w| !w.is_empty()).collect();
@@ -122,6 +128,10 @@ pub fn parse_summary(text: &str) -> Summary {
             }
             3 if fields.len() == 3 => {
                 summary.errnos.insert((fields[0].to_string(), fields[1].to_string()), fields[2].parse().unwrap());
+            }
+            4 if fields.len() == 5 && fields[1].ends_with('%') => {
+                let pct = |f: &str| f.trim_end_matches('%').parse::<f64>().unwrap();
+                summary.split.insert(fields[4].to_string(), (pct(fields[1]), pct(fields[2]), pct(fields[3])));
             }
             _ => {}
         }

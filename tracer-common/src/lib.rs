@@ -19,7 +19,7 @@ pub const FENTRY_SLOTS: u32 = 64;
 /// Words of the `-e` syscall selection bitmap.
 pub const SYSCALL_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
 
-/// One ring-buffer record. 48 bytes; the kernel adds an 8-byte header.
+/// One ring-buffer record: one cache line; the kernel adds an 8-byte header.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Event {
@@ -35,9 +35,14 @@ pub struct Event {
     pub ret: i64,
     /// First argument; the fd for read/write/accept-family calls.
     pub arg0: u64,
+    /// Of `duration_ns`: time switched out and not runnable (waiting for I/O, a lock, a timer).
+    pub blocked_ns: u64,
+    /// Of `duration_ns`: time runnable but waiting for a CPU (the run queue).
+    pub runq_ns: u64,
 }
 
-/// Per-thread state between `sys_enter` and `sys_exit`, indexed by tid.
+/// Per-thread state between `sys_enter` and `sys_exit`, indexed by tid. The scheduler programs
+/// add the time the syscall spent off-CPU, split into blocked and run-queue time.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InFlight {
@@ -46,6 +51,12 @@ pub struct InFlight {
     pub nr: u32,
     /// Guards against a stale entry left by a thread that vanished mid-syscall.
     pub tid: u32,
+    /// When the thread was switched out during this syscall; 0 while it is on a CPU.
+    pub off_cpu_since: u64,
+    /// When it became runnable again (woken, or preempted); 0 while it is blocked.
+    pub runnable_since: u64,
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
 }
 
 #[cfg(feature = "user")]

@@ -17,6 +17,9 @@ pub struct SyscallStats {
     /// Calls that never returned (`exit_group`): counted, but they have no latency.
     pub no_return: u64,
     pub total_ns: u64,
+    /// Of `total_ns`: blocked off-CPU, and waiting in the run queue. The rest ran on a CPU.
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
     pub latency: Histogram<u64>,
     pub errnos: BTreeMap<i32, u64>,
 }
@@ -28,6 +31,8 @@ impl SyscallStats {
             errors: 0,
             no_return: 0,
             total_ns: 0,
+            blocked_ns: 0,
+            runq_ns: 0,
             // Auto-resizing: a range is allocated only as far as the largest value seen.
             latency: Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid"),
             errnos: BTreeMap::new(),
@@ -39,6 +44,10 @@ impl SyscallStats {
         match rec.duration_ns {
             Some(ns) => {
                 self.total_ns += ns;
+                // Clamped so that a clock skew between CPUs cannot make the parts exceed the whole.
+                let blocked = rec.blocked_ns.min(ns);
+                self.blocked_ns += blocked;
+                self.runq_ns += rec.runq_ns.min(ns - blocked);
                 // Auto-resizing grows the range; only a value beyond its reach is clamped.
                 if self.latency.record(ns).is_err() {
                     self.latency.saturating_record(ns);
@@ -50,6 +59,12 @@ impl SyscallStats {
             self.errors += 1;
             *self.errnos.entry(errno).or_default() += 1;
         }
+    }
+}
+
+impl SyscallStats {
+    pub fn on_cpu_ns(&self) -> u64 {
+        self.total_ns.saturating_sub(self.blocked_ns + self.runq_ns)
     }
 }
 
@@ -126,7 +141,7 @@ mod tests {
     use super::*;
 
     fn call(nr: u32, duration_ns: Option<u64>, ret: i64) -> SyscallRecord {
-        SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, ret, arg0: 0 }
+        SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 }
     }
 
     #[test]
@@ -150,6 +165,15 @@ mod tests {
         assert_eq!((exit.calls, exit.no_return, exit.latency.len()), (1, 1, 0));
         assert_eq!(agg.total.events, 1003);
         assert_eq!(agg.total.syscalls().count(), 3);
+    }
+
+    #[test]
+    fn splits_time_into_on_cpu_runq_and_blocked() {
+        let mut agg = Aggregator::new(false);
+        agg.record(&SyscallRecord { blocked_ns: 600, runq_ns: 300, ..call(0, Some(1000), 1) });
+        agg.record(&SyscallRecord { blocked_ns: 5000, runq_ns: 5000, ..call(0, Some(1000), 1) });
+        let read = agg.total.get(0).unwrap();
+        assert_eq!((read.total_ns, read.blocked_ns, read.runq_ns, read.on_cpu_ns()), (2000, 1600, 300, 100));
     }
 
     #[test]

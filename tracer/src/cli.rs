@@ -49,6 +49,11 @@ pub struct TraceArgs {
     #[arg(short = 'f', long = "follow-forks")]
     pub follow_forks: bool,
 
+    /// Do not attach the scheduler tracepoints (no on-CPU / run queue / blocked split; saves
+    /// their cost on every context switch of the machine).
+    #[arg(long = "no-sched")]
+    pub no_sched: bool,
+
     /// Which syscalls to trace, strace style: trace=read,write  trace=%network  trace=!close
     /// (classes: %network %file %process %memory %signal %ipc %desc).
     #[arg(short = 'e', value_name = "EXPR")]
@@ -121,6 +126,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         pids: args.pids.clone(),
         command: args.command.clone(),
         follow_forks: args.follow_forks,
+        sched_split: !args.no_sched,
         selected,
         attach: args.attach,
         duration: args.duration,

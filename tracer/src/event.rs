@@ -19,6 +19,10 @@ pub struct SyscallRecord {
     pub duration_ns: Option<u64>,
     pub ret: i64,
     pub arg0: u64,
+    /// Of the duration: switched out and not runnable.
+    pub blocked_ns: u64,
+    /// Of the duration: runnable, waiting for a CPU.
+    pub runq_ns: u64,
 }
 
 impl SyscallRecord {
@@ -54,6 +58,8 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
             duration_ns,
             ret: event.ret,
             arg0: event.arg0,
+            blocked_ns: event.blocked_ns,
+            runq_ns: event.runq_ns,
         })
     };
     match event.kind {
@@ -74,9 +80,9 @@ mod tests {
 
     #[test]
     fn decodes_each_kind() {
-        let ev = Event { kind: EVENT_SYSCALL, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7, ret: -2, arg0: 3 };
+        let ev = Event { kind: EVENT_SYSCALL, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7, ret: -2, arg0: 3, blocked_ns: 4, runq_ns: 1 };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
-        assert_eq!((rec.duration_ns, rec.errno(), rec.arg0), (Some(7), Some(2), 3));
+        assert_eq!((rec.duration_ns, rec.errno(), rec.arg0, rec.blocked_ns, rec.runq_ns), (Some(7), Some(2), 3, 4, 1));
 
         let ev = Event { kind: EVENT_SYSCALL_NO_RETURN, ret: -2, ..ev };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };

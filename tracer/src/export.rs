@@ -84,6 +84,13 @@ pub struct KeyStats {
     /// Calls that never returned (`exit_group`); they are not in the histogram.
     pub no_return: u64,
     pub total_ns: u64,
+    /// Of `total_ns`: on a CPU, waiting in the run queue, blocked. Absent (0) with --no-sched.
+    #[serde(default)]
+    pub on_cpu_ns: u64,
+    #[serde(default)]
+    pub runq_ns: u64,
+    #[serde(default)]
+    pub blocked_ns: u64,
     pub mean_ns: f64,
     pub p50_ns: u64,
     pub p90_ns: u64,
@@ -134,6 +141,9 @@ pub fn build_export(totals: &StatsTable, info: &RunInfo) -> Result<Export> {
                 errors: stats.errors,
                 no_return: stats.no_return,
                 total_ns: stats.total_ns,
+                on_cpu_ns: stats.on_cpu_ns(),
+                runq_ns: stats.runq_ns,
+                blocked_ns: stats.blocked_ns,
                 mean_ns: stats.latency.mean(),
                 p50_ns: q(0.5),
                 p90_ns: q(0.9),

@@ -34,6 +34,9 @@ pub struct ProbeConfig {
     pub selected: Option<SyscallSet>,
     pub attach: AttachMode,
     pub follow_forks: bool,
+    /// Attach the scheduler tracepoints that split each syscall's time into on-CPU, run queue
+    /// and blocked.
+    pub sched_split: bool,
     /// Every process traced from the start (more may follow with `follow_forks`).
     pub tgids: Vec<u32>,
     /// Ring-buffer size in bytes (a power of two, at least one page).
@@ -65,8 +68,18 @@ impl Probes {
             [only] if !config.follow_forks => *only,
             _ => 0,
         };
-        let newtask = if config.follow_forks { Some(newtask_offsets()?) } else { None };
-        let (pid_offset, flags_offset) = newtask.unwrap_or((8, 32));
+        let mut offsets: Vec<(&'static str, u32)> = Vec::new();
+        if config.follow_forks {
+            offsets.extend(field_offsets("task", "task_newtask", &[("NEWTASK_PID_OFFSET", "pid"), ("NEWTASK_FLAGS_OFFSET", "clone_flags")])?);
+        }
+        if config.sched_split {
+            offsets.extend(field_offsets(
+                "sched",
+                "sched_switch",
+                &[("SWITCH_PREV_PID_OFFSET", "prev_pid"), ("SWITCH_PREV_STATE_OFFSET", "prev_state"), ("SWITCH_NEXT_PID_OFFSET", "next_pid")],
+            )?);
+            offsets.extend(field_offsets("sched", "sched_wakeup", &[("WAKEUP_PID_OFFSET", "pid")])?);
+        }
 
         let mut loader = EbpfLoader::new();
         loader
@@ -79,9 +92,10 @@ impl Probes {
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
-            .override_global("ONLY_TGID", &only_tgid, true)
-            .override_global("NEWTASK_PID_OFFSET", &pid_offset, true)
-            .override_global("NEWTASK_FLAGS_OFFSET", &flags_offset, true);
+            .override_global("ONLY_TGID", &only_tgid, true);
+        for (global, offset) in &offsets {
+            loader.override_global(global, offset, true);
+        }
         let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
 
         if let Some(selected) = &config.selected {
@@ -97,10 +111,12 @@ impl Probes {
             (AttachMode::Fentry, Some(selected)) => attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?)?,
         }
         if config.follow_forks {
-            let program: &mut TracePoint =
-                ebpf.program_mut("task_newtask").context("program task_newtask")?.try_into()?;
-            program.load().context("cannot load the task_newtask program")?;
-            program.attach("task", "task_newtask").context("cannot attach to tracepoint task:task_newtask")?;
+            attach_tracepoint(&mut ebpf, "task", "task_newtask")?;
+        }
+        if config.sched_split {
+            for name in ["sched_switch", "sched_wakeup", "sched_wakeup_new"] {
+                attach_tracepoint(&mut ebpf, "sched", name)?;
+            }
         }
 
         let traced = Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?;
@@ -141,6 +157,14 @@ impl Probes {
     pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
         self.ring.take()
     }
+}
+
+/// Attaches the classic tracepoint program named like its tracepoint.
+fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str) -> Result<()> {
+    let program: &mut TracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
+    program.load().with_context(|| format!("cannot load the {name} program"))?;
+    program.attach(category, name).with_context(|| format!("cannot attach to tracepoint {category}:{name}"))?;
+    Ok(())
 }
 
 fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf) -> Result<()> {
@@ -264,19 +288,24 @@ fn ensure_tracefs() -> Result<()> {
         .with_context(|| format!("tracefs is not mounted and mounting it on {TRACEFS} failed"))
 }
 
-/// Offsets of `pid` and `clone_flags` in the `task:task_newtask` record, from its format file.
-fn newtask_offsets() -> Result<(u32, u32)> {
+/// Offsets of fields in a classic tracepoint's record, from its tracefs format file, paired
+/// with the names of the globals that carry them to the kernel programs.
+fn field_offsets(category: &str, name: &str, fields: &[(&'static str, &str)]) -> Result<Vec<(&'static str, u32)>> {
     ensure_tracefs()?;
-    let path = Path::new(TRACEFS).join("events/task/task_newtask/format");
+    let path = Path::new(TRACEFS).join(format!("events/{category}/{name}/format"));
     let format = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let offset = |field: &str| -> Result<u32> {
-        format
-            .lines()
-            .find(|line| line.contains(field))
-            .and_then(|line| line.split("offset:").nth(1))
-            .and_then(|rest| rest.split(';').next())
-            .and_then(|n| n.trim().parse().ok())
-            .with_context(|| format!("no field '{field}' in {}", path.display()))
-    };
-    Ok((offset(" pid;")?, offset(" clone_flags;")?))
+    fields
+        .iter()
+        .map(|(global, field)| {
+            let needle = format!(" {field};");
+            format
+                .lines()
+                .find(|line| line.contains(&needle))
+                .and_then(|line| line.split("offset:").nth(1))
+                .and_then(|rest| rest.split(';').next())
+                .and_then(|n| n.trim().parse().ok())
+                .map(|offset| (*global, offset))
+                .with_context(|| format!("no field '{field}' in {}", path.display()))
+        })
+        .collect()
 }

@@ -28,6 +28,7 @@ pub struct TraceOptions {
     pub pids: Vec<u32>,
     pub command: Vec<String>,
     pub follow_forks: bool,
+    pub sched_split: bool,
     pub selected: Option<SyscallSet>,
     pub attach: AttachMode,
     pub duration: Option<Duration>,
@@ -105,6 +106,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
         selected: options.selected.clone(),
         attach: options.attach,
         follow_forks: options.follow_forks,
+        sched_split: options.sched_split,
         tgids: roots.clone(),
         ring_bytes: options.ring_bytes,
     };
@@ -119,7 +121,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let (aggregator, processes) = runtime.block_on(trace_loop(&mut probes, &roots, options, stop, sinks))?;
-    let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes };
+    let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = child.as_ref().and_then(SpawnedChild::exit_code);
     Ok(Outcome { totals: aggregator.total, facts, command_exit, started_at, ended_at: std::time::SystemTime::now() })
 }

@@ -26,6 +26,8 @@ pub struct RunFacts {
     pub lost: u64,
     pub duration: Duration,
     pub processes: usize,
+    /// The scheduler tracepoints were attached: show on-CPU / run queue / blocked shares.
+    pub sched_split: bool,
 }
 
 /// Formats nanoseconds with three significant digits, the precision of the histograms.
@@ -100,6 +102,22 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
     let errors: u64 = rows.iter().map(|(_, s)| s.errors).sum();
     let _ = writeln!(out, "{:>6.2} {:>9} {calls:>10} {errors:>8} {:>49} total", 100.0, format_ns(grand_total), "");
 
+    if facts.sched_split {
+        let _ = writeln!(out, "\nwhere the time went (share of each syscall's total time):");
+        let _ = writeln!(out, "{:>9} {:>8} {:>10} {:>8} syscall", "total", "on-CPU", "run queue", "blocked");
+        for (name, stats) in rows.iter().filter(|(_, s)| s.total_ns > 0) {
+            let pct = |ns: u64| 100.0 * ns as f64 / stats.total_ns as f64;
+            let _ = writeln!(
+                out,
+                "{:>9} {:>7.1}% {:>9.1}% {:>7.1}% {name}",
+                format_ns(stats.total_ns),
+                pct(stats.on_cpu_ns()),
+                pct(stats.runq_ns),
+                pct(stats.blocked_ns),
+            );
+        }
+    }
+
     let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nerrors by errno:");
@@ -151,15 +169,16 @@ mod tests {
         let read = syscall_table::number("read").unwrap();
         let close = syscall_table::number("close").unwrap();
         for _ in 0..3 {
-            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), ret: 1, arg0: 0 });
+            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250 });
         }
-        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), ret: -9, arg0: 0 });
-        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1 }, SortKey::Time);
+        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
+        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true }, SortKey::Time);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[2].ends_with(" read") && lines[2].contains(" 3 "), "{text}");
         assert!(lines[3].ends_with(" close"), "{text}");
         assert!(text.contains("close                EBADF                   1"), "{text}");
         assert!(text.contains("events: 4 received, 0 lost"), "{text}");
+        assert!(text.contains("   3.00us    25.0%      25.0%    50.0% read"), "{text}");
         let by_calls = render(&agg, &RunFacts::default(), SortKey::Name);
         assert!(by_calls.lines().nth(2).unwrap().ends_with(" close"));
     }

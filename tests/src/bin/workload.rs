@@ -13,7 +13,8 @@ fn usage() -> ! {
          pipe-sleep READS SLEEP_MS                 each read blocks on a pipe whose writer sleeps SLEEP_MS first\n  \
          getppid N                                  N getppid calls\n  \
          fork N                                     a child process makes N getppid calls; the parent only waits\n  \
-         sleep MS                                   sleep, then exit"
+         sleep MS                                   sleep, then exit\n  \
+         cpu-read THREADS READS                     THREADS threads pinned to CPU 0, each READS reads of 1 MiB from /dev/zero"
     );
     std::process::exit(2)
 }
@@ -41,6 +42,7 @@ fn main() {
         Some("getppid") => getppid(arg(&args, 1)),
         Some("fork") => fork_child(arg(&args, 1)),
         Some("sleep") => thread::sleep(Duration::from_millis(arg(&args, 1))),
+        Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2)),
         _ => usage(),
     }
     // Straight to exit_group: returning from main would add the runtime's own clean-up
@@ -106,5 +108,26 @@ fn fork_child(n: u64) {
             check(unsafe { libc::waitpid(child, &mut status, 0) } as isize, "waitpid");
         }
         _ => panic!("fork failed"),
+    }
+}
+
+/// CPU-bound syscalls on one CPU: with more than one thread they must queue for it.
+fn cpu_read(threads: u64, reads: u64) {
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+                unsafe { libc::CPU_SET(0, &mut set) };
+                check(unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) } as isize, "sched_setaffinity");
+                let zero = open("/dev/zero", libc::O_RDONLY);
+                let mut buffer = vec![0u8; 1 << 20];
+                for _ in 0..reads {
+                    check(unsafe { libc::read(zero, buffer.as_mut_ptr().cast(), buffer.len()) }, "read");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
     }
 }

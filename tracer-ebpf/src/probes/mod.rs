@@ -1,3 +1,4 @@
 mod process;
+mod sched;
 mod syscall_fentry;
 mod syscalls;

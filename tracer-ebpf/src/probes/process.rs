@@ -45,6 +45,8 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
         duration_ns: 0,
         ret: child as i64,
         arg0: flags,
+        blocked_ns: 0,
+        runq_ns: 0,
     });
     0
 }

@@ -5,7 +5,7 @@ use aya_ebpf::{
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
-use tracer_common::{Event, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
+use tracer_common::{Event, InFlight, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
 
 use crate::maps::{arg0_offset, emit, is_selected, is_traced, never_returns, IN_FLIGHT};
 
@@ -56,6 +56,8 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             duration_ns: 0,
             ret: 0,
             arg0: read_arg0(regs),
+            blocked_ns: 0,
+            runq_ns: 0,
         });
         return;
     }
@@ -64,6 +66,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             (*slot).start_ns = now;
             (*slot).nr = nr;
             (*slot).tid = tid;
+            (*slot).off_cpu_since = 0;
+            (*slot).runnable_since = 0;
+            (*slot).blocked_ns = 0;
+            (*slot).runq_ns = 0;
         }
     }
 }
@@ -76,7 +82,7 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) else {
         return;
     };
-    let (start_ns, nr, owner) = unsafe { ((*slot).start_ns, (*slot).nr, (*slot).tid) };
+    let InFlight { start_ns, nr, tid: owner, blocked_ns, runq_ns, .. } = unsafe { *slot };
     // No entry seen (attached mid-syscall, or the syscall was not selected): nothing to pair.
     if start_ns == 0 || owner != tid {
         return;
@@ -96,6 +102,8 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
         ret,
         // The argument registers survive the syscall.
         arg0: read_arg0(regs),
+        blocked_ns,
+        runq_ns,
     });
 }
 
