@@ -51,12 +51,14 @@ pub struct InFlight {
     pub nr: u32,
     /// Guards against a stale entry left by a thread that vanished mid-syscall.
     pub tid: u32,
-    /// When the thread was switched out during this syscall; 0 while it is on a CPU.
+    // The fields the syscall path touches come first, to share a cache line.
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
+    /// When the thread was switched out during this syscall; 0 while it is on a CPU (the
+    /// scheduler programs reset both at switch-in, so a running thread always has zeros).
     pub off_cpu_since: u64,
     /// When it became runnable again (woken, or preempted); 0 while it is blocked.
     pub runnable_since: u64,
-    pub blocked_ns: u64,
-    pub runq_ns: u64,
 }
 
 #[cfg(feature = "user")]

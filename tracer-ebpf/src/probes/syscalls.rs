@@ -66,8 +66,6 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             (*slot).start_ns = now;
             (*slot).nr = nr;
             (*slot).tid = tid;
-            (*slot).off_cpu_since = 0;
-            (*slot).runnable_since = 0;
             (*slot).blocked_ns = 0;
             (*slot).runq_ns = 0;
         }
