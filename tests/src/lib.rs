@@ -55,6 +55,8 @@ pub struct Summary {
     pub errnos: HashMap<(String, String), u64>,
     /// syscall → (on-CPU %, run queue %, blocked %) of its total time.
     pub split: HashMap<String, (f64, f64, f64)>,
+    /// Scheduler table: (tid, switches, run-queue p99 ns, run-queue max ns).
+    pub threads: Vec<(u32, u64, u64, u64)>,
     pub received: u64,
     pub lost: u64,
     pub processes: u64,
@@ -103,6 +105,10 @@ pub fn parse_summary(text: &str) -> Summary {
             section = 4;
             continue;
         }
+        if line.starts_with("scheduler, per thread") {
+            section = 5;
+            continue;
+        }
         if let Some(rest) = line.strip_prefix("events: ") {
             // events: N received, M lost; traced Xs, P process(es)
             let words: Vec<&str> = rest.split([' ', ',', ';']).filter(|w| !w.is_empty()).collect();
@@ -128,6 +134,14 @@ pub fn parse_summary(text: &str) -> Summary {
             }
             3 if fields.len() == 3 => {
                 summary.errnos.insert((fields[0].to_string(), fields[1].to_string()), fields[2].parse().unwrap());
+            }
+            5 if fields.len() >= 7 && fields[0] != "tid" && !line.starts_with("...") => {
+                summary.threads.push((
+                    fields[0].parse().unwrap(),
+                    fields[1].parse().unwrap(),
+                    parse_duration_ns(fields[3]),
+                    parse_duration_ns(fields[4]),
+                ));
             }
             4 if fields.len() == 5 && fields[1].ends_with('%') => {
                 let pct = |f: &str| f.trim_end_matches('%').parse::<f64>().unwrap();

@@ -29,6 +29,9 @@ fn reads_competing_for_one_cpu_wait_in_the_run_queue() {
     assert!(runq >= 30.0, "run queue {runq}%:\n{}", summary.text);
     assert!(on_cpu >= 15.0, "on-CPU {on_cpu}%:\n{}", summary.text);
     assert!(blocked <= 5.0, "nothing blocks reading /dev/zero: {blocked}%:\n{}", summary.text);
+    // Per thread: the three readers each wait for a CPU, milliseconds at a time (CFS slices).
+    let waiting = summary.threads.iter().filter(|(_, switches, p99, _)| *switches > 0 && *p99 >= 1_000_000).count();
+    assert!(waiting >= 3, "three threads queued for CPU 0:\n{}", summary.text);
 }
 
 #[test]
@@ -37,6 +40,11 @@ fn a_read_alone_on_its_cpu_never_waits_beyond_noise() {
     assert!(runq <= 10.0, "run queue {runq}%:\n{}", summary.text);
     assert!(blocked <= 5.0, "{}", summary.text);
     assert!(on_cpu >= 85.0, "on-CPU {on_cpu}%:\n{}", summary.text);
+    // No traced thread waits in the run queue beyond noise.
+    assert!(!summary.threads.is_empty(), "{}", summary.text);
+    for (tid, _, _, max) in &summary.threads {
+        assert!(*max <= 5_000_000, "thread {tid} waited {max}ns for a CPU:\n{}", summary.text);
+    }
 }
 
 #[test]
@@ -44,5 +52,6 @@ fn no_sched_leaves_the_split_out() {
     let cmd = workload_bin();
     let (summary, _) = trace(&["--no-sched", "-e", "trace=read", "--", cmd.to_str().unwrap(), "pipe-sleep", "2", "10"]);
     assert!(summary.split.is_empty() && !summary.text.contains("where the time went"), "{}", summary.text);
+    assert!(summary.threads.is_empty(), "{}", summary.text);
     assert!(summary.calls("read") >= 2, "{}", summary.text);
 }

@@ -11,6 +11,9 @@ pub const EVENT_SYSCALL: u32 = 1;
 pub const EVENT_SYSCALL_NO_RETURN: u32 = 2;
 /// A traced process created a new process (not a thread): `ret` holds the child's pid.
 pub const EVENT_FORK: u32 = 3;
+/// A traced thread got a CPU again: `duration_ns` is how long it was off-CPU, `runq_ns` how
+/// much of that it waited in the run queue, `blocked_ns` the rest.
+pub const EVENT_SCHED: u32 = 4;
 
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
@@ -41,8 +44,9 @@ pub struct Event {
     pub runq_ns: u64,
 }
 
-/// Per-thread state between `sys_enter` and `sys_exit`, indexed by tid. The scheduler programs
-/// add the time the syscall spent off-CPU, split into blocked and run-queue time.
+/// Per-thread state, indexed by tid: the syscall in flight between `sys_enter` and `sys_exit`,
+/// and the thread's current off-CPU period, which the scheduler programs keep (adding the
+/// blocked and run-queue time of a syscall in flight to it).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InFlight {
@@ -59,6 +63,9 @@ pub struct InFlight {
     pub off_cpu_since: u64,
     /// When it became runnable again (woken, or preempted); 0 while it is blocked.
     pub runnable_since: u64,
+    /// Process of the thread that owns the slot (the scheduler programs see only tids).
+    pub tgid: u32,
+    pub _pad: u32,
 }
 
 #[cfg(feature = "user")]

@@ -1,12 +1,12 @@
 //! Aggregation: one HdrHistogram of latencies (ns, 3 significant digits) per syscall, plus
 //! error counts by errno. Indexed by syscall number so that recording costs no hashing.
 //! Optionally a second table for the current interval, for the live view and interval logs.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hdrhistogram::Histogram;
 use tracer_common::MAX_SYSCALLS;
 
-use crate::event::SyscallRecord;
+use crate::event::{SchedRecord, SyscallRecord};
 
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
@@ -34,7 +34,7 @@ impl SyscallStats {
             blocked_ns: 0,
             runq_ns: 0,
             // Auto-resizing: a range is allocated only as far as the largest value seen.
-            latency: Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid"),
+            latency: new_histogram(),
             errnos: BTreeMap::new(),
         }
     }
@@ -48,10 +48,7 @@ impl SyscallStats {
                 let blocked = rec.blocked_ns.min(ns);
                 self.blocked_ns += blocked;
                 self.runq_ns += rec.runq_ns.min(ns - blocked);
-                // Auto-resizing grows the range; only a value beyond its reach is clamped.
-                if self.latency.record(ns).is_err() {
-                    self.latency.saturating_record(ns);
-                }
+                record_value(&mut self.latency, ns);
             }
             None => self.no_return += 1,
         }
@@ -74,20 +71,57 @@ impl Default for SyscallStats {
     }
 }
 
-/// Statistics per syscall number.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid")
+}
+
+fn record_value(histogram: &mut Histogram<u64>, value: u64) {
+    // Auto-resizing grows the range; only a value beyond its reach is clamped.
+    if histogram.record(value).is_err() {
+        histogram.saturating_record(value);
+    }
+}
+
+/// Scheduler latency of one traced thread, in the style of runqlat and offcputime.
+#[derive(Clone, Debug)]
+pub struct ThreadStats {
+    pub tgid: u32,
+    /// Off-CPU periods: switched out until running again.
+    pub off_cpu: Histogram<u64>,
+    /// Run-queue latency: runnable (woken or preempted) until running.
+    pub runq: Histogram<u64>,
+    pub off_cpu_total_ns: u64,
+}
+
+/// Statistics per syscall number, and per traced thread.
 #[derive(Clone, Debug)]
 pub struct StatsTable {
     by_nr: Vec<Option<SyscallStats>>,
+    pub threads: HashMap<u32, ThreadStats>,
     pub events: u64,
 }
 
 impl Default for StatsTable {
     fn default() -> Self {
-        Self { by_nr: vec![None; MAX_SYSCALLS as usize], events: 0 }
+        Self { by_nr: vec![None; MAX_SYSCALLS as usize], threads: HashMap::new(), events: 0 }
     }
 }
 
 impl StatsTable {
+    pub fn record_sched(&mut self, rec: &SchedRecord) {
+        self.events += 1;
+        let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
+            tgid: rec.tgid,
+            off_cpu: new_histogram(),
+            runq: new_histogram(),
+            off_cpu_total_ns: 0,
+        });
+        thread.tgid = rec.tgid;
+        record_value(&mut thread.off_cpu, rec.off_cpu_ns);
+        record_value(&mut thread.runq, rec.runq_ns.min(rec.off_cpu_ns));
+        thread.off_cpu_total_ns += rec.off_cpu_ns;
+    }
+
     pub fn record(&mut self, rec: &SyscallRecord) {
         self.events += 1;
         if let Some(slot) = self.by_nr.get_mut(rec.nr as usize) {
@@ -122,6 +156,13 @@ impl Aggregator {
         self.total.record(rec);
         if let Some(interval) = &mut self.interval {
             interval.record(rec);
+        }
+    }
+
+    pub fn record_sched(&mut self, rec: &SchedRecord) {
+        self.total.record_sched(rec);
+        if let Some(interval) = &mut self.interval {
+            interval.record_sched(rec);
         }
     }
 
@@ -174,6 +215,16 @@ mod tests {
         agg.record(&SyscallRecord { blocked_ns: 5000, runq_ns: 5000, ..call(0, Some(1000), 1) });
         let read = agg.total.get(0).unwrap();
         assert_eq!((read.total_ns, read.blocked_ns, read.runq_ns, read.on_cpu_ns()), (2000, 1600, 300, 100));
+    }
+
+    #[test]
+    fn per_thread_scheduler_latency() {
+        let mut agg = Aggregator::new(false);
+        agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 1000, runq_ns: 400 });
+        agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 3000, runq_ns: 0 });
+        let thread = &agg.total.threads[&7];
+        assert_eq!((thread.off_cpu.len(), thread.off_cpu_total_ns, thread.runq.max()), (2, 4000, 400));
+        assert!(agg.total.syscalls().next().is_none(), "no syscall rows from scheduler events");
     }
 
     #[test]

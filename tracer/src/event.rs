@@ -1,5 +1,5 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
-use tracer_common::{Event, EVENT_FORK, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN};
+use tracer_common::{Event, EVENT_FORK, EVENT_SCHED, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN};
 
 /// What one ring-buffer record says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -7,6 +7,18 @@ pub enum Record {
     Syscall(SyscallRecord),
     /// A traced process created a new process, which the kernel now traces too.
     Fork { parent_tgid: u32, child_pid: u32 },
+    /// A traced thread got a CPU back after an off-CPU period.
+    Sched(SchedRecord),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchedRecord {
+    pub tgid: u32,
+    pub tid: u32,
+    /// Switched out until running again.
+    pub off_cpu_ns: u64,
+    /// Of that: runnable until running (run-queue latency).
+    pub runq_ns: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +78,12 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         EVENT_SYSCALL => Ok(syscall(Some(event.duration_ns))),
         EVENT_SYSCALL_NO_RETURN => Ok(syscall(None)),
         EVENT_FORK => Ok(Record::Fork { parent_tgid: event.tgid, child_pid: event.ret as u32 }),
+        EVENT_SCHED => Ok(Record::Sched(SchedRecord {
+            tgid: event.tgid,
+            tid: event.tid,
+            off_cpu_ns: event.duration_ns,
+            runq_ns: event.runq_ns,
+        })),
         kind => Err(DecodeError::Kind(kind)),
     }
 }
@@ -90,6 +108,9 @@ mod tests {
 
         let ev = Event { kind: EVENT_FORK, ret: 99, ..ev };
         assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Fork { parent_tgid: 10, child_pid: 99 });
+
+        let ev = Event { kind: EVENT_SCHED, duration_ns: 50, runq_ns: 20, ..ev };
+        assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Sched(SchedRecord { tgid: 10, tid: 11, off_cpu_ns: 50, runq_ns: 20 }));
     }
 
     #[test]

@@ -76,7 +76,7 @@ impl Probes {
             offsets.extend(field_offsets(
                 "sched",
                 "sched_switch",
-                &[("SWITCH_PREV_PID_OFFSET", "prev_pid"), ("SWITCH_PREV_STATE_OFFSET", "prev_state"), ("SWITCH_NEXT_PID_OFFSET", "next_pid")],
+                &[("SWITCH_PREV_STATE_OFFSET", "prev_state"), ("SWITCH_NEXT_PID_OFFSET", "next_pid")],
             )?);
             offsets.extend(field_offsets("sched", "sched_wakeup", &[("WAKEUP_PID_OFFSET", "pid")])?);
         }

@@ -250,6 +250,7 @@ fn drain(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut V
     while let Some(item) = ring.next() {
         match decode(&item) {
             Ok(Record::Syscall(rec)) => aggregator.record(&rec),
+            Ok(Record::Sched(rec)) => aggregator.record_sched(&rec),
             Ok(Record::Fork { child_pid, .. }) => forks.push(child_pid),
             Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
         }

@@ -118,6 +118,10 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
         }
     }
 
+    if facts.sched_split && !table.threads.is_empty() {
+        render_threads(&mut out, table);
+    }
+
     let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nerrors by errno:");
@@ -145,6 +149,37 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
         );
     }
     out
+}
+
+/// Threads shown in the scheduler table, the ones with the worst run-queue p99 first.
+const THREAD_ROWS: usize = 20;
+
+fn render_threads(out: &mut String, table: &StatsTable) {
+    let mut threads: Vec<_> = table.threads.iter().collect();
+    threads.sort_by(|a, b| b.1.runq.value_at_quantile(0.99).cmp(&a.1.runq.value_at_quantile(0.99)).then(a.0.cmp(b.0)));
+    let _ = writeln!(out, "\nscheduler, per thread (run queue: runnable until running; off-CPU: switched out until running):");
+    let _ = writeln!(
+        out,
+        "{:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} thread",
+        "tid", "switches", "runq p50", "runq p99", "runq max", "off-CPU p99", "off-CPU sum"
+    );
+    for (tid, thread) in threads.iter().take(THREAD_ROWS) {
+        let comm = std::fs::read_to_string(format!("/proc/{}/task/{tid}/comm", thread.tgid)).unwrap_or_else(|_| "-".into());
+        let _ = writeln!(
+            out,
+            "{tid:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {}",
+            thread.off_cpu.len(),
+            format_ns(thread.runq.value_at_quantile(0.5)),
+            format_ns(thread.runq.value_at_quantile(0.99)),
+            format_ns(thread.runq.max()),
+            format_ns(thread.off_cpu.value_at_quantile(0.99)),
+            format_ns(thread.off_cpu_total_ns),
+            comm.trim(),
+        );
+    }
+    if threads.len() > THREAD_ROWS {
+        let _ = writeln!(out, "... and {} more threads", threads.len() - THREAD_ROWS);
+    }
 }
 
 #[cfg(test)]

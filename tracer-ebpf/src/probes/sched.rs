@@ -1,19 +1,23 @@
-//! Where a syscall's time went: while a traced thread is inside a syscall, the scheduler
-//! tracepoints split its off-CPU time into blocked (switched out, not runnable: waiting for I/O,
-//! a lock, a timer) and run-queue time (runnable, waiting for a CPU). On-CPU time is the rest.
+//! Scheduler latency of traced threads: each off-CPU period is split into blocked (switched out,
+//! not runnable: waiting for I/O, a lock, a timer) and run-queue time (runnable, waiting for a
+//! CPU), reported per thread at switch-in, and added to the syscall in flight if there is one;
+//! a syscall's on-CPU time is the rest of its duration.
 //!
-//! The switched-in and woken tasks are not the current task, so these programs cannot filter by
-//! the current tgid; the tid-indexed in-flight slot is their filter: it is active only for a
-//! traced thread inside a syscall (an inlined array lookup, the cheapest test there is).
+//! The switched-out task is the current one and is filtered by tgid as everywhere. The
+//! switched-in and woken tasks are not, so for them the tid-indexed slot is the filter: it is
+//! marked only while a traced thread is off-CPU (an inlined array lookup).
 //! Classic tracepoints: their records carry the pids, so no kernel struct offsets are needed.
-use aya_ebpf::{helpers::bpf_ktime_get_ns, macros::tracepoint, programs::TracePointContext, Global};
-use tracer_common::InFlight;
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    macros::tracepoint,
+    programs::TracePointContext,
+    Global,
+};
+use tracer_common::{Event, InFlight, EVENT_SCHED};
 
-use crate::maps::IN_FLIGHT;
+use crate::maps::{emit, is_traced, IN_FLIGHT};
 
 /// Field offsets in the tracepoint records, read by the loader from tracefs' format files.
-#[unsafe(no_mangle)]
-static SWITCH_PREV_PID_OFFSET: Global<u32> = Global::new(24);
 #[unsafe(no_mangle)]
 static SWITCH_PREV_STATE_OFFSET: Global<u32> = Global::new(32);
 #[unsafe(no_mangle)]
@@ -25,15 +29,18 @@ static WAKEUP_PID_OFFSET: Global<u32> = Global::new(24);
 /// (0x100 and up) when it was preempted.
 const PREEMPTED_STATE: i64 = 0x100;
 
-/// The in-flight slot of `tid` if that thread is traced and inside a syscall.
+/// `prev_state` of a task that is exiting: EXIT_ZOMBIE or EXIT_DEAD (as reported bits).
+const EXITING_STATE: i64 = 0x10 | 0x20;
+
+/// The slot of `tid` if that thread is traced and off-CPU.
 #[inline(always)]
-fn active_slot(tid: i32) -> Option<*mut InFlight> {
+fn off_cpu_slot(tid: i32) -> Option<*mut InFlight> {
     if tid <= 0 {
         return None;
     }
     let slot = IN_FLIGHT.get_ptr_mut(tid as u32)?;
-    let active = unsafe { (*slot).tid == tid as u32 && (*slot).start_ns != 0 };
-    active.then_some(slot)
+    let marked = unsafe { (*slot).tid == tid as u32 && (*slot).off_cpu_since != 0 };
+    marked.then_some(slot)
 }
 
 #[inline(always)]
@@ -43,38 +50,82 @@ fn read<T>(ctx: &TracePointContext, offset: &Global<u32>) -> Option<T> {
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
     let now = unsafe { bpf_ktime_get_ns() };
-    if let Some(prev) = read::<i32>(&ctx, &SWITCH_PREV_PID_OFFSET).and_then(active_slot) {
-        let state = read::<i64>(&ctx, &SWITCH_PREV_STATE_OFFSET).unwrap_or(1);
-        unsafe {
-            (*prev).off_cpu_since = now;
-            // Preempted: runnable at once, so everything until it runs again is run-queue time.
-            (*prev).runnable_since = if state == 0 || state >= PREEMPTED_STATE { now } else { 0 };
-        }
+    let tgid = (pid_tgid >> 32) as u32;
+    if is_traced(tgid) {
+        switched_out(&ctx, pid_tgid as u32, tgid, now);
     }
-    if let Some(next) = read::<i32>(&ctx, &SWITCH_NEXT_PID_OFFSET).and_then(active_slot) {
-        unsafe {
-            let off = (*next).off_cpu_since;
-            if off != 0 && off <= now {
-                let runnable = match (*next).runnable_since {
-                    0 => now, // no wake-up seen: count it all as blocked
-                    since => since.max(off).min(now), // not clamp(): it may panic
-                };
-                (*next).blocked_ns += runnable - off;
-                (*next).runq_ns += now - runnable;
-            }
-            (*next).off_cpu_since = 0;
-            (*next).runnable_since = 0;
-        }
+    if let Some(next) = read::<i32>(&ctx, &SWITCH_NEXT_PID_OFFSET).and_then(off_cpu_slot) {
+        switched_in(next, now);
     }
     0
 }
 
 #[inline(always)]
-fn woken(ctx: &TracePointContext) -> u32 {
-    if let Some(slot) = read::<i32>(ctx, &WAKEUP_PID_OFFSET).and_then(active_slot) {
+fn switched_out(ctx: &TracePointContext, tid: u32, tgid: u32, now: u64) {
+    let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) else { return };
+    let state = read::<i64>(ctx, &SWITCH_PREV_STATE_OFFSET).unwrap_or(1);
+    unsafe {
+        if state & EXITING_STATE != 0 {
+            // The thread is gone; its tid may be reused by a process we do not trace.
+            (*slot).tid = 0;
+            (*slot).start_ns = 0;
+            (*slot).off_cpu_since = 0;
+            return;
+        }
+        if (*slot).tid != tid {
+            // First switch of this thread outside a syscall: claim the slot.
+            (*slot).start_ns = 0;
+            (*slot).tid = tid;
+        }
+        (*slot).tgid = tgid;
+        (*slot).off_cpu_since = now;
+        // Preempted: runnable at once, so everything until it runs again is run-queue time.
+        (*slot).runnable_since = if state == 0 || state >= PREEMPTED_STATE { now } else { 0 };
+    }
+}
+
+#[inline(always)]
+fn switched_in(slot: *mut InFlight, now: u64) {
+    let InFlight { tid, tgid, start_ns, off_cpu_since: off, runnable_since, .. } = unsafe { *slot };
+    unsafe {
+        (*slot).off_cpu_since = 0;
+        (*slot).runnable_since = 0;
+    }
+    if off > now {
+        return;
+    }
+    let runnable = match runnable_since {
+        0 => now, // no wake-up seen: count it all as blocked
+        since => since.max(off).min(now), // not clamp(): it may panic
+    };
+    let (blocked, runq) = (runnable - off, now - runnable);
+    if start_ns != 0 {
         unsafe {
-            if (*slot).off_cpu_since != 0 && (*slot).runnable_since == 0 {
+            (*slot).blocked_ns += blocked;
+            (*slot).runq_ns += runq;
+        }
+    }
+    emit(Event {
+        kind: EVENT_SCHED,
+        nr: 0,
+        tgid,
+        tid,
+        start_ns: off,
+        duration_ns: now - off,
+        ret: 0,
+        arg0: 0,
+        blocked_ns: blocked,
+        runq_ns: runq,
+    });
+}
+
+#[inline(always)]
+fn woken(ctx: &TracePointContext) -> u32 {
+    if let Some(slot) = read::<i32>(ctx, &WAKEUP_PID_OFFSET).and_then(off_cpu_slot) {
+        unsafe {
+            if (*slot).runnable_since == 0 {
                 (*slot).runnable_since = bpf_ktime_get_ns();
             }
         }
