@@ -15,6 +15,13 @@ pub const EVENT_FORK: u32 = 3;
 /// much of that it waited in the run queue, `blocked_ns` the rest.
 pub const EVENT_SCHED: u32 = 4;
 
+/// A traced thread's syscall used a socket (record: [`SockEvent`]): its fd and the socket.
+/// Sent when a thread's fd/socket pair changes, not for every syscall.
+pub const EVENT_SOCKET: u32 = 5;
+/// A TCP connect of a traced thread completed (record: [`SockEvent`]): SYN sent until
+/// established, in `latency_ns`.
+pub const EVENT_CONNECT: u32 = 6;
+
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
 /// fentry/fexit program pairs available for per-syscall attachment (`-e` with few syscalls).
@@ -44,6 +51,45 @@ pub struct Event {
     pub runq_ns: u64,
 }
 
+/// Addresses of a TCP socket, as the `sock:inet_sock_set_state` tracepoint reports them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SockTuple {
+    /// AF_INET (2) or AF_INET6 (10).
+    pub family: u16,
+    /// Host byte order.
+    pub sport: u16,
+    pub dport: u16,
+    pub _pad: u16,
+    /// IPv4 addresses use the first 4 bytes.
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+}
+
+/// A ring-buffer record about a socket: 80 bytes, told apart from [`Event`] by `kind`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockEvent {
+    pub kind: u32,
+    /// The fd the syscall used (-1 for [`EVENT_CONNECT`]).
+    pub fd: i32,
+    pub tgid: u32,
+    pub tid: u32,
+    /// The kernel's socket address: identifies the connection while it lives.
+    pub sk: u64,
+    pub latency_ns: u64,
+    pub tuple: SockTuple,
+}
+
+/// A connect in progress, keyed by socket address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnectStart {
+    pub start_ns: u64,
+    pub tgid: u32,
+    pub tid: u32,
+}
+
 /// Per-thread state, indexed by tid: the syscall in flight between `sys_enter` and `sys_exit`,
 /// and the thread's current off-CPU period, which the scheduler programs keep (adding the
 /// blocked and run-queue time of a syscall in flight to it).
@@ -65,7 +111,15 @@ pub struct InFlight {
     pub runnable_since: u64,
     /// Process of the thread that owns the slot (the scheduler programs see only tids).
     pub tgid: u32,
-    pub _pad: u32,
+    /// The fd of the last [`EVENT_SOCKET`] this thread sent.
+    pub last_fd: i32,
+    /// The socket the syscall in flight used, if any (set by the sock tracepoints).
+    pub sk: u64,
+    /// The socket of the last [`EVENT_SOCKET`] this thread sent.
+    pub last_sk: u64,
+    /// The fd generation (bumped by every close in a traced process) when it was sent: a
+    /// closed fd number may come back as another socket at the same address.
+    pub last_generation: u64,
 }
 
 #[cfg(feature = "user")]
@@ -73,4 +127,6 @@ mod pod {
     // SAFETY: plain old data, `#[repr(C)]`, no padding holes that matter, any bit pattern valid.
     unsafe impl aya::Pod for super::Event {}
     unsafe impl aya::Pod for super::InFlight {}
+    unsafe impl aya::Pod for super::SockTuple {}
+    unsafe impl aya::Pod for super::SockEvent {}
 }

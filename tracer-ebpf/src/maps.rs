@@ -3,20 +3,72 @@
 use aya_ebpf::{
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     macros::map,
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     Global,
 };
-use tracer_common::{Event, InFlight};
+use tracer_common::{ConnectStart, Event, InFlight, SockTuple};
+
+/// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
+#[inline(always)]
+pub fn slot(tid: u32) -> Option<*mut InFlight> {
+    IN_FLIGHT.get_ptr_mut(tid & SLOT_MASK.load())
+}
 
 /// Bitmap of traced tgids, one bit per pid: an array lookup the verifier inlines, so processes
 /// we do not trace pay a few instructions.
 #[map]
 pub static TRACED: Array<u64> = Array::with_max_entries(1, 0);
 
-/// Syscall in flight per thread, indexed by tid (the loader sizes it to `pid_max`). An array
-/// rather than a hash: no locking, no allocation, lookup inlined by the verifier.
+/// Per-thread state, indexed by tid modulo its size (a power of two: `pid_max` rounded up, at
+/// most 2^18, so the map stays small where `pid_max` is 4M). An array rather than a hash: no
+/// locking, no allocation, lookup inlined by the verifier. Each slot records its owner's tid.
 #[map]
-pub static IN_FLIGHT: Array<InFlight> = Array::with_max_entries(1, 0);
+static IN_FLIGHT: Array<InFlight> = Array::with_max_entries(1, 0);
+
+/// Size of `IN_FLIGHT` minus one.
+#[unsafe(no_mangle)]
+static SLOT_MASK: Global<u32> = Global::new(0);
+
+/// Addresses of TCP sockets by kernel socket address, for every socket that connected or was
+/// accepted (the owner of an accepted socket is not known when it is established). LRU: old
+/// entries make room; an entry is rewritten when its address is reused by a new socket.
+#[map]
+pub static SOCKETS: LruHashMap<u64, SockTuple> = LruHashMap::with_max_entries(65536, 0);
+
+/// Connects of traced threads in progress, by socket address.
+#[map]
+pub static CONNECTING: HashMap<u64, ConnectStart> = HashMap::with_max_entries(16384, 0);
+
+/// Bumped each time a traced process closes or replaces an fd (see `InFlight::last_generation`).
+#[map]
+pub static FD_GENERATION: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Native numbers of the syscalls that close fds (`u32::MAX` where the architecture has none).
+#[unsafe(no_mangle)]
+static NR_CLOSE: Global<u32> = Global::new(3);
+#[unsafe(no_mangle)]
+static NR_CLOSE_RANGE: Global<u32> = Global::new(436);
+#[unsafe(no_mangle)]
+static NR_DUP2: Global<u32> = Global::new(33);
+#[unsafe(no_mangle)]
+static NR_DUP3: Global<u32> = Global::new(292);
+
+#[inline(always)]
+pub fn closes_fds(nr: u32) -> bool {
+    nr == NR_CLOSE.load() || nr == NR_CLOSE_RANGE.load() || nr == NR_DUP2.load() || nr == NR_DUP3.load()
+}
+
+#[inline(always)]
+pub fn fd_generation() -> u64 {
+    FD_GENERATION.get(0).copied().unwrap_or(0)
+}
+
+#[inline(always)]
+pub fn bump_fd_generation() {
+    if let Some(generation) = FD_GENERATION.get_ptr_mut(0) {
+        unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(generation, 1) };
+    }
+}
 
 /// Bitmap of syscall numbers selected with `-e` (only read when `FILTER_SYSCALLS` is set).
 #[map]
@@ -102,7 +154,21 @@ pub fn never_returns(nr: u32) -> bool {
 /// Writes one event, or counts it lost when the ring buffer is full.
 #[inline(always)]
 pub fn emit(event: Event) {
-    match EVENTS.reserve::<Event>(0) {
+    emit_record(event)
+}
+
+/// Counts an event that could not be reported.
+#[inline(always)]
+pub fn count_lost() {
+    if let Some(lost) = LOST.get_ptr_mut(0) {
+        unsafe { *lost += 1 };
+    }
+}
+
+/// Writes one record of any of the shared types, or counts it lost.
+#[inline(always)]
+pub fn emit_record<T: 'static>(event: T) {
+    match EVENTS.reserve::<T>(0) {
         Some(mut entry) => {
             entry.write(event);
             let wakeup = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= WAKEUP_BYTES.load() {
@@ -112,10 +178,6 @@ pub fn emit(event: Event) {
             };
             entry.submit(wakeup as u64);
         }
-        None => {
-            if let Some(lost) = LOST.get_ptr_mut(0) {
-                unsafe { *lost += 1 };
-            }
-        }
+        None => count_lost(),
     }
 }

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use hdrhistogram::Histogram;
 use tracer_common::MAX_SYSCALLS;
 
-use crate::event::{SchedRecord, SyscallRecord};
+use crate::{
+    event::{SchedRecord, SocketRecord, SyscallRecord},
+    net::NetStats,
+};
 
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
@@ -144,15 +147,18 @@ impl StatsTable {
 pub struct Aggregator {
     pub total: StatsTable,
     interval: Option<StatsTable>,
+    /// Network and I/O since the start (or the last reset).
+    pub net: NetStats,
 }
 
 impl Aggregator {
     /// With `intervals`, also keeps a table for the current interval ([`Aggregator::take_interval`]).
     pub fn new(intervals: bool) -> Self {
-        Self { total: StatsTable::default(), interval: intervals.then(StatsTable::default) }
+        Self { total: StatsTable::default(), interval: intervals.then(StatsTable::default), net: NetStats::default() }
     }
 
     pub fn record(&mut self, rec: &SyscallRecord) {
+        self.net.on_syscall(rec);
         self.total.record(rec);
         if let Some(interval) = &mut self.interval {
             interval.record(rec);
@@ -166,6 +172,14 @@ impl Aggregator {
         }
     }
 
+    pub fn record_socket(&mut self, rec: &SocketRecord) {
+        self.net.on_socket(rec);
+    }
+
+    pub fn record_connect(&mut self, rec: &SocketRecord) {
+        self.net.on_connect(rec);
+    }
+
     /// Ends the current interval: returns its table and starts an empty one.
     pub fn take_interval(&mut self) -> StatsTable {
         self.interval.as_mut().map(std::mem::take).unwrap_or_default()
@@ -174,6 +188,7 @@ impl Aggregator {
     /// Forgets the totals (the live view's `r`).
     pub fn reset(&mut self) {
         self.total = StatsTable::default();
+        self.net = NetStats::default();
     }
 }
 

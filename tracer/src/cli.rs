@@ -54,6 +54,10 @@ pub struct TraceArgs {
     #[arg(long = "no-sched")]
     pub no_sched: bool,
 
+    /// Do not attach the socket tracepoints (no per-connection figures, no connect latency).
+    #[arg(long = "no-net")]
+    pub no_net: bool,
+
     /// Which syscalls to trace, strace style: trace=read,write  trace=%network  trace=!close
     /// (classes: %network %file %process %memory %signal %ipc %desc).
     #[arg(short = 'e', value_name = "EXPR")]
@@ -127,6 +131,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         command: args.command.clone(),
         follow_forks: args.follow_forks,
         sched_split: !args.no_sched,
+        net: !args.no_net,
         selected,
         attach: args.attach,
         duration: args.duration,

@@ -1,5 +1,8 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
-use tracer_common::{Event, EVENT_FORK, EVENT_SCHED, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN};
+use tracer_common::{
+    Event, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_SCHED, EVENT_SOCKET, EVENT_SYSCALL,
+    EVENT_SYSCALL_NO_RETURN,
+};
 
 /// What one ring-buffer record says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,6 +12,20 @@ pub enum Record {
     Fork { parent_tgid: u32, child_pid: u32 },
     /// A traced thread got a CPU back after an off-CPU period.
     Sched(SchedRecord),
+    /// A traced thread's syscall on `fd` used socket `sk` (sent when the pair changes).
+    Socket(SocketRecord),
+    /// A traced thread's TCP connect completed.
+    Connect(SocketRecord),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketRecord {
+    pub tgid: u32,
+    pub tid: u32,
+    pub fd: i32,
+    pub sk: u64,
+    pub latency_ns: u64,
+    pub tuple: SockTuple,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,18 +66,29 @@ impl SyscallRecord {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
-    #[error("ring-buffer record of {0} bytes, expected {size}", size = size_of::<Event>())]
+    #[error("ring-buffer record of {0} bytes does not match its kind")]
     Size(usize),
     #[error("unknown record kind {0}")]
     Kind(u32),
 }
 
-pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
-    if bytes.len() != size_of::<Event>() {
+/// Reads a record of type `T` from exactly `size_of::<T>()` bytes.
+fn read_exact<T: Copy>(bytes: &[u8]) -> Result<T, DecodeError> {
+    if bytes.len() != size_of::<T>() {
         return Err(DecodeError::Size(bytes.len()));
     }
-    // SAFETY: length checked; Event is plain old data valid for any bit pattern.
-    let event: Event = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    // SAFETY: length checked; the shared types are plain old data valid for any bit pattern.
+    Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) })
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+    let kind = bytes.get(..4).map(|k| u32::from_ne_bytes(k.try_into().unwrap())).ok_or(DecodeError::Size(bytes.len()))?;
+    if kind == EVENT_SOCKET || kind == EVENT_CONNECT {
+        let sock: SockEvent = read_exact(bytes)?;
+        let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple };
+        return Ok(if kind == EVENT_SOCKET { Record::Socket(record) } else { Record::Connect(record) });
+    }
+    let event: Event = read_exact(bytes)?;
     let syscall = |duration_ns| {
         Record::Syscall(SyscallRecord {
             nr: event.nr,
@@ -92,8 +120,8 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
 mod tests {
     use super::*;
 
-    fn bytes(event: &Event) -> Vec<u8> {
-        unsafe { std::slice::from_raw_parts((event as *const Event).cast::<u8>(), size_of::<Event>()) }.to_vec()
+    fn bytes<T>(event: &T) -> Vec<u8> {
+        unsafe { std::slice::from_raw_parts((event as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
     }
 
     #[test]
@@ -111,6 +139,17 @@ mod tests {
 
         let ev = Event { kind: EVENT_SCHED, duration_ns: 50, runq_ns: 20, ..ev };
         assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Sched(SchedRecord { tgid: 10, tid: 11, off_cpu_ns: 50, runq_ns: 20 }));
+    }
+
+    #[test]
+    fn decodes_socket_records() {
+        let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
+        let sock = SockEvent { kind: EVENT_CONNECT, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple };
+        let Record::Connect(rec) = decode(&bytes(&sock)).unwrap() else { panic!() };
+        assert_eq!((rec.tgid, rec.sk, rec.latency_ns, rec.tuple.dport), (3, 0xffff, 99, 80));
+        let sock = SockEvent { kind: EVENT_SOCKET, fd: 7, ..sock };
+        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { fd: 7, .. })));
+        assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod event;
 pub mod export;
 pub mod filter;
 pub mod live;
+pub mod net;
 pub mod probes;
 pub mod session;
 pub mod summary;

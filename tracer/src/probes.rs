@@ -14,6 +14,9 @@ use crate::{filter::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
+/// Most per-thread slots: 2^18 × 80 bytes = 20 MiB, where `pid_max` is 4M. Tids that share a
+/// slot and are in syscalls at once lose an event, counted as lost.
+const MAX_SLOTS: u32 = 1 << 18;
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
 const TRACEFS: &str = "/sys/kernel/tracing";
 
@@ -37,6 +40,8 @@ pub struct ProbeConfig {
     /// Attach the scheduler tracepoints that split each syscall's time into on-CPU, run queue
     /// and blocked.
     pub sched_split: bool,
+    /// Attach the socket tracepoints: per-connection figures, connect latency.
+    pub net: bool,
     /// Every process traced from the start (more may follow with `follow_forks`).
     pub tgids: Vec<u32>,
     /// Ring-buffer size in bytes (a power of two, at least one page).
@@ -62,6 +67,9 @@ impl Probes {
         let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
         let pid_max = read_pid_max()?;
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+        let nr_or_none = |name| syscall_table::number(name).unwrap_or(u32::MAX);
+        let (nr_close, nr_close_range, nr_dup2, nr_dup3) =
+            (nr_or_none("close"), nr_or_none("close_range"), nr_or_none("dup2"), nr_or_none("dup3"));
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
         let only_tgid = match config.tgids.as_slice() {
@@ -80,19 +88,45 @@ impl Probes {
             )?);
             offsets.extend(field_offsets("sched", "sched_wakeup", &[("WAKEUP_PID_OFFSET", "pid")])?);
         }
+        if config.net {
+            offsets.extend(field_offsets(
+                "sock",
+                "inet_sock_set_state",
+                &[
+                    ("STATE_SKADDR_OFFSET", "skaddr"),
+                    ("STATE_NEWSTATE_OFFSET", "newstate"),
+                    ("STATE_SPORT_OFFSET", "sport"),
+                    ("STATE_DPORT_OFFSET", "dport"),
+                    ("STATE_FAMILY_OFFSET", "family"),
+                    ("STATE_PROTOCOL_OFFSET", "protocol"),
+                    ("STATE_SADDR_OFFSET", "saddr[4]"),
+                    ("STATE_DADDR_OFFSET", "daddr[4]"),
+                    ("STATE_SADDR_V6_OFFSET", "saddr_v6[16]"),
+                    ("STATE_DADDR_V6_OFFSET", "daddr_v6[16]"),
+                ],
+            )?);
+            offsets.extend(field_offsets("sock", "sock_send_length", &[("SOCK_IO_SK_OFFSET", "sk")])?);
+        }
+        let slots = pid_max.next_power_of_two().min(MAX_SLOTS);
+        let slot_mask = slots - 1;
 
         let mut loader = EbpfLoader::new();
         loader
             .btf(Some(&btf))
             .map_max_entries("TRACED", pid_max.div_ceil(64))
-            .map_max_entries("IN_FLIGHT", pid_max)
+            .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
             .override_global("ARG0_OFFSET", &syscall_table::ARG0_PT_REGS_OFFSET, true)
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
+            .override_global("NR_CLOSE", &nr_close, true)
+            .override_global("NR_CLOSE_RANGE", &nr_close_range, true)
+            .override_global("NR_DUP2", &nr_dup2, true)
+            .override_global("NR_DUP3", &nr_dup3, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
-            .override_global("ONLY_TGID", &only_tgid, true);
+            .override_global("ONLY_TGID", &only_tgid, true)
+            .override_global("SLOT_MASK", &slot_mask, true);
         for (global, offset) in &offsets {
             loader.override_global(global, offset, true);
         }
@@ -116,6 +150,11 @@ impl Probes {
         if config.sched_split {
             for name in ["sched_switch", "sched_wakeup", "sched_wakeup_new"] {
                 attach_tracepoint(&mut ebpf, "sched", name)?;
+            }
+        }
+        if config.net {
+            for name in ["inet_sock_set_state", "sock_send_length", "sock_recv_length"] {
+                attach_tracepoint(&mut ebpf, "sock", name)?;
             }
         }
 
@@ -297,6 +336,7 @@ fn field_offsets(category: &str, name: &str, fields: &[(&'static str, &str)]) ->
     fields
         .iter()
         .map(|(global, field)| {
+            // "field:__u8 saddr[4];" / "field:pid_t pid;"
             let needle = format!(" {field};");
             format
                 .lines()

@@ -29,6 +29,7 @@ pub struct TraceOptions {
     pub command: Vec<String>,
     pub follow_forks: bool,
     pub sched_split: bool,
+    pub net: bool,
     pub selected: Option<SyscallSet>,
     pub attach: AttachMode,
     pub duration: Option<Duration>,
@@ -72,6 +73,7 @@ pub trait IntervalSink {
 
 pub struct Outcome {
     pub totals: StatsTable,
+    pub net: crate::net::NetStats,
     pub facts: RunFacts,
     /// Exit code of the spawned command, if there was one and it exited.
     pub command_exit: Option<i32>,
@@ -82,7 +84,9 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn summary(&self, sort: SortKey) -> String {
-        summary::render(&self.totals, &self.facts, sort)
+        let mut text = summary::render(&self.totals, &self.facts, sort);
+        text.push_str(&summary::render_network(&self.net));
+        text
     }
 }
 
@@ -107,6 +111,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
         attach: options.attach,
         follow_forks: options.follow_forks,
         sched_split: options.sched_split,
+        net: options.net,
         tgids: roots.clone(),
         ring_bytes: options.ring_bytes,
     };
@@ -123,7 +128,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
     let (aggregator, processes) = runtime.block_on(trace_loop(&mut probes, &roots, options, stop, sinks))?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = child.as_ref().and_then(SpawnedChild::exit_code);
-    Ok(Outcome { totals: aggregator.total, facts, command_exit, started_at, ended_at: std::time::SystemTime::now() })
+    Ok(Outcome { totals: aggregator.total, net: aggregator.net, facts, command_exit, started_at, ended_at: std::time::SystemTime::now() })
 }
 
 /// Returns the aggregate and the number of processes traced.
@@ -158,13 +163,17 @@ async fn trace_loop(
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("ring buffer poll")?;
-                drain(guard.get_inner_mut(), &mut aggregator, &mut forks);
-                guard.clear_ready();
+                // Still readable if a batch did not empty it: the next turn takes more.
+                if drain(guard.get_inner_mut(), &mut aggregator, &mut forks) {
+                    guard.clear_ready();
+                }
             }
-            _ = tick.tick() => drain(ring.get_mut(), &mut aggregator, &mut forks),
+            _ = tick.tick() => {
+                drain(ring.get_mut(), &mut aggregator, &mut forks);
+            }
             Some(tgid) = exited_rx.recv() => {
                 // Everything the process did is in the ring by now: take it before deciding.
-                drain(ring.get_mut(), &mut aggregator, &mut forks);
+                drain_backlog(ring.get_mut(), &mut aggregator, &mut forks);
                 live.remove(&tgid);
                 probes.untrace(tgid)?;
             }
@@ -172,7 +181,6 @@ async fn trace_loop(
             _ = stop.terminate.recv() => break,
             _ = &mut deadline, if options.duration.is_some() => break,
             _ = intervals.tick(), if !sinks.is_empty() => {
-                drain(ring.get_mut(), &mut aggregator, &mut forks);
                 let lost = probes.lost_events()?;
                 match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
@@ -191,7 +199,7 @@ async fn trace_loop(
             break;
         }
     }
-    drain(ring.get_mut(), &mut aggregator, &mut forks);
+    drain_backlog(ring.get_mut(), &mut aggregator, &mut forks);
     if !sinks.is_empty() {
         intervals_state.tick(&mut aggregator, sinks, probes.lost_events()?, &live)?;
         for sink in sinks.iter_mut() {
@@ -246,15 +254,35 @@ impl StopSignals {
     }
 }
 
-fn drain(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) {
-    while let Some(item) = ring.next() {
+/// Records taken per drain before the loop looks at signals, exits and intervals again: a
+/// producer faster than the reader must not keep it from answering Ctrl-C (what cannot be read
+/// in time is counted lost by the kernel).
+const DRAIN_BATCH: usize = 1 << 16;
+
+/// Takes what is waiting, up to 64 batches: enough for a full default ring buffer, and bounded,
+/// since traced processes that are still running keep adding to it.
+fn drain_backlog(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) {
+    for _ in 0..64 {
+        if drain(ring, aggregator, forks) {
+            return;
+        }
+    }
+}
+
+/// Takes up to [`DRAIN_BATCH`] records; true when the ring buffer is empty.
+fn drain(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) -> bool {
+    for _ in 0..DRAIN_BATCH {
+        let Some(item) = ring.next() else { return true };
         match decode(&item) {
             Ok(Record::Syscall(rec)) => aggregator.record(&rec),
             Ok(Record::Sched(rec)) => aggregator.record_sched(&rec),
+            Ok(Record::Socket(rec)) => aggregator.record_socket(&rec),
+            Ok(Record::Connect(rec)) => aggregator.record_connect(&rec),
             Ok(Record::Fork { child_pid, .. }) => forks.push(child_pid),
             Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
         }
     }
+    false
 }
 
 /// Sends `tgid` on `exited` once the process has exited (at once if it already has).

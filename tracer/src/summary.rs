@@ -1,8 +1,11 @@
 //! The end-of-run table, in the spirit of `strace -c` with honest percentiles.
-use std::{fmt::Write, time::Duration};
+use std::{collections::HashMap, fmt::Write, time::Duration};
+
+use hdrhistogram::Histogram;
 
 use crate::{
     aggregate::{StatsTable, SyscallStats},
+    net::{Connection, NetStats},
     syscall_table,
 };
 
@@ -147,6 +150,99 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
              Try a larger --buffer-size or a narrower -e trace=.",
             facts.lost
         );
+    }
+    out
+}
+
+/// Connections and peers shown, the ones with the most time first.
+const NETWORK_ROWS: usize = 10;
+
+/// Network and I/O sections: by operation and fd kind, then connections and peers. Empty when
+/// the run did no such I/O.
+pub fn render_network(net: &NetStats) -> String {
+    let mut out = String::new();
+    if net.ops.is_empty() && net.accepts.is_none() && net.connects.is_none() {
+        return out;
+    }
+    let _ = writeln!(out, "\nI/O and network by operation (read/write family by what the fd is):");
+    let _ = writeln!(out, "{:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9}", "syscall", "fd", "calls", "bytes", "p50", "p99", "max");
+    let mut ops: Vec<_> = net.ops.iter().collect();
+    ops.sort_by(|a, b| a.0.cmp(b.0));
+    for ((name, kind), op) in ops {
+        let h = &op.latency;
+        let _ = writeln!(
+            out,
+            "{name:<10} {kind:<7} {:>9} {:>14} {:>9} {:>9} {:>9}",
+            h.len(),
+            op.bytes,
+            format_ns(h.value_at_quantile(0.5)),
+            format_ns(h.value_at_quantile(0.99)),
+            format_ns(h.max())
+        );
+    }
+    for (label, histogram) in [("accept", &net.accepts), ("connect", &net.connects)] {
+        if let Some(h) = histogram {
+            let what = if label == "accept" { "waiting in accept" } else { "SYN sent to established" };
+            let _ = writeln!(
+                out,
+                "{label:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9}  ({what})",
+                "socket",
+                h.len(),
+                "-",
+                format_ns(h.value_at_quantile(0.5)),
+                format_ns(h.value_at_quantile(0.99)),
+                format_ns(h.max())
+            );
+        }
+    }
+    if net.connections.is_empty() {
+        return out;
+    }
+    let mut connections: Vec<&Connection> = net.connections.iter().collect();
+    connections.sort_by(|a, b| b.total_ns.cmp(&a.total_ns));
+    let _ = writeln!(out, "\nTCP connections, most time in syscalls first ({} in all):", connections.len());
+    let _ = writeln!(
+        out,
+        "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9}",
+        "pid", "local", "peer", "accept", "connect", "calls", "sent", "received", "total", "p99"
+    );
+    let optional = |ns: Option<u64>| ns.map_or("-".to_string(), format_ns);
+    for c in connections.iter().take(NETWORK_ROWS) {
+        let _ = writeln!(
+            out,
+            "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9}",
+            c.tgid,
+            c.local().to_string(),
+            c.peer().to_string(),
+            optional(c.accept_ns),
+            optional(c.connect_ns),
+            c.latency.len(),
+            c.sent,
+            c.received,
+            format_ns(c.total_ns),
+            format_ns(c.latency.value_at_quantile(0.99))
+        );
+    }
+    // Peers: the remote address, all its connections together.
+    let mut peers: HashMap<std::net::IpAddr, (usize, u64, u64, Histogram<u64>)> = HashMap::new();
+    for c in &net.connections {
+        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, Histogram::new(3).expect("valid")));
+        peer.0 += 1;
+        peer.1 += c.total_ns;
+        peer.2 += c.sent + c.received;
+        let _ = peer.3.add(&c.latency);
+    }
+    let mut peers: Vec<_> = peers.into_iter().collect();
+    for (title, by_p99) in [("most time", false), ("worst p99", true)] {
+        peers.sort_by(|a, b| {
+            let key = |p: &(usize, u64, u64, Histogram<u64>)| if by_p99 { p.3.value_at_quantile(0.99) } else { p.1 };
+            key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0))
+        });
+        let _ = writeln!(out, "\npeers, {title} first:");
+        let _ = writeln!(out, "{:<40} {:>11} {:>14} {:>9} {:>9}", "peer", "connections", "bytes", "total", "p99");
+        for (ip, (count, total_ns, bytes, h)) in peers.iter().take(NETWORK_ROWS) {
+            let _ = writeln!(out, "{:<40} {count:>11} {bytes:>14} {:>9} {:>9}", ip.to_string(), format_ns(*total_ns), format_ns(h.value_at_quantile(0.99)));
+        }
     }
     out
 }

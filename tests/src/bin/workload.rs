@@ -14,7 +14,9 @@ fn usage() -> ! {
          getppid N                                  N getppid calls\n  \
          fork N                                     a child process makes N getppid calls; the parent only waits\n  \
          sleep MS                                   sleep, then exit\n  \
-         cpu-read THREADS READS                     THREADS threads pinned to CPU 0, each READS reads of 1 MiB from /dev/zero"
+         cpu-read THREADS READS                     THREADS threads pinned to CPU 0, each READS reads of 1 MiB from /dev/zero\n  \
+         tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
+         \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back"
     );
     std::process::exit(2)
 }
@@ -43,6 +45,7 @@ fn main() {
         Some("fork") => fork_child(arg(&args, 1)),
         Some("sleep") => thread::sleep(Duration::from_millis(arg(&args, 1))),
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2)),
+        Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
         _ => usage(),
     }
     // Straight to exit_group: returning from main would add the runtime's own clean-up
@@ -130,4 +133,44 @@ fn cpu_read(threads: u64, reads: u64) {
     for worker in workers {
         worker.join().unwrap();
     }
+}
+
+/// Loopback TCP with known counts: CONNS accepts and connects, MSGS * SIZE bytes each way per
+/// connection. Prints the server's port and each client port, for the tests to match.
+fn tcp_echo(conns: u64, msgs: u64, size: usize) {
+    use std::{
+        io::{Read, Write},
+        net::{Shutdown, TcpListener, TcpStream},
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server_port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        for _ in 0..conns {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let n = stream.read(&mut buffer).expect("server read");
+                if n == 0 {
+                    break;
+                }
+                stream.write_all(&buffer[..n]).expect("server write");
+            }
+        }
+    });
+    let message = vec![b'x'; size];
+    let mut echo = vec![0u8; size];
+    let mut out = String::new();
+    for _ in 0..conns {
+        let mut stream = TcpStream::connect(("127.0.0.1", server_port)).expect("connect");
+        out.push_str(&format!("client-port {}\n", stream.local_addr().unwrap().port()));
+        for _ in 0..msgs {
+            stream.write_all(&message).expect("client write");
+            stream.read_exact(&mut echo).expect("client read");
+        }
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        assert_eq!(stream.read(&mut echo).expect("read EOF"), 0);
+    }
+    server.join().unwrap();
+    print!("server-port {server_port}\n{out}");
+    std::io::stdout().flush().unwrap();
 }

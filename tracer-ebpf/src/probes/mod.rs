@@ -1,3 +1,4 @@
+mod net;
 mod process;
 mod sched;
 mod syscall_fentry;

@@ -15,7 +15,7 @@ use aya_ebpf::{
 };
 use tracer_common::{Event, InFlight, EVENT_SCHED};
 
-use crate::maps::{emit, is_traced, IN_FLIGHT};
+use crate::maps::{emit, is_traced, slot};
 
 /// Field offsets in the tracepoint records, read by the loader from tracefs' format files.
 #[unsafe(no_mangle)]
@@ -38,7 +38,7 @@ fn off_cpu_slot(tid: i32) -> Option<*mut InFlight> {
     if tid <= 0 {
         return None;
     }
-    let slot = IN_FLIGHT.get_ptr_mut(tid as u32)?;
+    let slot = slot(tid as u32)?;
     let marked = unsafe { (*slot).tid == tid as u32 && (*slot).off_cpu_since != 0 };
     marked.then_some(slot)
 }
@@ -64,7 +64,7 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
 
 #[inline(always)]
 fn switched_out(ctx: &TracePointContext, tid: u32, tgid: u32, now: u64) {
-    let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) else { return };
+    let Some(slot) = slot(tid) else { return };
     let state = read::<i64>(ctx, &SWITCH_PREV_STATE_OFFSET).unwrap_or(1);
     unsafe {
         if state & EXITING_STATE != 0 {
@@ -75,9 +75,12 @@ fn switched_out(ctx: &TracePointContext, tid: u32, tgid: u32, now: u64) {
             return;
         }
         if (*slot).tid != tid {
+            if (*slot).start_ns != 0 {
+                return; // the slot's owner is inside a syscall: leave it be
+            }
             // First switch of this thread outside a syscall: claim the slot.
-            (*slot).start_ns = 0;
             (*slot).tid = tid;
+            (*slot).last_sk = 0;
         }
         (*slot).tgid = tgid;
         (*slot).off_cpu_since = now;

@@ -5,9 +5,12 @@ use aya_ebpf::{
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
-use tracer_common::{Event, InFlight, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
+use tracer_common::{Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
 
-use crate::maps::{arg0_offset, emit, is_selected, is_traced, never_returns, IN_FLIGHT};
+use crate::maps::{
+    arg0_offset, bump_fd_generation, closes_fds, count_lost, emit, emit_record, fd_generation, is_selected, is_traced,
+    never_returns, slot, SOCKETS,
+};
 
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
@@ -61,8 +64,18 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
         });
         return;
     }
-    if let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) {
+    if let Some(slot) = slot(tid) {
         unsafe {
+            if (*slot).start_ns != 0 && (*slot).tid != tid {
+                // Another thread whose tid shares this slot is inside a syscall: its event is
+                // lost, and counted as such (only possible when pid_max exceeds the map).
+                count_lost();
+            }
+            if (*slot).tid != tid {
+                (*slot).last_sk = 0;
+                (*slot).off_cpu_since = 0;
+            }
+            (*slot).sk = 0;
             (*slot).start_ns = now;
             (*slot).nr = nr;
             (*slot).tid = tid;
@@ -77,10 +90,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
 pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
-    let Some(slot) = IN_FLIGHT.get_ptr_mut(tid) else {
+    let Some(slot) = slot(tid) else {
         return;
     };
-    let InFlight { start_ns, nr, tid: owner, blocked_ns, runq_ns, .. } = unsafe { *slot };
+    let InFlight { start_ns, nr, tid: owner, blocked_ns, runq_ns, sk, last_sk, last_fd, last_generation, .. } = unsafe { *slot };
     // No entry seen (attached mid-syscall, or the syscall was not selected): nothing to pair.
     if start_ns == 0 || owner != tid {
         return;
@@ -89,6 +102,23 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     let now = unsafe { bpf_ktime_get_ns() };
     if now < start_ns {
         return;
+    }
+    let arg0 = read_arg0(regs);
+    if ret >= 0 && closes_fds(nr) {
+        bump_fd_generation();
+    }
+    // The syscall used a socket: tell which (fd, socket) pair, when it changed for this thread
+    // or an fd was closed since. Sent before the syscall's own event, so that the reader knows
+    // the fd's socket by then.
+    let generation = if sk != 0 { fd_generation() } else { 0 };
+    if sk != 0 && (sk != last_sk || arg0 as i32 != last_fd || generation != last_generation) {
+        unsafe {
+            (*slot).last_sk = sk;
+            (*slot).last_fd = arg0 as i32;
+            (*slot).last_generation = generation;
+        }
+        let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
+        emit_record(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: 0, tuple });
     }
     emit(Event {
         kind: EVENT_SYSCALL,
@@ -99,7 +129,7 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
         duration_ns: now - start_ns,
         ret,
         // The argument registers survive the syscall.
-        arg0: read_arg0(regs),
+        arg0,
         blocked_ns,
         runq_ns,
     });

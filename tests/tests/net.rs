@@ -1,0 +1,89 @@
+//! TCP, end to end: a loopback echo server and client from the workload, exact counts of
+//! accepts and connects, bytes that match what was sent, addresses that match the ports used.
+use tracer_tests::{trace, workload_bin};
+
+const CONNS: u64 = 5;
+const MSGS: u64 = 10;
+const SIZE: u64 = 1000;
+
+/// A row of the connections table: (local, peer, accepted?, connected?, sent, received).
+type Conn = (String, String, bool, bool, u64, u64);
+
+fn connections(text: &str) -> Vec<Conn> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("TCP connections"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].to_string(), f[2].to_string(), f[3] != "-", f[4] != "-", f[6].parse().unwrap(), f[7].parse().unwrap())
+        })
+        .collect()
+}
+
+fn op_row<'a>(text: &'a str, op: &str, kind: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("I/O and network by operation"))
+        .find(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() >= 2 && f[0] == op && f[1] == kind
+        })
+        .unwrap_or_else(|| panic!("no {op}/{kind} row in:\n{text}"))
+        .split_whitespace()
+        .collect()
+}
+
+#[test]
+fn echo_server_and_client_counted_exactly() {
+    let cmd = workload_bin();
+    let (summary, output) = trace(&["--", cmd.to_str().unwrap(), "tcp-echo", &CONNS.to_string(), &MSGS.to_string(), &SIZE.to_string()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = &summary.text;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let port = |prefix: &str| -> Vec<String> {
+        stdout.lines().filter_map(|l| l.strip_prefix(prefix)).map(|p| format!("127.0.0.1:{p}")).collect()
+    };
+    let server = port("server-port ").pop().expect("server port");
+    let clients = port("client-port ");
+    assert_eq!(clients.len() as u64, CONNS);
+
+    // Exact counts: the syscalls, and the accepts/connects the network section saw.
+    assert_eq!(summary.calls("accept4") + summary.calls("accept"), CONNS, "{text}");
+    assert_eq!(summary.calls("connect"), CONNS, "{text}");
+    assert_eq!(op_row(text, "accept", "socket")[2], CONNS.to_string());
+    assert_eq!(op_row(text, "connect", "socket")[2], CONNS.to_string());
+
+    // Bytes: each side sends and receives MSGS * SIZE per connection.
+    let per_conn = MSGS * SIZE;
+    let total = 2 * CONNS * per_conn;
+    assert_eq!(op_row(text, "sendto", "socket")[3], total.to_string(), "{text}");
+    assert_eq!(op_row(text, "recvfrom", "socket")[3], total.to_string(), "{text}");
+
+    let conns = connections(text);
+    assert_eq!(conns.len() as u64, 2 * CONNS, "{text}");
+    let accepted: Vec<&Conn> = conns.iter().filter(|c| c.2).collect();
+    let connected: Vec<&Conn> = conns.iter().filter(|c| c.3).collect();
+    assert_eq!((accepted.len() as u64, connected.len() as u64), (CONNS, CONNS), "{text}");
+    for c in &conns {
+        assert_eq!((c.4, c.5), (per_conn, per_conn), "bytes of {c:?}:\n{text}");
+    }
+    // Addresses: the server side's peers are the client ports, the client side's peer the server.
+    let mut peers: Vec<String> = accepted.iter().map(|c| c.1.clone()).collect();
+    let mut locals: Vec<String> = connected.iter().map(|c| c.0.clone()).collect();
+    let mut expected = clients.clone();
+    peers.sort();
+    locals.sort();
+    expected.sort();
+    assert_eq!(peers, expected, "{text}");
+    assert_eq!(locals, expected, "{text}");
+    assert!(accepted.iter().all(|c| c.0 == server) && connected.iter().all(|c| c.1 == server), "{text}");
+}
+
+#[test]
+fn no_net_leaves_connections_out() {
+    let cmd = workload_bin();
+    let (summary, output) = trace(&["--no-net", "--", cmd.to_str().unwrap(), "tcp-echo", "2", "2", "100"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(connections(&summary.text).is_empty(), "{}", summary.text);
+    assert_eq!(summary.calls("connect"), 2);
+}

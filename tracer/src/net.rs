@@ -1,0 +1,330 @@
+//! Network and I/O view of the syscall events: read/write latency by what the fd is (socket,
+//! pipe, file), and per TCP connection: addresses, accept and connect latency, bytes, time.
+//!
+//! Sockets are known exactly from the kernel (which socket a syscall used, and its addresses at
+//! that moment). Other fds are resolved once through `/proc/PID/fd` and forgotten when closed.
+use std::{
+    collections::HashMap,
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+};
+
+use hdrhistogram::Histogram;
+use tracer_common::SockTuple;
+
+use crate::{event::{SocketRecord, SyscallRecord}, syscall_table};
+
+/// What an fd is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FdKind {
+    Socket,
+    Pipe,
+    File,
+    Other,
+}
+
+impl fmt::Display for FdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FdKind::Socket => "socket",
+            FdKind::Pipe => "pipe",
+            FdKind::File => "file",
+            FdKind::Other => "other",
+        })
+    }
+}
+
+/// Data moves out (send) or in (receive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Send,
+    Receive,
+}
+
+/// What the network view needs to know of a syscall, looked up by number on the hot path.
+#[derive(Clone, Copy, Debug, Default)]
+struct SyscallClass {
+    name: &'static str,
+    direction: Option<Direction>,
+    returns_fd: bool,
+    accept: bool,
+    close: bool,
+}
+
+/// Classes of every syscall number, computed once.
+fn classes() -> &'static [SyscallClass] {
+    static CLASSES: std::sync::OnceLock<Vec<SyscallClass>> = std::sync::OnceLock::new();
+    CLASSES.get_or_init(|| {
+        (0..tracer_common::MAX_SYSCALLS)
+            .map(|nr| match syscall_table::name(nr) {
+                Some(name) => SyscallClass {
+                    name,
+                    direction: io_direction(name),
+                    returns_fd: returns_fd(name),
+                    accept: matches!(name, "accept" | "accept4"),
+                    close: name == "close",
+                },
+                None => SyscallClass::default(),
+            })
+            .collect()
+    })
+}
+
+fn io_direction(name: &str) -> Option<Direction> {
+    match name {
+        "write" | "writev" | "pwrite64" | "pwritev" | "pwritev2" | "send" | "sendto" | "sendmsg" | "sendmmsg" | "sendfile" => {
+            Some(Direction::Send)
+        }
+        "read" | "readv" | "pread64" | "preadv" | "preadv2" | "recv" | "recvfrom" | "recvmsg" | "recvmmsg" => Some(Direction::Receive),
+        _ => None,
+    }
+}
+
+/// Syscalls that return a new fd, which may reuse a closed one's number.
+fn returns_fd(name: &str) -> bool {
+    matches!(
+        name,
+        "open" | "openat" | "openat2" | "creat" | "socket" | "accept" | "accept4" | "dup" | "dup2" | "dup3" | "fcntl"
+            | "epoll_create" | "epoll_create1" | "eventfd" | "eventfd2" | "memfd_create" | "timerfd_create" | "signalfd"
+            | "signalfd4" | "inotify_init" | "inotify_init1" | "pidfd_open" | "open_by_handle_at"
+    )
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is valid")
+}
+
+fn record(histogram: &mut Histogram<u64>, value: u64) {
+    if histogram.record(value).is_err() {
+        histogram.saturating_record(value);
+    }
+}
+
+/// Latency and bytes of one kind of operation (`read` on a socket, `write` on a pipe, ...).
+#[derive(Clone, Debug)]
+pub struct OpStats {
+    pub latency: Histogram<u64>,
+    pub bytes: u64,
+}
+
+/// One TCP connection of a traced process, from the first time its socket was seen.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub tgid: u32,
+    pub tuple: SockTuple,
+    /// How long the `accept` that returned it waited.
+    pub accept_ns: Option<u64>,
+    /// SYN sent until established.
+    pub connect_ns: Option<u64>,
+    pub sent: u64,
+    pub received: u64,
+    /// Latency of the syscalls on it.
+    pub latency: Histogram<u64>,
+    pub total_ns: u64,
+}
+
+impl Connection {
+    pub fn local(&self) -> SocketAddr {
+        SocketAddr::new(address(self.tuple.family, &self.tuple.saddr), self.tuple.sport)
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        SocketAddr::new(address(self.tuple.family, &self.tuple.daddr), self.tuple.dport)
+    }
+}
+
+fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
+    const AF_INET6: u16 = 10;
+    if family == AF_INET6 {
+        IpAddr::V6(Ipv6Addr::from(*bytes))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NetStats {
+    /// (syscall, what the fd is) → figures.
+    pub ops: HashMap<(&'static str, FdKind), OpStats>,
+    pub accepts: Option<Histogram<u64>>,
+    pub connects: Option<Histogram<u64>>,
+    pub connections: Vec<Connection>,
+    /// The connection each live socket belongs to (a socket address is reused after close).
+    by_socket: HashMap<u64, usize>,
+    /// The socket behind each (process, fd): its TCP connection, or `None` for other sockets
+    /// (unix, UDP), whose addresses the kernel programs do not record.
+    by_fd: HashMap<(u32, i32), Option<usize>>,
+    /// Accepted fds whose socket is not known yet: how long the accept waited.
+    pending_accepts: HashMap<(u32, i32), u64>,
+    /// What non-socket fds are, resolved once (until closed).
+    kinds: HashMap<(u32, i32), FdKind>,
+}
+
+impl NetStats {
+    /// A syscall used socket `rec.sk` through `rec.fd` (the kernel sends this before the
+    /// syscall's own event).
+    pub fn on_socket(&mut self, rec: &SocketRecord) {
+        if rec.tuple.family == 0 {
+            self.by_fd.insert((rec.tgid, rec.fd), None);
+            return;
+        }
+        let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
+        self.by_fd.insert((rec.tgid, rec.fd), Some(id));
+        if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
+            self.connections[id].accept_ns.get_or_insert(accept_ns);
+        }
+    }
+
+    pub fn on_connect(&mut self, rec: &SocketRecord) {
+        record(self.connects.get_or_insert_with(histogram), rec.latency_ns);
+        let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
+        self.connections[id].connect_ns = Some(rec.latency_ns);
+    }
+
+    /// The connection of socket `sk`: the known one if the addresses agree (a connect's
+    /// socket has no local port until the SYN is sent), else a new one.
+    fn connection_for(&mut self, tgid: u32, sk: u64, tuple: &SockTuple) -> usize {
+        if let Some(&id) = self.by_socket.get(&sk) {
+            let known = &mut self.connections[id].tuple;
+            let same_peer = known.family == tuple.family && known.daddr == tuple.daddr && known.dport == tuple.dport;
+            if same_peer && (known.sport == tuple.sport || known.sport == 0 || tuple.sport == 0) {
+                if known.sport == 0 {
+                    *known = *tuple;
+                }
+                return id;
+            }
+        }
+        self.connections.push(Connection {
+            tgid,
+            tuple: *tuple,
+            accept_ns: None,
+            connect_ns: None,
+            sent: 0,
+            received: 0,
+            latency: histogram(),
+            total_ns: 0,
+        });
+        let id = self.connections.len() - 1;
+        self.by_socket.insert(sk, id);
+        id
+    }
+
+    pub fn on_syscall(&mut self, rec: &SyscallRecord) {
+        let Some(duration) = rec.duration_ns else { return };
+        let Some(class) = classes().get(rec.nr as usize) else { return };
+        let fd = rec.arg0 as i32;
+        if rec.ret >= 0 && class.returns_fd {
+            self.forget_fd(rec.tgid, rec.ret as i32);
+        }
+        if class.accept && rec.ret >= 0 {
+            record(self.accepts.get_or_insert_with(histogram), duration);
+            self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
+        }
+        if class.close && rec.ret == 0 {
+            self.forget_fd(rec.tgid, fd);
+        }
+        let Some(direction) = class.direction else { return };
+        let name = class.name;
+        let socket = self.by_fd.get(&(rec.tgid, fd)).copied();
+        let connection = socket.flatten();
+        let kind = match socket {
+            Some(_) => FdKind::Socket,
+            None => *self.kinds.entry((rec.tgid, fd)).or_insert_with(|| resolve_fd(rec.tgid, fd)),
+        };
+        let bytes = rec.ret.max(0) as u64;
+        let op = self.ops.entry((name, kind)).or_insert_with(|| OpStats { latency: histogram(), bytes: 0 });
+        record(&mut op.latency, duration);
+        op.bytes += bytes;
+        if let Some(id) = connection {
+            let c = &mut self.connections[id];
+            record(&mut c.latency, duration);
+            c.total_ns += duration;
+            match direction {
+                Direction::Send => c.sent += bytes,
+                Direction::Receive => c.received += bytes,
+            }
+        }
+    }
+
+    fn forget_fd(&mut self, tgid: u32, fd: i32) {
+        self.by_fd.remove(&(tgid, fd));
+        self.kinds.remove(&(tgid, fd));
+    }
+}
+
+/// What a non-socket fd `fd` of process `tgid` is, from `/proc`. The reader sees events a
+/// little after they happen, so an fd closed meanwhile is unknown ("other"), and one reused
+/// since is misread; sockets never are, the kernel names them. A socket found here without the
+/// kernel having named it is such a reused fd: "other".
+fn resolve_fd(tgid: u32, fd: i32) -> FdKind {
+    match std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")) {
+        Ok(target) => {
+            let target = target.to_string_lossy();
+            if target.starts_with("pipe:") {
+                FdKind::Pipe
+            } else if target.starts_with('/') {
+                FdKind::File
+            } else {
+                FdKind::Other
+            }
+        }
+        Err(_) => FdKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn syscall(name: &str, fd: u64, ret: i64, ns: u64) -> SyscallRecord {
+        SyscallRecord {
+            nr: syscall_table::number(name).unwrap(),
+            tgid: 1,
+            tid: 1,
+            start_ns: 0,
+            duration_ns: Some(ns),
+            ret,
+            arg0: fd,
+            blocked_ns: 0,
+            runq_ns: 0,
+        }
+    }
+
+    fn tuple(sport: u16, dport: u16) -> SockTuple {
+        SockTuple { family: 2, sport, dport, saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], daddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], _pad: 0 }
+    }
+
+    fn socket(fd: i32, sk: u64, t: SockTuple) -> SocketRecord {
+        SocketRecord { tgid: 1, tid: 1, fd, sk, latency_ns: 0, tuple: t }
+    }
+
+    #[test]
+    fn accepted_connection_gets_its_accept_latency_bytes_and_addresses() {
+        let mut net = NetStats::default();
+        net.on_syscall(&syscall("accept4", 3, 5, 1000));
+        net.on_socket(&socket(5, 0xaa, tuple(8080, 40000)));
+        net.on_syscall(&syscall("read", 5, 100, 50));
+        net.on_syscall(&syscall("write", 5, 100, 70));
+        assert_eq!(net.connections.len(), 1);
+        let c = &net.connections[0];
+        assert_eq!((c.accept_ns, c.sent, c.received, c.total_ns), (Some(1000), 100, 100, 120));
+        assert_eq!(c.peer().to_string(), "127.0.0.1:40000");
+        assert_eq!(c.local().port(), 8080);
+        assert_eq!(net.ops[&("read", FdKind::Socket)].bytes, 100);
+        assert_eq!(net.accepts.as_ref().unwrap().len(), 1);
+
+        // Closed, and the socket address reused for another peer: a new connection.
+        net.on_syscall(&syscall("close", 5, 0, 10));
+        net.on_socket(&socket(5, 0xaa, tuple(8080, 40001)));
+        assert_eq!(net.connections.len(), 2);
+    }
+
+    #[test]
+    fn connect_fills_in_the_local_port() {
+        let mut net = NetStats::default();
+        net.on_socket(&socket(4, 0xbb, tuple(0, 80)));
+        net.on_connect(&SocketRecord { latency_ns: 300, ..socket(-1, 0xbb, tuple(51000, 80)) });
+        assert_eq!(net.connections.len(), 1);
+        assert_eq!((net.connections[0].tuple.sport, net.connections[0].connect_ns), (51000, Some(300)));
+    }
+}
