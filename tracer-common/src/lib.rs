@@ -96,16 +96,18 @@ pub struct ConnectStart {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InFlight {
+    // The fields every syscall touches come first, to share a cache line.
     /// `bpf_ktime_get_ns()` at entry; 0 means "no syscall in flight".
     pub start_ns: u64,
     pub nr: u32,
     /// Guards against a stale entry left by a thread that vanished mid-syscall.
     pub tid: u32,
-    // The fields the syscall path touches come first, to share a cache line.
     pub blocked_ns: u64,
     pub runq_ns: u64,
-    /// When the thread was switched out during this syscall; 0 while it is on a CPU (the
-    /// scheduler programs reset both at switch-in, so a running thread always has zeros).
+    /// The socket the syscall in flight used, if any (set by the sock tracepoints).
+    pub sk: u64,
+    /// When the thread was switched out; 0 while it is on a CPU (the scheduler programs reset
+    /// both timestamps at switch-in, so a running thread always has zeros).
     pub off_cpu_since: u64,
     /// When it became runnable again (woken, or preempted); 0 while it is blocked.
     pub runnable_since: u64,
@@ -113,8 +115,6 @@ pub struct InFlight {
     pub tgid: u32,
     /// The fd of the last [`EVENT_SOCKET`] this thread sent.
     pub last_fd: i32,
-    /// The socket the syscall in flight used, if any (set by the sock tracepoints).
-    pub sk: u64,
     /// The socket of the last [`EVENT_SOCKET`] this thread sent.
     pub last_sk: u64,
     /// The fd generation (bumped by every close in a traced process) when it was sent: a

@@ -4,10 +4,12 @@
 //! Sockets are known exactly from the kernel (which socket a syscall used, and its addresses at
 //! that moment). Other fds are resolved once through `/proc/PID/fd` and forgotten when closed.
 use std::{
-    collections::HashMap,
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
 };
+
+// The reader looks up every read and write here: a fast hash, not a DoS-resistant one.
+use rustc_hash::FxHashMap as HashMap;
 
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
@@ -16,6 +18,7 @@ use crate::{event::{SocketRecord, SyscallRecord}, syscall_table};
 
 /// What an fd is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(usize)]
 pub enum FdKind {
     Socket,
     Pipe,
@@ -33,6 +36,9 @@ impl fmt::Display for FdKind {
         })
     }
 }
+
+const FD_KINDS: usize = 4;
+const KINDS: [FdKind; FD_KINDS] = [FdKind::Socket, FdKind::Pipe, FdKind::File, FdKind::Other];
 
 /// Data moves out (send) or in (receive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,32 +150,56 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
-    /// (syscall, what the fd is) → figures.
-    pub ops: HashMap<(&'static str, FdKind), OpStats>,
+    /// Figures by syscall number and what the fd is (index `nr * 4 + kind`): no hashing.
+    ops: Vec<Option<OpStats>>,
     pub accepts: Option<Histogram<u64>>,
     pub connects: Option<Histogram<u64>>,
     pub connections: Vec<Connection>,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
-    /// The socket behind each (process, fd): its TCP connection, or `None` for other sockets
-    /// (unix, UDP), whose addresses the kernel programs do not record.
-    by_fd: HashMap<(u32, i32), Option<usize>>,
+    /// What each (process, fd) is, and for a TCP socket its connection. One map, one lookup
+    /// per read or write.
+    fds: HashMap<(u32, i32), FdEntry>,
     /// Accepted fds whose socket is not known yet: how long the accept waited.
     pending_accepts: HashMap<(u32, i32), u64>,
-    /// What non-socket fds are, resolved once (until closed).
-    kinds: HashMap<(u32, i32), FdKind>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct FdEntry {
+    kind: FdKind,
+    /// For a TCP socket, its connection (other sockets have no recorded addresses).
+    connection: Option<usize>,
 }
 
 impl NetStats {
+    /// Figures by (syscall name, fd kind), sorted.
+    pub fn ops(&self) -> Vec<((&'static str, FdKind), &OpStats)> {
+        let mut ops: Vec<_> = self
+            .ops
+            .iter()
+            .enumerate()
+            .filter_map(|(index, op)| {
+                let name = classes().get(index / FD_KINDS)?.name;
+                Some(((name, KINDS[index % FD_KINDS]), op.as_ref()?))
+            })
+            .collect();
+        ops.sort_by(|a, b| a.0.cmp(&b.0));
+        ops
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.iter().all(Option::is_none) && self.accepts.is_none() && self.connects.is_none()
+    }
+
     /// A syscall used socket `rec.sk` through `rec.fd` (the kernel sends this before the
     /// syscall's own event).
     pub fn on_socket(&mut self, rec: &SocketRecord) {
         if rec.tuple.family == 0 {
-            self.by_fd.insert((rec.tgid, rec.fd), None);
+            self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: None });
             return;
         }
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
-        self.by_fd.insert((rec.tgid, rec.fd), Some(id));
+        self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: Some(id) });
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
             self.connections[id].accept_ns.get_or_insert(accept_ns);
         }
@@ -224,15 +254,13 @@ impl NetStats {
             self.forget_fd(rec.tgid, fd);
         }
         let Some(direction) = class.direction else { return };
-        let name = class.name;
-        let socket = self.by_fd.get(&(rec.tgid, fd)).copied();
-        let connection = socket.flatten();
-        let kind = match socket {
-            Some(_) => FdKind::Socket,
-            None => *self.kinds.entry((rec.tgid, fd)).or_insert_with(|| resolve_fd(rec.tgid, fd)),
-        };
+        let (connection, kind) = self.fd_info(rec.tgid, fd);
         let bytes = rec.ret.max(0) as u64;
-        let op = self.ops.entry((name, kind)).or_insert_with(|| OpStats { latency: histogram(), bytes: 0 });
+        let index = rec.nr as usize * FD_KINDS + kind as usize;
+        if self.ops.len() <= index {
+            self.ops.resize(index + 1, None);
+        }
+        let op = self.ops[index].get_or_insert_with(|| OpStats { latency: histogram(), bytes: 0 });
         record(&mut op.latency, duration);
         op.bytes += bytes;
         if let Some(id) = connection {
@@ -246,9 +274,14 @@ impl NetStats {
         }
     }
 
+    /// The connection (if a TCP socket) and kind of an fd; a non-socket fd is resolved once.
+    fn fd_info(&mut self, tgid: u32, fd: i32) -> (Option<usize>, FdKind) {
+        let entry = *self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None });
+        (entry.connection, entry.kind)
+    }
+
     fn forget_fd(&mut self, tgid: u32, fd: i32) {
-        self.by_fd.remove(&(tgid, fd));
-        self.kinds.remove(&(tgid, fd));
+        self.fds.remove(&(tgid, fd));
     }
 }
 
@@ -310,7 +343,7 @@ mod tests {
         assert_eq!((c.accept_ns, c.sent, c.received, c.total_ns), (Some(1000), 100, 100, 120));
         assert_eq!(c.peer().to_string(), "127.0.0.1:40000");
         assert_eq!(c.local().port(), 8080);
-        assert_eq!(net.ops[&("read", FdKind::Socket)].bytes, 100);
+        assert!(net.ops().iter().any(|((name, kind), op)| *name == "read" && *kind == FdKind::Socket && op.bytes == 100));
         assert_eq!(net.accepts.as_ref().unwrap().len(), 1);
 
         // Closed, and the socket address reused for another peer: a new connection.

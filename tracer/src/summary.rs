@@ -161,14 +161,12 @@ const NETWORK_ROWS: usize = 10;
 /// the run did no such I/O.
 pub fn render_network(net: &NetStats) -> String {
     let mut out = String::new();
-    if net.ops.is_empty() && net.accepts.is_none() && net.connects.is_none() {
+    if net.is_empty() {
         return out;
     }
     let _ = writeln!(out, "\nI/O and network by operation (read/write family by what the fd is):");
     let _ = writeln!(out, "{:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9}", "syscall", "fd", "calls", "bytes", "p50", "p99", "max");
-    let mut ops: Vec<_> = net.ops.iter().collect();
-    ops.sort_by(|a, b| a.0.cmp(b.0));
-    for ((name, kind), op) in ops {
+    for ((name, kind), op) in net.ops() {
         let h = &op.latency;
         let _ = writeln!(
             out,
@@ -199,7 +197,7 @@ pub fn render_network(net: &NetStats) -> String {
         return out;
     }
     let mut connections: Vec<&Connection> = net.connections.iter().collect();
-    connections.sort_by(|a, b| b.total_ns.cmp(&a.total_ns));
+    connections.sort_by_key(|c| std::cmp::Reverse(c.total_ns));
     let _ = writeln!(out, "\nTCP connections, most time in syscalls first ({} in all):", connections.len());
     let _ = writeln!(
         out,

@@ -167,6 +167,39 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
     }
 }
 
+/// The loopback network storms: (label, tcp-echo arguments).
+const NET_STORMS: [(&str, [&str; 3]); 2] = [
+    ("2,000 short connections, one 64-byte echo each", ["2000", "1", "64"]),
+    ("one connection, 50,000 echoes of 16 bytes", ["1", "50000", "16"]),
+];
+
+/// The workload's own "elapsed X s" line.
+fn elapsed_seconds(stdout: &str) -> Result<f64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("elapsed "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no elapsed time in:\n{stdout}"))
+}
+
+/// One network storm, untraced or under tracer with every feature on; returns seconds and,
+/// when traced, the summary's events line.
+fn net_storm(args: &[&str], traced: bool) -> Result<(f64, String)> {
+    let workload = bin("workload");
+    let out = if traced {
+        Command::new(bin("tracer")).arg("--").arg(&workload).arg("tcp-echo").args(args).output()?
+    } else {
+        Command::new(&workload).arg("tcp-echo").args(args).output()?
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("tcp-echo failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let events = stdout.lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
+    Ok((elapsed_seconds(&stdout)?, events))
+}
+
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -207,13 +240,31 @@ pub fn run() -> Result<()> {
     );
     let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1).");
 
+    let _ = writeln!(table, "\nLoopback network storms (`workload tcp-echo`, its own time), untraced and under tracer with every feature on (syscalls, scheduler split, sockets), median of {rounds} interleaved rounds:\n");
+    let _ = writeln!(table, "| storm | ratio to untraced | events |");
+    let _ = writeln!(table, "|---|---|---|");
+    let mut raw_net = Vec::new();
+    for (label, args) in NET_STORMS {
+        let (mut plain, mut traced, mut events) = (Vec::new(), Vec::new(), String::new());
+        for round in 1..=rounds {
+            plain.push(net_storm(&args, false)?.0);
+            let (seconds, line) = net_storm(&args, true)?;
+            traced.push(seconds);
+            events = line;
+            eprintln!("bench: round {round}/{rounds} {label}: {:.3}s untraced, {seconds:.3}s traced", plain.last().unwrap());
+        }
+        let _ = writeln!(table, "| {label} | {:.2}x | {events} |", median(&traced) / median(&plain));
+        raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}}}"));
+    }
+
     let dir = workspace_root().join("bench-results");
     fs::create_dir_all(&dir)?;
     fs::write(dir.join("latest.md"), &table)?;
-    let raw: Vec<String> = results
+    let mut raw: Vec<String> = results
         .iter()
         .map(|r| format!("  {{\"case\": \"{:?}\", \"seconds\": {:?}}}", r.case, r.seconds))
         .collect();
+    raw.extend(raw_net);
     fs::write(dir.join("latest.json"), format!("[\n{}\n]\n", raw.join(",\n")))?;
     update_benchmarks_md(&table)?;
     std::io::stdout().write_all(table.as_bytes())?;

@@ -5,7 +5,7 @@ use aya_ebpf::{
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
-use tracer_common::{Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
+use tracer_common::{Event, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
 
 use crate::maps::{
     arg0_offset, bump_fd_generation, closes_fds, count_lost, emit, emit_record, fd_generation, is_selected, is_traced,
@@ -93,11 +93,13 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     let Some(slot) = slot(tid) else {
         return;
     };
-    let InFlight { start_ns, nr, tid: owner, blocked_ns, runq_ns, sk, last_sk, last_fd, last_generation, .. } = unsafe { *slot };
+    // Field by field: copying the whole slot costs more than the fields this path needs.
+    let (start_ns, owner) = unsafe { ((*slot).start_ns, (*slot).tid) };
     // No entry seen (attached mid-syscall, or the syscall was not selected): nothing to pair.
     if start_ns == 0 || owner != tid {
         return;
     }
+    let (nr, blocked_ns, runq_ns, sk) = unsafe { ((*slot).nr, (*slot).blocked_ns, (*slot).runq_ns, (*slot).sk) };
     unsafe { (*slot).start_ns = 0 };
     let now = unsafe { bpf_ktime_get_ns() };
     if now < start_ns {
@@ -111,7 +113,9 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     // or an fd was closed since. Sent before the syscall's own event, so that the reader knows
     // the fd's socket by then.
     let generation = if sk != 0 { fd_generation() } else { 0 };
-    if sk != 0 && (sk != last_sk || arg0 as i32 != last_fd || generation != last_generation) {
+    let changed = sk != 0
+        && unsafe { sk != (*slot).last_sk || arg0 as i32 != (*slot).last_fd || generation != (*slot).last_generation };
+    if changed {
         unsafe {
             (*slot).last_sk = sk;
             (*slot).last_fd = arg0 as i32;
