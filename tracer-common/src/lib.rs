@@ -16,7 +16,7 @@ pub const EVENT_FORK: u32 = 3;
 pub const EVENT_SCHED: u32 = 4;
 
 /// A traced thread's syscall used a socket (record: [`SockEvent`]): its fd and the socket.
-/// Sent when a thread's fd/socket pair changes, not for every syscall.
+/// Sent when a thread's fd/socket pair changes or it closed an fd, not for every syscall.
 pub const EVENT_SOCKET: u32 = 5;
 /// A TCP connect of a traced thread completed (record: [`SockEvent`]): SYN sent until
 /// established, in `latency_ns`.
@@ -115,11 +115,10 @@ pub struct InFlight {
     pub tgid: u32,
     /// The fd of the last [`EVENT_SOCKET`] this thread sent.
     pub last_fd: i32,
-    /// The socket of the last [`EVENT_SOCKET`] this thread sent.
+    /// The socket of the last [`EVENT_SOCKET`] this thread sent; forgotten when the thread
+    /// closes an fd, since a closed fd number may come back as another socket at the same
+    /// address.
     pub last_sk: u64,
-    /// The fd generation (bumped by every close in a traced process) when it was sent: a
-    /// closed fd number may come back as another socket at the same address.
-    pub last_generation: u64,
 }
 
 #[cfg(feature = "user")]

@@ -39,35 +39,13 @@ pub static SOCKETS: LruHashMap<u64, SockTuple> = LruHashMap::with_max_entries(65
 #[map]
 pub static CONNECTING: HashMap<u64, ConnectStart> = HashMap::with_max_entries(16384, 0);
 
-/// Bumped each time a traced process closes or replaces an fd (see `InFlight::last_generation`).
-#[map]
-pub static FD_GENERATION: Array<u64> = Array::with_max_entries(1, 0);
-
-/// Native numbers of the syscalls that close fds (`u32::MAX` where the architecture has none).
+/// Native number of `close`.
 #[unsafe(no_mangle)]
 static NR_CLOSE: Global<u32> = Global::new(3);
-#[unsafe(no_mangle)]
-static NR_CLOSE_RANGE: Global<u32> = Global::new(436);
-#[unsafe(no_mangle)]
-static NR_DUP2: Global<u32> = Global::new(33);
-#[unsafe(no_mangle)]
-static NR_DUP3: Global<u32> = Global::new(292);
 
 #[inline(always)]
-pub fn closes_fds(nr: u32) -> bool {
-    nr == NR_CLOSE.load() || nr == NR_CLOSE_RANGE.load() || nr == NR_DUP2.load() || nr == NR_DUP3.load()
-}
-
-#[inline(always)]
-pub fn fd_generation() -> u64 {
-    FD_GENERATION.get(0).copied().unwrap_or(0)
-}
-
-#[inline(always)]
-pub fn bump_fd_generation() {
-    if let Some(generation) = FD_GENERATION.get_ptr_mut(0) {
-        unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(generation, 1) };
-    }
+pub fn is_close(nr: u32) -> bool {
+    nr == NR_CLOSE.load()
 }
 
 /// Bitmap of syscall numbers selected with `-e` (only read when `FILTER_SYSCALLS` is set).

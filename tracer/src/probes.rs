@@ -14,7 +14,7 @@ use crate::{filter::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
-/// Most per-thread slots: 2^18 × 80 bytes = 20 MiB, where `pid_max` is 4M. Tids that share a
+/// Most per-thread slots: 2^18 × 72 bytes = 18 MiB, where `pid_max` is 4M. Tids that share a
 /// slot and are in syscalls at once lose an event, counted as lost.
 const MAX_SLOTS: u32 = 1 << 18;
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
@@ -67,9 +67,7 @@ impl Probes {
         let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
         let pid_max = read_pid_max()?;
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
-        let nr_or_none = |name| syscall_table::number(name).unwrap_or(u32::MAX);
-        let (nr_close, nr_close_range, nr_dup2, nr_dup3) =
-            (nr_or_none("close"), nr_or_none("close_range"), nr_or_none("dup2"), nr_or_none("dup3"));
+        let nr_close = syscall_table::number("close").unwrap_or(u32::MAX);
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
         let only_tgid = match config.tgids.as_slice() {
@@ -121,9 +119,6 @@ impl Probes {
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
             .override_global("NR_CLOSE", &nr_close, true)
-            .override_global("NR_CLOSE_RANGE", &nr_close_range, true)
-            .override_global("NR_DUP2", &nr_dup2, true)
-            .override_global("NR_DUP3", &nr_dup3, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
             .override_global("ONLY_TGID", &only_tgid, true)
             .override_global("SLOT_MASK", &slot_mask, true);

@@ -24,6 +24,7 @@ enum Case {
     Floor,
     Clock,
     Tracer,
+    TracerSyscallsOnly,
     TracerSelected,
     Bpftrace,
     Bystander,
@@ -36,6 +37,7 @@ impl Case {
             Case::Floor => "floor: empty programs on tracer's hooks (sys_enter/sys_exit BTF tracepoints)",
             Case::Clock => "floor + one bpf_ktime_get_ns() per program (the clock reads any latency tracer needs)",
             Case::Tracer => "tracer, every syscall delivered (`tracer -- dd ...`)",
+            Case::TracerSyscallsOnly => "tracer --no-sched --no-net (syscall latency only)",
             Case::TracerSelected => "tracer -e trace=read,write",
             Case::Bpftrace => "bpftrace, raw_syscalls tracepoints, in-kernel hist() per syscall, comm filter",
             Case::Bystander => "untraced dd while tracer traces another process (bystander)",
@@ -130,11 +132,13 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
             interrupt(floor)?;
             seconds
         }
-        Case::Tracer | Case::TracerSelected => {
+        Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected => {
             let mut cmd = Command::new(bin("tracer"));
-            if case == Case::TracerSelected {
-                cmd.args(["-e", "trace=read,write"]);
-            }
+            match case {
+                Case::TracerSelected => cmd.args(["-e", "trace=read,write"]),
+                Case::TracerSyscallsOnly => cmd.args(["--no-sched", "--no-net"]),
+                _ => &mut cmd,
+            };
             let out = cmd.arg("--").args(dd_command()).output().context("run tracer")?;
             let summary = String::from_utf8_lossy(&out.stdout);
             if let Some(events) = summary.lines().find(|l| l.starts_with("events: ")) {
@@ -209,7 +213,8 @@ fn median(values: &[f64]) -> f64 {
 pub fn run() -> Result<()> {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
-    let mut cases = vec![Case::Untraced, Case::Floor, Case::Clock, Case::Tracer, Case::TracerSelected, Case::Bystander];
+    let mut cases =
+        vec![Case::Untraced, Case::Floor, Case::Clock, Case::Tracer, Case::TracerSyscallsOnly, Case::TracerSelected, Case::Bystander];
     if have_bpftrace {
         cases.push(Case::Bpftrace);
     }

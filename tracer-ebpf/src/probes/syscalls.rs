@@ -8,8 +8,7 @@ use aya_ebpf::{
 use tracer_common::{Event, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
 
 use crate::maps::{
-    arg0_offset, bump_fd_generation, closes_fds, count_lost, emit, emit_record, fd_generation, is_selected, is_traced,
-    never_returns, slot, SOCKETS,
+    arg0_offset, count_lost, emit, emit_record, is_close, is_selected, is_traced, never_returns, slot, SOCKETS,
 };
 
 #[btf_tracepoint(function = "sys_enter")]
@@ -106,20 +105,16 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
         return;
     }
     let arg0 = read_arg0(regs);
-    if ret >= 0 && closes_fds(nr) {
-        bump_fd_generation();
+    if is_close(nr) {
+        unsafe { (*slot).last_sk = 0 };
     }
     // The syscall used a socket: tell which (fd, socket) pair, when it changed for this thread
-    // or an fd was closed since. Sent before the syscall's own event, so that the reader knows
-    // the fd's socket by then.
-    let generation = if sk != 0 { fd_generation() } else { 0 };
-    let changed = sk != 0
-        && unsafe { sk != (*slot).last_sk || arg0 as i32 != (*slot).last_fd || generation != (*slot).last_generation };
-    if changed {
+    // or the thread closed an fd since. Sent before the syscall's own event, so that the reader
+    // knows the fd's socket by then.
+    if sk != 0 && unsafe { sk != (*slot).last_sk || arg0 as i32 != (*slot).last_fd } {
         unsafe {
             (*slot).last_sk = sk;
             (*slot).last_fd = arg0 as i32;
-            (*slot).last_generation = generation;
         }
         let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
         emit_record(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: 0, tuple });
