@@ -74,11 +74,13 @@ impl Default for SyscallStats {
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
+/// A latency histogram: ns, 3 significant digits, auto-resizing.
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid")
 }
 
-fn record_value(histogram: &mut Histogram<u64>, value: u64) {
+/// Records `value`, clamped only if it is beyond any range the histogram can grow to.
+pub fn record_value(histogram: &mut Histogram<u64>, value: u64) {
     // Auto-resizing grows the range; only a value beyond its reach is clamped.
     if histogram.record(value).is_err() {
         histogram.saturating_record(value);

@@ -14,7 +14,11 @@ use rustc_hash::FxHashMap as HashMap;
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
-use crate::{event::{SocketRecord, SyscallRecord}, syscall_table};
+use crate::{
+    aggregate::{new_histogram, record_value},
+    event::{SocketRecord, SyscallRecord},
+    syscall_table,
+};
 
 /// What an fd is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,16 +98,6 @@ fn returns_fd(name: &str) -> bool {
             | "epoll_create" | "epoll_create1" | "eventfd" | "eventfd2" | "memfd_create" | "timerfd_create" | "signalfd"
             | "signalfd4" | "inotify_init" | "inotify_init1" | "pidfd_open" | "open_by_handle_at"
     )
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new(3).expect("3 significant digits is valid")
-}
-
-fn record(histogram: &mut Histogram<u64>, value: u64) {
-    if histogram.record(value).is_err() {
-        histogram.saturating_record(value);
-    }
 }
 
 /// Latency and bytes of one kind of operation (`read` on a socket, `write` on a pipe, ...).
@@ -206,7 +200,7 @@ impl NetStats {
     }
 
     pub fn on_connect(&mut self, rec: &SocketRecord) {
-        record(self.connects.get_or_insert_with(histogram), rec.latency_ns);
+        record_value(self.connects.get_or_insert_with(new_histogram), rec.latency_ns);
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.connections[id].connect_ns = Some(rec.latency_ns);
     }
@@ -231,7 +225,7 @@ impl NetStats {
             connect_ns: None,
             sent: 0,
             received: 0,
-            latency: histogram(),
+            latency: new_histogram(),
             total_ns: 0,
         });
         let id = self.connections.len() - 1;
@@ -247,7 +241,7 @@ impl NetStats {
             self.forget_fd(rec.tgid, rec.ret as i32);
         }
         if class.accept && rec.ret >= 0 {
-            record(self.accepts.get_or_insert_with(histogram), duration);
+            record_value(self.accepts.get_or_insert_with(new_histogram), duration);
             self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
         }
         if class.close && rec.ret == 0 {
@@ -260,12 +254,12 @@ impl NetStats {
         if self.ops.len() <= index {
             self.ops.resize(index + 1, None);
         }
-        let op = self.ops[index].get_or_insert_with(|| OpStats { latency: histogram(), bytes: 0 });
-        record(&mut op.latency, duration);
+        let op = self.ops[index].get_or_insert_with(|| OpStats { latency: new_histogram(), bytes: 0 });
+        record_value(&mut op.latency, duration);
         op.bytes += bytes;
         if let Some(id) = connection {
             let c = &mut self.connections[id];
-            record(&mut c.latency, duration);
+            record_value(&mut c.latency, duration);
             c.total_ns += duration;
             match direction {
                 Direction::Send => c.sent += bytes,

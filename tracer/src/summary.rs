@@ -4,7 +4,7 @@ use std::{collections::HashMap, fmt::Write, time::Duration};
 use hdrhistogram::Histogram;
 
 use crate::{
-    aggregate::{StatsTable, SyscallStats},
+    aggregate::{new_histogram, StatsTable, SyscallStats},
     net::{Connection, NetStats},
     syscall_table,
 };
@@ -224,7 +224,7 @@ pub fn render_network(net: &NetStats) -> String {
     // Peers: the remote address, all its connections together.
     let mut peers: HashMap<std::net::IpAddr, (usize, u64, u64, Histogram<u64>)> = HashMap::new();
     for c in &net.connections {
-        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, Histogram::new(3).expect("valid")));
+        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, new_histogram()));
         peer.0 += 1;
         peer.1 += c.total_ns;
         peer.2 += c.sent + c.received;

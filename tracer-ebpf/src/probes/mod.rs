@@ -3,3 +3,11 @@ mod process;
 mod sched;
 mod syscall_fentry;
 mod syscalls;
+
+use aya_ebpf::{programs::TracePointContext, Global};
+
+/// Reads a field of a classic tracepoint's record at an offset the loader took from tracefs.
+#[inline(always)]
+fn read_field<T>(ctx: &TracePointContext, offset: &Global<u32>) -> Option<T> {
+    unsafe { ctx.read_at::<T>(offset.load() as usize) }.ok()
+}

@@ -14,6 +14,7 @@ use aya_ebpf::{
 };
 use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
 
+use super::read_field;
 use crate::maps::{emit_record, is_traced, slot, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
@@ -46,25 +47,21 @@ static SOCK_IO_SK_OFFSET: Global<u32> = Global::new(8);
 
 const AF_INET6: u16 = 10;
 
-#[inline(always)]
-fn read<T>(ctx: &TracePointContext, offset: &Global<u32>) -> Option<T> {
-    unsafe { ctx.read_at::<T>(offset.load() as usize) }.ok()
-}
 
 fn read_tuple(ctx: &TracePointContext) -> SockTuple {
-    let family = read::<u16>(ctx, &STATE_FAMILY_OFFSET).unwrap_or(0);
+    let family = read_field::<u16>(ctx, &STATE_FAMILY_OFFSET).unwrap_or(0);
     let mut tuple = SockTuple {
         family,
-        sport: read::<u16>(ctx, &STATE_SPORT_OFFSET).unwrap_or(0),
-        dport: read::<u16>(ctx, &STATE_DPORT_OFFSET).unwrap_or(0),
+        sport: read_field::<u16>(ctx, &STATE_SPORT_OFFSET).unwrap_or(0),
+        dport: read_field::<u16>(ctx, &STATE_DPORT_OFFSET).unwrap_or(0),
         ..SockTuple::default()
     };
     if family == AF_INET6 {
-        tuple.saddr = read::<[u8; 16]>(ctx, &STATE_SADDR_V6_OFFSET).unwrap_or([0; 16]);
-        tuple.daddr = read::<[u8; 16]>(ctx, &STATE_DADDR_V6_OFFSET).unwrap_or([0; 16]);
+        tuple.saddr = read_field::<[u8; 16]>(ctx, &STATE_SADDR_V6_OFFSET).unwrap_or([0; 16]);
+        tuple.daddr = read_field::<[u8; 16]>(ctx, &STATE_DADDR_V6_OFFSET).unwrap_or([0; 16]);
     } else {
-        let saddr = read::<[u8; 4]>(ctx, &STATE_SADDR_OFFSET).unwrap_or([0; 4]);
-        let daddr = read::<[u8; 4]>(ctx, &STATE_DADDR_OFFSET).unwrap_or([0; 4]);
+        let saddr = read_field::<[u8; 4]>(ctx, &STATE_SADDR_OFFSET).unwrap_or([0; 4]);
+        let daddr = read_field::<[u8; 4]>(ctx, &STATE_DADDR_OFFSET).unwrap_or([0; 4]);
         tuple.saddr[..4].copy_from_slice(&saddr);
         tuple.daddr[..4].copy_from_slice(&daddr);
     }
@@ -73,10 +70,10 @@ fn read_tuple(ctx: &TracePointContext) -> SockTuple {
 
 #[tracepoint(category = "sock", name = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
-    if read::<u16>(&ctx, &STATE_PROTOCOL_OFFSET) != Some(IPPROTO_TCP) {
+    if read_field::<u16>(&ctx, &STATE_PROTOCOL_OFFSET) != Some(IPPROTO_TCP) {
         return 0;
     }
-    let (Some(sk), Some(state)) = (read::<u64>(&ctx, &STATE_SKADDR_OFFSET), read::<i32>(&ctx, &STATE_NEWSTATE_OFFSET)) else {
+    let (Some(sk), Some(state)) = (read_field::<u64>(&ctx, &STATE_SKADDR_OFFSET), read_field::<i32>(&ctx, &STATE_NEWSTATE_OFFSET)) else {
         return 0;
     };
     match state {
@@ -124,7 +121,7 @@ fn socket_used(ctx: &TracePointContext) -> u32 {
     }
     let tid = pid_tgid as u32;
     let Some(slot) = slot(tid) else { return 0 };
-    if let Some(sk) = read::<u64>(ctx, &SOCK_IO_SK_OFFSET) {
+    if let Some(sk) = read_field::<u64>(ctx, &SOCK_IO_SK_OFFSET) {
         unsafe {
             if (*slot).tid == tid && (*slot).start_ns != 0 {
                 (*slot).sk = sk;

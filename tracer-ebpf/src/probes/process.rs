@@ -6,6 +6,7 @@ use aya_ebpf::{
 };
 use tracer_common::{Event, EVENT_FORK};
 
+use super::read_field;
 use crate::maps::{emit, is_traced, trace_tgid};
 
 const CLONE_THREAD: u64 = 0x0001_0000;
@@ -23,13 +24,13 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
     if !is_traced(tgid) {
         return 0;
     }
-    let Ok(flags) = (unsafe { ctx.read_at::<u64>(NEWTASK_FLAGS_OFFSET.load() as usize) }) else {
+    let Some(flags) = read_field::<u64>(&ctx, &NEWTASK_FLAGS_OFFSET) else {
         return 0;
     };
     if flags & CLONE_THREAD != 0 {
         return 0; // threads are traced through their tgid already
     }
-    let Ok(child) = (unsafe { ctx.read_at::<i32>(NEWTASK_PID_OFFSET.load() as usize) }) else {
+    let Some(child) = read_field::<i32>(&ctx, &NEWTASK_PID_OFFSET) else {
         return 0;
     };
     if child <= 0 {

@@ -15,6 +15,7 @@ use aya_ebpf::{
 };
 use tracer_common::{Event, InFlight, EVENT_SCHED};
 
+use super::read_field;
 use crate::maps::{emit, is_traced, slot};
 
 /// Field offsets in the tracepoint records, read by the loader from tracefs' format files.
@@ -43,10 +44,6 @@ fn off_cpu_slot(tid: i32) -> Option<*mut InFlight> {
     marked.then_some(slot)
 }
 
-#[inline(always)]
-fn read<T>(ctx: &TracePointContext, offset: &Global<u32>) -> Option<T> {
-    unsafe { ctx.read_at::<T>(offset.load() as usize) }.ok()
-}
 
 #[tracepoint(category = "sched", name = "sched_switch")]
 pub fn sched_switch(ctx: TracePointContext) -> u32 {
@@ -56,7 +53,7 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
     if is_traced(tgid) {
         switched_out(&ctx, pid_tgid as u32, tgid, now);
     }
-    if let Some(next) = read::<i32>(&ctx, &SWITCH_NEXT_PID_OFFSET).and_then(off_cpu_slot) {
+    if let Some(next) = read_field::<i32>(&ctx, &SWITCH_NEXT_PID_OFFSET).and_then(off_cpu_slot) {
         switched_in(next, now);
     }
     0
@@ -65,7 +62,7 @@ pub fn sched_switch(ctx: TracePointContext) -> u32 {
 #[inline(always)]
 fn switched_out(ctx: &TracePointContext, tid: u32, tgid: u32, now: u64) {
     let Some(slot) = slot(tid) else { return };
-    let state = read::<i64>(ctx, &SWITCH_PREV_STATE_OFFSET).unwrap_or(1);
+    let state = read_field::<i64>(ctx, &SWITCH_PREV_STATE_OFFSET).unwrap_or(1);
     unsafe {
         if state & EXITING_STATE != 0 {
             // The thread is gone; its tid may be reused by a process we do not trace.
@@ -126,7 +123,7 @@ fn switched_in(slot: *mut InFlight, now: u64) {
 
 #[inline(always)]
 fn woken(ctx: &TracePointContext) -> u32 {
-    if let Some(slot) = read::<i32>(ctx, &WAKEUP_PID_OFFSET).and_then(off_cpu_slot) {
+    if let Some(slot) = read_field::<i32>(ctx, &WAKEUP_PID_OFFSET).and_then(off_cpu_slot) {
         unsafe {
             if (*slot).runnable_since == 0 {
                 (*slot).runnable_since = bpf_ktime_get_ns();
