@@ -91,6 +91,8 @@ fn top_under_tmux_shows_the_workload_and_answers_keys() {
     tmux.wait_for("[PAUSED]");
     tmux.keys("p");
     tmux.keys("Tab");
+    tmux.wait_for("TCP connections, since start");
+    tmux.keys("Tab");
     tmux.wait_for("errors by errno, since start");
     tmux.keys("q");
     // The view closes and the usual summary follows.

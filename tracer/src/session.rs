@@ -48,6 +48,8 @@ pub struct Tick<'a> {
     pub lost: u64,
     /// The processes being traced now.
     pub live: &'a HashSet<u32>,
+    /// Network and I/O since the start.
+    pub net: &'a crate::net::NetStats,
 }
 
 /// What a sink wants after an interval.
@@ -226,7 +228,15 @@ impl IntervalClock {
     ) -> Result<Control> {
         let now = self.started.elapsed();
         let interval = aggregator.take_interval();
-        let tick = Tick { start: self.interval_start, length: now - self.interval_start, interval: &interval, total: &aggregator.total, lost, live };
+        let tick = Tick {
+            start: self.interval_start,
+            length: now - self.interval_start,
+            interval: &interval,
+            total: &aggregator.total,
+            lost,
+            live,
+            net: &aggregator.net,
+        };
         self.interval_start = now;
         let mut control = Control::Continue;
         for sink in sinks.iter_mut() {

@@ -58,6 +58,21 @@ pub struct RowSnapshot {
     pub errnos: Vec<(String, u64)>,
 }
 
+/// One TCP connection, since the start.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConnectionRow {
+    pub local: String,
+    pub peer: String,
+    pub calls: u64,
+    pub sent: u64,
+    pub received: u64,
+    pub total_ns: u64,
+    pub p99_ns: u64,
+}
+
+/// Connections the view keeps, the ones with the most time first.
+const CONNECTION_ROWS: usize = 50;
+
 /// Everything the view needs from one interval; built on the reader's thread, sent to the UI.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -68,6 +83,7 @@ pub struct Snapshot {
     pub events_per_sec: f64,
     pub lost: u64,
     pub rows: Vec<RowSnapshot>,
+    pub connections: Vec<ConnectionRow>,
 }
 
 impl Snapshot {
@@ -91,6 +107,22 @@ impl Snapshot {
             })
             .collect();
         let threads = tick.live.iter().map(|pid| count_threads(*pid)).sum();
+        let mut connections: Vec<ConnectionRow> = tick
+            .net
+            .connections
+            .iter()
+            .map(|c| ConnectionRow {
+                local: c.local().to_string(),
+                peer: c.peer().to_string(),
+                calls: c.latency.len(),
+                sent: c.sent,
+                received: c.received,
+                total_ns: c.total_ns,
+                p99_ns: c.latency.value_at_quantile(0.99),
+            })
+            .collect();
+        connections.sort_by_key(|c| std::cmp::Reverse(c.total_ns));
+        connections.truncate(CONNECTION_ROWS);
         Self {
             elapsed,
             interval: tick.length,
@@ -99,6 +131,7 @@ impl Snapshot {
             events_per_sec: if interval_s > 0.0 { tick.interval.events as f64 / interval_s } else { 0.0 },
             lost: tick.lost,
             rows,
+            connections,
         }
     }
 }
@@ -152,6 +185,7 @@ pub fn histogram_bars(buckets: &[(u64, u64)], width: usize) -> Vec<(String, u64,
 pub enum Pane {
     Interval,
     SinceStart,
+    Connections,
     Errors,
 }
 
@@ -159,7 +193,8 @@ impl Pane {
     pub fn next(self) -> Self {
         match self {
             Pane::Interval => Pane::SinceStart,
-            Pane::SinceStart => Pane::Errors,
+            Pane::SinceStart => Pane::Connections,
+            Pane::Connections => Pane::Errors,
             Pane::Errors => Pane::Interval,
         }
     }
@@ -168,6 +203,7 @@ impl Pane {
         match self {
             Pane::Interval => "last interval",
             Pane::SinceStart => "since start",
+            Pane::Connections => "TCP connections",
             Pane::Errors => "errors by errno",
         }
     }
@@ -318,6 +354,6 @@ mod tests {
         state.update(Snapshot { rows: vec![row("read", 1, 300)], ..Default::default() });
         assert_eq!(state.selected, 0);
         assert_eq!(state.history["read"], VecDeque::from(vec![100, 300]));
-        assert_eq!(state.pane.next().next().next(), Pane::Interval);
+        assert_eq!(state.pane.next().next().next().next(), Pane::Interval);
     }
 }

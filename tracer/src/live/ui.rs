@@ -88,7 +88,8 @@ fn draw(frame: &mut Frame, state: &ViewState, target: &str) {
     draw_header(frame, header, state, target);
     match state.pane {
         Pane::Errors => draw_errors(frame, table, state),
-        _ => draw_table(frame, table, state),
+        Pane::Connections => draw_connections(frame, table, state),
+        Pane::Interval | Pane::SinceStart => draw_table(frame, table, state),
     }
     draw_detail(frame, detail, state);
     frame.render_widget(
@@ -149,6 +150,25 @@ fn draw_errors(frame: &mut Frame, area: Rect, state: &ViewState) {
     let table = Table::new(rows, [Constraint::Length(20), Constraint::Length(16), Constraint::Length(12)])
         .header(Row::new(["syscall", "errno", "count"]).style(Style::new().add_modifier(Modifier::BOLD)))
         .block(Block::new().borders(Borders::TOP).title(" errors by errno, since start "));
+    frame.render_widget(table, area);
+}
+
+fn draw_connections(frame: &mut Frame, area: Rect, state: &ViewState) {
+    let rows = state.snapshot.connections.iter().map(|c| {
+        Row::new([
+            c.local.clone(),
+            c.peer.clone(),
+            c.calls.to_string(),
+            c.sent.to_string(),
+            c.received.to_string(),
+            format_ns(c.total_ns),
+            format_ns(c.p99_ns),
+        ])
+    });
+    let widths = [21, 21, 7, 9, 9, 8, 8].map(Constraint::Length);
+    let table = Table::new(rows, widths)
+        .header(Row::new(["local", "peer", "calls", "sent", "received", "total", "p99"]).style(Style::new().add_modifier(Modifier::BOLD)))
+        .block(Block::new().borders(Borders::TOP).title(" TCP connections, since start, most time first "));
     frame.render_widget(table, area);
 }
 
