@@ -105,6 +105,8 @@ fn returns_fd(name: &str) -> bool {
 pub struct OpStats {
     pub latency: Histogram<u64>,
     pub bytes: u64,
+    /// Bytes moved per successful call.
+    pub sizes: Histogram<u64>,
 }
 
 /// One TCP connection of a traced process, from the first time its socket was seen.
@@ -118,6 +120,9 @@ pub struct Connection {
     pub connect_ns: Option<u64>,
     pub sent: u64,
     pub received: u64,
+    /// Bytes per successful send and receive call.
+    pub sent_sizes: Histogram<u64>,
+    pub received_sizes: Histogram<u64>,
     /// Latency of the syscalls on it.
     pub latency: Histogram<u64>,
     pub total_ns: u64,
@@ -225,6 +230,8 @@ impl NetStats {
             connect_ns: None,
             sent: 0,
             received: 0,
+            sent_sizes: new_histogram(),
+            received_sizes: new_histogram(),
             latency: new_histogram(),
             total_ns: 0,
         });
@@ -254,16 +261,24 @@ impl NetStats {
         if self.ops.len() <= index {
             self.ops.resize(index + 1, None);
         }
-        let op = self.ops[index].get_or_insert_with(|| OpStats { latency: new_histogram(), bytes: 0 });
+        let op = self.ops[index].get_or_insert_with(|| OpStats { latency: new_histogram(), bytes: 0, sizes: new_histogram() });
         record_value(&mut op.latency, duration);
         op.bytes += bytes;
+        let succeeded = rec.ret >= 0;
+        if succeeded {
+            record_value(&mut op.sizes, bytes);
+        }
         if let Some(id) = connection {
             let c = &mut self.connections[id];
             record_value(&mut c.latency, duration);
             c.total_ns += duration;
-            match direction {
-                Direction::Send => c.sent += bytes,
-                Direction::Receive => c.received += bytes,
+            let (total, sizes) = match direction {
+                Direction::Send => (&mut c.sent, &mut c.sent_sizes),
+                Direction::Receive => (&mut c.received, &mut c.received_sizes),
+            };
+            *total += bytes;
+            if succeeded {
+                record_value(sizes, bytes);
             }
         }
     }
@@ -335,6 +350,7 @@ mod tests {
         assert_eq!(net.connections.len(), 1);
         let c = &net.connections[0];
         assert_eq!((c.accept_ns, c.sent, c.received, c.total_ns), (Some(1000), 100, 100, 120));
+        assert_eq!((c.sent_sizes.len(), c.received_sizes.max()), (1, 100));
         assert_eq!(c.peer().to_string(), "127.0.0.1:40000");
         assert_eq!(c.local().port(), 8080);
         assert!(net.ops().iter().any(|((name, kind), op)| *name == "read" && *kind == FdKind::Socket && op.bytes == 100));

@@ -165,17 +165,23 @@ pub fn render_network(net: &NetStats) -> String {
         return out;
     }
     let _ = writeln!(out, "\nI/O and network by operation (read/write family by what the fd is):");
-    let _ = writeln!(out, "{:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9}", "syscall", "fd", "calls", "bytes", "p50", "p99", "max");
+    let _ = writeln!(
+        out,
+        "{:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "syscall", "fd", "calls", "bytes", "p50", "p99", "max", "bytes p50", "bytes p99"
+    );
     for ((name, kind), op) in net.ops() {
         let h = &op.latency;
         let _ = writeln!(
             out,
-            "{name:<10} {kind:<7} {:>9} {:>14} {:>9} {:>9} {:>9}",
+            "{name:<10} {kind:<7} {:>9} {:>14} {:>9} {:>9} {:>9} {:>10} {:>10}",
             h.len(),
             op.bytes,
             format_ns(h.value_at_quantile(0.5)),
             format_ns(h.value_at_quantile(0.99)),
-            format_ns(h.max())
+            format_ns(h.max()),
+            op.sizes.value_at_quantile(0.5),
+            op.sizes.value_at_quantile(0.99),
         );
     }
     for (label, histogram) in [("accept", &net.accepts), ("connect", &net.connects)] {
@@ -201,14 +207,14 @@ pub fn render_network(net: &NetStats) -> String {
     let _ = writeln!(out, "\nTCP connections, most time in syscalls first ({} in all):", connections.len());
     let _ = writeln!(
         out,
-        "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9}",
-        "pid", "local", "peer", "accept", "connect", "calls", "sent", "received", "total", "p99"
+        "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9} {:>13}",
+        "pid", "local", "peer", "accept", "connect", "calls", "sent", "received", "total", "p99", "send/recv p50"
     );
     let optional = |ns: Option<u64>| ns.map_or("-".to_string(), format_ns);
     for c in connections.iter().take(NETWORK_ROWS) {
         let _ = writeln!(
             out,
-            "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9}",
+            "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9} {:>13}",
             c.tgid,
             c.local().to_string(),
             c.peer().to_string(),
@@ -218,7 +224,8 @@ pub fn render_network(net: &NetStats) -> String {
             c.sent,
             c.received,
             format_ns(c.total_ns),
-            format_ns(c.latency.value_at_quantile(0.99))
+            format_ns(c.latency.value_at_quantile(0.99)),
+            format!("{}/{}", c.sent_sizes.value_at_quantile(0.5), c.received_sizes.value_at_quantile(0.5)),
         );
     }
     // Peers: the remote address, all its connections together.
