@@ -38,6 +38,16 @@ pub fn workload() -> Command {
     Command::new(workload_bin())
 }
 
+/// One row of the scheduler table: run-queue latency of a thread.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThreadRow {
+    pub tid: u32,
+    pub switches: u64,
+    pub runq_p50_ns: u64,
+    pub runq_p99_ns: u64,
+    pub runq_max_ns: u64,
+}
+
 /// One row of the summary table.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Row {
@@ -55,8 +65,8 @@ pub struct Summary {
     pub errnos: HashMap<(String, String), u64>,
     /// syscall → (on-CPU %, run queue %, blocked %) of its total time.
     pub split: HashMap<String, (f64, f64, f64)>,
-    /// Scheduler table: (tid, switches, run-queue p99 ns, run-queue max ns).
-    pub threads: Vec<(u32, u64, u64, u64)>,
+    /// Scheduler table, one row per thread.
+    pub threads: Vec<ThreadRow>,
     pub received: u64,
     pub lost: u64,
     pub processes: u64,
@@ -144,12 +154,13 @@ pub fn parse_summary(text: &str) -> Summary {
                 summary.errnos.insert((fields[0].to_string(), fields[1].to_string()), fields[2].parse().unwrap());
             }
             5 if fields.len() >= 7 && fields[0] != "tid" && !line.starts_with("...") => {
-                summary.threads.push((
-                    fields[0].parse().unwrap(),
-                    fields[1].parse().unwrap(),
-                    parse_duration_ns(fields[3]),
-                    parse_duration_ns(fields[4]),
-                ));
+                summary.threads.push(ThreadRow {
+                    tid: fields[0].parse().unwrap(),
+                    switches: fields[1].parse().unwrap(),
+                    runq_p50_ns: parse_duration_ns(fields[2]),
+                    runq_p99_ns: parse_duration_ns(fields[3]),
+                    runq_max_ns: parse_duration_ns(fields[4]),
+                });
             }
             4 if fields.len() == 5 && fields[1].ends_with('%') => {
                 let pct = |f: &str| f.trim_end_matches('%').parse::<f64>().unwrap();

@@ -14,7 +14,7 @@ fn usage() -> ! {
          getppid N                                  N getppid calls\n  \
          fork N                                     a child process makes N getppid calls; the parent only waits\n  \
          sleep MS                                   sleep, then exit\n  \
-         cpu-read THREADS READS                     THREADS threads pinned to CPU 0, each READS reads of 1 MiB from /dev/zero\n  \
+         cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
          \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back"
     );
@@ -114,13 +114,15 @@ fn fork_child(n: u64) {
     }
 }
 
-/// CPU-bound syscalls on one CPU: with more than one thread they must queue for it.
+/// CPU-bound syscalls on one CPU (the last one, so a test can keep the tracer off it): with
+/// more than one thread they must queue for it. The main thread only waits for them.
 fn cpu_read(threads: u64, reads: u64) {
+    let cpu = thread::available_parallelism().map_or(1, |n| n.get()) - 1;
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             thread::spawn(move || {
                 let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-                unsafe { libc::CPU_SET(0, &mut set) };
+                unsafe { libc::CPU_SET(cpu, &mut set) };
                 check(unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) } as isize, "sched_setaffinity");
                 let zero = open("/dev/zero", libc::O_RDONLY);
                 let mut buffer = vec![0u8; 1 << 20];
