@@ -1,7 +1,10 @@
 //! Aggregation: one HdrHistogram of latencies (ns, 3 significant digits) per syscall, plus
 //! error counts by errno. Indexed by syscall number so that recording costs no hashing.
 //! Optionally a second table for the current interval, for the live view and interval logs.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Looked up per scheduler event: a fast hash, not a DoS-resistant one.
+use rustc_hash::FxHashMap as HashMap;
 
 use hdrhistogram::Histogram;
 use tracer_common::MAX_SYSCALLS;
@@ -108,7 +111,7 @@ pub struct StatsTable {
 
 impl Default for StatsTable {
     fn default() -> Self {
-        Self { by_nr: vec![None; MAX_SYSCALLS as usize], threads: HashMap::new(), events: 0 }
+        Self { by_nr: vec![None; MAX_SYSCALLS as usize], threads: HashMap::default(), events: 0 }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod event;
 pub mod export;
 pub mod filter;
+pub mod kernel_btf;
 pub mod live;
 pub mod net;
 pub mod probes;

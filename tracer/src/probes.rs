@@ -10,7 +10,7 @@ use aya::{
 use aya_obj::btf::BtfKind;
 use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
 
-use crate::{filter::SyscallSet, syscall_table};
+use crate::{filter::SyscallSet, kernel_btf, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -79,12 +79,7 @@ impl Probes {
             offsets.extend(field_offsets("task", "task_newtask", &[("NEWTASK_PID_OFFSET", "pid"), ("NEWTASK_FLAGS_OFFSET", "clone_flags")])?);
         }
         if config.sched_split {
-            offsets.extend(field_offsets(
-                "sched",
-                "sched_switch",
-                &[("SWITCH_PREV_STATE_OFFSET", "prev_state"), ("SWITCH_NEXT_PID_OFFSET", "next_pid")],
-            )?);
-            offsets.extend(field_offsets("sched", "sched_wakeup", &[("WAKEUP_PID_OFFSET", "pid")])?);
+            offsets.push(("TASK_PID_OFFSET", kernel_btf::member_offset(BTF_PATH, "task_struct", "pid")?));
         }
         if config.net {
             offsets.extend(field_offsets(
@@ -103,7 +98,6 @@ impl Probes {
                     ("STATE_DADDR_V6_OFFSET", "daddr_v6[16]"),
                 ],
             )?);
-            offsets.extend(field_offsets("sock", "sock_send_length", &[("SOCK_IO_SK_OFFSET", "sk")])?);
         }
         let slots = pid_max.next_power_of_two().min(MAX_SLOTS);
         let slot_mask = slots - 1;
@@ -144,12 +138,13 @@ impl Probes {
         }
         if config.sched_split {
             for name in ["sched_switch", "sched_wakeup", "sched_wakeup_new"] {
-                attach_tracepoint(&mut ebpf, "sched", name)?;
+                attach_btf_tracepoint(&mut ebpf, &btf, name, name)?;
             }
         }
         if config.net {
-            for name in ["inet_sock_set_state", "sock_send_length", "sock_recv_length"] {
-                attach_tracepoint(&mut ebpf, "sock", name)?;
+            attach_tracepoint(&mut ebpf, "sock", "inet_sock_set_state")?;
+            for name in ["sock_send_length", "sock_recv_length"] {
+                attach_btf_tracepoint(&mut ebpf, &btf, name, name)?;
             }
         }
 
@@ -201,11 +196,17 @@ fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str) -> Result<()> 
     Ok(())
 }
 
+/// Attaches BTF tracepoint program `program` to tracepoint `hook`.
+fn attach_btf_tracepoint(ebpf: &mut Ebpf, btf: &Btf, program: &str, hook: &str) -> Result<()> {
+    let loaded: &mut BtfTracePoint = ebpf.program_mut(program).with_context(|| format!("program {program}"))?.try_into()?;
+    loaded.load(hook, btf).with_context(|| format!("cannot load the {program} program"))?;
+    loaded.attach().with_context(|| format!("cannot attach to tracepoint {hook}"))?;
+    Ok(())
+}
+
 fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf) -> Result<()> {
     for name in ["sys_exit", "sys_enter"] {
-        let program: &mut BtfTracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
-        program.load(name, btf).with_context(|| format!("cannot load the {name} program"))?;
-        program.attach().with_context(|| format!("cannot attach to tracepoint {name}"))?;
+        attach_btf_tracepoint(ebpf, btf, name, name)?;
     }
     Ok(())
 }
@@ -272,10 +273,7 @@ pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
     let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
     let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
     for hook in ["sys_enter", "sys_exit"] {
-        let name = format!("{prefix}_{hook}");
-        let program: &mut BtfTracePoint = ebpf.program_mut(&name).with_context(|| format!("program {name}"))?.try_into()?;
-        program.load(hook, &btf)?;
-        program.attach()?;
+        attach_btf_tracepoint(&mut ebpf, &btf, &format!("{prefix}_{hook}"), hook)?;
     }
     Ok(ebpf)
 }

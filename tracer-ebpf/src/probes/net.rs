@@ -3,13 +3,14 @@
 //! `sock:inet_sock_set_state` records the addresses of every TCP socket that connects or is
 //! accepted (accepted sockets become established in softirq context, where the owner is not
 //! known yet), and times the connects of traced threads: SYN sent, in the connecting thread,
-//! until established. `sock:sock_send_length` and `sock:sock_recv_length` fire inside a traced
-//! thread's syscall and tell `sys_exit` which socket it used. All are stable tracepoints: no
-//! kernel struct offsets; field offsets come from tracefs.
+//! until established; it is a classic tracepoint, whose record carries the addresses (field
+//! offsets from tracefs), so no kernel struct is read. `sock:sock_send_length` and
+//! `sock:sock_recv_length` fire inside a traced thread's syscall and tell `sys_exit` which
+//! socket it used.
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
-    macros::tracepoint,
-    programs::TracePointContext,
+    macros::{btf_tracepoint, tracepoint},
+    programs::{BtfTracePointContext, TracePointContext},
     Global,
 };
 use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
@@ -42,8 +43,6 @@ static STATE_DADDR_OFFSET: Global<u32> = Global::new(36);
 static STATE_SADDR_V6_OFFSET: Global<u32> = Global::new(40);
 #[unsafe(no_mangle)]
 static STATE_DADDR_V6_OFFSET: Global<u32> = Global::new(56);
-#[unsafe(no_mangle)]
-static SOCK_IO_SK_OFFSET: Global<u32> = Global::new(8);
 
 const AF_INET6: u16 = 10;
 
@@ -112,31 +111,32 @@ pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// Inside a traced thread's syscall: note the socket it uses.
+/// Inside a traced thread's syscall: note the socket it uses. BTF tracepoints, since these
+/// fire on every socket syscall: `sock_send_length(struct sock *sk, int ret, int flags)`, and
+/// only the pointer's value is used, as the socket's identity.
 #[inline(always)]
-fn socket_used(ctx: &TracePointContext) -> u32 {
+fn socket_used(ctx: &BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     if !is_traced((pid_tgid >> 32) as u32) {
         return 0;
     }
     let tid = pid_tgid as u32;
     let Some(slot) = slot(tid) else { return 0 };
-    if let Some(sk) = read_field::<u64>(ctx, &SOCK_IO_SK_OFFSET) {
-        unsafe {
-            if (*slot).tid == tid && (*slot).start_ns != 0 {
-                (*slot).sk = sk;
-            }
+    let sk: u64 = ctx.arg(0);
+    unsafe {
+        if (*slot).tid == tid && (*slot).start_ns != 0 {
+            (*slot).sk = sk;
         }
     }
     0
 }
 
-#[tracepoint(category = "sock", name = "sock_send_length")]
-pub fn sock_send_length(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "sock_send_length")]
+pub fn sock_send_length(ctx: BtfTracePointContext) -> i32 {
     socket_used(&ctx)
 }
 
-#[tracepoint(category = "sock", name = "sock_recv_length")]
-pub fn sock_recv_length(ctx: TracePointContext) -> u32 {
+#[btf_tracepoint(function = "sock_recv_length")]
+pub fn sock_recv_length(ctx: BtfTracePointContext) -> i32 {
     socket_used(&ctx)
 }
