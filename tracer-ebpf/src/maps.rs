@@ -1,12 +1,12 @@
 //! Maps and load-time constants shared by the programs. Sizes here are placeholders: the loader
-//! sets the real ones (`set_max_entries`) from the machine's `pid_max` and the user's options.
+//! sets the real ones (`map_max_entries`) from the machine's `pid_max` and the user's options.
 use aya_ebpf::{
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     macros::map,
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     Global,
 };
-use tracer_common::{ConnectStart, Event, InFlight, SockTuple};
+use tracer_common::{ConnectStart, InFlight, SockTuple};
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
@@ -129,12 +129,6 @@ pub fn never_returns(nr: u32) -> bool {
     nr == NR_EXIT.load() || nr == NR_EXIT_GROUP.load()
 }
 
-/// Writes one event, or counts it lost when the ring buffer is full.
-#[inline(always)]
-pub fn emit(event: Event) {
-    emit_record(event)
-}
-
 /// Counts an event that could not be reported.
 #[inline(always)]
 pub fn count_lost() {
@@ -143,9 +137,10 @@ pub fn count_lost() {
     }
 }
 
-/// Writes one record of any of the shared types, or counts it lost.
+/// Writes one record of any of the shared types (`Event`, `SockEvent`), or counts it lost when
+/// the ring buffer is full.
 #[inline(always)]
-pub fn emit_record<T: 'static>(event: T) {
+pub fn emit<T: 'static>(event: T) {
     match EVENTS.reserve::<T>(0) {
         Some(mut entry) => {
             entry.write(event);

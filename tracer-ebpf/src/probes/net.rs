@@ -16,7 +16,7 @@ use aya_ebpf::{
 use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
 
 use super::read_field;
-use crate::maps::{emit_record, is_traced, slot, CONNECTING, SOCKETS};
+use crate::maps::{emit, is_traced, slot, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -100,7 +100,7 @@ pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
             if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
-                emit_record(SockEvent { kind: EVENT_CONNECT, fd: -1, tgid: start.tgid, tid: start.tid, sk, latency_ns, tuple });
+                emit(SockEvent { kind: EVENT_CONNECT, fd: -1, tgid: start.tgid, tid: start.tid, sk, latency_ns, tuple });
             }
         }
         TCP_CLOSE => {

@@ -8,7 +8,7 @@ use aya_ebpf::{
 use tracer_common::{Event, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
 
 use crate::maps::{
-    arg0_offset, count_lost, emit, emit_record, is_close, is_selected, is_traced, never_returns, slot, SOCKETS,
+    arg0_offset, count_lost, emit, is_close, is_selected, is_traced, never_returns, slot, SOCKETS,
 };
 
 #[btf_tracepoint(function = "sys_enter")]
@@ -117,7 +117,7 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
             (*slot).last_fd = arg0 as i32;
         }
         let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
-        emit_record(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: 0, tuple });
+        emit(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: 0, tuple });
     }
     emit(Event {
         kind: EVENT_SYSCALL,
