@@ -86,9 +86,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn summary(&self, sort: SortKey) -> String {
-        let mut text = summary::render(&self.totals, &self.facts, sort);
-        text.push_str(&summary::render_network(&self.net));
-        text
+        summary::render(&self.totals, &self.facts, sort, Some(&self.net))
     }
 }
 

@@ -69,7 +69,13 @@ pub fn sorted_rows(table: &StatsTable, sort: SortKey) -> Vec<(&'static str, &Sys
     rows
 }
 
-pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
+/// Syscalls shown in the where-the-time-went table (the table above is sorted by `-S`; this one
+/// keeps the ones with the most time).
+const SPLIT_ROWS: usize = 10;
+
+/// The summary: per-syscall table, where the time went, scheduler, I/O and network (when
+/// `net` is given), errors by errno, and the footer last.
+pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&NetStats>) -> String {
     let rows = sorted_rows(table, sort);
     let grand_total: u64 = rows.iter().map(|(_, s)| s.total_ns).sum();
 
@@ -106,9 +112,11 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
     let _ = writeln!(out, "{:>6.2} {:>9} {calls:>10} {errors:>8} {:>49} total", 100.0, format_ns(grand_total), "");
 
     if facts.sched_split {
-        let _ = writeln!(out, "\nwhere the time went (share of each syscall's total time):");
+        let _ = writeln!(out, "\nwhere the time went (share of each syscall's total time, {SPLIT_ROWS} with the most time):");
         let _ = writeln!(out, "{:>9} {:>8} {:>10} {:>8} syscall", "total", "on-CPU", "run queue", "blocked");
-        for (name, stats) in rows.iter().filter(|(_, s)| s.total_ns > 0) {
+        let mut by_time: Vec<_> = rows.iter().filter(|(_, s)| s.total_ns > 0).collect();
+        by_time.sort_by_key(|(name, s)| (std::cmp::Reverse(s.total_ns), *name));
+        for (name, stats) in by_time.into_iter().take(SPLIT_ROWS) {
             let pct = |ns: u64| 100.0 * ns as f64 / stats.total_ns as f64;
             let _ = writeln!(
                 out,
@@ -123,6 +131,9 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey) -> String {
 
     if facts.sched_split && !table.threads.is_empty() {
         render_threads(&mut out, table);
+    }
+    if let Some(net) = net {
+        out.push_str(&render_network(net));
     }
 
     let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
@@ -159,7 +170,7 @@ const NETWORK_ROWS: usize = 10;
 
 /// Network and I/O sections: by operation and fd kind, then connections and peers. Empty when
 /// the run did no such I/O.
-pub fn render_network(net: &NetStats) -> String {
+fn render_network(net: &NetStats) -> String {
     let mut out = String::new();
     if net.is_empty() {
         return out;
@@ -308,14 +319,14 @@ mod tests {
             agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250 });
         }
         agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
-        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true }, SortKey::Time);
+        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true }, SortKey::Time, None);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[2].ends_with(" read") && lines[2].contains(" 3 "), "{text}");
         assert!(lines[3].ends_with(" close"), "{text}");
         assert!(text.contains("close                EBADF                   1"), "{text}");
         assert!(text.contains("events: 4 received, 0 lost"), "{text}");
         assert!(text.contains("   3.00us    25.0%      25.0%    50.0% read"), "{text}");
-        let by_calls = render(&agg, &RunFacts::default(), SortKey::Name);
+        let by_calls = render(&agg, &RunFacts::default(), SortKey::Name, None);
         assert!(by_calls.lines().nth(2).unwrap().ends_with(" close"));
     }
 }
