@@ -77,6 +77,9 @@ pub struct SockEvent {
     pub tid: u32,
     /// The kernel's socket address: identifies the connection while it lives.
     pub sk: u64,
+    /// [`EVENT_CONNECT`]: SYN sent until established. [`EVENT_SOCKET`]: entry time of the
+    /// syscall, which tells the reader whether the pair is newer than a close of the same fd
+    /// by another thread, whose event may come later.
     pub latency_ns: u64,
     pub tuple: SockTuple,
 }

@@ -24,6 +24,7 @@ pub struct SocketRecord {
     pub tid: u32,
     pub fd: i32,
     pub sk: u64,
+    /// Connect: SYN sent until established. Socket: entry time of the syscall that used it.
     pub latency_ns: u64,
     pub tuple: SockTuple,
 }

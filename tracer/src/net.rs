@@ -168,6 +168,10 @@ struct FdEntry {
     kind: FdKind,
     /// For a TCP socket, its connection (other sockets have no recorded addresses).
     connection: Option<usize>,
+    /// Entry time of the latest syscall that named this socket. A close that started after it
+    /// ends the entry; one that started before it is an older close (of the fd's previous
+    /// socket, in another thread) whose event arrived late.
+    since_ns: u64,
 }
 
 impl NetStats {
@@ -193,12 +197,13 @@ impl NetStats {
     /// A syscall used socket `rec.sk` through `rec.fd` (the kernel sends this before the
     /// syscall's own event).
     pub fn on_socket(&mut self, rec: &SocketRecord) {
+        let since_ns = rec.latency_ns;
         if rec.tuple.family == 0 {
-            self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: None });
+            self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: None, since_ns });
             return;
         }
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
-        self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: Some(id) });
+        self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: Some(id), since_ns });
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
             self.connections[id].accept_ns.get_or_insert(accept_ns);
         }
@@ -252,7 +257,12 @@ impl NetStats {
             self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
         }
         if class.close && rec.ret == 0 {
-            self.forget_fd(rec.tgid, fd);
+            // The fd is free from inside the close, before its event is written: another
+            // thread may already have a new socket on it, named by an earlier-arriving event.
+            let newer = self.fds.get(&(rec.tgid, fd)).is_some_and(|e| e.since_ns > rec.start_ns);
+            if !newer {
+                self.forget_fd(rec.tgid, fd);
+            }
         }
         let Some(direction) = class.direction else { return };
         let (connection, kind) = self.fd_info(rec.tgid, fd);
@@ -285,7 +295,8 @@ impl NetStats {
 
     /// The connection (if a TCP socket) and kind of an fd; a non-socket fd is resolved once.
     fn fd_info(&mut self, tgid: u32, fd: i32) -> (Option<usize>, FdKind) {
-        let entry = *self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None });
+        let entry =
+            *self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None, since_ns: 0 });
         (entry.connection, entry.kind)
     }
 
@@ -360,6 +371,21 @@ mod tests {
         net.on_syscall(&syscall("close", 5, 0, 10));
         net.on_socket(&socket(5, 0xaa, tuple(8080, 40001)));
         assert_eq!(net.connections.len(), 2);
+    }
+
+    #[test]
+    fn a_late_close_of_another_thread_keeps_the_new_socket() {
+        let mut net = NetStats::default();
+        // Thread 2's close of fd 6 started at t=100; thread 1 reused fd 6 for a new socket from
+        // t=150, and its events came first.
+        net.on_socket(&SocketRecord { latency_ns: 150, ..socket(6, 0xcc, tuple(50000, 80)) });
+        net.on_syscall(&SyscallRecord { start_ns: 100, tid: 2, ..syscall("close", 6, 0, 10) });
+        net.on_syscall(&syscall("sendto", 6, 10, 10));
+        assert_eq!(net.connections[0].sent, 10, "the late close did not drop the new socket");
+        // A close that started after the socket was named does end it.
+        net.on_syscall(&SyscallRecord { start_ns: 200, ..syscall("close", 6, 0, 10) });
+        net.on_syscall(&syscall("sendto", 6, 10, 10));
+        assert_eq!(net.connections[0].sent, 10);
     }
 
     #[test]

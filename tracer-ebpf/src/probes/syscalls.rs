@@ -117,7 +117,7 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
             (*slot).last_fd = arg0 as i32;
         }
         let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
-        emit(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: 0, tuple });
+        emit(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: start_ns, tuple });
     }
     emit(Event {
         kind: EVENT_SYSCALL,
