@@ -176,9 +176,6 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         export::write_export(path, &export::build_export(&outcome.totals, &info)?)
             .with_context(|| format!("cannot export to {}", path.display()))?;
     }
-    if let Some(path) = &args.prometheus {
-        export::write_atomic(path, export::prometheus_text(&outcome.totals, outcome.facts.lost).as_bytes())?;
-    }
     Ok(outcome.command_exit.unwrap_or(0))
 }
 

@@ -235,7 +235,8 @@ pub fn prometheus_text(totals: &StatsTable, lost: u64) -> String {
     out
 }
 
-/// Rewrites the Prometheus file every interval, so a long run is visible while it lasts.
+/// Rewrites the Prometheus file every interval, so a long run is visible while it lasts; the
+/// session's last (partial) interval writes the final totals.
 pub struct PrometheusSink {
     pub path: PathBuf,
 }
