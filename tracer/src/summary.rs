@@ -114,9 +114,8 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
     if facts.sched_split {
         let _ = writeln!(out, "\nwhere the time went (share of each syscall's total time, {SPLIT_ROWS} with the most time):");
         let _ = writeln!(out, "{:>9} {:>8} {:>10} {:>8} syscall", "total", "on-CPU", "run queue", "blocked");
-        let mut by_time: Vec<_> = rows.iter().filter(|(_, s)| s.total_ns > 0).collect();
-        by_time.sort_by_key(|(name, s)| (std::cmp::Reverse(s.total_ns), *name));
-        for (name, stats) in by_time.into_iter().take(SPLIT_ROWS) {
+        let by_time = sorted_rows(table, SortKey::Time);
+        for (name, stats) in by_time.into_iter().filter(|(_, s)| s.total_ns > 0).take(SPLIT_ROWS) {
             let pct = |ns: u64| 100.0 * ns as f64 / stats.total_ns as f64;
             let _ = writeln!(
                 out,
