@@ -260,7 +260,8 @@ impl ViewState {
         let mut rows: Vec<(&RowSnapshot, &Figures)> =
             self.snapshot.rows.iter().map(|r| (r, if since_start { &r.total } else { &r.interval })).collect();
         let key = |f: &Figures| match self.sort {
-            SortKey::Time | SortKey::Name | SortKey::Avg => f.total_ns,
+            SortKey::Time | SortKey::Name => f.total_ns,
+            SortKey::Avg => f.total_ns / f.timed.max(1),
             SortKey::Calls => f.calls,
             SortKey::Errors => f.errors,
             SortKey::P99 => f.p99_ns,
