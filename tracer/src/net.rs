@@ -300,8 +300,11 @@ impl NetStats {
         (entry.connection, entry.kind)
     }
 
+    /// The fd was closed or now names something new: forget what it was, including an accept
+    /// whose connection never did I/O (else a later socket on that fd would inherit its wait).
     fn forget_fd(&mut self, tgid: u32, fd: i32) {
         self.fds.remove(&(tgid, fd));
+        self.pending_accepts.remove(&(tgid, fd));
     }
 }
 
@@ -386,6 +389,16 @@ mod tests {
         net.on_syscall(&SyscallRecord { start_ns: 200, ..syscall("close", 6, 0, 10) });
         net.on_syscall(&syscall("sendto", 6, 10, 10));
         assert_eq!(net.connections[0].sent, 10);
+    }
+
+    #[test]
+    fn an_accept_without_io_is_not_inherited_by_the_next_socket_on_its_fd() {
+        let mut net = NetStats::default();
+        net.on_syscall(&syscall("accept4", 3, 5, 1000));
+        net.on_syscall(&syscall("close", 5, 0, 10));
+        net.on_syscall(&syscall("socket", 2, 5, 10));
+        net.on_socket(&socket(5, 0xdd, tuple(51000, 80)));
+        assert_eq!(net.connections[0].accept_ns, None);
     }
 
     #[test]
