@@ -107,16 +107,12 @@ fn spawn_until(mut cmd: Command, from_stderr: bool, ready: &'static str) -> Resu
     Ok(child)
 }
 
+/// Ctrl-C for a helper (the tracer prints its summary and detaches), then waits for it.
 fn interrupt(mut child: Child) -> Result<()> {
-    unsafe { libc_kill(child.id() as i32, 2) };
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     drop(child.stdin.take());
     child.wait()?;
     Ok(())
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 fn measure(case: Case, note: &mut String) -> Result<f64> {
