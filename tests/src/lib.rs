@@ -213,6 +213,19 @@ impl Attached {
         }
     }
 
+    /// Waits for the tracer to end by itself; kills it and panics if it has not after `limit`.
+    pub fn finish_within(mut self, limit: Duration) -> (Summary, Output) {
+        let deadline = std::time::Instant::now() + limit;
+        while self.tracer.try_wait().expect("wait for tracer").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = self.tracer.kill();
+                panic!("tracer still running {limit:?} after it was told to stop");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        self.finish()
+    }
+
     pub fn finish(self) -> (Summary, Output) {
         let output = self.tracer.wait_with_output().expect("wait for tracer");
         let rest: Vec<String> = self.stderr_lines.try_iter().collect();

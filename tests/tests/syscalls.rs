@@ -155,6 +155,31 @@ fn ctrl_c_prints_the_summary() {
     assert!(summary.text.contains("events: "), "{}", summary.text);
 }
 
+#[test]
+fn ctrl_c_is_answered_while_the_ring_buffer_never_empties() {
+    // Two processes in getppid loops on two CPUs write events at least as fast as the reader
+    // takes them, so every drain stops at its batch limit with records still waiting. The
+    // reader must still see the signal (it once spun in that state for minutes).
+    let busy: Vec<_> = (0..2).map(|_| Killed(workload().args(["getppid", "100000000000"]).spawn().unwrap())).collect();
+    let pids = format!("{},{}", busy[0].0.id(), busy[1].0.id());
+    let tracer = Attached::start(&["--no-sched", "-e", "trace=getppid", "-p", &pids]);
+    std::thread::sleep(Duration::from_secs(2));
+    nix_kill(tracer.tracer.id(), libc::SIGINT);
+    let (summary, output) = tracer.finish_within(Duration::from_secs(20));
+    assert!(output.status.success(), "{output:?}");
+    assert!(summary.calls("getppid") > 100_000, "{}", summary.text);
+}
+
+/// A background process killed when the test ends, even on a failed assertion.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn nix_kill(pid: u32, signal: i32) {
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
 }

@@ -63,8 +63,8 @@ pub struct TraceArgs {
     #[arg(short = 'e', value_name = "EXPR")]
     pub expressions: Vec<String>,
 
-    /// Stop after this long (e.g. 10s, 500ms, 2m).
-    #[arg(short = 'd', long = "duration", value_parser = humantime::parse_duration)]
+    /// Stop after this long: seconds (10), or with a unit (500ms, 2m).
+    #[arg(short = 'd', long = "duration", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
     /// Write the summary to FILE instead of stdout.
@@ -88,8 +88,9 @@ pub struct TraceArgs {
     #[arg(long = "prometheus", value_name = "FILE.prom")]
     pub prometheus: Option<PathBuf>,
 
-    /// Interval of the live view, the interval log and the Prometheus file.
-    #[arg(short = 'i', long = "interval", default_value = "1s", value_parser = humantime::parse_duration)]
+    /// Interval of the live view, the interval log and the Prometheus file: seconds (2), or with
+    /// a unit (500ms).
+    #[arg(short = 'i', long = "interval", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 
     /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit on the
@@ -180,10 +181,33 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
 }
 
 /// "pid 1234 (nginx)" or "command: ./server --port 80".
+/// A bare number is seconds, as for perf's and timeout's durations; otherwise humantime.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs).map_err(|e| format!("{text}: {e}")),
+        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string()),
+    }
+}
+
 fn describe_target(args: &TraceArgs) -> String {
     let mut parts: Vec<String> = args.pids.iter().map(|pid| format!("pid {pid} ({})", target::comm(*pid))).collect();
     if !args.command.is_empty() {
         parts.push(format!("command: {}", args.command.join(" ")));
     }
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_seconds_unless_they_say_otherwise() {
+        assert_eq!(parse_duration("4"), Ok(Duration::from_secs(4)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
 }

@@ -163,9 +163,14 @@ async fn trace_loop(
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("ring buffer poll")?;
-                // Still readable if a batch did not empty it: the next turn takes more.
                 if drain(guard.get_inner_mut(), &mut aggregator, &mut forks) {
                     guard.clear_ready();
+                } else {
+                    // Records are still waiting, so the fd stays ready and this branch would win
+                    // every turn without ever returning to the runtime, whose timers and signals
+                    // only advance when the task yields: Ctrl-C, -d and intervals would wait
+                    // until the ring happened to empty (minutes, under a busy process).
+                    tokio::task::yield_now().await;
                 }
             }
             _ = tick.tick() => {
