@@ -87,3 +87,46 @@ fn no_net_leaves_connections_out() {
     assert!(connections(&summary.text).is_empty(), "{}", summary.text);
     assert_eq!(summary.calls("connect"), 2);
 }
+
+#[test]
+fn network_keys_are_exported_and_compared() {
+    let dir = std::env::temp_dir().join(format!("tracer-net-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let export = dir.join("net.json");
+    let cmd = workload_bin();
+    let (summary, output) = trace(&[
+        "--export",
+        export.to_str().unwrap(),
+        "--",
+        cmd.to_str().unwrap(),
+        "tcp-echo",
+        &CONNS.to_string(),
+        &MSGS.to_string(),
+        &SIZE.to_string(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let key = |name: &str| {
+        json["keys"].as_array().unwrap().iter().find(|k| k["key"] == name).unwrap_or_else(|| panic!("no key {name}:\n{json:#}")).clone()
+    };
+    assert_eq!(key("tcp:accept")["calls"], CONNS, "{}", summary.text);
+    assert_eq!(key("tcp:connect")["calls"], CONNS);
+    assert_eq!(key("tcp:connect")["kind"], "tcp");
+    let total = 2 * CONNS * MSGS * SIZE;
+    assert_eq!(key("socket:sendto")["bytes"], total);
+    assert_eq!(key("socket:recvfrom")["bytes"], total);
+    assert_eq!(key("socket:sendto")["kind"], "io");
+
+    // `--keys %network` compares the socket and TCP keys and the network syscalls, not pipes.
+    let out = tracer_tests::tracer()
+        .args(["compare", export.to_str().unwrap(), export.to_str().unwrap(), "--keys", "%network"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for name in ["tcp:accept", "tcp:connect", "socket:sendto", "socket:recvfrom", "connect"] {
+        assert!(stdout.lines().any(|l| l.starts_with(&format!("{name} "))), "no {name} row:\n{stdout}");
+    }
+    assert!(!stdout.contains("pipe:") && !stdout.lines().any(|l| l.starts_with("write ")), "{stdout}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

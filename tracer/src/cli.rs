@@ -174,7 +174,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         lost: outcome.facts.lost,
     };
     if let Some(path) = &args.export {
-        export::write_export(path, &export::build_export(&outcome.totals, &info)?)
+        export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, &info)?)
             .with_context(|| format!("cannot export to {}", path.display()))?;
     }
     Ok(outcome.command_exit.unwrap_or(0))

@@ -82,7 +82,9 @@ pub struct CompareArgs {
     /// Ignore keys with fewer calls than this in either run.
     #[arg(long = "min-count", default_value_t = 1)]
     pub min_count: u64,
-    /// Only these keys: syscall names and %classes, comma-separated.
+    /// Only these keys, comma-separated: syscall names and %classes, network/I/O keys
+    /// (socket:read, tcp:connect) or all of a kind (socket:*); %network includes socket:* and
+    /// tcp:*.
     #[arg(long = "keys", value_delimiter = ',')]
     pub keys: Vec<String>,
     #[arg(long = "format", value_enum, default_value_t = Format::Text)]
@@ -131,7 +133,7 @@ pub fn run(args: &CompareArgs) -> i32 {
 fn compare_files(args: &CompareArgs) -> Result<(Comparison, String)> {
     let baseline = read_export(&args.baseline)?;
     let current = read_export(&args.current)?;
-    let wanted = wanted_keys(&args.keys)?;
+    let wanted = KeySelection::parse(&args.keys)?;
     let default_bounds = [Bound { name: "p99".into(), metric: Metric::Quantile(0.99), max_increase_pct: 10.0 }];
     let bounds = if args.bounds.is_empty() { &default_bounds[..] } else { &args.bounds[..] };
     let comparison = compare(&baseline, &current, bounds, args.min_count, wanted.as_ref())?;
@@ -139,13 +141,61 @@ fn compare_files(args: &CompareArgs) -> Result<(Comparison, String)> {
     Ok((comparison, text))
 }
 
-/// Syscall names selected by `--keys` (names and %classes), or `None` for all.
-fn wanted_keys(keys: &[String]) -> Result<Option<BTreeSet<String>>> {
-    if keys.is_empty() {
-        return Ok(None);
+/// The keys `--keys` selects: syscall names and %classes (as for `-e`), network/I/O keys by
+/// name (`socket:read`) or kind (`socket:*`); `%network` also takes every `socket:` and `tcp:`
+/// key.
+#[derive(Clone, Debug, Default)]
+pub struct KeySelection {
+    syscalls: BTreeSet<String>,
+    net_keys: BTreeSet<String>,
+    net_kinds: BTreeSet<String>,
+}
+
+/// Kinds of the network/I/O keys (the part before the colon).
+const NET_KINDS: [&str; 5] = ["socket", "pipe", "file", "other", "tcp"];
+
+impl KeySelection {
+    /// `None` selects every key.
+    pub fn parse(items: &[String]) -> Result<Option<Self>> {
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let mut selection = Self::default();
+        let mut syscall_items = Vec::new();
+        for item in items.iter().map(|item| item.trim()) {
+            match item.split_once(':') {
+                Some((kind, name)) if NET_KINDS.contains(&kind) => {
+                    if name == "*" {
+                        selection.net_kinds.insert(kind.to_string());
+                    } else {
+                        selection.net_keys.insert(item.to_string());
+                    }
+                }
+                Some((kind, _)) => bail!("--keys: unknown key kind '{kind}' in '{item}' (kinds: {})", NET_KINDS.join(", ")),
+                None => {
+                    if item == "%network" {
+                        selection.net_kinds.extend(["socket".to_string(), "tcp".to_string()]);
+                    }
+                    syscall_items.push(item);
+                }
+            }
+        }
+        if !syscall_items.is_empty() {
+            let set = filter::parse_expressions(&[format!("trace={}", syscall_items.join(","))]).context("--keys")?;
+            selection.syscalls = match set {
+                Some(set) => set.iter().filter_map(syscall_table::name).map(String::from).collect(),
+                None => (0..tracer_common::MAX_SYSCALLS).filter_map(syscall_table::name).map(String::from).collect(),
+            };
+        }
+        Ok(Some(selection))
     }
-    let set = filter::parse_expressions(&[format!("trace={}", keys.join(","))]).context("--keys")?;
-    Ok(set.map(|set| set.iter().filter_map(syscall_table::name).map(String::from).collect()))
+
+    pub fn contains(&self, key: &str) -> bool {
+        match key.split_once(':') {
+            Some((kind, _)) => self.net_keys.contains(key) || self.net_kinds.contains(kind),
+            None => self.syscalls.contains(key),
+        }
+    }
 }
 
 pub fn compare(
@@ -153,7 +203,7 @@ pub fn compare(
     current: &Export,
     bounds: &[Bound],
     min_count: u64,
-    wanted: Option<&BTreeSet<String>>,
+    wanted: Option<&KeySelection>,
 ) -> Result<Comparison> {
     let find = |export: &'_ Export, key: &str| export.keys.iter().find(|k| k.key == key).cloned();
     let all_keys: BTreeSet<&str> = baseline.keys.iter().chain(&current.keys).map(|k| k.key.as_str()).collect();
@@ -258,5 +308,19 @@ mod tests {
         assert!(parse_bound("p101=1%").is_err());
         assert!(parse_bound("p99=-3%").is_err());
         assert!(parse_bound("median=3%").is_err());
+    }
+
+    #[test]
+    fn key_selection_takes_syscalls_network_keys_and_kinds() {
+        let keys = |items: &[&str]| KeySelection::parse(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap().unwrap();
+        let network = keys(&["%network"]);
+        assert!(network.contains("accept4") && network.contains("socket:read") && network.contains("tcp:connect"));
+        assert!(!network.contains("read") && !network.contains("pipe:read"));
+        let some = keys(&["read", "pipe:write", "file:*"]);
+        assert!(some.contains("read") && some.contains("pipe:write") && some.contains("file:pread64"));
+        assert!(!some.contains("write") && !some.contains("pipe:read") && !some.contains("socket:read"));
+        assert!(KeySelection::parse(&["disk:read".to_string()]).is_err());
+        assert!(KeySelection::parse(&["reed".to_string()]).is_err());
+        assert!(KeySelection::parse(&[]).unwrap().is_none());
     }
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     aggregate::{StatsTable, SIGNIFICANT_DIGITS},
+    net::NetStats,
     session::{Control, IntervalSink, Tick},
     summary::{sorted_rows, SortKey},
     syscall_table,
@@ -76,8 +77,10 @@ pub struct Meta {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyStats {
-    /// The syscall name.
+    /// The syscall name, or a network/I/O key: `socket:read`, `pipe:write`, `tcp:connect`.
     pub key: String,
+    /// "syscall"; "io" for a read/write-family syscall on one kind of fd; "tcp" for accept
+    /// waits and connect (SYN to established) times.
     pub kind: String,
     pub calls: u64,
     pub errors: u64,
@@ -98,6 +101,9 @@ pub struct KeyStats {
     pub p999_ns: u64,
     pub max_ns: u64,
     pub errnos: BTreeMap<String, u64>,
+    /// Bytes moved, for "io" keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     /// The latency histogram (ns): HdrHistogram V2 deflate encoding, base64.
     pub histogram: String,
 }
@@ -108,6 +114,33 @@ impl KeyStats {
         Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| anyhow::anyhow!("key {}: histogram does not decode: {e:?}", self.key))
+    }
+}
+
+impl KeyStats {
+    /// A key's figures from its histogram; the caller fills in what the histogram cannot say.
+    fn from_histogram(key: &str, kind: &str, latency: &Histogram<u64>, total_ns: u64) -> Result<Self> {
+        let q = |quantile| latency.value_at_quantile(quantile);
+        Ok(Self {
+            key: key.to_string(),
+            kind: kind.to_string(),
+            calls: latency.len(),
+            errors: 0,
+            no_return: 0,
+            total_ns,
+            on_cpu_ns: 0,
+            runq_ns: 0,
+            blocked_ns: 0,
+            mean_ns: latency.mean(),
+            p50_ns: q(0.5),
+            p90_ns: q(0.9),
+            p99_ns: q(0.99),
+            p999_ns: q(0.999),
+            max_ns: latency.max(),
+            errnos: BTreeMap::new(),
+            bytes: None,
+            histogram: encode_histogram(latency)?,
+        })
     }
 }
 
@@ -129,32 +162,26 @@ pub struct RunInfo {
     pub lost: u64,
 }
 
-pub fn build_export(totals: &StatsTable, info: &RunInfo) -> Result<Export> {
-    let keys = sorted_rows(totals, SortKey::Name)
-        .into_iter()
-        .map(|(name, stats)| {
-            let q = |quantile| stats.latency.value_at_quantile(quantile);
-            Ok(KeyStats {
-                key: name.to_string(),
-                kind: "syscall".into(),
-                calls: stats.calls,
-                errors: stats.errors,
-                no_return: stats.no_return,
-                total_ns: stats.total_ns,
-                on_cpu_ns: stats.on_cpu_ns(),
-                runq_ns: stats.runq_ns,
-                blocked_ns: stats.blocked_ns,
-                mean_ns: stats.latency.mean(),
-                p50_ns: q(0.5),
-                p90_ns: q(0.9),
-                p99_ns: q(0.99),
-                p999_ns: q(0.999),
-                max_ns: stats.latency.max(),
-                errnos: stats.errnos.iter().map(|(errno, n)| (syscall_table::errno_name(*errno), *n)).collect(),
-                histogram: encode_histogram(&stats.latency)?,
-            })
-        })
-        .collect::<Result<_>>()?;
+pub fn build_export(totals: &StatsTable, net: &NetStats, info: &RunInfo) -> Result<Export> {
+    let mut keys = Vec::new();
+    for (name, stats) in sorted_rows(totals, SortKey::Name) {
+        let mut key = KeyStats::from_histogram(name, "syscall", &stats.latency, stats.total_ns)?;
+        key.calls = stats.calls;
+        key.errors = stats.errors;
+        key.no_return = stats.no_return;
+        key.on_cpu_ns = stats.on_cpu_ns();
+        key.runq_ns = stats.runq_ns;
+        key.blocked_ns = stats.blocked_ns;
+        key.errnos = stats.errnos.iter().map(|(errno, n)| (syscall_table::errno_name(*errno), *n)).collect();
+        keys.push(key);
+    }
+    for net_key in net.keys() {
+        let kind = if net_key.moves_bytes { "io" } else { "tcp" };
+        let mut key = KeyStats::from_histogram(&net_key.key, kind, &net_key.stats.latency, net_key.stats.total_ns)?;
+        key.errors = net_key.stats.errors;
+        key.bytes = net_key.moves_bytes.then_some(net_key.stats.bytes);
+        keys.push(key);
+    }
     Ok(Export {
         schema: SCHEMA.into(),
         version: SCHEMA_VERSION,

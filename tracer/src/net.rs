@@ -57,6 +57,8 @@ struct SyscallClass {
     name: &'static str,
     direction: Option<Direction>,
     returns_fd: bool,
+    /// Opens a path: the fd it returns is a file (or a device), known without asking /proc.
+    opens_path: bool,
     accept: bool,
     close: bool,
 }
@@ -71,6 +73,7 @@ fn classes() -> &'static [SyscallClass] {
                     name,
                     direction: io_direction(name),
                     returns_fd: returns_fd(name),
+                    opens_path: matches!(name, "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"),
                     accept: matches!(name, "accept" | "accept4"),
                     close: name == "close",
                 },
@@ -104,10 +107,36 @@ fn returns_fd(name: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct OpStats {
     pub latency: Histogram<u64>,
+    pub total_ns: u64,
+    pub errors: u64,
     pub bytes: u64,
     /// Bytes moved per successful call.
     pub sizes: Histogram<u64>,
 }
+
+impl OpStats {
+    fn new() -> Self {
+        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram() }
+    }
+
+    fn record_latency(&mut self, ns: u64) {
+        record_value(&mut self.latency, ns);
+        self.total_ns += ns;
+    }
+}
+
+/// One network or I/O figure under the stable name that exports, `compare --keys` and the
+/// live view use: `socket:read`, `pipe:write`, `file:pread64`, `tcp:accept`, `tcp:connect`.
+pub struct NetKey<'a> {
+    pub key: String,
+    pub stats: &'a OpStats,
+    /// Whether bytes mean anything (read/write family; not accept or connect).
+    pub moves_bytes: bool,
+}
+
+/// What `tcp:accept` and `tcp:connect` measure, for the tables that show them.
+pub const ACCEPT_MEANS: &str = "waiting in accept";
+pub const CONNECT_MEANS: &str = "SYN sent to established";
 
 /// One TCP connection of a traced process, from the first time its socket was seen.
 #[derive(Clone, Debug)]
@@ -151,8 +180,10 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 pub struct NetStats {
     /// Figures by syscall number and what the fd is (index `nr * 4 + kind`): no hashing.
     ops: Vec<Option<OpStats>>,
-    pub accepts: Option<Histogram<u64>>,
-    pub connects: Option<Histogram<u64>>,
+    /// How long each successful `accept` waited.
+    pub accepts: Option<OpStats>,
+    /// SYN sent until established, per connection this process started.
+    pub connects: Option<OpStats>,
     pub connections: Vec<Connection>,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
@@ -190,6 +221,22 @@ impl NetStats {
         ops
     }
 
+    /// Every figure under its stable name, sorted by name.
+    pub fn keys(&self) -> Vec<NetKey<'_>> {
+        let mut keys: Vec<NetKey> = self
+            .ops()
+            .into_iter()
+            .map(|((name, kind), stats)| NetKey { key: format!("{kind}:{name}"), stats, moves_bytes: true })
+            .collect();
+        for (key, stats) in [("tcp:accept", &self.accepts), ("tcp:connect", &self.connects)] {
+            if let Some(stats) = stats {
+                keys.push(NetKey { key: key.to_string(), stats, moves_bytes: false });
+            }
+        }
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
+        keys
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ops.iter().all(Option::is_none) && self.accepts.is_none() && self.connects.is_none()
     }
@@ -210,7 +257,7 @@ impl NetStats {
     }
 
     pub fn on_connect(&mut self, rec: &SocketRecord) {
-        record_value(self.connects.get_or_insert_with(new_histogram), rec.latency_ns);
+        self.connects.get_or_insert_with(OpStats::new).record_latency(rec.latency_ns);
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.connections[id].connect_ns = Some(rec.latency_ns);
     }
@@ -251,9 +298,15 @@ impl NetStats {
         let fd = rec.arg0 as i32;
         if rec.ret >= 0 && class.returns_fd {
             self.forget_fd(rec.tgid, rec.ret as i32);
+            if class.opens_path {
+                // Known now, even if the fd is closed before anyone could look in /proc. A
+                // close of the number's previous file ended before this open did.
+                let since_ns = rec.start_ns + duration;
+                self.fds.insert((rec.tgid, rec.ret as i32), FdEntry { kind: FdKind::File, connection: None, since_ns });
+            }
         }
         if class.accept && rec.ret >= 0 {
-            record_value(self.accepts.get_or_insert_with(new_histogram), duration);
+            self.accepts.get_or_insert_with(OpStats::new).record_latency(duration);
             self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
         }
         if class.close && rec.ret == 0 {
@@ -271,12 +324,14 @@ impl NetStats {
         if self.ops.len() <= index {
             self.ops.resize(index + 1, None);
         }
-        let op = self.ops[index].get_or_insert_with(|| OpStats { latency: new_histogram(), bytes: 0, sizes: new_histogram() });
-        record_value(&mut op.latency, duration);
+        let op = self.ops[index].get_or_insert_with(OpStats::new);
+        op.record_latency(duration);
         op.bytes += bytes;
         let succeeded = rec.ret >= 0;
         if succeeded {
             record_value(&mut op.sizes, bytes);
+        } else {
+            op.errors += 1;
         }
         if let Some(id) = connection {
             let c = &mut self.connections[id];
@@ -368,7 +423,7 @@ mod tests {
         assert_eq!(c.peer().to_string(), "127.0.0.1:40000");
         assert_eq!(c.local().port(), 8080);
         assert!(net.ops().iter().any(|((name, kind), op)| *name == "read" && *kind == FdKind::Socket && op.bytes == 100));
-        assert_eq!(net.accepts.as_ref().unwrap().len(), 1);
+        assert_eq!(net.accepts.as_ref().unwrap().latency.len(), 1);
 
         // Closed, and the socket address reused for another peer: a new connection.
         net.on_syscall(&syscall("close", 5, 0, 10));
@@ -408,5 +463,19 @@ mod tests {
         net.on_connect(&SocketRecord { latency_ns: 300, ..socket(-1, 0xbb, tuple(51000, 80)) });
         assert_eq!(net.connections.len(), 1);
         assert_eq!((net.connections[0].tuple.sport, net.connections[0].connect_ns), (51000, Some(300)));
+    }
+
+    #[test]
+    fn a_file_opened_by_the_process_is_a_file_even_once_closed() {
+        // /proc/1/fd/99999 does not exist: the kind must come from the open.
+        let mut net = NetStats::default();
+        net.on_syscall(&syscall("openat", u64::MAX, 99_999, 500));
+        net.on_syscall(&syscall("read", 99_999, 10, 40));
+        net.on_syscall(&syscall("read", 99_999, -9, 40));
+        let ops = net.ops();
+        let ((_, kind), op) = ops.iter().find(|((name, _), _)| *name == "read").unwrap();
+        assert_eq!((*kind, op.latency.len(), op.errors, op.total_ns), (FdKind::File, 2, 1, 80));
+        let keys: Vec<String> = net.keys().into_iter().map(|k| k.key).collect();
+        assert_eq!(keys, ["file:read"]);
     }
 }

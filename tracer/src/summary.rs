@@ -5,7 +5,7 @@ use hdrhistogram::Histogram;
 
 use crate::{
     aggregate::{new_histogram, StatsTable, SyscallStats},
-    net::{Connection, NetStats},
+    net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
     syscall_table,
 };
 
@@ -194,9 +194,8 @@ fn render_network(net: &NetStats) -> String {
             op.sizes.value_at_quantile(0.99),
         );
     }
-    for (label, histogram) in [("accept", &net.accepts), ("connect", &net.connects)] {
-        if let Some(h) = histogram {
-            let what = if label == "accept" { "waiting in accept" } else { "SYN sent to established" };
+    for (label, stats, what) in [("accept", &net.accepts, ACCEPT_MEANS), ("connect", &net.connects, CONNECT_MEANS)] {
+        if let Some(OpStats { latency: h, .. }) = stats {
             let _ = writeln!(
                 out,
                 "{label:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9}  ({what})",
