@@ -187,4 +187,12 @@ fn top_without_a_terminal_prints_plain_tables() {
     assert!(stdout.matches("--- ").count() >= 3, "periodic tables:\n{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("read ")), "{stdout}");
     assert!(stdout.contains("events: "), "the summary follows:\n{stdout}");
+    // Per-fd-kind rows show each interval's calls: over all the tables, exactly the 4 reads of
+    // the pipe (the last table is the partial interval at the end).
+    let pipe_reads: u64 = stdout
+        .lines()
+        .filter(|l| l.starts_with("pipe:read "))
+        .map(|l| l.split_whitespace().nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(pipe_reads, 4, "{stdout}");
 }

@@ -11,6 +11,7 @@ use tracer_common::MAX_SYSCALLS;
 
 use crate::{
     event::{SchedRecord, SocketRecord, SyscallRecord},
+    filter::SyscallSet,
     net::NetStats,
 };
 
@@ -154,16 +155,25 @@ pub struct Aggregator {
     interval: Option<StatsTable>,
     /// Network and I/O since the start (or the last reset).
     pub net: NetStats,
+    /// The syscalls the tables show (`-e`); others arrive only to follow fds for `net`.
+    shown: Option<SyscallSet>,
 }
 
 impl Aggregator {
     /// With `intervals`, also keeps a table for the current interval ([`Aggregator::take_interval`]).
-    pub fn new(intervals: bool) -> Self {
-        Self { total: StatsTable::default(), interval: intervals.then(StatsTable::default), net: NetStats::default() }
+    pub fn new(intervals: bool, shown: Option<SyscallSet>) -> Self {
+        Self { total: StatsTable::default(), interval: intervals.then(StatsTable::default), net: NetStats::default(), shown }
     }
 
     pub fn record(&mut self, rec: &SyscallRecord) {
         self.net.on_syscall(rec);
+        if self.shown.as_ref().is_some_and(|shown| !shown.contains(rec.nr)) {
+            self.total.events += 1;
+            if let Some(interval) = &mut self.interval {
+                interval.events += 1;
+            }
+            return;
+        }
         self.total.record(rec);
         if let Some(interval) = &mut self.interval {
             interval.record(rec);
@@ -207,7 +217,7 @@ mod tests {
 
     #[test]
     fn counts_calls_errors_and_latency() {
-        let mut agg = Aggregator::new(false);
+        let mut agg = Aggregator::new(false, None);
         for i in 1..=1000 {
             agg.record(&call(0, Some(i * 1000), 1));
         }
@@ -230,7 +240,7 @@ mod tests {
 
     #[test]
     fn splits_time_into_on_cpu_runq_and_blocked() {
-        let mut agg = Aggregator::new(false);
+        let mut agg = Aggregator::new(false, None);
         agg.record(&SyscallRecord { blocked_ns: 600, runq_ns: 300, ..call(0, Some(1000), 1) });
         agg.record(&SyscallRecord { blocked_ns: 5000, runq_ns: 5000, ..call(0, Some(1000), 1) });
         let read = agg.total.get(0).unwrap();
@@ -239,7 +249,7 @@ mod tests {
 
     #[test]
     fn per_thread_scheduler_latency() {
-        let mut agg = Aggregator::new(false);
+        let mut agg = Aggregator::new(false, None);
         agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 1000, runq_ns: 400 });
         agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 3000, runq_ns: 0 });
         let thread = &agg.total.threads[&7];
@@ -249,7 +259,7 @@ mod tests {
 
     #[test]
     fn intervals_and_reset() {
-        let mut agg = Aggregator::new(true);
+        let mut agg = Aggregator::new(true, None);
         agg.record(&call(0, Some(100), 1));
         agg.record(&call(0, Some(100), 1));
         let first = agg.take_interval();
@@ -261,6 +271,29 @@ mod tests {
         assert_eq!(agg.total.events, 3);
         agg.reset();
         assert_eq!(agg.total.events, 0);
-        assert!(Aggregator::new(false).take_interval().syscalls().next().is_none());
+        assert!(Aggregator::new(false, None).take_interval().syscalls().next().is_none());
+    }
+
+    #[test]
+    fn syscalls_outside_the_selection_only_follow_fds() {
+        let nr = |name| crate::syscall_table::number(name).unwrap();
+        let selected = crate::filter::parse_expressions(&["trace=read".to_string()]).unwrap().unwrap();
+        let delivered = crate::net::with_fd_lifecycle(&selected);
+        assert!(delivered.contains(nr("read")) && delivered.contains(nr("close")) && delivered.contains(nr("openat")));
+        assert!(!delivered.contains(nr("getppid")));
+        let getppid_only = crate::filter::parse_expressions(&["trace=getppid".to_string()]).unwrap().unwrap();
+        assert!(crate::net::with_fd_lifecycle(&getppid_only) == getppid_only, "no I/O selected, nothing added");
+
+        let mut agg = Aggregator::new(true, Some(selected));
+        let mut open = call(nr("openat"), Some(100), 99_999);
+        open.arg0 = u64::MAX;
+        agg.record(&open);
+        let mut read = call(nr("read"), Some(50), 1);
+        read.arg0 = 99_999;
+        agg.record(&read);
+        assert!(agg.total.get(nr("openat")).is_none(), "not shown");
+        assert_eq!(agg.total.get(nr("read")).unwrap().calls, 1);
+        assert_eq!((agg.total.events, agg.take_interval().events), (2, 2), "every delivered event is counted");
+        assert!(agg.net.keys().iter().any(|k| k.key == "file:read"), "the open still named the fd");
     }
 }

@@ -17,6 +17,7 @@ use tracer_common::SockTuple;
 use crate::{
     aggregate::{new_histogram, record_value},
     event::{SocketRecord, SyscallRecord},
+    filter::SyscallSet,
     syscall_table,
 };
 
@@ -81,6 +82,23 @@ fn classes() -> &'static [SyscallClass] {
             })
             .collect()
     })
+}
+
+/// What the kernel must deliver for `selected` to be classified by fd kind: the selection plus
+/// the syscalls that create and close fds, if it has any read/write/accept-family syscall (else
+/// the selection alone). Without them, a read on a file's fd number that a pipe reuses later is
+/// counted as a pipe read.
+pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
+    let mut wanted = selected.clone();
+    let table = classes();
+    if selected.iter().any(|nr| table.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept)) {
+        for (nr, class) in table.iter().enumerate() {
+            if class.returns_fd || class.close {
+                wanted.insert(nr as u32);
+            }
+        }
+    }
+    wanted
 }
 
 fn io_direction(name: &str) -> Option<Direction> {

@@ -106,8 +106,14 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
     };
     let mut roots = targets.clone();
     roots.extend(child.as_ref().map(|c| c.pid));
+    // fentry attaches per selected syscall, so it gets the selection alone (fds are then
+    // classified by /proc only).
+    let kernel_selection = match (&options.selected, options.net, options.attach) {
+        (Some(selected), true, AttachMode::Tracepoint) => Some(crate::net::with_fd_lifecycle(selected)),
+        (selected, ..) => selected.clone(),
+    };
     let config = ProbeConfig {
-        selected: options.selected.clone(),
+        selected: kernel_selection,
         attach: options.attach,
         follow_forks: options.follow_forks,
         sched_split: options.sched_split,
@@ -141,7 +147,7 @@ async fn trace_loop(
 ) -> Result<(Aggregator, usize)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut aggregator = Aggregator::new(!sinks.is_empty());
+    let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
     let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO };
     let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
     intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

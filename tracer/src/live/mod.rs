@@ -12,7 +12,7 @@ use std::{
 use anyhow::{Context, Result};
 
 
-pub use model::{histogram_bars, log2_buckets, text_table, Snapshot};
+pub use model::{histogram_bars, log2_buckets, text_table, Snapshot, SnapshotBuilder};
 
 use crate::{
     session::{Control, IntervalSink, Tick},
@@ -22,6 +22,7 @@ use crate::{
 /// Full-screen view on a terminal.
 pub struct TerminalView {
     snapshots: Option<SyncSender<Snapshot>>,
+    builder: SnapshotBuilder,
     commands: Receiver<Control>,
     ui: Option<JoinHandle<()>>,
 }
@@ -34,14 +35,14 @@ impl TerminalView {
             .name("tracer-ui".into())
             .spawn(move || ui::run(target, sort, snapshot_rx, command_tx))
             .context("cannot start the UI thread")?;
-        Ok(Self { snapshots: Some(snapshot_tx), commands: command_rx, ui: Some(ui) })
+        Ok(Self { snapshots: Some(snapshot_tx), builder: SnapshotBuilder::default(), commands: command_rx, ui: Some(ui) })
     }
 }
 
 impl IntervalSink for TerminalView {
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
         if let Some(tx) = &self.snapshots {
-            match tx.try_send(Snapshot::from_tick(tick)) {
+            match tx.try_send(self.builder.build(tick)) {
                 // The UI has not taken the previous frame yet: skip this one.
                 Ok(()) | Err(TrySendError::Full(_)) => {}
                 Err(TrySendError::Disconnected(_)) => return Ok(Control::Stop),
@@ -71,11 +72,12 @@ impl Drop for TerminalView {
 /// Plain periodic table, when stdout is not a terminal.
 pub struct TextView {
     sort: SortKey,
+    builder: SnapshotBuilder,
 }
 
 impl TextView {
     pub fn new(sort: SortKey) -> Self {
-        Self { sort }
+        Self { sort, builder: SnapshotBuilder::default() }
     }
 }
 
@@ -83,7 +85,7 @@ impl IntervalSink for TextView {
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        write!(out, "{}", text_table(&Snapshot::from_tick(tick), self.sort))?;
+        write!(out, "{}", text_table(&self.builder.build(tick), self.sort))?;
         out.flush()?;
         Ok(Control::Continue)
     }

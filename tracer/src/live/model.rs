@@ -6,6 +6,7 @@ use hdrhistogram::Histogram;
 
 use crate::{
     aggregate::SyscallStats,
+    net::OpStats,
     session::Tick,
     summary::{format_ns, SortKey},
     syscall_table,
@@ -33,24 +34,29 @@ impl Figures {
     }
 
     fn of(stats: &SyscallStats, seconds: f64) -> Self {
-        let q = |quantile| stats.latency.value_at_quantile(quantile);
+        Self::from_parts(stats.calls, stats.errors, stats.total_ns, &stats.latency, seconds)
+    }
+
+    fn from_parts(calls: u64, errors: u64, total_ns: u64, latency: &Histogram<u64>, seconds: f64) -> Self {
+        let q = |quantile| latency.value_at_quantile(quantile);
         Self {
-            calls: stats.calls,
-            timed: stats.latency.len(),
-            errors: stats.errors,
-            rate: if seconds > 0.0 { stats.calls as f64 / seconds } else { 0.0 },
-            total_ns: stats.total_ns,
+            calls,
+            timed: latency.len(),
+            errors,
+            rate: if seconds > 0.0 { calls as f64 / seconds } else { 0.0 },
+            total_ns,
             p50_ns: q(0.5),
             p99_ns: q(0.99),
             p999_ns: q(0.999),
-            max_ns: stats.latency.max(),
+            max_ns: latency.max(),
         }
     }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct RowSnapshot {
-    pub name: &'static str,
+    /// A syscall name, or a network/I/O key (`socket:read`, `tcp:connect`).
+    pub name: String,
     pub interval: Figures,
     pub total: Figures,
     /// Latency distribution since the start: (upper bound ns, calls) per power-of-two bucket.
@@ -86,19 +92,26 @@ pub struct Snapshot {
     pub connections: Vec<ConnectionRow>,
 }
 
-impl Snapshot {
-    pub fn from_tick(tick: &Tick) -> Self {
+/// Builds the snapshots of one view. The aggregator keeps network/I/O figures since the start
+/// only; their last-interval figures are the difference from the previous snapshot's.
+#[derive(Default)]
+pub struct SnapshotBuilder {
+    previous_net: HashMap<String, OpStats>,
+}
+
+impl SnapshotBuilder {
+    pub fn build(&mut self, tick: &Tick) -> Snapshot {
         let interval_s = tick.length.as_secs_f64();
         let elapsed = tick.start + tick.length;
         let total_s = elapsed.as_secs_f64();
         let empty = SyscallStats::new();
-        let rows = tick
+        let mut rows: Vec<RowSnapshot> = tick
             .total
             .syscalls()
             .map(|(nr, total)| {
                 let interval = tick.interval.get(nr).unwrap_or(&empty);
                 RowSnapshot {
-                    name: syscall_table::name(nr).unwrap_or("?"),
+                    name: syscall_table::name(nr).unwrap_or("?").to_string(),
                     interval: Figures::of(interval, interval_s),
                     total: Figures::of(total, total_s),
                     buckets: log2_buckets(&total.latency),
@@ -106,6 +119,24 @@ impl Snapshot {
                 }
             })
             .collect();
+        let mut seen = HashMap::new();
+        for key in tick.net.keys() {
+            let total = key.stats;
+            let interval = match self.previous_net.get(&key.key) {
+                Some(previous) => since(total, previous),
+                None => total.clone(),
+            };
+            let figures = |op: &OpStats, seconds| Figures::from_parts(op.latency.len(), op.errors, op.total_ns, &op.latency, seconds);
+            rows.push(RowSnapshot {
+                interval: figures(&interval, interval_s),
+                total: figures(total, total_s),
+                buckets: log2_buckets(&total.latency),
+                errnos: Vec::new(),
+                name: key.key.clone(),
+            });
+            seen.insert(key.key, total.clone());
+        }
+        self.previous_net = seen;
         let threads = tick.live.iter().map(|pid| count_threads(*pid)).sum();
         let mut connections: Vec<ConnectionRow> = tick
             .net
@@ -123,7 +154,7 @@ impl Snapshot {
             .collect();
         connections.sort_by_key(|c| std::cmp::Reverse(c.total_ns));
         connections.truncate(CONNECTION_ROWS);
-        Self {
+        Snapshot {
             elapsed,
             interval: tick.length,
             processes: tick.live.len(),
@@ -134,6 +165,19 @@ impl Snapshot {
             connections,
         }
     }
+}
+
+/// What happened between two snapshots of the same since-start figures; all of `now` when
+/// the totals were reset in between.
+fn since(now: &OpStats, before: &OpStats) -> OpStats {
+    let mut interval = now.clone();
+    let shrunk = now.latency.len() < before.latency.len() || now.total_ns < before.total_ns || now.errors < before.errors;
+    if shrunk || interval.latency.subtract(&before.latency).is_err() {
+        return now.clone();
+    }
+    interval.total_ns -= before.total_ns;
+    interval.errors -= before.errors;
+    interval
 }
 
 fn count_threads(pid: u32) -> usize {
@@ -214,7 +258,7 @@ pub const SORT_CYCLE: [SortKey; 6] = [SortKey::Time, SortKey::Calls, SortKey::Er
 /// The view's state: the latest snapshot, p99 history for sparklines, selection, sort, pane.
 pub struct ViewState {
     pub snapshot: Snapshot,
-    pub history: HashMap<&'static str, VecDeque<u64>>,
+    pub history: HashMap<String, VecDeque<u64>>,
     pub selected: usize,
     pub sort: SortKey,
     pub pane: Pane,
@@ -230,7 +274,7 @@ impl ViewState {
 
     pub fn update(&mut self, snapshot: Snapshot) {
         for row in &snapshot.rows {
-            let history = self.history.entry(row.name).or_default();
+            let history = self.history.entry(row.name.clone()).or_default();
             history.push_back(row.interval.p99_ns);
             if history.len() > HISTORY {
                 history.pop_front();
@@ -268,8 +312,8 @@ impl ViewState {
             SortKey::Max => f.max_ns,
         };
         match self.sort {
-            SortKey::Name => rows.sort_by_key(|(r, _)| r.name),
-            _ => rows.sort_by(|a, b| key(b.1).cmp(&key(a.1)).then(a.0.name.cmp(b.0.name))),
+            SortKey::Name => rows.sort_by(|a, b| a.0.name.cmp(&b.0.name)),
+            _ => rows.sort_by(|a, b| key(b.1).cmp(&key(a.1)).then(a.0.name.cmp(&b.0.name))),
         }
         rows
     }
@@ -292,7 +336,7 @@ pub fn text_table(snapshot: &Snapshot, sort: SortKey) -> String {
         snapshot.events_per_sec,
         snapshot.lost
     );
-    let _ = writeln!(out, "{:<18} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}", "syscall", "rate/s", "calls", "errors", "p50", "p99", "p99.9", "max");
+    let _ = writeln!(out, "{:<18} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}", "syscall / I/O", "rate/s", "calls", "errors", "p50", "p99", "p99.9", "max");
     let mut state = ViewState::new(sort);
     state.snapshot = snapshot.clone();
     for (row, f) in state.rows().into_iter().filter(|(_, f)| f.calls > 0) {
@@ -336,7 +380,7 @@ mod tests {
 
     fn row(name: &'static str, calls: u64, p99_ns: u64) -> RowSnapshot {
         let f = Figures { calls, p99_ns, total_ns: calls * 10, ..Default::default() };
-        RowSnapshot { name, interval: f.clone(), total: f, ..Default::default() }
+        RowSnapshot { name: name.to_string(), interval: f.clone(), total: f, ..Default::default() }
     }
 
     #[test]
@@ -356,5 +400,38 @@ mod tests {
         assert_eq!(state.selected, 0);
         assert_eq!(state.history["read"], VecDeque::from(vec![100, 300]));
         assert_eq!(state.pane.next().next().next().next(), Pane::Interval);
+    }
+
+    fn read(fd: u64, ns: u64) -> crate::event::SyscallRecord {
+        let nr = syscall_table::number("read").unwrap();
+        crate::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
+    }
+
+    #[test]
+    fn network_rows_get_last_interval_figures_from_the_totals() {
+        let (table, live) = (crate::aggregate::StatsTable::default(), std::collections::HashSet::new());
+        let mut builder = SnapshotBuilder::default();
+        let mut snapshot = |net: &crate::net::NetStats| {
+            let tick = Tick { start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net };
+            let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
+            (row.interval.calls, row.interval.max_ns, row.total.calls)
+        };
+        let mut net = crate::net::NetStats::default();
+        let mut open = read(u64::MAX, 100);
+        (open.nr, open.ret) = (syscall_table::number("openat").unwrap(), 99_999);
+        net.on_syscall(&open);
+        net.on_syscall(&read(99_999, 1000));
+        assert_eq!(snapshot(&net), (1, 1000, 1));
+        net.on_syscall(&read(99_999, 3000));
+        net.on_syscall(&read(99_999, 3000));
+        let (calls, max, total) = snapshot(&net);
+        assert_eq!((calls, total), (2, 3));
+        assert!((3000..3010).contains(&max), "{max}");
+        assert_eq!(snapshot(&net).0, 0, "nothing new");
+        // The totals were reset (the view's `r`): the interval is what there is now.
+        net = crate::net::NetStats::default();
+        net.on_syscall(&open);
+        net.on_syscall(&read(99_999, 500));
+        assert_eq!(snapshot(&net), (1, 500, 1));
     }
 }

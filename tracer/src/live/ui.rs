@@ -118,12 +118,12 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &ViewState, target: &str) {
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, state: &ViewState) {
-    let header = Row::new(["syscall", "rate/s", "calls", "errors", "p50", "p99", "p99.9", "max"])
+    let header = Row::new(["syscall/I/O", "rate/s", "calls", "errors", "p50", "p99", "p99.9", "max"])
         .style(Style::new().add_modifier(Modifier::BOLD));
     let rows = state.rows().into_iter().map(|(row, f)| {
         let [p50, p99, p999, max] = f.latencies();
         Row::new([
-            Cell::from(row.name),
+            Cell::from(row.name.as_str()),
             Cell::from(format!("{:.0}", f.rate)),
             Cell::from(f.calls.to_string()),
             Cell::from(if f.errors == 0 { String::new() } else { f.errors.to_string() }),
@@ -138,7 +138,7 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &ViewState) {
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
-        .block(Block::new().borders(Borders::TOP).title(format!(" syscalls: {} ", state.pane.title())));
+        .block(Block::new().borders(Borders::TOP).title(format!(" syscalls and I/O: {} ", state.pane.title())));
     let mut table_state = TableState::default().with_selected(Some(state.selected));
     frame.render_stateful_widget(table, area, &mut table_state);
 }
@@ -190,7 +190,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &ViewState) {
         Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(format!(" {} latency since start ", row.name))),
         left,
     );
-    let history: Vec<u64> = state.history.get(row.name).map(|h| h.iter().copied().collect()).unwrap_or_default();
+    let history: Vec<u64> = state.history.get(&row.name).map(|h| h.iter().copied().collect()).unwrap_or_default();
     let last = history.last().copied().unwrap_or(0);
     let visible = history.len().saturating_sub(right.width as usize);
     frame.render_widget(
