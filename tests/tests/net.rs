@@ -92,11 +92,13 @@ fn no_net_leaves_connections_out() {
 fn network_keys_are_exported_and_compared() {
     let dir = std::env::temp_dir().join(format!("tracer-net-export-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let export = dir.join("net.json");
+    let (export, prom) = (dir.join("net.json"), dir.join("net.prom"));
     let cmd = workload_bin();
     let (summary, output) = trace(&[
         "--export",
         export.to_str().unwrap(),
+        "--prometheus",
+        prom.to_str().unwrap(),
         "--",
         cmd.to_str().unwrap(),
         "tcp-echo",
@@ -116,6 +118,9 @@ fn network_keys_are_exported_and_compared() {
     assert_eq!(key("socket:sendto")["bytes"], total);
     assert_eq!(key("socket:recvfrom")["bytes"], total);
     assert_eq!(key("socket:sendto")["kind"], "io");
+
+    let prom = std::fs::read_to_string(&prom).unwrap();
+    assert!(prom.contains(&format!("tracer_io_duration_seconds_count{{op=\"tcp:connect\"}} {CONNS}\n")), "{prom}");
 
     // `--keys %network` compares the socket and TCP keys and the network syscalls, not pipes.
     let out = tracer_tests::tracer()

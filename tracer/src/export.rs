@@ -232,21 +232,14 @@ const PROMETHEUS_BUCKETS: &[f64] = &[
 ];
 
 /// Prometheus text exposition of the totals (for node-exporter's textfile collector).
-pub fn prometheus_text(totals: &StatsTable, lost: u64) -> String {
+pub fn prometheus_text(totals: &StatsTable, net: &NetStats, lost: u64) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "# HELP tracer_syscall_duration_seconds Latency of completed syscalls of the traced processes.");
     let _ = writeln!(out, "# TYPE tracer_syscall_duration_seconds histogram");
     let rows = sorted_rows(totals, SortKey::Name);
     for (name, stats) in &rows {
-        for le in PROMETHEUS_BUCKETS {
-            let bound_ns = (le * 1e9) as u64;
-            let count = stats.latency.count_between(0, bound_ns);
-            let _ = writeln!(out, "tracer_syscall_duration_seconds_bucket{{syscall=\"{name}\",le=\"{le}\"}} {count}");
-        }
-        let _ = writeln!(out, "tracer_syscall_duration_seconds_bucket{{syscall=\"{name}\",le=\"+Inf\"}} {}", stats.latency.len());
-        let _ = writeln!(out, "tracer_syscall_duration_seconds_sum{{syscall=\"{name}\"}} {}", stats.total_ns as f64 / 1e9);
-        let _ = writeln!(out, "tracer_syscall_duration_seconds_count{{syscall=\"{name}\"}} {}", stats.latency.len());
+        prometheus_histogram(&mut out, "tracer_syscall_duration_seconds", &format!("syscall=\"{name}\""), &stats.latency, stats.total_ns);
     }
     let _ = writeln!(out, "# HELP tracer_syscall_errors_total Failed syscalls by errno.");
     let _ = writeln!(out, "# TYPE tracer_syscall_errors_total counter");
@@ -256,10 +249,33 @@ pub fn prometheus_text(totals: &StatsTable, lost: u64) -> String {
             let _ = writeln!(out, "tracer_syscall_errors_total{{syscall=\"{name}\",errno=\"{errno}\"}} {count}");
         }
     }
+    let keys = net.keys();
+    if !keys.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP tracer_io_duration_seconds Latency of network and I/O operations: KIND:SYSCALL by fd kind, tcp:accept, tcp:connect."
+        );
+        let _ = writeln!(out, "# TYPE tracer_io_duration_seconds histogram");
+        for key in &keys {
+            prometheus_histogram(&mut out, "tracer_io_duration_seconds", &format!("op=\"{}\"", key.key), &key.stats.latency, key.stats.total_ns);
+        }
+    }
     let _ = writeln!(out, "# HELP tracer_events_lost_total Events the kernel dropped because the ring buffer was full.");
     let _ = writeln!(out, "# TYPE tracer_events_lost_total counter");
     let _ = writeln!(out, "tracer_events_lost_total {lost}");
     out
+}
+
+/// The bucket, sum and count lines of one Prometheus histogram series.
+fn prometheus_histogram(out: &mut String, metric: &str, labels: &str, latency: &Histogram<u64>, total_ns: u64) {
+    use std::fmt::Write as _;
+    for le in PROMETHEUS_BUCKETS {
+        let count = latency.count_between(0, (le * 1e9) as u64);
+        let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"{le}\"}} {count}");
+    }
+    let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"+Inf\"}} {}", latency.len());
+    let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", total_ns as f64 / 1e9);
+    let _ = writeln!(out, "{metric}_count{{{labels}}} {}", latency.len());
 }
 
 /// Rewrites the Prometheus file every interval, so a long run is visible while it lasts; the
@@ -270,7 +286,7 @@ pub struct PrometheusSink {
 
 impl IntervalSink for PrometheusSink {
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
-        write_atomic(&self.path, prometheus_text(tick.total, tick.lost).as_bytes())?;
+        write_atomic(&self.path, prometheus_text(tick.total, tick.net, tick.lost).as_bytes())?;
         Ok(Control::Continue)
     }
 }
