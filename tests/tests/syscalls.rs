@@ -144,6 +144,39 @@ fn duration_and_output_file() {
 }
 
 #[test]
+fn output_to_a_fifo_or_through_a_symlink_keeps_what_is_there() {
+    // `-o /dev/null` once put a regular file in /dev/null's place (a temp file renamed over it).
+    // A FIFO stands for any device here, and a symlink must stay a symlink.
+    let dir = std::env::temp_dir().join(format!("tracer-test-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let (real, link) = (dir.join("summary.txt"), dir.join("link.txt"));
+    std::fs::write(&real, "old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let cmd = workload_bin();
+    for out in [&fifo, &link] {
+        let (_, output) = trace(&["-o", out.to_str().unwrap(), "--", cmd.to_str().unwrap(), "sleep", "1"]);
+        assert!(output.status.success(), "{output:?}");
+    }
+    use std::os::unix::fs::FileTypeExt;
+    // Checked before waiting for the reader, which would wait forever on a FIFO renamed away.
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert!(reader.join().unwrap().contains("events: "), "the summary went into the FIFO");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a symlink");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("events: "), "the link's target got the summary");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "no temporary file left: {leftovers:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn ctrl_c_prints_the_summary() {
     let mut target = workload().args(["sleep", "10000"]).spawn().unwrap();
     let tracer = Attached::start(&["-p", &target.id().to_string()]);

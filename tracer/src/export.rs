@@ -30,14 +30,38 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Writes `contents` to `path` through a temporary file in the same directory and a rename, so
 /// that a reader (or an interrupted run) never sees a half-written file.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let target = Target::of(path);
+    let Target::Replace(path) = target else {
+        return fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()));
+    };
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     let mut file = new_temp_file(dir)?;
     file.write_all(contents).and_then(|_| file.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
-    file.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// How an output file is written.
+enum Target {
+    /// A regular file, or none yet: replaced by a rename. A symlink's target is replaced, not
+    /// the link.
+    Replace(PathBuf),
+    /// Anything else (`/dev/null`, `/dev/stdout`, a FIFO): written in place, since a rename
+    /// would put a regular file where the device or pipe was.
+    InPlace,
+}
+
+impl Target {
+    fn of(path: &Path) -> Self {
+        match fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => Target::InPlace,
+            Ok(_) => Target::Replace(fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())),
+            Err(_) => Target::Replace(path.to_path_buf()),
+        }
+    }
 }
 
 /// A temporary file next to the target, readable by others like an ordinary new file.
@@ -348,7 +372,15 @@ impl IntervalSink for IntervalLogSink {
     fn finish(&mut self) -> Result<()> {
         if let Some(file) = self.file.take() {
             file.as_file().sync_all()?;
-            file.persist(&self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
+            match Target::of(&self.path) {
+                Target::Replace(path) => {
+                    file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                Target::InPlace => {
+                    let log = fs::read(file.path())?;
+                    fs::write(&self.path, log).with_context(|| format!("cannot write {}", self.path.display()))?;
+                }
+            }
         }
         Ok(())
     }
