@@ -92,8 +92,9 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
 fn switched_in(slot: *mut InFlight, now: u64) {
     let InFlight { tid, tgid, start_ns, off_cpu_since: off, runnable_since, .. } = unsafe { *slot };
     unsafe {
-        (*slot).off_cpu_since = 0;
-        (*slot).runnable_since = 0;
+        // Volatile: see on_enter (no memset call).
+        core::ptr::write_volatile(&raw mut (*slot).off_cpu_since, 0);
+        core::ptr::write_volatile(&raw mut (*slot).runnable_since, 0);
     }
     if off > now {
         return;

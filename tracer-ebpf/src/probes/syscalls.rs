@@ -78,8 +78,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             (*slot).start_ns = now;
             (*slot).nr = nr;
             (*slot).tid = tid;
-            (*slot).blocked_ns = 0;
-            (*slot).runq_ns = 0;
+            // Volatile: two adjacent zero stores otherwise become a call to a byte-by-byte
+            // memset, a quarter of this program's cost.
+            core::ptr::write_volatile(&raw mut (*slot).blocked_ns, 0);
+            core::ptr::write_volatile(&raw mut (*slot).runq_ns, 0);
         }
     }
 }
