@@ -94,6 +94,9 @@ pub fn record_value(histogram: &mut Histogram<u64>, value: u64) {
 /// Scheduler latency of one traced thread, in the style of runqlat and offcputime.
 #[derive(Clone, Debug)]
 pub struct ThreadStats {
+    /// The thread's name when it was first seen (it may be gone by the summary); empty in
+    /// interval tables.
+    pub name: String,
     pub tgid: u32,
     /// Off-CPU periods: switched out until running again.
     pub off_cpu: Histogram<u64>,
@@ -120,6 +123,7 @@ impl StatsTable {
     pub fn record_sched(&mut self, rec: &SchedRecord) {
         self.events += 1;
         let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
+            name: String::new(),
             tgid: rec.tgid,
             off_cpu: new_histogram(),
             runq: new_histogram(),
@@ -182,6 +186,10 @@ impl Aggregator {
 
     pub fn record_sched(&mut self, rec: &SchedRecord) {
         self.total.record_sched(rec);
+        if let Some(thread) = self.total.threads.get_mut(&rec.tid).filter(|t| t.name.is_empty()) {
+            // Named at first sight, while it exists; short-lived threads are gone by the summary.
+            thread.name = crate::target::thread_name(rec.tgid, rec.tid).unwrap_or_else(|| "-".into());
+        }
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
         }

@@ -274,7 +274,8 @@ fn render_threads(out: &mut String, table: &StatsTable) {
         "tid", "switches", "runq p50", "runq p99", "runq max", "off-CPU p99", "off-CPU sum"
     );
     for (tid, thread) in threads.iter().take(THREAD_ROWS) {
-        let comm = std::fs::read_to_string(format!("/proc/{}/task/{tid}/comm", thread.tgid)).unwrap_or_else(|_| "-".into());
+        // Its name now (an exec renames it), else the one it had when first seen.
+        let comm = crate::target::thread_name(thread.tgid, **tid).unwrap_or_else(|| thread.name.clone());
         let _ = writeln!(
             out,
             "{tid:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {}",
@@ -284,7 +285,7 @@ fn render_threads(out: &mut String, table: &StatsTable) {
             format_ns(thread.runq.max()),
             format_ns(thread.off_cpu.value_at_quantile(0.99)),
             format_ns(thread.off_cpu_total_ns),
-            comm.trim(),
+            comm,
         );
     }
     if threads.len() > THREAD_ROWS {
