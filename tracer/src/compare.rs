@@ -198,27 +198,34 @@ impl KeySelection {
     }
 }
 
-pub fn compare(
-    baseline: &Export,
-    current: &Export,
+/// A key's histogram: decoded already by `read_export`, else now.
+fn histogram(key: &KeyStats) -> Result<std::borrow::Cow<'_, Histogram<u64>>> {
+    Ok(match &key.latency {
+        Some(latency) => std::borrow::Cow::Borrowed(latency),
+        None => std::borrow::Cow::Owned(key.decode_histogram()?),
+    })
+}
+
+pub fn compare<'a>(
+    baseline: &'a Export,
+    current: &'a Export,
     bounds: &[Bound],
     min_count: u64,
     wanted: Option<&KeySelection>,
 ) -> Result<Comparison> {
-    let find = |export: &'_ Export, key: &str| export.keys.iter().find(|k| k.key == key).cloned();
+    let find = |export: &'a Export, key: &str| export.keys.iter().find(|k| k.key == key);
     let all_keys: BTreeSet<&str> = baseline.keys.iter().chain(&current.keys).map(|k| k.key.as_str()).collect();
     let mut comparison = Comparison::default();
     for key in all_keys {
         if wanted.is_some_and(|w| !w.contains(key)) {
             continue;
         }
-        let (base, cur): (Option<KeyStats>, Option<KeyStats>) = (find(baseline, key), find(current, key));
-        let (Some(base), Some(cur)) = (base, cur) else {
+        let (Some(base), Some(cur)) = (find(baseline, key), find(current, key)) else {
             let why = if find(baseline, key).is_none() { "only in current" } else { "only in baseline" };
             comparison.skipped.push((key.to_string(), why.to_string()));
             continue;
         };
-        let (base_h, cur_h) = (base.decode_histogram()?, cur.decode_histogram()?);
+        let (base_h, cur_h) = (histogram(base)?, histogram(cur)?);
         if base_h.len() < min_count || cur_h.len() < min_count || base_h.is_empty() || cur_h.is_empty() {
             comparison.skipped.push((key.to_string(), format!("fewer than {min_count} timed calls")));
             continue;

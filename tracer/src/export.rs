@@ -130,6 +130,9 @@ pub struct KeyStats {
     pub bytes: Option<u64>,
     /// The latency histogram (ns): HdrHistogram V2 deflate encoding, base64.
     pub histogram: String,
+    /// `histogram`, decoded by [`read_export`].
+    #[serde(skip)]
+    pub latency: Option<Histogram<u64>>,
 }
 
 impl KeyStats {
@@ -164,6 +167,7 @@ impl KeyStats {
             errnos: BTreeMap::new(),
             bytes: None,
             histogram: encode_histogram(latency)?,
+            latency: None,
         })
     }
 }
@@ -243,8 +247,9 @@ pub fn read_export(path: &Path) -> Result<Export> {
         bail!("{} has export version {version}; this tracer reads version {SCHEMA_VERSION}", path.display());
     }
     let export: Export = serde_json::from_value(value).with_context(|| format!("{} is not a valid tracer export", path.display()))?;
-    for key in &export.keys {
-        key.decode_histogram().with_context(|| format!("{} is corrupt", path.display()))?;
+    let mut export = export;
+    for key in &mut export.keys {
+        key.latency = Some(key.decode_histogram().with_context(|| format!("{} is corrupt", path.display()))?);
     }
     Ok(export)
 }
