@@ -62,6 +62,8 @@ struct SyscallClass {
     opens_path: bool,
     accept: bool,
     close: bool,
+    /// `execve`/`execveat`: close-on-exec fds are gone without a close.
+    exec: bool,
 }
 
 /// Classes of every syscall number, computed once.
@@ -77,6 +79,7 @@ fn classes() -> &'static [SyscallClass] {
                     opens_path: matches!(name, "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"),
                     accept: matches!(name, "accept" | "accept4"),
                     close: name == "close",
+                    exec: matches!(name, "execve" | "execveat"),
                 },
                 None => SyscallClass::default(),
             })
@@ -85,7 +88,7 @@ fn classes() -> &'static [SyscallClass] {
 }
 
 /// What the kernel must deliver for `selected` to be classified by fd kind: the selection plus
-/// the syscalls that create and close fds, if it has any read/write/accept-family syscall (else
+/// the syscalls that create and close fds (and exec, which closes some), if it has any read/write/accept-family syscall (else
 /// the selection alone). Without them, a read on a file's fd number that a pipe reuses later is
 /// counted as a pipe read.
 pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
@@ -93,7 +96,7 @@ pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
     let table = classes();
     if selected.iter().any(|nr| table.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept)) {
         for (nr, class) in table.iter().enumerate() {
-            if class.returns_fd || class.close {
+            if class.returns_fd || class.close || class.exec {
                 wanted.insert(nr as u32);
             }
         }
@@ -310,9 +313,26 @@ impl NetStats {
         id
     }
 
+    /// Classifies every fd `tgid` has now, from `/proc`: fds it had before it was traced (a
+    /// spawned command's stdout, say) are then known even if the process has exited by the
+    /// time the reader sees them used. Sockets are left as they are: the kernel names those.
+    pub fn learn_fds(&mut self, tgid: u32) {
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{tgid}/fd")) else { return };
+        self.fds.retain(|&(owner, _), entry| owner != tgid || entry.kind == FdKind::Socket);
+        for entry in dir.flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|name| name.parse().ok()) else { continue };
+            self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None, since_ns: 0 });
+        }
+    }
+
     pub fn on_syscall(&mut self, rec: &SyscallRecord) {
         let Some(duration) = rec.duration_ns else { return };
         let Some(class) = classes().get(rec.nr as usize) else { return };
+        if class.exec && rec.ret == 0 {
+            // Close-on-exec fds closed without a close event: look again.
+            self.learn_fds(rec.tgid);
+            return;
+        }
         let fd = rec.arg0 as i32;
         if rec.ret >= 0 && class.returns_fd {
             self.forget_fd(rec.tgid, rec.ret as i32);
@@ -495,5 +515,19 @@ mod tests {
         assert_eq!((*kind, op.latency.len(), op.errors, op.total_ns), (FdKind::File, 2, 1, 80));
         let keys: Vec<String> = net.keys().into_iter().map(|k| k.key).collect();
         assert_eq!(keys, ["file:read"]);
+    }
+
+    #[test]
+    fn fds_a_process_already_has_are_learnt_from_proc() {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let me = std::process::id();
+        let mut net = NetStats::default();
+        net.learn_fds(me);
+        // Closed before the read is seen, as a short-lived process's fds are: still known.
+        unsafe { libc::close(fds[0]) };
+        unsafe { libc::close(fds[1]) };
+        net.on_syscall(&SyscallRecord { tgid: me, ..syscall("read", fds[0] as u64, 1, 10) });
+        assert_eq!(net.keys().into_iter().map(|k| k.key).collect::<Vec<_>>(), ["pipe:read"]);
     }
 }

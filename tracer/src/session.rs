@@ -155,6 +155,7 @@ async fn trace_loop(
     let mut live: HashSet<u32> = HashSet::new();
     let mut seen = 0usize;
     for &tgid in roots {
+        aggregator.net.learn_fds(tgid);
         live.insert(tgid);
         seen += 1;
         watch_exit(tgid, exited_tx.clone());
