@@ -87,6 +87,17 @@ fn children_are_traced_only_with_follow_forks() {
 }
 
 #[test]
+fn every_child_of_a_fork_loop_is_traced() {
+    // Children get consecutive pids, so an exited child's bit and the next child's share a
+    // bitmap word: clearing the one must not erase the other (it once did, now and then).
+    let cmd = workload_bin();
+    let (summary, output) = trace(&["-f", "-e", "trace=getppid", "--", cmd.to_str().unwrap(), "forks", "300", "20"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary.calls("getppid"), 300 * 20, "{}", summary.text);
+    assert_eq!(summary.processes, 301, "{}", summary.text);
+}
+
+#[test]
 fn e_filter_keeps_only_the_selected_syscalls() {
     let cmd = workload_bin();
     let (only_write, _) = trace(&["-e", "trace=write", "--", cmd.to_str().unwrap(), "rw", "10", "20", "0", "0"]);

@@ -1,7 +1,7 @@
 //! Maps and load-time constants shared by the programs. Sizes here are placeholders: the loader
 //! sets the real ones (`map_max_entries`) from the machine's `pid_max` and the user's options.
 use aya_ebpf::{
-    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    bindings::{BPF_F_MMAPABLE, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     macros::map,
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     Global,
@@ -15,9 +15,11 @@ pub fn slot(tid: u32) -> Option<*mut InFlight> {
 }
 
 /// Bitmap of traced tgids, one bit per pid: an array lookup the verifier inlines, so processes
-/// we do not trace pay a few instructions.
+/// we do not trace pay a few instructions. Mappable, so that userspace sets and clears bits
+/// with atomic read-modify-writes too (a get-then-set of a word would erase a child's bit set
+/// here in between).
 #[map]
-pub static TRACED: Array<u64> = Array::with_max_entries(1, 0);
+pub static TRACED: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
 /// Per-thread state, indexed by tid modulo its size (a power of two: `pid_max` rounded up, at
 /// most 2^18, so the map stays small where `pid_max` is 4M). An array rather than a hash: no

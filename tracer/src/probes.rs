@@ -1,5 +1,10 @@
 //! Loading and attaching the kernel programs, and the userspace handles on their maps.
-use std::{fs, path::Path};
+use std::{
+    fs,
+    os::fd::{AsFd, AsRawFd},
+    path::Path,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
@@ -52,7 +57,7 @@ pub struct ProbeConfig {
 pub struct Probes {
     // Keeps programs and links alive.
     _ebpf: Ebpf,
-    traced: Array<MapData, u64>,
+    traced: TracedBitmap,
     lost: PerCpuArray<MapData, u64>,
     ring: Option<RingBuf<MapData>>,
 }
@@ -148,7 +153,7 @@ impl Probes {
             }
         }
 
-        let traced = Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?;
+        let traced = TracedBitmap::new(Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?)?;
         let lost = PerCpuArray::try_from(ebpf.take_map("LOST").context("map LOST")?)?;
         let ring = Some(RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?);
         let mut probes = Self { _ebpf: ebpf, traced, lost, ring };
@@ -169,11 +174,12 @@ impl Probes {
     }
 
     fn set_traced(&mut self, tgid: u32, on: bool) -> Result<()> {
-        let index = tgid / 64;
+        let word = self.traced.word(tgid / 64).with_context(|| format!("pid {tgid} is above pid_max"))?;
         let bit = 1u64 << (tgid % 64);
-        let word = self.traced.get(&index, 0).with_context(|| format!("pid {tgid} is above pid_max"))?;
-        let word = if on { word | bit } else { word & !bit };
-        self.traced.set(index, word, 0)?;
+        match on {
+            true => word.fetch_or(bit, Ordering::SeqCst),
+            false => word.fetch_and(!bit, Ordering::SeqCst),
+        };
         Ok(())
     }
 
@@ -185,6 +191,43 @@ impl Probes {
     /// The ring buffer, handed to the reader once.
     pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
         self.ring.take()
+    }
+}
+
+/// The kernel's bitmap of traced tgids, mapped into this process. The kernel sets a new
+/// child's bit with an atomic add; bits are set and cleared here with atomic OR and AND on the
+/// same words, so neither side can erase the other's change.
+struct TracedBitmap {
+    words: *const AtomicU64,
+    len: usize,
+    /// Keeps the map, hence the mapping's object, alive.
+    _map: Array<MapData, u64>,
+}
+
+impl TracedBitmap {
+    fn new(map: Array<MapData, u64>) -> Result<Self> {
+        let len = map.len() as usize;
+        let fd = aya::maps::IterableMap::map(&map).fd().as_fd().as_raw_fd();
+        let bytes = (len * 8).next_multiple_of(4096);
+        // SAFETY: a shared mapping of an mmapable array map (BPF_F_MMAPABLE) of `len` u64 words,
+        // unmapped in Drop before the map's fd closes.
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
+        if ptr == libc::MAP_FAILED {
+            bail!("cannot map the traced-process bitmap: {}", std::io::Error::last_os_error());
+        }
+        Ok(Self { words: ptr.cast(), len, _map: map })
+    }
+
+    fn word(&self, index: u32) -> Option<&AtomicU64> {
+        // SAFETY: in bounds, mapped for the life of self, and only ever accessed atomically.
+        ((index as usize) < self.len).then(|| unsafe { &*self.words.add(index as usize) })
+    }
+}
+
+impl Drop for TracedBitmap {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in new(), of this length.
+        unsafe { libc::munmap(self.words as *mut libc::c_void, (self.len * 8).next_multiple_of(4096)) };
     }
 }
 

@@ -13,6 +13,7 @@ fn usage() -> ! {
          pipe-sleep READS SLEEP_MS                 each read blocks on a pipe whose writer sleeps SLEEP_MS first\n  \
          getppid N                                  N getppid calls\n  \
          fork N                                     a child process makes N getppid calls; the parent only waits\n  \
+         forks CHILDREN N                           CHILDREN children one after the other, each making N getppid calls\n  \
          sleep MS                                   sleep, then exit\n  \
          cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
@@ -43,6 +44,7 @@ fn main() {
         Some("pipe-sleep") => pipe_sleep(arg(&args, 1), arg(&args, 2)),
         Some("getppid") => getppid(arg(&args, 1)),
         Some("fork") => fork_child(arg(&args, 1)),
+        Some("forks") => (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2))),
         Some("sleep") => thread::sleep(Duration::from_millis(arg(&args, 1))),
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2)),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
