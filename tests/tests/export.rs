@@ -26,8 +26,11 @@ fn trace_sleeping_reads(reads: &str, sleep_ms: &str, extra: &[&str]) -> tracer_t
     summary
 }
 
+/// `tracer compare ARGS`; these runs have 20 calls of interest, so keys with 10 count (not
+/// the few reads of the dynamic loader) unless ARGS give their own `--min-count`.
 fn compare(args: &[&str]) -> (i32, String, String) {
-    let out = tracer().arg("compare").args(args).output().unwrap();
+    let min_count: &[&str] = if args.contains(&"--min-count") { &[] } else { &["--min-count", "10"] };
+    let out = tracer().arg("compare").args(min_count).args(args).output().unwrap();
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
@@ -67,10 +70,17 @@ fn export_compare_passes_identical_and_fails_a_slowdown() {
     assert_eq!(code, 1);
     assert!(stdout.contains("| read | p99 |") && stdout.contains("**REGRESSION**"), "{stdout}");
 
-    // Rare keys are ignored with --min-count.
-    let (code, stdout, _) = compare(&[b, s, "--min-count", "1000"]);
-    assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("skipped"), "{stdout}");
+    // Rare keys are ignored with --min-count; a comparison that checked nothing fails (2),
+    // as does the default --min-count of 100 on these 20-call runs.
+    let (code, stdout, _) = compare(&[b, s, "--min-count", "10", "--keys", "read,file:read"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("file:read") && stdout.contains("skipped: fewer than 10"), "file:read has a handful of calls:\n{stdout}");
+    let (code, _, _) = compare(&[b, s, "--min-count", "1000"]);
+    assert_eq!(code, 2);
+    let out = tracer().args(["compare", b, s]).output().unwrap();
+    let stderr2 = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr2}");
+    assert!(stderr2.contains("nothing was compared"), "{stderr2}");
     fs::remove_dir_all(dir).unwrap();
 }
 

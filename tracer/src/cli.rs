@@ -45,9 +45,14 @@ pub struct TraceArgs {
     #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',')]
     pub pids: Vec<u32>,
 
-    /// Also trace child processes created after the start.
-    #[arg(short = 'f', long = "follow-forks")]
-    pub follow_forks: bool,
+    /// Also trace child processes created after the start (-ff is the same: one summary).
+    #[arg(short = 'f', long = "follow-forks", action = clap::ArgAction::Count)]
+    pub follow_forks: u8,
+
+    /// strace's -c, -C and -w, accepted so that habits carry over: tracer always prints the
+    /// summary, of wall-clock latencies, and never a line per call.
+    #[arg(short = 'c', short_alias = 'C', short_alias = 'w', hide = true)]
+    pub strace_summary: bool,
 
     /// Do not attach the scheduler tracepoints (no on-CPU / run queue / blocked split; saves
     /// their cost on every context switch of the machine).
@@ -58,8 +63,9 @@ pub struct TraceArgs {
     #[arg(long = "no-net")]
     pub no_net: bool,
 
-    /// Which syscalls to trace, strace style: trace=read,write  trace=%network  trace=!close
-    /// (classes: %network %file %process %memory %signal %ipc %desc).
+    /// Which syscalls to trace, strace style: trace=read,write  trace=%network  'trace=!close'
+    /// trace=/^open (regex)  trace=?name (no error if unknown); classes: %network %file
+    /// %process %memory %signal %ipc %desc.
     #[arg(short = 'e', value_name = "EXPR")]
     pub expressions: Vec<String>,
 
@@ -102,8 +108,9 @@ pub struct TraceArgs {
     #[arg(long = "buffer-size", value_name = "MiB", default_value_t = 64)]
     pub buffer_mib: u32,
 
-    /// Command to spawn and trace from its first syscall (after `--`).
-    #[arg(last = true, value_name = "COMMAND")]
+    /// Command to spawn and trace from its first syscall (`--` before it is optional, as in
+    /// strace; needed for a command named like a subcommand, `tracer -- top`).
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
@@ -127,10 +134,14 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         bail!("--interval must be at least 10ms");
     }
     let selected = filter::parse_expressions(&args.expressions).context("-e")?;
+    // A PID given twice is one process.
+    let mut pids = args.pids.clone();
+    pids.sort_unstable();
+    pids.dedup();
     let options = TraceOptions {
-        pids: args.pids.clone(),
+        pids,
         command: args.command.clone(),
-        follow_forks: args.follow_forks,
+        follow_forks: args.follow_forks > 0,
         sched_split: !args.no_sched,
         net: !args.no_net,
         selected,
@@ -139,7 +150,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         ring_bytes: args.buffer_mib << 20,
         interval: args.interval,
     };
-    let description = describe_target(&args);
+    let description = describe_target(&options.pids, &options.command);
     let started_at = std::time::SystemTime::now();
     let mut sinks: Vec<Box<dyn IntervalSink>> = Vec::new();
     if let Some(path) = &args.interval_log {
@@ -180,19 +191,20 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
     Ok(outcome.command_exit.unwrap_or(0))
 }
 
-/// "pid 1234 (nginx)" or "command: ./server --port 80".
 /// A bare number is seconds, as for perf's and timeout's durations; otherwise humantime.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(secs) => Duration::try_from_secs_f64(secs).map_err(|e| format!("{text}: {e}")),
-        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string()),
-    }
+    let parsed = match text.parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs).ok(),
+        Err(_) => humantime::parse_duration(text).ok(),
+    };
+    parsed.ok_or_else(|| "expected seconds (10) or a number with a unit (500ms, 2m, 1h)".to_string())
 }
 
-fn describe_target(args: &TraceArgs) -> String {
-    let mut parts: Vec<String> = args.pids.iter().map(|pid| format!("pid {pid} ({})", target::comm(*pid))).collect();
-    if !args.command.is_empty() {
-        parts.push(format!("command: {}", args.command.join(" ")));
+/// "pid 1234 (nginx)" or "command: ./server --port 80".
+fn describe_target(pids: &[u32], command: &[String]) -> String {
+    let mut parts: Vec<String> = pids.iter().map(|pid| format!("pid {pid} ({})", target::comm(*pid))).collect();
+    if !command.is_empty() {
+        parts.push(format!("command: {}", command.join(" ")));
     }
     parts.join(", ")
 }

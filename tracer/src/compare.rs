@@ -79,8 +79,9 @@ pub struct CompareArgs {
     /// mean=10% (default: p99=10%).
     #[arg(long = "max-regression", value_name = "METRIC=PCT", value_parser = parse_bound)]
     pub bounds: Vec<Bound>,
-    /// Ignore keys with fewer calls than this in either run.
-    #[arg(long = "min-count", default_value_t = 1)]
+    /// Ignore keys with fewer timed calls than this in either run (a p99 of a handful of
+    /// calls is noise).
+    #[arg(long = "min-count", default_value_t = 100)]
     pub min_count: u64,
     /// Only these keys, comma-separated: syscall names and %classes, network/I/O keys
     /// (socket:read, tcp:connect) or all of a kind (socket:*); %network includes socket:* and
@@ -226,7 +227,11 @@ pub fn compare<'a>(
             continue;
         };
         let (base_h, cur_h) = (histogram(base)?, histogram(cur)?);
-        if base_h.len() < min_count || cur_h.len() < min_count || base_h.is_empty() || cur_h.is_empty() {
+        if base_h.is_empty() || cur_h.is_empty() {
+            comparison.skipped.push((key.to_string(), "no timed calls (never returns)".to_string()));
+            continue;
+        }
+        if base_h.len() < min_count || cur_h.len() < min_count {
             comparison.skipped.push((key.to_string(), format!("fewer than {min_count} timed calls")));
             continue;
         }
@@ -244,8 +249,15 @@ pub fn compare<'a>(
             });
         }
     }
-    if comparison.checks.is_empty() && comparison.skipped.is_empty() {
-        bail!("no key to compare (check --keys)");
+    if comparison.checks.is_empty() {
+        // Passing a CI job that checked nothing would hide a broken benchmark or export.
+        bail!(
+            "nothing was compared: {} (check the files, --keys and --min-count)",
+            match comparison.skipped.len() {
+                0 => "no key selected".to_string(),
+                n => format!("all {n} keys were skipped"),
+            }
+        );
     }
     Ok(comparison)
 }

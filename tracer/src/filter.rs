@@ -77,6 +77,10 @@ pub enum FilterError {
     UnknownClass(String),
     #[error("empty syscall name in '{0}'")]
     Empty(String),
+    #[error("bad regular expression '/{0}': {1}")]
+    Regex(String, String),
+    #[error("'/{0}' matches no syscall")]
+    NoMatch(String),
 }
 
 /// Parses every `-e` expression; `None` means "trace every syscall" (no kernel-side filter).
@@ -101,17 +105,50 @@ fn parse_expression(expression: &str) -> Result<SyscallSet, FilterError> {
     };
     let mut set = SyscallSet::empty();
     for item in list.split(',').map(str::trim) {
-        match item {
+        // strace: a leading '?' means "no error if this matches nothing".
+        let (optional, item) = match item.strip_prefix('?') {
+            Some(rest) => (true, rest),
+            None => (false, item),
+        };
+        let matched = match item {
             "" => return Err(FilterError::Empty(expression.to_string())),
-            "all" => set.union(&SyscallSet::all()),
-            "none" => {}
+            "all" => Ok(SyscallSet::all()),
+            "none" => Ok(SyscallSet::empty()),
+            _ if item.starts_with('/') => regex_set(&item[1..]),
             _ => match item.strip_prefix('%') {
-                Some(class) => set.union(&class_set(class)?),
-                None => set.insert(syscall_table::number(item).ok_or_else(|| FilterError::UnknownSyscall(item.to_string()))?),
+                Some(class) => class_set(class),
+                None => match syscall_table::number(item) {
+                    Some(nr) => {
+                        let mut one = SyscallSet::empty();
+                        one.insert(nr);
+                        Ok(one)
+                    }
+                    None => Err(FilterError::UnknownSyscall(item.to_string())),
+                },
             },
+        };
+        match matched {
+            Ok(matched) => set.union(&matched),
+            Err(_) if optional => {}
+            Err(err) => return Err(err),
         }
     }
     Ok(if negate { set.complement() } else { set })
+}
+
+/// strace's `/REGEX`: every syscall whose name it matches (unanchored, as in strace).
+fn regex_set(pattern: &str) -> Result<SyscallSet, FilterError> {
+    let regex = regex::Regex::new(pattern).map_err(|e| FilterError::Regex(pattern.to_string(), e.to_string().lines().last().unwrap_or("").trim().to_string()))?;
+    let mut set = SyscallSet::empty();
+    for nr in syscall_table::all() {
+        if syscall_table::name(nr).is_some_and(|name| regex.is_match(name)) {
+            set.insert(nr);
+        }
+    }
+    if set.is_empty() {
+        return Err(FilterError::NoMatch(pattern.to_string()));
+    }
+    Ok(set)
 }
 
 /// strace's syscall classes, by name. A name absent from this architecture is skipped (`open`
@@ -239,5 +276,17 @@ mod tests {
         assert_eq!(parse(&["trace=%netwrk"]).unwrap_err(), FilterError::UnknownClass("netwrk".into()));
         assert_eq!(parse(&["signal=SIGINT"]).unwrap_err(), FilterError::Qualifier("signal".into()));
         assert!(matches!(parse(&["trace=read,"]), Err(FilterError::Empty(_))));
+    }
+
+    #[test]
+    fn regexes_and_optional_names_as_in_strace() {
+        let set = parse_expressions(&["trace=/^open".to_string()]).unwrap().unwrap();
+        assert!(set.contains(nr("openat")) && set.contains(nr("open_tree")) && !set.contains(nr("read")));
+        let set = parse_expressions(&["trace=?nosuchcall,read".to_string()]).unwrap().unwrap();
+        assert_eq!(set.iter().collect::<Vec<_>>(), [nr("read")]);
+        assert!(matches!(parse_expressions(&["trace=/(".to_string()]), Err(FilterError::Regex(..))));
+        assert!(matches!(parse_expressions(&["trace=/^zzz".to_string()]), Err(FilterError::NoMatch(_))));
+        assert!(parse_expressions(&["trace=?/^zzz,write".to_string()]).is_ok());
+        assert!(matches!(parse_expressions(&["trace=?%nosuch".to_string()]), Ok(Some(_))));
     }
 }

@@ -33,7 +33,8 @@ pub enum FdKind {
 
 impl fmt::Display for FdKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // pad, not write_str: tables give this a column width.
+        f.pad(match self {
             FdKind::Socket => "socket",
             FdKind::Pipe => "pipe",
             FdKind::File => "file",
