@@ -29,6 +29,13 @@ pub const FENTRY_SLOTS: u32 = 64;
 /// Words of the `-e` syscall selection bitmap.
 pub const SYSCALL_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
 
+/// Flags of a syscall number, in the kernel's `SYSCALL_FLAGS` map.
+/// Its first argument is the fd of the socket it sends on or receives from (read, sendto...),
+/// so the socket seen inside it belongs to that fd (not so for splice or io_uring_enter).
+pub const SYSCALL_SOCKET_FD_ARG0: u32 = 1;
+/// It can free fd numbers for reuse (close, dup2, dup3, close_range).
+pub const SYSCALL_FREES_FDS: u32 = 2;
+
 /// One ring-buffer record: one cache line; the kernel adds an 8-byte header.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,10 +125,11 @@ pub struct InFlight {
     pub tgid: u32,
     /// The fd of the last [`EVENT_SOCKET`] this thread sent.
     pub last_fd: i32,
-    /// The socket of the last [`EVENT_SOCKET`] this thread sent; forgotten when the thread
-    /// closes an fd, since a closed fd number may come back as another socket at the same
-    /// address.
+    /// The socket of the last [`EVENT_SOCKET`] this thread sent.
     pub last_sk: u64,
+    /// The fd generation (bumped by every fd-freeing syscall of any traced thread) when it was
+    /// sent: after a close anywhere, the same fd may be a new socket at the same address.
+    pub last_generation: u64,
 }
 
 #[cfg(feature = "user")]

@@ -41,13 +41,29 @@ pub static SOCKETS: LruHashMap<u64, SockTuple> = LruHashMap::with_max_entries(65
 #[map]
 pub static CONNECTING: HashMap<u64, ConnectStart> = HashMap::with_max_entries(16384, 0);
 
-/// Native number of `close`.
-#[unsafe(no_mangle)]
-static NR_CLOSE: Global<u32> = Global::new(3);
+/// `SYSCALL_*` flags by syscall number, set by the loader.
+#[map]
+static SYSCALL_FLAGS: Array<u32> = Array::with_max_entries(tracer_common::MAX_SYSCALLS, 0);
 
 #[inline(always)]
-pub fn is_close(nr: u32) -> bool {
-    nr == NR_CLOSE.load()
+pub fn syscall_flags(nr: u32) -> u32 {
+    SYSCALL_FLAGS.get(nr).copied().unwrap_or(0)
+}
+
+/// Bumped by every fd-freeing syscall of a traced thread: see `InFlight::last_generation`.
+#[map]
+static FD_GENERATION: Array<u64> = Array::with_max_entries(1, 0);
+
+#[inline(always)]
+pub fn fd_generation() -> u64 {
+    FD_GENERATION.get(0).copied().unwrap_or(0)
+}
+
+#[inline(always)]
+pub fn bump_fd_generation() {
+    if let Some(generation) = FD_GENERATION.get_ptr_mut(0) {
+        unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(generation, 1) };
+    }
 }
 
 /// Bitmap of syscall numbers selected with `-e` (only read when `FILTER_SYSCALLS` is set).
@@ -135,24 +151,42 @@ pub fn never_returns(nr: u32) -> bool {
 #[inline(always)]
 pub fn count_lost() {
     if let Some(lost) = LOST.get_ptr_mut(0) {
-        unsafe { *lost += 1 };
+        // Atomic: a program nested in an interrupt on this CPU may count at the same time.
+        unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(lost, 1) };
     }
 }
 
 /// Writes one record of any of the shared types (`Event`, `SockEvent`), or counts it lost when
 /// the ring buffer is full.
 #[inline(always)]
-pub fn emit<T: 'static>(event: T) {
+pub fn emit<T: 'static>(event: T) -> bool {
+    emit_with(|entry: *mut T| unsafe { entry.write(event) })
+}
+
+/// [`emit`] for records with runs of constant zero fields, which a plain write turns into a
+/// call to a byte-by-byte memset; a volatile write stores them field by field.
+#[inline(always)]
+pub fn emit_volatile<T: 'static>(event: T) -> bool {
+    emit_with(|entry: *mut T| unsafe { entry.write_volatile(event) })
+}
+
+/// Reserves a record, lets `write` fill it, submits it; false (and counted lost) when full.
+#[inline(always)]
+fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
     match EVENTS.reserve::<T>(0) {
         Some(mut entry) => {
-            entry.write(event);
+            write(entry.as_mut_ptr());
             let wakeup = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= WAKEUP_BYTES.load() {
                 BPF_RB_FORCE_WAKEUP
             } else {
                 BPF_RB_NO_WAKEUP
             };
             entry.submit(wakeup as u64);
+            true
         }
-        None => count_lost(),
+        None => {
+            count_lost();
+            false
+        }
     }
 }

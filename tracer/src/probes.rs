@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, SYSCALL_FREES_FDS, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
 use crate::{filter::SyscallSet, kernel_btf, syscall_table};
 
@@ -72,7 +72,6 @@ impl Probes {
         let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
         let pid_max = read_pid_max()?;
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
-        let nr_close = syscall_table::number("close").unwrap_or(u32::MAX);
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
         let only_tgid = match config.tgids.as_slice() {
@@ -117,7 +116,6 @@ impl Probes {
             .override_global("ARG0_OFFSET", &syscall_table::ARG0_PT_REGS_OFFSET, true)
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
-            .override_global("NR_CLOSE", &nr_close, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
             .override_global("ONLY_TGID", &only_tgid, true)
             .override_global("SLOT_MASK", &slot_mask, true);
@@ -126,6 +124,10 @@ impl Probes {
         }
         let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
 
+        let mut flags: Array<_, u32> = Array::try_from(ebpf.map_mut("SYSCALL_FLAGS").context("map SYSCALL_FLAGS")?)?;
+        for (nr, value) in syscall_flags() {
+            flags.set(nr, value, 0)?;
+        }
         if let Some(selected) = &config.selected {
             let mut map: Array<_, u64> = Array::try_from(ebpf.map_mut("SELECTED").context("map SELECTED")?)?;
             for (index, word) in selected.words().iter().enumerate().take(SYSCALL_WORDS) {
@@ -229,6 +231,17 @@ impl Drop for TracedBitmap {
         // SAFETY: the mapping made in new(), of this length.
         unsafe { libc::munmap(self.words as *mut libc::c_void, (self.len * 8).next_multiple_of(4096)) };
     }
+}
+
+/// The kernel's per-syscall flags (`SYSCALL_*`), for the syscalls that have any.
+fn syscall_flags() -> Vec<(u32, u32)> {
+    let socket_fd_arg0 = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg", "sendfile"];
+    let frees_fds = ["close", "dup2", "dup3", "close_range"];
+    let mut flags: Vec<(u32, u32)> = Vec::new();
+    for (names, flag) in [(&socket_fd_arg0[..], SYSCALL_SOCKET_FD_ARG0), (&frees_fds[..], SYSCALL_FREES_FDS)] {
+        flags.extend(names.iter().filter_map(|name| syscall_table::number(name)).map(|nr| (nr, flag)));
+    }
+    flags
 }
 
 /// Attaches the classic tracepoint program named like its tracepoint.

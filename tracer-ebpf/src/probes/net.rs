@@ -16,7 +16,7 @@ use aya_ebpf::{
 use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
 
 use super::read_field;
-use crate::maps::{emit, is_traced, slot, CONNECTING, SOCKETS};
+use crate::maps::{count_lost, emit, is_traced, slot, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -83,7 +83,9 @@ pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
             if is_traced(tgid) {
                 let tid = pid_tgid as u32;
                 let start = ConnectStart { start_ns: unsafe { bpf_ktime_get_ns() }, tgid, tid };
-                let _ = CONNECTING.insert(&sk, &start, 0);
+                if CONNECTING.insert(&sk, &start, 0).is_err() {
+                    count_lost(); // its connect time cannot be measured
+                }
                 if let Some(slot) = slot(tid) {
                     unsafe {
                         if (*slot).tid == tid && (*slot).start_ns != 0 {

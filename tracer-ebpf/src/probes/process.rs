@@ -7,7 +7,7 @@ use aya_ebpf::{
 use tracer_common::{Event, EVENT_FORK};
 
 use super::read_field;
-use crate::maps::{emit, is_traced, trace_tgid};
+use crate::maps::{emit_volatile, is_traced, trace_tgid};
 
 const CLONE_THREAD: u64 = 0x0001_0000;
 
@@ -37,7 +37,7 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
         return 0;
     }
     trace_tgid(child as u32);
-    emit(Event {
+    emit_volatile(Event {
         kind: EVENT_FORK,
         nr: 0,
         tgid,

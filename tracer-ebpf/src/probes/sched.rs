@@ -9,14 +9,14 @@
 //! BTF tracepoints, far cheaper per context switch than the classic (perf-event) ones; the one
 //! struct field read, `task_struct.pid`, is at an offset the loader takes from the kernel's BTF.
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
     Global,
 };
 use tracer_common::{Event, InFlight, EVENT_SCHED};
 
-use crate::maps::{emit, is_traced, slot};
+use crate::maps::{emit_volatile, is_traced, slot};
 
 /// Offset of `pid` (the tid) in `struct task_struct`, from the kernel's BTF.
 #[unsafe(no_mangle)]
@@ -25,10 +25,12 @@ static TASK_PID_OFFSET: Global<u32> = Global::new(0);
 /// `TASK_DEAD` in a task's state: its last switch out.
 const TASK_DEAD: u32 = 0x80;
 
-/// The tid of a `struct task_struct *` argument.
+/// The tid of a `struct task_struct *` argument. A BTF tracepoint's task pointers are typed,
+/// so the verifier allows a direct load at a field's offset (a read-only global it knows):
+/// no helper call on every context switch of the machine.
 #[inline(always)]
 fn task_pid(task: *const u8) -> Option<i32> {
-    unsafe { bpf_probe_read_kernel(task.add(TASK_PID_OFFSET.load() as usize).cast::<i32>()) }.ok()
+    Some(unsafe { core::ptr::read_volatile(task.add(TASK_PID_OFFSET.load() as usize).cast::<i32>()) })
 }
 
 /// The slot of `tid` if that thread is traced and off-CPU.
@@ -48,14 +50,19 @@ fn off_cpu_slot(tid: i32) -> Option<*mut InFlight> {
 #[btf_tracepoint(function = "sched_switch")]
 pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
-    let now = unsafe { bpf_ktime_get_ns() };
     let tgid = (pid_tgid >> 32) as u32;
-    if is_traced(tgid) {
+    let prev_traced = is_traced(tgid);
+    let next = task_pid(ctx.arg(2)).and_then(off_cpu_slot);
+    if !prev_traced && next.is_none() {
+        return 0; // the common case machine-wide: no clock read
+    }
+    let now = unsafe { bpf_ktime_get_ns() };
+    if prev_traced {
         let preempt = ctx.arg::<u64>(0) & 1 != 0;
         let state = ctx.arg::<u64>(3) as u32;
         switched_out(pid_tgid as u32, tgid, preempt, state, now);
     }
-    if let Some(next) = task_pid(ctx.arg(2)).and_then(off_cpu_slot) {
+    if let Some(next) = next {
         switched_in(next, now);
     }
     0
@@ -66,6 +73,9 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
     let Some(slot) = slot(tid) else { return };
     unsafe {
         if state & TASK_DEAD != 0 {
+            if (*slot).tid != tid {
+                return; // another thread's slot (tids that collide modulo the map's size)
+            }
             // The thread is gone; its tid may be reused by a process we do not trace.
             (*slot).tid = 0;
             (*slot).start_ns = 0;
@@ -110,7 +120,7 @@ fn switched_in(slot: *mut InFlight, now: u64) {
             (*slot).runq_ns += runq;
         }
     }
-    emit(Event {
+    emit_volatile(Event {
         kind: EVENT_SCHED,
         nr: 0,
         tgid,

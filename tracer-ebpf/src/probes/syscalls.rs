@@ -5,10 +5,14 @@ use aya_ebpf::{
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
-use tracer_common::{Event, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS};
+use tracer_common::{
+    Event, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS, SYSCALL_FREES_FDS,
+    SYSCALL_SOCKET_FD_ARG0,
+};
 
 use crate::maps::{
-    arg0_offset, count_lost, emit, is_close, is_selected, is_traced, never_returns, slot, SOCKETS,
+    arg0_offset, bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_selected, is_traced, never_returns,
+    slot, syscall_flags, SOCKETS,
 };
 
 #[btf_tracepoint(function = "sys_enter")]
@@ -49,7 +53,7 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     let tid = pid_tgid as u32;
     let now = unsafe { bpf_ktime_get_ns() };
     if never_returns(nr) {
-        emit(Event {
+        emit_volatile(Event {
             kind: EVENT_SYSCALL_NO_RETURN,
             nr,
             tgid,
@@ -104,22 +108,33 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     unsafe { (*slot).start_ns = 0 };
     let now = unsafe { bpf_ktime_get_ns() };
     if now < start_ns {
+        count_lost(); // a clock that went back: never seen, but not silent
         return;
     }
     let arg0 = read_arg0(regs);
-    if is_close(nr) {
-        unsafe { (*slot).last_sk = 0 };
+    let flags = syscall_flags(nr);
+    if flags & SYSCALL_FREES_FDS != 0 && ret >= 0 {
+        bump_fd_generation();
     }
-    // The syscall used a socket: tell which (fd, socket) pair, when it changed for this thread
-    // or the thread closed an fd since. Sent before the syscall's own event, so that the reader
-    // knows the fd's socket by then.
-    if sk != 0 && unsafe { sk != (*slot).last_sk || arg0 as i32 != (*slot).last_fd } {
-        unsafe {
-            (*slot).last_sk = sk;
-            (*slot).last_fd = arg0 as i32;
+    // The syscall used a socket through the fd in its first argument: tell which (fd, socket)
+    // pair, when it changed for this thread or any traced thread freed an fd since (the fd may
+    // now be a new socket at a reused address). Sent before the syscall's own event, so that
+    // the reader knows the fd's socket by then.
+    if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
+        let generation = fd_generation();
+        let fd = arg0 as i32;
+        let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
+        if sk != last_sk || fd != last_fd || generation != last_generation {
+            let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
+            // Remembered once sent: a pair lost to a full buffer is sent again next time.
+            if emit(SockEvent { kind: EVENT_SOCKET, fd, tgid, tid, sk, latency_ns: start_ns, tuple }) {
+                unsafe {
+                    (*slot).last_sk = sk;
+                    (*slot).last_fd = fd;
+                    (*slot).last_generation = generation;
+                }
+            }
         }
-        let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
-        emit(SockEvent { kind: EVENT_SOCKET, fd: arg0 as i32, tgid, tid, sk, latency_ns: start_ns, tuple });
     }
     emit(Event {
         kind: EVENT_SYSCALL,
