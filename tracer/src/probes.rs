@@ -293,13 +293,17 @@ fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)]) -> Re
     // Some kernels refuse tracing programs outright (seen: 6.18 with lockdown=integrity and
     // no kprobes: EPERM with an empty verifier log); say what to do instead.
     let refused = |function: &str| format!("this kernel refused an fentry program for {function}; use --attach tracepoint");
-    for (slot, (_, function)) in handlers.iter().enumerate() {
+    let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+    for (slot, (nr, function)) in handlers.iter().enumerate() {
         let entry: &mut FEntry = ebpf.program_mut(&format!("fentry_{slot}")).context("fentry program")?.try_into()?;
         if let Err(e) = entry.load(function, btf) {
             log::debug!("fentry load: {e}");
             bail!(refused(function));
         }
         entry.attach().with_context(|| format!("cannot attach fentry to {function}"))?;
+        if *nr == nr_exit || *nr == nr_exit_group {
+            continue; // never returns: the kernel refuses fexit there, and the entry reports it
+        }
         let exit: &mut FExit = ebpf.program_mut(&format!("fexit_{slot}")).context("fexit program")?.try_into()?;
         if let Err(e) = exit.load(function, btf) {
             log::debug!("fexit load: {e}");

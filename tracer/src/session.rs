@@ -193,6 +193,9 @@ async fn trace_loop(
             _ = stop.terminate.recv() => break,
             _ = &mut deadline, if options.duration.is_some() => break,
             _ = intervals.tick(), if !sinks.is_empty() => {
+                // The kernel wakes the reader only per batch: take what is waiting, so that the
+                // interval holds its own events rather than the previous interval's tail.
+                drain_backlog(ring.get_mut(), &mut aggregator, &mut forks);
                 let lost = probes.lost_events()?;
                 match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
