@@ -172,34 +172,46 @@ pub fn parse_summary(text: &str) -> Summary {
     summary
 }
 
-/// Runs the tracer to completion and parses its summary; panics with its stderr if it failed.
+/// Runs the tracer to completion and parses its summary (on stderr, as strace's).
 pub fn trace(args: &[&str]) -> (Summary, Output) {
     let output = tracer().args(args).output().expect("run tracer");
-    let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "tracer panicked:\n{stderr}");
-    (parse_summary(&stdout), output)
+    (parse_summary(&stderr), output)
 }
 
-/// A tracer running in the background, attached to a process.
+/// A tracer running in the background, attached to a process; killed if a test fails first.
 pub struct Attached {
     pub tracer: Child,
     stderr_lines: mpsc::Receiver<String>,
+    forwarder: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let _ = self.tracer.kill();
+        let _ = self.tracer.wait();
+    }
 }
 
 impl Attached {
     /// Starts `tracer ARGS` and waits until it reports being attached.
     pub fn start(args: &[&str]) -> Self {
+        let attached = Self::spawn(args);
+        attached.wait_for_stderr("attached to process");
+        attached
+    }
+
+    /// Starts `tracer ARGS` without waiting for anything.
+    pub fn spawn(args: &[&str]) -> Self {
         let mut tracer = tracer()
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tracer");
-        let stderr_lines = forward_lines(tracer.stderr.take().unwrap());
-        let attached = Self { tracer, stderr_lines };
-        attached.wait_for_stderr("attached to process");
-        attached
+        let (stderr_lines, forwarder) = forward_lines(tracer.stderr.take().unwrap());
+        Self { tracer, stderr_lines, forwarder: Some(forwarder) }
     }
 
     pub fn wait_for_stderr(&self, needle: &str) {
@@ -226,24 +238,32 @@ impl Attached {
         self.finish()
     }
 
-    pub fn finish(self) -> (Summary, Output) {
-        let output = self.tracer.wait_with_output().expect("wait for tracer");
+    /// Waits for the tracer to exit; its summary is what it printed on stderr since the line
+    /// the last `wait_for_stderr` found.
+    pub fn finish(mut self) -> (Summary, Output) {
+        use std::io::Read;
+        let mut stdout = Vec::new();
+        self.tracer.stdout.take().unwrap().read_to_end(&mut stdout).expect("read tracer stdout");
+        let status = self.tracer.wait().expect("wait for tracer");
+        // The stream is closed: the forwarder has every line once it ends.
+        self.forwarder.take().unwrap().join().expect("stderr forwarder");
         let rest: Vec<String> = self.stderr_lines.try_iter().collect();
-        assert!(!rest.iter().any(|l| l.contains("panicked")), "tracer panicked:\n{}", rest.join("\n"));
-        (parse_summary(&String::from_utf8_lossy(&output.stdout)), output)
+        let stderr = rest.join("\n") + "\n";
+        assert!(!stderr.contains("panicked"), "tracer panicked:\n{stderr}");
+        (parse_summary(&stderr), Output { status, stdout, stderr: stderr.into_bytes() })
     }
 }
 
-fn forward_lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
+fn forward_lines(stderr: ChildStderr) -> (mpsc::Receiver<String>, thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
+    let forwarder = thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
         }
     });
-    rx
+    (rx, forwarder)
 }
 
 #[cfg(test)]

@@ -196,7 +196,8 @@ fn top_without_a_terminal_prints_plain_tables() {
     assert!(out.status.success(), "{out:?}");
     assert!(stdout.matches("--- ").count() >= 3, "periodic tables:\n{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("read ")), "{stdout}");
-    assert!(stdout.contains("events: "), "the summary follows:\n{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events: "), "the summary follows, on stderr:\n{stderr}");
     // Per-fd-kind rows show each interval's calls: over all the tables, exactly the 4 reads of
     // the pipe (the last table is the partial interval at the end).
     let pipe_reads: u64 = stdout

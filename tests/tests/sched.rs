@@ -48,7 +48,7 @@ fn a_read_alone_on_its_cpu_never_waits_beyond_noise() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
-    let summary = parse_summary(&String::from_utf8_lossy(&output.stdout));
+    let summary = parse_summary(&String::from_utf8_lossy(&output.stderr));
     let (on_cpu, runq, blocked) = *summary.split.get("read").unwrap_or_else(|| panic!("{}", summary.text));
     assert!(runq <= 10.0, "run queue {runq}%:\n{}", summary.text);
     assert!(blocked <= 5.0, "{}", summary.text);

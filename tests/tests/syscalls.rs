@@ -149,6 +149,7 @@ fn duration_and_output_file() {
     target.wait().unwrap();
     assert!(output.status.success(), "{output:?}");
     assert!(output.stdout.is_empty(), "summary went to -o, not stdout");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("events: "), "nor stderr");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("events: ") && text.contains("0 lost"), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
@@ -185,6 +186,40 @@ fn output_to_a_fifo_or_through_a_symlink_keeps_what_is_there() {
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 3, "no temporary file left: {leftovers:?}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The processes running `workload ARGS` (not the tracer, whose command line contains it too).
+fn running_workload(args: &str) -> Option<String> {
+    let pattern = format!("^{} {args}$", workload_bin().display());
+    let out = std::process::Command::new("pgrep").args(["-a", "-f", &pattern]).output().unwrap();
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_spawned_command_is_stopped_with_the_trace() {
+    // -d: the command gets SIGTERM when the duration is over (as with `timeout`), and the
+    // run, which did what was asked, exits 0.
+    let cmd = workload_bin();
+    let started = Instant::now();
+    let (summary, output) = trace(&["-d", "300ms", "--", cmd.to_str().unwrap(), "sleep", "987651"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(summary.text.contains("events: "), "{}", summary.text);
+    assert_eq!(running_workload("sleep 987651"), None, "the command was left running");
+
+    // SIGTERM to tracer: passed on, and the command's status (killed by SIGTERM) returned.
+    let tracer = Attached::spawn(&["--", cmd.to_str().unwrap(), "sleep", "987652"]);
+    // The command runs once tracing has started.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running_workload("sleep 987652").is_none() {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix_kill(tracer.tracer.id(), libc::SIGTERM);
+    let (summary, output) = tracer.finish_within(Duration::from_secs(15));
+    assert_eq!(output.status.code(), Some(128 + libc::SIGTERM), "{output:?}");
+    assert!(summary.text.contains("events: "), "{}", summary.text);
+    assert_eq!(running_workload("sleep 987652"), None, "the command was left running");
 }
 
 #[test]

@@ -73,7 +73,7 @@ pub struct TraceArgs {
     #[arg(short = 'd', long = "duration", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
-    /// Write the summary to FILE instead of stdout.
+    /// Write the summary to FILE instead of stderr.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -174,7 +174,8 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
     let summary = outcome.summary(args.sort);
     match &args.output {
         Some(path) => export::write_atomic(path, summary.as_bytes())?,
-        None => print!("{summary}"),
+        // stderr, as strace's summary: a spawned command's own output on stdout stays its own.
+        None => eprint!("{summary}"),
     }
     let info = RunInfo {
         target: description,

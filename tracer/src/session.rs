@@ -131,20 +131,80 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
 
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
-    let (aggregator, processes) = runtime.block_on(trace_loop(&mut probes, &roots, options, stop, sinks))?;
+    let command = child.as_ref().map(|c| c.pid);
+    let (aggregator, processes, ended) = runtime.block_on(trace_loop(&mut probes, &roots, command, options, stop, sinks))?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
-    let command_exit = child.as_ref().and_then(SpawnedChild::exit_code);
+    let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
+        // Stopped because the user asked for a duration or quit the view: that is success.
+        (Some(_), Ending::CommandStopped(StopRequest::Duration | StopRequest::Quit)) => Some(0),
+        (code, _) => code,
+    };
     Ok(Outcome { totals: aggregator.total, net: aggregator.net, facts, command_exit, started_at, ended_at: std::time::SystemTime::now() })
 }
 
-/// Returns the aggregate and the number of processes traced.
+/// Why the trace was asked to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StopRequest {
+    Interrupt,
+    Terminate,
+    Duration,
+    Quit,
+}
+
+/// How the trace ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// Every traced process exited, or nothing had to be stopped first.
+    Done,
+    /// The spawned command was still running when a stop was requested and was signalled.
+    CommandStopped(StopRequest),
+}
+
+/// How long a spawned command has, once told to stop, before the next, harder signal.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Stopping a spawned command that is still running, the way `timeout` and strace do: it gets
+/// SIGTERM (after Ctrl-C, first the terminal's own SIGINT, which it already has), then SIGKILL;
+/// the trace goes on meanwhile, so its last syscalls are counted.
+struct CommandStop {
+    pid: u32,
+    /// Signals still to send, one per grace period.
+    next_signals: &'static [libc::c_int],
+    deadline: tokio::time::Instant,
+}
+
+impl CommandStop {
+    fn start(pid: u32, request: StopRequest) -> Self {
+        let mut stop = Self { pid, next_signals: &[libc::SIGTERM, libc::SIGKILL], deadline: tokio::time::Instant::now() };
+        if request == StopRequest::Interrupt {
+            // The terminal sent SIGINT to the whole foreground group: give the command its grace.
+            stop.deadline += STOP_GRACE;
+        } else {
+            stop.escalate();
+        }
+        stop
+    }
+
+    /// Sends the next signal; false once there is none left.
+    fn escalate(&mut self) -> bool {
+        let Some((&signal, rest)) = self.next_signals.split_first() else { return false };
+        // SAFETY: kill(2) on our own child's pid; it is not reaped before the trace ends.
+        unsafe { libc::kill(self.pid as libc::pid_t, signal) };
+        self.next_signals = rest;
+        self.deadline = tokio::time::Instant::now() + STOP_GRACE;
+        true
+    }
+}
+
+/// Returns the aggregate, the number of processes traced, and how the trace ended.
 async fn trace_loop(
     probes: &mut Probes,
     roots: &[u32],
+    command: Option<u32>,
     options: &TraceOptions,
     mut stop: StopSignals,
     sinks: &mut [Box<dyn IntervalSink>],
-) -> Result<(Aggregator, usize)> {
+) -> Result<(Aggregator, usize, Ending)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
     let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
@@ -165,8 +225,11 @@ async fn trace_loop(
     let mut tick = tokio::time::interval(DRAIN_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forks = Vec::new();
+    let mut stopping: Option<CommandStop> = None;
+    let mut ending = Ending::Done;
 
     loop {
+        let mut request = None;
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("ring buffer poll")?;
@@ -189,9 +252,14 @@ async fn trace_loop(
                 live.remove(&tgid);
                 probes.untrace(tgid)?;
             }
-            _ = stop.interrupt.recv() => break,
-            _ = stop.terminate.recv() => break,
-            _ = &mut deadline, if options.duration.is_some() => break,
+            _ = stop.interrupt.recv() => request = Some(StopRequest::Interrupt),
+            _ = stop.terminate.recv() => request = Some(StopRequest::Terminate),
+            _ = &mut deadline, if options.duration.is_some() && stopping.is_none() => request = Some(StopRequest::Duration),
+            _ = tokio::time::sleep_until(stopping.as_ref().map_or_else(tokio::time::Instant::now, |s| s.deadline)), if stopping.is_some() => {
+                if !stopping.as_mut().is_some_and(CommandStop::escalate) {
+                    break; // not gone even after SIGKILL's grace: stop waiting for it
+                }
+            }
             _ = intervals.tick(), if !sinks.is_empty() => {
                 // The kernel wakes the reader only per batch: take what is waiting, so that the
                 // interval holds its own events rather than the previous interval's tail.
@@ -200,8 +268,23 @@ async fn trace_loop(
                 match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
                     Control::Reset => aggregator.reset(),
-                    Control::Stop => break,
+                    Control::Stop => request = Some(StopRequest::Quit),
                 }
+            }
+        }
+        if let Some(request) = request {
+            match (&mut stopping, command.filter(|pid| live.contains(pid))) {
+                // A second Ctrl-C while waiting: no more patience.
+                (Some(stop), _) => {
+                    if !stop.escalate() {
+                        break;
+                    }
+                }
+                (None, Some(pid)) => {
+                    stopping = Some(CommandStop::start(pid, request));
+                    ending = Ending::CommandStopped(request);
+                }
+                (None, None) => break,
             }
         }
         for child in forks.drain(..) {
@@ -210,7 +293,7 @@ async fn trace_loop(
                 watch_exit(child, exited_tx.clone());
             }
         }
-        if live.is_empty() {
+        if live.is_empty() || stopping.as_ref().is_some_and(|stop| !live.contains(&stop.pid)) {
             break;
         }
     }
@@ -221,7 +304,7 @@ async fn trace_loop(
             sink.finish()?;
         }
     }
-    Ok((aggregator, seen))
+    Ok((aggregator, seen, ending))
 }
 
 /// Cuts the run into intervals for the sinks.

@@ -56,6 +56,12 @@ impl SpawnedChild {
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 drop(go_end);
+                // The tracer's Ctrl-C and SIGTERM handlers were copied by fork: until execve
+                // (which resets them), a signal must act on the command as it would after.
+                unsafe {
+                    libc::signal(libc::SIGINT, libc::SIG_DFL);
+                    libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                }
                 let mut byte = 0u8;
                 let n = unsafe { libc::read(wait_end.as_raw_fd(), (&raw mut byte).cast(), 1) };
                 if n == 1 {

@@ -136,7 +136,7 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
                 _ => &mut cmd,
             };
             let out = cmd.arg("--").args(dd_command()).output().context("run tracer")?;
-            let summary = String::from_utf8_lossy(&out.stdout);
+            let summary = String::from_utf8_lossy(&out.stderr);
             if let Some(events) = summary.lines().find(|l| l.starts_with("events: ")) {
                 *note = events.to_string();
             }
@@ -200,7 +200,7 @@ fn net_storm(args: &[&str], traced: bool) -> Result<(f64, String)> {
     if !out.status.success() {
         bail!("tcp-echo failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let events = stdout.lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
+    let events = String::from_utf8_lossy(&out.stderr).lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
     Ok((elapsed_seconds(&stdout)?, events))
 }
 
