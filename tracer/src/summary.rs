@@ -77,9 +77,25 @@ const SPLIT_ROWS: usize = 10;
 /// `net` is given), errors by errno, and the footer last.
 pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&NetStats>) -> String {
     let rows = sorted_rows(table, sort);
-    let grand_total: u64 = rows.iter().map(|(_, s)| s.total_ns).sum();
-
     let mut out = String::new();
+    if rows.is_empty() {
+        let _ = writeln!(out, "no traced syscall completed");
+    } else {
+        render_syscalls(&mut out, table, facts, &rows);
+    }
+    if facts.sched_split && !table.threads.is_empty() {
+        render_threads(&mut out, table);
+    }
+    if let Some(net) = net {
+        out.push_str(&render_network(net));
+    }
+    render_errors_and_footer(&mut out, facts, &rows, table);
+    out
+}
+
+/// The per-syscall table and where each syscall's time went.
+fn render_syscalls(out: &mut String, table: &StatsTable, facts: &RunFacts, rows: &[(&'static str, &SyscallStats)]) {
+    let grand_total: u64 = rows.iter().map(|(_, s)| s.total_ns).sum();
     let header = ["% time", "total", "calls", "errors", "p50", "p90", "p99", "p99.9", "max", "syscall"];
     let _ = writeln!(
         out,
@@ -87,7 +103,7 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
         header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7], header[8], header[9]
     );
     let _ = writeln!(out, "{}", "-".repeat(100));
-    for (name, stats) in &rows {
+    for (name, stats) in rows {
         let share = if grand_total == 0 { 0.0 } else { 100.0 * stats.total_ns as f64 / grand_total as f64 };
         let q = |quantile: f64| {
             if stats.latency.is_empty() { "-".to_string() } else { format_ns(stats.latency.value_at_quantile(quantile)) }
@@ -127,14 +143,9 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
             );
         }
     }
+}
 
-    if facts.sched_split && !table.threads.is_empty() {
-        render_threads(&mut out, table);
-    }
-    if let Some(net) = net {
-        out.push_str(&render_network(net));
-    }
-
+fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'static str, &SyscallStats)], table: &StatsTable) {
     let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nerrors by errno:");
@@ -161,7 +172,6 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
             facts.lost
         );
     }
-    out
 }
 
 /// Connections and peers shown, the ones with the most time first.
