@@ -261,9 +261,10 @@ async fn trace_loop(
                 }
             }
             _ = intervals.tick(), if !sinks.is_empty() => {
-                // The kernel wakes the reader only per batch: take what is waiting, so that the
-                // interval holds its own events rather than the previous interval's tail.
-                drain_backlog(ring.get_mut(), &mut aggregator, &mut forks);
+                // The kernel wakes the reader only once 1/8 of the ring is full: take what is
+                // waiting (about that much at most: 4 batches), so that the interval holds its
+                // own events rather than the previous interval's tail.
+                drain_batches(ring.get_mut(), &mut aggregator, &mut forks, 4);
                 let lost = probes.lost_events()?;
                 match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
@@ -368,7 +369,12 @@ const DRAIN_BATCH: usize = 1 << 16;
 /// Takes what is waiting, up to 64 batches: enough for a full default ring buffer, and bounded,
 /// since traced processes that are still running keep adding to it.
 fn drain_backlog(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) {
-    for _ in 0..64 {
+    drain_batches(ring, aggregator, forks, 64);
+}
+
+/// Takes what is waiting, up to `batches` batches.
+fn drain_batches(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>, batches: usize) {
+    for _ in 0..batches {
         if drain(ring, aggregator, forks) {
             return;
         }
