@@ -172,12 +172,43 @@ pub fn parse_summary(text: &str) -> Summary {
     summary
 }
 
+/// Longest a traced test run may take: a hung tracer fails its test instead of the whole CI job.
+const TRACE_LIMIT: Duration = Duration::from_secs(120);
+
 /// Runs the tracer to completion and parses its summary (on stderr, as strace's).
 pub fn trace(args: &[&str]) -> (Summary, Output) {
-    let output = tracer().args(args).output().expect("run tracer");
+    let output = output_within(tracer().args(args), TRACE_LIMIT);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "tracer panicked:\n{stderr}");
     (parse_summary(&stderr), output)
+}
+
+/// `cmd.output()`, but the process is killed, and the test fails, after `limit`.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    use std::io::Read;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let collect = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = collect(Box::new(child.stdout.take().unwrap()));
+    let stderr = collect(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
 
 /// A tracer running in the background, attached to a process; killed if a test fails first.

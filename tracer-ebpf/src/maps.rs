@@ -62,7 +62,7 @@ pub fn fd_generation() -> u64 {
 #[inline(always)]
 pub fn bump_fd_generation() {
     if let Some(generation) = FD_GENERATION.get_ptr_mut(0) {
-        unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(generation, 1) };
+        atomic_add(generation, 1);
     }
 }
 
@@ -120,7 +120,7 @@ pub fn trace_tgid(tgid: u32) {
     if let Some(word) = TRACED.get_ptr_mut(tgid >> 6) {
         unsafe {
             if *word & bit == 0 {
-                core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(word, bit);
+                atomic_add(word, bit);
             }
         }
     }
@@ -152,7 +152,7 @@ pub fn never_returns(nr: u32) -> bool {
 pub fn count_lost() {
     if let Some(lost) = LOST.get_ptr_mut(0) {
         // Atomic: a program nested in an interrupt on this CPU may count at the same time.
-        unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(lost, 1) };
+        atomic_add(lost, 1);
     }
 }
 
@@ -189,4 +189,11 @@ fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
             false
         }
     }
+}
+
+/// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a
+/// program nested in an interrupt on this one.
+#[inline(always)]
+fn atomic_add(target: *mut u64, value: u64) {
+    unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(target, value) };
 }

@@ -120,7 +120,8 @@ impl Default for StatsTable {
 }
 
 impl StatsTable {
-    pub fn record_sched(&mut self, rec: &SchedRecord) {
+    /// Records a scheduler event; returns the thread's figures.
+    pub fn record_sched(&mut self, rec: &SchedRecord) -> &mut ThreadStats {
         self.events += 1;
         let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
             name: String::new(),
@@ -133,6 +134,7 @@ impl StatsTable {
         record_value(&mut thread.off_cpu, rec.off_cpu_ns);
         record_value(&mut thread.runq, rec.runq_ns.min(rec.off_cpu_ns));
         thread.off_cpu_total_ns += rec.off_cpu_ns;
+        thread
     }
 
     pub fn record(&mut self, rec: &SyscallRecord) {
@@ -185,8 +187,8 @@ impl Aggregator {
     }
 
     pub fn record_sched(&mut self, rec: &SchedRecord) {
-        self.total.record_sched(rec);
-        if let Some(thread) = self.total.threads.get_mut(&rec.tid).filter(|t| t.name.is_empty()) {
+        let thread = self.total.record_sched(rec);
+        if thread.name.is_empty() {
             // Named at first sight, while it exists; short-lived threads are gone by the summary.
             thread.name = crate::target::thread_name(rec.tgid, rec.tid).unwrap_or_else(|| "-".into());
         }
@@ -209,9 +211,10 @@ impl Aggregator {
     }
 
     /// Forgets the totals (the live view's `r`).
+    /// Forgets the figures (the live view's `r`), not what is known of threads' fds.
     pub fn reset(&mut self) {
         self.total = StatsTable::default();
-        self.net = NetStats::default();
+        self.net.reset_figures();
     }
 }
 

@@ -150,6 +150,10 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         ring_bytes: args.buffer_mib << 20,
         interval: args.interval,
     };
+    // A bad output path is found now, not after a long trace.
+    for path in [&args.output, &args.export, &args.prometheus].into_iter().flatten() {
+        export::check_writable(path)?;
+    }
     let description = describe_target(&options.pids, &options.command);
     let started_at = std::time::SystemTime::now();
     let mut sinks: Vec<Box<dyn IntervalSink>> = Vec::new();

@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use crate::{
     export::{read_export, Export, KeyStats},
     filter,
+    net::KEY_KINDS,
     summary::format_ns,
     syscall_table,
 };
@@ -152,9 +153,6 @@ pub struct KeySelection {
     net_kinds: BTreeSet<String>,
 }
 
-/// Kinds of the network/I/O keys (the part before the colon).
-const NET_KINDS: [&str; 5] = ["socket", "pipe", "file", "other", "tcp"];
-
 impl KeySelection {
     /// `None` selects every key.
     pub fn parse(items: &[String]) -> Result<Option<Self>> {
@@ -165,14 +163,14 @@ impl KeySelection {
         let mut syscall_items = Vec::new();
         for item in items.iter().map(|item| item.trim()) {
             match item.split_once(':') {
-                Some((kind, name)) if NET_KINDS.contains(&kind) => {
+                Some((kind, name)) if KEY_KINDS.contains(&kind) => {
                     if name == "*" {
                         selection.net_kinds.insert(kind.to_string());
                     } else {
                         selection.net_keys.insert(item.to_string());
                     }
                 }
-                Some((kind, _)) => bail!("--keys: unknown key kind '{kind}' in '{item}' (kinds: {})", NET_KINDS.join(", ")),
+                Some((kind, _)) => bail!("--keys: unknown key kind '{kind}' in '{item}' (kinds: {})", KEY_KINDS.join(", ")),
                 None => {
                     if item == "%network" {
                         selection.net_kinds.extend(["socket".to_string(), "tcp".to_string()]);

@@ -56,13 +56,12 @@ pub struct SyscallRecord {
 }
 
 impl SyscallRecord {
-    /// The errno of a failed call: the kernel returns -4095..=-1 for errors. The kernel's own
-    /// -512..=-516 (ERESTARTSYS and kin) are not errors: a signal interrupted the call, which
-    /// the kernel restarts (the restart is a call of its own); the program never sees them.
+    /// The errno of a failed call: the kernel returns -4095..=-1 for errors. This includes the
+    /// kernel's own ERESTARTSYS and kin (512..=516), as strace counts them: a signal interrupted
+    /// the call, which the kernel then restarts (a call of its own) or fails with EINTR.
     pub fn errno(&self) -> Option<i32> {
-        const RESTARTS: std::ops::RangeInclusive<i64> = -516..=-512;
         match self.duration_ns {
-            Some(_) if (-4095..0).contains(&self.ret) && !RESTARTS.contains(&self.ret) => Some(-self.ret as i32),
+            Some(_) if (-4095..0).contains(&self.ret) => Some(-self.ret as i32),
             _ => None,
         }
     }
@@ -154,15 +153,6 @@ mod tests {
         let sock = SockEvent { kind: EVENT_SOCKET, fd: 7, ..sock };
         assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { fd: 7, .. })));
         assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
-    }
-
-    #[test]
-    fn restarted_calls_are_not_errors() {
-        let rec = |ret| SyscallRecord { nr: 0, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(5), ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
-        assert_eq!(rec(-512).errno(), None, "ERESTARTSYS");
-        assert_eq!(rec(-516).errno(), None, "ERESTART_RESTARTBLOCK");
-        assert_eq!(rec(-4).errno(), Some(4), "EINTR is the program's to see");
-        assert_eq!(rec(-517).errno(), Some(517));
     }
 
     #[test]

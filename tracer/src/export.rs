@@ -34,14 +34,19 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let Target::Replace(path) = target else {
         return fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()));
     };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = new_temp_file(dir)?;
+    let mut file = new_temp_file(&parent_dir(&path))?;
     file.write_all(contents).and_then(|_| file.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
     file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The directory of `path` ("." for a bare file name): where its temporary file goes, so that
+/// the rename stays on one filesystem.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// How an output file is written.
@@ -67,11 +72,34 @@ impl Target {
 /// A temporary file next to the target, readable by others like an ordinary new file.
 fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
+    if !dir.is_dir() {
+        bail!("cannot create a file in {}: no such directory", dir.display());
+    }
     tempfile::Builder::new()
         .prefix(".tracer-")
         .permissions(fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))
+        // The kind alone: tempfile's message names the random temporary path.
+        .map_err(|e| anyhow::anyhow!("cannot create a file in {}: {}", dir.display(), e.kind()))
+}
+
+/// Fails now, before any tracing, if `path` could not be written at the end.
+pub fn check_writable(path: &Path) -> Result<()> {
+    match Target::of(path) {
+        // access(2), not open(2): opening a FIFO for writing waits for its reader.
+        Target::InPlace => {
+            if path.is_dir() {
+                bail!("cannot write {}: it is a directory", path.display());
+            }
+            nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).with_context(|| format!("cannot write {}", path.display()))
+        }
+        Target::Replace(resolved) => {
+            if resolved.is_dir() {
+                bail!("cannot write {}: it is a directory", path.display());
+            }
+            new_temp_file(&parent_dir(&resolved)).map(drop)
+        }
+    }
 }
 
 /// The JSON export. Version 1; README.md documents every field.
@@ -326,14 +354,17 @@ impl IntervalSink for PrometheusSink {
 /// target, renamed into place at the end: an interrupted run leaves no half-written log.
 pub struct IntervalLogSink {
     path: PathBuf,
+    target: Target,
     file: Option<tempfile::NamedTempFile>,
 }
 
 impl IntervalLogSink {
     pub fn create(path: PathBuf, started_at: SystemTime) -> Result<Self> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
+        let target = Target::of(&path);
+        let dir = match &target {
+            Target::Replace(resolved) => parent_dir(resolved),
+            // Written in one go at the end: a device or FIFO gets no temporary file beside it.
+            Target::InPlace => std::env::temp_dir(),
         };
         let mut file = new_temp_file(&dir)?;
         write!(
@@ -344,7 +375,7 @@ impl IntervalLogSink {
             started_at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
             humantime::format_rfc3339_millis(started_at),
         )?;
-        Ok(Self { path, file: Some(file) })
+        Ok(Self { path, target, file: Some(file) })
     }
 }
 
@@ -377,9 +408,9 @@ impl IntervalSink for IntervalLogSink {
     fn finish(&mut self) -> Result<()> {
         if let Some(file) = self.file.take() {
             file.as_file().sync_all()?;
-            match Target::of(&self.path) {
+            match &self.target {
                 Target::Replace(path) => {
-                    file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+                    file.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
                 }
                 Target::InPlace => {
                     let log = fs::read(file.path())?;

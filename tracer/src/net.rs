@@ -9,7 +9,7 @@ use std::{
 };
 
 // The reader looks up every read and write here: a fast hash, not a DoS-resistant one.
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
@@ -31,20 +31,30 @@ pub enum FdKind {
     Other,
 }
 
-impl fmt::Display for FdKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // pad, not write_str: tables give this a column width.
-        f.pad(match self {
+impl FdKind {
+    pub const fn name(self) -> &'static str {
+        match self {
             FdKind::Socket => "socket",
             FdKind::Pipe => "pipe",
             FdKind::File => "file",
             FdKind::Other => "other",
-        })
+        }
+    }
+}
+
+impl fmt::Display for FdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // pad, not write_str: tables give this a column width.
+        f.pad(self.name())
     }
 }
 
 const FD_KINDS: usize = 4;
 const KINDS: [FdKind; FD_KINDS] = [FdKind::Socket, FdKind::Pipe, FdKind::File, FdKind::Other];
+
+/// The kinds of the network/I/O keys (`KIND:SYSCALL`, and `tcp:accept`/`tcp:connect`).
+pub const KEY_KINDS: [&str; FD_KINDS + 1] =
+    [FdKind::Socket.name(), FdKind::Pipe.name(), FdKind::File.name(), FdKind::Other.name(), "tcp"];
 
 /// Data moves out (send) or in (receive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +73,9 @@ struct SyscallClass {
     opens_path: bool,
     accept: bool,
     close: bool,
+    /// Frees fd numbers for reuse: close, dup2, dup3, close_range.
+    frees_fds: bool,
+    close_range: bool,
     /// `execve`/`execveat`: close-on-exec fds are gone without a close.
     exec: bool,
 }
@@ -80,6 +93,8 @@ fn classes() -> &'static [SyscallClass] {
                     opens_path: matches!(name, "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"),
                     accept: matches!(name, "accept" | "accept4"),
                     close: name == "close",
+                    frees_fds: matches!(name, "close" | "dup2" | "dup3" | "close_range"),
+                    close_range: name == "close_range",
                     exec: matches!(name, "execve" | "execveat"),
                 },
                 None => SyscallClass::default(),
@@ -97,12 +112,32 @@ pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
     let table = classes();
     if selected.iter().any(|nr| table.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept)) {
         for (nr, class) in table.iter().enumerate() {
-            if class.returns_fd || class.close || class.exec {
+            if class.returns_fd || class.frees_fds || class.exec {
                 wanted.insert(nr as u32);
             }
         }
     }
     wanted
+}
+
+/// The kernel's `SYSCALL_*` flags, from the same classes the reader uses: the read/write
+/// family names its socket in its first argument; close and kin free fds.
+pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
+    classes()
+        .iter()
+        .enumerate()
+        .map(|(nr, class)| {
+            let mut flags = 0;
+            if class.direction.is_some() {
+                flags |= tracer_common::SYSCALL_SOCKET_FD_ARG0;
+            }
+            if class.frees_fds {
+                flags |= tracer_common::SYSCALL_FREES_FDS;
+            }
+            (nr as u32, flags)
+        })
+        .filter(|&(_, flags)| flags != 0)
+        .collect()
 }
 
 fn io_direction(name: &str) -> Option<Direction> {
@@ -180,6 +215,21 @@ pub struct Connection {
 }
 
 impl Connection {
+    fn new(tgid: u32, tuple: SockTuple) -> Self {
+        Self {
+            tgid,
+            tuple,
+            accept_ns: None,
+            connect_ns: None,
+            sent: 0,
+            received: 0,
+            sent_sizes: new_histogram(),
+            received_sizes: new_histogram(),
+            latency: new_histogram(),
+            total_ns: 0,
+        }
+    }
+
     pub fn local(&self) -> SocketAddr {
         SocketAddr::new(address(self.tuple.family, &self.tuple.saddr), self.tuple.sport)
     }
@@ -297,21 +347,22 @@ impl NetStats {
                 return id;
             }
         }
-        self.connections.push(Connection {
-            tgid,
-            tuple: *tuple,
-            accept_ns: None,
-            connect_ns: None,
-            sent: 0,
-            received: 0,
-            sent_sizes: new_histogram(),
-            received_sizes: new_histogram(),
-            latency: new_histogram(),
-            total_ns: 0,
-        });
+        self.connections.push(Connection::new(tgid, *tuple));
         let id = self.connections.len() - 1;
         self.by_socket.insert(sk, id);
         id
+    }
+
+    /// Forgets the figures (the live view's `r`) but not what each fd is: the kernel does not
+    /// name a socket again while its thread keeps using it.
+    pub fn reset_figures(&mut self) {
+        self.ops.clear();
+        self.accepts = None;
+        self.connects = None;
+        for connection in &mut self.connections {
+            let fresh = Connection::new(connection.tgid, connection.tuple);
+            *connection = fresh;
+        }
     }
 
     /// Classifies every fd `tgid` has now, from `/proc`: fds it had before it was traced (a
@@ -319,9 +370,10 @@ impl NetStats {
     /// time the reader sees them used. Sockets are left as they are: the kernel names those.
     pub fn learn_fds(&mut self, tgid: u32) {
         let Ok(dir) = std::fs::read_dir(format!("/proc/{tgid}/fd")) else { return };
-        self.fds.retain(|&(owner, _), entry| owner != tgid || entry.kind == FdKind::Socket);
-        for entry in dir.flatten() {
-            let Some(fd) = entry.file_name().to_str().and_then(|name| name.parse().ok()) else { continue };
+        let open: HashSet<i32> = dir.flatten().filter_map(|entry| entry.file_name().to_str()?.parse().ok()).collect();
+        // A socket still open keeps what the kernel said of it; anything else is looked at anew.
+        self.fds.retain(|&(owner, fd), entry| owner != tgid || (entry.kind == FdKind::Socket && open.contains(&fd)));
+        for fd in open {
             self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None, since_ns: 0 });
         }
     }
@@ -355,6 +407,11 @@ impl NetStats {
             if !newer {
                 self.forget_fd(rec.tgid, fd);
             }
+        }
+        if class.close_range && rec.ret == 0 {
+            // close_range(first, last, flags): the last bound is not in the event; forget every
+            // fd from the first on, to be looked at anew when next used.
+            self.fds.retain(|&(owner, other), _| owner != rec.tgid || other < fd);
         }
         let Some(direction) = class.direction else { return };
         let (connection, kind) = self.fd_info(rec.tgid, fd);
@@ -530,5 +587,19 @@ mod tests {
         unsafe { libc::close(fds[1]) };
         net.on_syscall(&SyscallRecord { tgid: me, ..syscall("read", fds[0] as u64, 1, 10) });
         assert_eq!(net.keys().into_iter().map(|k| k.key).collect::<Vec<_>>(), ["pipe:read"]);
+    }
+
+    #[test]
+    fn a_reset_forgets_figures_not_what_fds_are() {
+        let mut net = NetStats::default();
+        net.on_syscall(&syscall("accept4", 3, 5, 1000));
+        net.on_socket(&socket(5, 0xaa, tuple(8080, 40000)));
+        net.on_syscall(&syscall("read", 5, 100, 50));
+        net.reset_figures();
+        assert!(net.keys().is_empty() && net.connections[0].received == 0);
+        // The kernel does not name the socket again: the reader must still know it.
+        net.on_syscall(&syscall("read", 5, 7, 50));
+        assert_eq!(net.keys().into_iter().map(|k| k.key).collect::<Vec<_>>(), ["socket:read"]);
+        assert_eq!(net.connections[0].received, 7);
     }
 }

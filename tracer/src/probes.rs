@@ -13,13 +13,13 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, SYSCALL_FREES_FDS, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
 
 use crate::{filter::SyscallSet, kernel_btf, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
-/// Most per-thread slots: 2^18 × 72 bytes = 18 MiB, where `pid_max` is 4M. Tids that share a
+/// Most per-thread slots: 2^18 × 80 bytes = 20 MiB, where `pid_max` is 4M. Tids that share a
 /// slot and are in syscalls at once lose an event, counted as lost.
 const MAX_SLOTS: u32 = 1 << 18;
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
@@ -125,7 +125,7 @@ impl Probes {
         let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
 
         let mut flags: Array<_, u32> = Array::try_from(ebpf.map_mut("SYSCALL_FLAGS").context("map SYSCALL_FLAGS")?)?;
-        for (nr, value) in syscall_flags() {
+        for (nr, value) in crate::net::kernel_syscall_flags() {
             flags.set(nr, value, 0)?;
         }
         if let Some(selected) = &config.selected {
@@ -231,17 +231,6 @@ impl Drop for TracedBitmap {
         // SAFETY: the mapping made in new(), of this length.
         unsafe { libc::munmap(self.words as *mut libc::c_void, (self.len * 8).next_multiple_of(4096)) };
     }
-}
-
-/// The kernel's per-syscall flags (`SYSCALL_*`), for the syscalls that have any.
-fn syscall_flags() -> Vec<(u32, u32)> {
-    let socket_fd_arg0 = ["read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg", "sendfile"];
-    let frees_fds = ["close", "dup2", "dup3", "close_range"];
-    let mut flags: Vec<(u32, u32)> = Vec::new();
-    for (names, flag) in [(&socket_fd_arg0[..], SYSCALL_SOCKET_FD_ARG0), (&frees_fds[..], SYSCALL_FREES_FDS)] {
-        flags.extend(names.iter().filter_map(|name| syscall_table::number(name)).map(|nr| (nr, flag)));
-    }
-    flags
 }
 
 /// Attaches the classic tracepoint program named like its tracepoint.

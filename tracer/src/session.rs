@@ -226,6 +226,9 @@ async fn trace_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forks = Vec::new();
     let mut stopping: Option<CommandStop> = None;
+    // Batches that hold what the kernel may have written without waking us (1/8 of the ring,
+    // in records of at least 64 bytes).
+    let unwoken_batches = (options.ring_bytes as usize / 8 / 64).div_ceil(DRAIN_BATCH);
     let mut ending = Ending::Done;
 
     loop {
@@ -262,9 +265,9 @@ async fn trace_loop(
             }
             _ = intervals.tick(), if !sinks.is_empty() => {
                 // The kernel wakes the reader only once 1/8 of the ring is full: take what is
-                // waiting (about that much at most: 4 batches), so that the interval holds its
-                // own events rather than the previous interval's tail.
-                drain_batches(ring.get_mut(), &mut aggregator, &mut forks, 4);
+                // waiting (about that much at most), so that the interval holds its own events
+                // rather than the previous interval's tail.
+                drain_batches(ring.get_mut(), &mut aggregator, &mut forks, unwoken_batches);
                 let lost = probes.lost_events()?;
                 match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
@@ -275,12 +278,14 @@ async fn trace_loop(
         }
         if let Some(request) = request {
             match (&mut stopping, command.filter(|pid| live.contains(pid))) {
-                // A second Ctrl-C while waiting: no more patience.
-                (Some(stop), _) => {
+                // A second Ctrl-C or SIGTERM while waiting: no more patience. (A closed view
+                // says Stop at every interval: that is no new request.)
+                (Some(stop), _) if matches!(request, StopRequest::Interrupt | StopRequest::Terminate) => {
                     if !stop.escalate() {
                         break;
                     }
                 }
+                (Some(_), _) => {}
                 (None, Some(pid)) => {
                     stopping = Some(CommandStop::start(pid, request));
                     ending = Ending::CommandStopped(request);

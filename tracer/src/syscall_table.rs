@@ -58,10 +58,20 @@ pub fn known_on_any_arch(name: &str) -> bool {
 
 /// Symbolic name of an errno value (`ENOENT`), or the number when it has none.
 pub fn errno_name(errno: i32) -> String {
-    syscalls::Errno::new(errno)
-        .name_and_description()
-        .map(|(name, _)| name.to_string())
-        .unwrap_or_else(|| format!("E{errno}"))
+    // The kernel-internal codes a syscall exit shows when a signal interrupts a call
+    // (include/linux/errno.h); libc does not name them.
+    let internal = match errno {
+        512 => Some("ERESTARTSYS"),
+        513 => Some("ERESTARTNOINTR"),
+        514 => Some("ERESTARTNOHAND"),
+        515 => Some("ENOIOCTLCMD"),
+        516 => Some("ERESTART_RESTARTBLOCK"),
+        _ => None,
+    };
+    match internal {
+        Some(name) => name.to_string(),
+        None => syscalls::Errno::new(errno).name_and_description().map(|(name, _)| name.to_string()).unwrap_or_else(|| format!("E{errno}")),
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +90,6 @@ mod tests {
     fn errno_names() {
         assert_eq!(errno_name(2), "ENOENT");
         assert_eq!(errno_name(9), "EBADF");
+        assert_eq!(errno_name(512), "ERESTARTSYS");
     }
 }

@@ -29,8 +29,8 @@ const TASK_DEAD: u32 = 0x80;
 /// so the verifier allows a direct load at a field's offset (a read-only global it knows):
 /// no helper call on every context switch of the machine.
 #[inline(always)]
-fn task_pid(task: *const u8) -> Option<i32> {
-    Some(unsafe { core::ptr::read_volatile(task.add(TASK_PID_OFFSET.load() as usize).cast::<i32>()) })
+fn task_pid(task: *const u8) -> i32 {
+    unsafe { core::ptr::read_volatile(task.add(TASK_PID_OFFSET.load() as usize).cast::<i32>()) }
 }
 
 /// The slot of `tid` if that thread is traced and off-CPU.
@@ -52,7 +52,8 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     let prev_traced = is_traced(tgid);
-    let next = task_pid(ctx.arg(2)).and_then(off_cpu_slot);
+    let next_tid = task_pid(ctx.arg(2));
+    let next = off_cpu_slot(next_tid);
     if !prev_traced && next.is_none() {
         return 0; // the common case machine-wide: no clock read
     }
@@ -62,7 +63,8 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
         let state = ctx.arg::<u64>(3) as u32;
         switched_out(pid_tgid as u32, tgid, preempt, state, now);
     }
-    if let Some(next) = next {
+    // Still next's: prev may have just claimed the same slot (tids equal modulo its size).
+    if let Some(next) = next.filter(|&slot| unsafe { (*slot).tid } == next_tid as u32) {
         switched_in(next, now);
     }
     0
@@ -137,7 +139,7 @@ fn switched_in(slot: *mut InFlight, now: u64) {
 /// sched_wakeup(struct task_struct *p) and sched_wakeup_new(struct task_struct *p).
 #[inline(always)]
 fn woken(ctx: &BtfTracePointContext) -> i32 {
-    if let Some(slot) = task_pid(ctx.arg(0)).and_then(off_cpu_slot) {
+    if let Some(slot) = off_cpu_slot(task_pid(ctx.arg(0))) {
         unsafe {
             if (*slot).runnable_since == 0 {
                 (*slot).runnable_since = bpf_ktime_get_ns();

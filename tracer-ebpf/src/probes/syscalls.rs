@@ -1,7 +1,7 @@
 //! Syscall latency: `sys_enter` records the start in the tid-indexed in-flight slot, `sys_exit`
 //! turns it into one event. BTF tracepoints: same cost as raw tracepoints, typed arguments.
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
@@ -113,7 +113,9 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
     }
     let arg0 = read_arg0(regs);
     let flags = syscall_flags(nr);
-    if flags & SYSCALL_FREES_FDS != 0 && ret >= 0 {
+    // A close frees its fd even when it fails (EINTR, EIO), unless there was none (EBADF).
+    const EBADF: i64 = 9;
+    if flags & SYSCALL_FREES_FDS != 0 && ret != -EBADF {
         bump_fd_generation();
     }
     // The syscall used a socket through the fd in its first argument: tell which (fd, socket)
