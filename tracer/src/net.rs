@@ -505,12 +505,19 @@ mod tests {
         SocketRecord { tgid: 1, tid: 1, fd, sk, latency_ns: 0, tuple: t }
     }
 
-    #[test]
-    fn accepted_connection_gets_its_accept_latency_bytes_and_addresses() {
+    /// A process that accepted a connection on fd 5 (socket 0xaa, peer port 40000) after
+    /// waiting 1000 ns, and read 100 bytes from it.
+    fn accepted_and_read() -> NetStats {
         let mut net = NetStats::default();
         net.on_syscall(&syscall("accept4", 3, 5, 1000));
         net.on_socket(&socket(5, 0xaa, tuple(8080, 40000)));
         net.on_syscall(&syscall("read", 5, 100, 50));
+        net
+    }
+
+    #[test]
+    fn accepted_connection_gets_its_accept_latency_bytes_and_addresses() {
+        let mut net = accepted_and_read();
         net.on_syscall(&syscall("write", 5, 100, 70));
         assert_eq!(net.connections.len(), 1);
         let c = &net.connections[0];
@@ -591,10 +598,7 @@ mod tests {
 
     #[test]
     fn a_reset_forgets_figures_not_what_fds_are() {
-        let mut net = NetStats::default();
-        net.on_syscall(&syscall("accept4", 3, 5, 1000));
-        net.on_socket(&socket(5, 0xaa, tuple(8080, 40000)));
-        net.on_syscall(&syscall("read", 5, 100, 50));
+        let mut net = accepted_and_read();
         net.reset_figures();
         assert!(net.keys().is_empty() && net.connections[0].received == 0);
         // The kernel does not name the socket again: the reader must still know it.
