@@ -160,17 +160,21 @@ fn interval_log_and_prometheus_add_up_to_the_summary() {
     assert!(calls >= 8);
 
     let text = fs::read(&log).unwrap();
-    let mut intervals = 0;
-    let mut logged = 0;
+    let mut intervals = std::collections::BTreeMap::<String, (u64, u64)>::new();
     for entry in IntervalLogIterator::new(&text) {
         if let LogEntry::Interval(h) = entry.expect("HdrHistogram's parser reads every line") {
-            assert_eq!(h.tag().map(|t| t.as_str().to_string()), Some("read".to_string()));
-            logged += decode(h.encoded_histogram()).len();
-            intervals += 1;
+            let tag = h.tag().expect("every line is tagged").as_str().to_string();
+            let (lines, logged) = intervals.entry(tag).or_default();
+            *lines += 1;
+            *logged += decode(h.encoded_histogram()).len();
         }
     }
-    assert!(intervals >= 3, "{intervals} intervals of 100ms in a ~400ms run");
-    assert_eq!(logged, calls, "the intervals add up to the total");
+    let (read_lines, read_logged) = intervals.get("read").copied().unwrap_or_default();
+    assert!(read_lines >= 3, "{read_lines} intervals of 100ms in a ~400ms run");
+    assert_eq!(read_logged, calls, "the intervals add up to the total");
+    // Network/I/O keys have their lines too: the 8 reads of the pipe, exactly.
+    assert_eq!(intervals.get("pipe:read").map(|&(_, logged)| logged), Some(8), "{intervals:?}");
+    assert!(intervals.keys().all(|tag| tag == "read" || tag.ends_with(":read")), "{intervals:?}");
 
     let prom = fs::read_to_string(&prom).unwrap();
     let metric = |line_start: &str| -> u64 {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     aggregate::{StatsTable, SIGNIFICANT_DIGITS},
-    net::NetStats,
+    net::{NetIntervals, NetStats},
     session::{Control, IntervalSink, Tick},
     summary::{sorted_rows, SortKey},
     syscall_table,
@@ -356,6 +356,7 @@ pub struct IntervalLogSink {
     path: PathBuf,
     target: Target,
     file: Option<tempfile::NamedTempFile>,
+    net_intervals: NetIntervals,
 }
 
 impl IntervalLogSink {
@@ -369,13 +370,13 @@ impl IntervalLogSink {
         let mut file = new_temp_file(&dir)?;
         write!(
             file,
-            "#[Histogram log format version 1.3]\n#[tracer interval log: syscall latencies in ns, tags are syscall names]\n\
+            "#[Histogram log format version 1.3]\n#[tracer interval log: latencies in ns, tags are syscall names and network/I/O keys]\n\
              #[StartTime: {:.3} (seconds since epoch), {}]\n\
              \"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
             started_at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
             humantime::format_rfc3339_millis(started_at),
         )?;
-        Ok(Self { path, target, file: Some(file) })
+        Ok(Self { path, target, file: Some(file), net_intervals: NetIntervals::default() })
     }
 }
 
@@ -388,13 +389,19 @@ impl IntervalSink for IntervalLogSink {
             let mut writer = interval_log::IntervalLogWriterBuilder::new()
                 .with_max_value_divisor(1e9)
                 .begin_log_with(&mut out, &mut serializer)?;
-            for (name, stats) in sorted_rows(tick.interval, SortKey::Name) {
-                if stats.latency.is_empty() {
-                    continue;
+            let mut write = |tag: &str, latency: &Histogram<u64>| -> Result<()> {
+                if !latency.is_empty() {
+                    writer
+                        .write_histogram(latency, tick.start, tick.length, interval_log::Tag::new(tag))
+                        .map_err(|e| anyhow::anyhow!("interval log: {e:?}"))?;
                 }
-                writer
-                    .write_histogram(&stats.latency, tick.start, tick.length, interval_log::Tag::new(name))
-                    .map_err(|e| anyhow::anyhow!("interval log: {e:?}"))?;
+                Ok(())
+            };
+            for (name, stats) in sorted_rows(tick.interval, SortKey::Name) {
+                write(name, &stats.latency)?;
+            }
+            for (key, interval) in self.net_intervals.next(tick.net) {
+                write(&key.key, &interval.latency)?;
             }
         }
         // The writer starts with a header of its own; the file already has one.

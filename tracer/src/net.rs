@@ -180,6 +180,19 @@ impl OpStats {
         record_value(&mut self.latency, ns);
         self.total_ns += ns;
     }
+
+    /// What happened between `before` and `self`, two since-start states of the same figures;
+    /// all of `self` when the totals were reset in between.
+    fn since(&self, before: &OpStats) -> OpStats {
+        let mut interval = self.clone();
+        let shrunk = self.latency.len() < before.latency.len() || self.total_ns < before.total_ns || self.errors < before.errors;
+        if shrunk || interval.latency.subtract(&before.latency).is_err() {
+            return self.clone();
+        }
+        interval.total_ns -= before.total_ns;
+        interval.errors -= before.errors;
+        interval
+    }
 }
 
 /// One network or I/O figure under the stable name that exports, `compare --keys` and the
@@ -189,6 +202,35 @@ pub struct NetKey<'a> {
     pub stats: &'a OpStats,
     /// Whether bytes mean anything (read/write family; not accept or connect).
     pub moves_bytes: bool,
+}
+
+/// Last-interval figures of the network/I/O keys. The aggregator keeps these since the start
+/// only (each event is recorded once, on the reader's hot path); an interval's figures are the
+/// difference from the totals the previous interval saw.
+#[derive(Default)]
+pub struct NetIntervals {
+    previous: HashMap<String, OpStats>,
+}
+
+impl NetIntervals {
+    /// Every key with its figures since the previous call.
+    pub fn next<'a>(&mut self, net: &'a NetStats) -> Vec<(NetKey<'a>, OpStats)> {
+        let keys = net.keys();
+        let mut seen = HashMap::default();
+        let intervals = keys
+            .into_iter()
+            .map(|key| {
+                let interval = match self.previous.get(&key.key) {
+                    Some(previous) => key.stats.since(previous),
+                    None => key.stats.clone(),
+                };
+                seen.insert(key.key.clone(), key.stats.clone());
+                (key, interval)
+            })
+            .collect();
+        self.previous = seen;
+        intervals
+    }
 }
 
 /// What `tcp:accept` and `tcp:connect` measure, for the tables that show them.

@@ -6,7 +6,7 @@ use hdrhistogram::Histogram;
 
 use crate::{
     aggregate::SyscallStats,
-    net::OpStats,
+    net::{NetIntervals, OpStats},
     session::Tick,
     summary::{format_ns, SortKey},
     syscall_table,
@@ -92,11 +92,10 @@ pub struct Snapshot {
     pub connections: Vec<ConnectionRow>,
 }
 
-/// Builds the snapshots of one view. The aggregator keeps network/I/O figures since the start
-/// only; their last-interval figures are the difference from the previous snapshot's.
+/// Builds the snapshots of one view.
 #[derive(Default)]
 pub struct SnapshotBuilder {
-    previous_net: HashMap<String, OpStats>,
+    net_intervals: NetIntervals,
 }
 
 impl SnapshotBuilder {
@@ -119,24 +118,16 @@ impl SnapshotBuilder {
                 }
             })
             .collect();
-        let mut seen = HashMap::new();
-        for key in tick.net.keys() {
-            let total = key.stats;
-            let interval = match self.previous_net.get(&key.key) {
-                Some(previous) => since(total, previous),
-                None => total.clone(),
-            };
+        for (key, interval) in self.net_intervals.next(tick.net) {
             let figures = |op: &OpStats, seconds| Figures::from_parts(op.latency.len(), op.errors, op.total_ns, &op.latency, seconds);
             rows.push(RowSnapshot {
                 interval: figures(&interval, interval_s),
-                total: figures(total, total_s),
-                buckets: log2_buckets(&total.latency),
+                total: figures(key.stats, total_s),
+                buckets: log2_buckets(&key.stats.latency),
                 errnos: Vec::new(),
-                name: key.key.clone(),
+                name: key.key,
             });
-            seen.insert(key.key, total.clone());
         }
-        self.previous_net = seen;
         let threads = tick.live.iter().map(|pid| count_threads(*pid)).sum();
         let mut connections: Vec<ConnectionRow> = tick
             .net
@@ -165,19 +156,6 @@ impl SnapshotBuilder {
             connections,
         }
     }
-}
-
-/// What happened between two snapshots of the same since-start figures; all of `now` when
-/// the totals were reset in between.
-fn since(now: &OpStats, before: &OpStats) -> OpStats {
-    let mut interval = now.clone();
-    let shrunk = now.latency.len() < before.latency.len() || now.total_ns < before.total_ns || now.errors < before.errors;
-    if shrunk || interval.latency.subtract(&before.latency).is_err() {
-        return now.clone();
-    }
-    interval.total_ns -= before.total_ns;
-    interval.errors -= before.errors;
-    interval
 }
 
 fn count_threads(pid: u32) -> usize {
