@@ -85,7 +85,8 @@ pub struct TraceArgs {
     #[arg(long = "export", value_name = "FILE.json")]
     pub export: Option<PathBuf>,
 
-    /// Write an HdrHistogram interval log: one histogram per syscall per interval.
+    /// Write an HdrHistogram interval log: one histogram per key (syscall or network/I/O key)
+    /// per interval.
     #[arg(long = "interval-log", value_name = "FILE")]
     pub interval_log: Option<PathBuf>,
 
