@@ -210,7 +210,6 @@ impl Aggregator {
         self.interval.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    /// Forgets the totals (the live view's `r`).
     /// Forgets the figures (the live view's `r`), not what is known of threads' fds.
     pub fn reset(&mut self) {
         self.total = StatsTable::default();

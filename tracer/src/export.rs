@@ -85,20 +85,15 @@ fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
 
 /// Fails now, before any tracing, if `path` could not be written at the end.
 pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("cannot write {}: it is a directory", path.display());
+    }
     match Target::of(path) {
         // access(2), not open(2): opening a FIFO for writing waits for its reader.
         Target::InPlace => {
-            if path.is_dir() {
-                bail!("cannot write {}: it is a directory", path.display());
-            }
             nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).with_context(|| format!("cannot write {}", path.display()))
         }
-        Target::Replace(resolved) => {
-            if resolved.is_dir() {
-                bail!("cannot write {}: it is a directory", path.display());
-            }
-            new_temp_file(&parent_dir(&resolved)).map(drop)
-        }
+        Target::Replace(resolved) => new_temp_file(&parent_dir(&resolved)).map(drop),
     }
 }
 
@@ -170,9 +165,7 @@ impl KeyStats {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| anyhow::anyhow!("key {}: histogram does not decode: {e:?}", self.key))
     }
-}
 
-impl KeyStats {
     /// A key's figures from its histogram; the caller fills in what the histogram cannot say.
     fn from_histogram(key: &str, kind: &str, latency: &Histogram<u64>, total_ns: u64) -> Result<Self> {
         let q = |quantile| latency.value_at_quantile(quantile);
@@ -274,8 +267,8 @@ pub fn read_export(path: &Path) -> Result<Export> {
     if version != u64::from(SCHEMA_VERSION) {
         bail!("{} has export version {version}; this tracer reads version {SCHEMA_VERSION}", path.display());
     }
-    let export: Export = serde_json::from_value(value).with_context(|| format!("{} is not a valid tracer export", path.display()))?;
-    let mut export = export;
+    let mut export: Export =
+        serde_json::from_value(value).with_context(|| format!("{} is not a valid tracer export", path.display()))?;
     for key in &mut export.keys {
         key.latency = Some(key.decode_histogram().with_context(|| format!("{} is corrupt", path.display()))?);
     }

@@ -104,9 +104,9 @@ fn classes() -> &'static [SyscallClass] {
 }
 
 /// What the kernel must deliver for `selected` to be classified by fd kind: the selection plus
-/// the syscalls that create and close fds (and exec, which closes some), if it has any read/write/accept-family syscall (else
-/// the selection alone). Without them, a read on a file's fd number that a pipe reuses later is
-/// counted as a pipe read.
+/// the syscalls that create and free fds (and exec, which closes some), if it has any
+/// read/write/accept-family syscall (else the selection alone). Without them, a read on a
+/// file's fd number that a pipe reuses later is counted as a pipe read.
 pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
     let mut wanted = selected.clone();
     let table = classes();
@@ -402,8 +402,7 @@ impl NetStats {
         self.accepts = None;
         self.connects = None;
         for connection in &mut self.connections {
-            let fresh = Connection::new(connection.tgid, connection.tuple);
-            *connection = fresh;
+            *connection = Connection::new(connection.tgid, connection.tuple);
         }
     }
 
@@ -453,7 +452,9 @@ impl NetStats {
         if class.close_range && rec.ret == 0 {
             // close_range(first, last, flags): the last bound is not in the event; forget every
             // fd from the first on, to be looked at anew when next used.
-            self.fds.retain(|&(owner, other), _| owner != rec.tgid || other < fd);
+            let freed = |&(owner, other): &(u32, i32)| owner == rec.tgid && other >= fd;
+            self.fds.retain(|key, _| !freed(key));
+            self.pending_accepts.retain(|key, _| !freed(key));
         }
         let Some(direction) = class.direction else { return };
         let (connection, kind) = self.fd_info(rec.tgid, fd);

@@ -202,6 +202,8 @@ impl Probes {
 struct TracedBitmap {
     words: *const AtomicU64,
     len: usize,
+    /// Length of the mapping (mmap and munmap round it up to whole pages alike).
+    bytes: usize,
     /// Keeps the map, hence the mapping's object, alive.
     _map: Array<MapData, u64>,
 }
@@ -210,14 +212,14 @@ impl TracedBitmap {
     fn new(map: Array<MapData, u64>) -> Result<Self> {
         let len = map.len() as usize;
         let fd = aya::maps::IterableMap::map(&map).fd().as_fd().as_raw_fd();
-        let bytes = (len * 8).next_multiple_of(4096);
+        let bytes = len * size_of::<u64>();
         // SAFETY: a shared mapping of an mmapable array map (BPF_F_MMAPABLE) of `len` u64 words,
         // unmapped in Drop before the map's fd closes.
         let ptr = unsafe { libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
         if ptr == libc::MAP_FAILED {
             bail!("cannot map the traced-process bitmap: {}", std::io::Error::last_os_error());
         }
-        Ok(Self { words: ptr.cast(), len, _map: map })
+        Ok(Self { words: ptr.cast(), len, bytes, _map: map })
     }
 
     fn word(&self, index: u32) -> Option<&AtomicU64> {
@@ -229,7 +231,7 @@ impl TracedBitmap {
 impl Drop for TracedBitmap {
     fn drop(&mut self) {
         // SAFETY: the mapping made in new(), of this length.
-        unsafe { libc::munmap(self.words as *mut libc::c_void, (self.len * 8).next_multiple_of(4096)) };
+        unsafe { libc::munmap(self.words as *mut libc::c_void, self.bytes) };
     }
 }
 
