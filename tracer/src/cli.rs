@@ -6,13 +6,16 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    compare::{self, CompareArgs},
-    export::{self, IntervalLogSink, PrometheusSink, RunInfo},
-    filter, live,
-    probes::AttachMode,
-    session::{self, IntervalSink, TraceOptions},
-    summary::SortKey,
-    target,
+    kernel::probes::AttachMode,
+    model::{filter, names},
+    report::{
+        compare::{self, CompareArgs},
+        export::{self, IntervalLogSink, PrometheusSink, RunInfo},
+        live,
+        sink::IntervalSink,
+        summary::SortKey,
+    },
+    run::session::{self, TraceOptions},
 };
 
 #[derive(Debug, Parser)]
@@ -208,7 +211,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// "pid 1234 (nginx)" or "command: ./server --port 80".
 fn describe_target(pids: &[u32], command: &[String]) -> String {
-    let mut parts: Vec<String> = pids.iter().map(|pid| format!("pid {pid} ({})", target::comm(*pid))).collect();
+    let mut parts: Vec<String> = pids.iter().map(|pid| format!("pid {pid} ({})", names::comm(*pid))).collect();
     if !command.is_empty() {
         parts.push(format!("command: {}", command.join(" ")));
     }

@@ -1,19 +1,12 @@
 //! tracer: an eBPF syscall latency tracer.
 //!
-//! Data flows one way: kernel programs → ring buffer → [`event`] decoder → [`aggregate`] →
-//! [`summary`]. [`probes`] loads and attaches, [`target`] finds or spawns the processes,
-//! [`session`] runs one trace, [`cli`] maps the command line onto it.
-pub mod aggregate;
+//! Laid out by pipeline stage, and data flows one way through them:
+//! [`kernel`] (load and attach the programs, decode what they send) → [`model`] (aggregate
+//! events into tables and histograms) → [`report`] (summary, live view, exports, compare).
+//! [`run`] drives one trace through the stages: it finds or spawns the targets and runs the
+//! session loop; [`cli`] maps the command line onto it.
 pub mod cli;
-pub mod compare;
-pub mod event;
-pub mod export;
-pub mod filter;
-pub mod kernel_btf;
-pub mod live;
-pub mod net;
-pub mod probes;
-pub mod session;
-pub mod summary;
-pub mod syscall_table;
-pub mod target;
+pub mod kernel;
+pub mod model;
+pub mod report;
+pub mod run;

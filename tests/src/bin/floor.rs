@@ -3,7 +3,7 @@
 //! programs that only read the clock.
 use std::io::{Read, Write};
 
-use tracer::probes::{attach_reference_probes, ReferenceProbes};
+use tracer::kernel::probes::{attach_reference_probes, ReferenceProbes};
 
 fn main() {
     let kind = match std::env::args().nth(1).as_deref() {

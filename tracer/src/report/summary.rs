@@ -4,9 +4,12 @@ use std::{collections::HashMap, fmt::Write, time::Duration};
 use hdrhistogram::Histogram;
 
 use crate::{
-    aggregate::{new_histogram, StatsTable, SyscallStats},
-    net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
-    syscall_table,
+    kernel::syscall_table,
+    model::{
+        aggregate::{StatsTable, SyscallStats},
+        histogram::new_histogram,
+        net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
+    },
 };
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -285,7 +288,7 @@ fn render_threads(out: &mut String, table: &StatsTable) {
     );
     for (tid, thread) in threads.iter().take(THREAD_ROWS) {
         // Its name now (an exec renames it), else the one it had when first seen.
-        let comm = crate::target::thread_name(thread.tgid, **tid).unwrap_or_else(|| thread.name.clone());
+        let comm = crate::model::names::thread_name(thread.tgid, **tid).unwrap_or_else(|| thread.name.clone());
         let _ = writeln!(
             out,
             "{tid:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {}",
@@ -306,7 +309,7 @@ fn render_threads(out: &mut String, table: &StatsTable) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::SyscallRecord;
+    use crate::kernel::event::SyscallRecord;
 
     #[test]
     fn formats_three_significant_digits() {

@@ -3,10 +3,7 @@
 //!
 //! Sockets are known exactly from the kernel (which socket a syscall used, and its addresses at
 //! that moment). Other fds are resolved once through `/proc/PID/fd` and forgotten when closed.
-use std::{
-    fmt,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 // The reader looks up every read and write here: a fast hash, not a DoS-resistant one.
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -14,151 +11,11 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
-use crate::{
-    aggregate::{new_histogram, record_value},
-    event::{SocketRecord, SyscallRecord},
-    filter::SyscallSet,
-    syscall_table,
+use super::{
+    fd_class::{classes, Direction, FdKind, FD_KINDS, KINDS},
+    histogram::{new_histogram, record_value},
 };
-
-/// What an fd is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(usize)]
-pub enum FdKind {
-    Socket,
-    Pipe,
-    File,
-    Other,
-}
-
-impl FdKind {
-    pub const fn name(self) -> &'static str {
-        match self {
-            FdKind::Socket => "socket",
-            FdKind::Pipe => "pipe",
-            FdKind::File => "file",
-            FdKind::Other => "other",
-        }
-    }
-}
-
-impl fmt::Display for FdKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // pad, not write_str: tables give this a column width.
-        f.pad(self.name())
-    }
-}
-
-const FD_KINDS: usize = 4;
-const KINDS: [FdKind; FD_KINDS] = [FdKind::Socket, FdKind::Pipe, FdKind::File, FdKind::Other];
-
-/// The kinds of the network/I/O keys (`KIND:SYSCALL`, and `tcp:accept`/`tcp:connect`).
-pub const KEY_KINDS: [&str; FD_KINDS + 1] =
-    [FdKind::Socket.name(), FdKind::Pipe.name(), FdKind::File.name(), FdKind::Other.name(), "tcp"];
-
-/// Data moves out (send) or in (receive).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
-    Send,
-    Receive,
-}
-
-/// What the network view needs to know of a syscall, looked up by number on the hot path.
-#[derive(Clone, Copy, Debug, Default)]
-struct SyscallClass {
-    name: &'static str,
-    direction: Option<Direction>,
-    returns_fd: bool,
-    /// Opens a path: the fd it returns is a file (or a device), known without asking /proc.
-    opens_path: bool,
-    accept: bool,
-    close: bool,
-    /// Frees fd numbers for reuse: close, dup2, dup3, close_range.
-    frees_fds: bool,
-    close_range: bool,
-    /// `execve`/`execveat`: close-on-exec fds are gone without a close.
-    exec: bool,
-}
-
-/// Classes of every syscall number, computed once.
-fn classes() -> &'static [SyscallClass] {
-    static CLASSES: std::sync::OnceLock<Vec<SyscallClass>> = std::sync::OnceLock::new();
-    CLASSES.get_or_init(|| {
-        (0..tracer_common::MAX_SYSCALLS)
-            .map(|nr| match syscall_table::name(nr) {
-                Some(name) => SyscallClass {
-                    name,
-                    direction: io_direction(name),
-                    returns_fd: returns_fd(name),
-                    opens_path: matches!(name, "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"),
-                    accept: matches!(name, "accept" | "accept4"),
-                    close: name == "close",
-                    frees_fds: matches!(name, "close" | "dup2" | "dup3" | "close_range"),
-                    close_range: name == "close_range",
-                    exec: matches!(name, "execve" | "execveat"),
-                },
-                None => SyscallClass::default(),
-            })
-            .collect()
-    })
-}
-
-/// What the kernel must deliver for `selected` to be classified by fd kind: the selection plus
-/// the syscalls that create and free fds (and exec, which closes some), if it has any
-/// read/write/accept-family syscall (else the selection alone). Without them, a read on a
-/// file's fd number that a pipe reuses later is counted as a pipe read.
-pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
-    let mut wanted = selected.clone();
-    let table = classes();
-    if selected.iter().any(|nr| table.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept)) {
-        for (nr, class) in table.iter().enumerate() {
-            if class.returns_fd || class.frees_fds || class.exec {
-                wanted.insert(nr as u32);
-            }
-        }
-    }
-    wanted
-}
-
-/// The kernel's `SYSCALL_*` flags, from the same classes the reader uses: the read/write
-/// family names its socket in its first argument; close and kin free fds.
-pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
-    classes()
-        .iter()
-        .enumerate()
-        .map(|(nr, class)| {
-            let mut flags = 0;
-            if class.direction.is_some() {
-                flags |= tracer_common::SYSCALL_SOCKET_FD_ARG0;
-            }
-            if class.frees_fds {
-                flags |= tracer_common::SYSCALL_FREES_FDS;
-            }
-            (nr as u32, flags)
-        })
-        .filter(|&(_, flags)| flags != 0)
-        .collect()
-}
-
-fn io_direction(name: &str) -> Option<Direction> {
-    match name {
-        "write" | "writev" | "pwrite64" | "pwritev" | "pwritev2" | "send" | "sendto" | "sendmsg" | "sendmmsg" | "sendfile" => {
-            Some(Direction::Send)
-        }
-        "read" | "readv" | "pread64" | "preadv" | "preadv2" | "recv" | "recvfrom" | "recvmsg" | "recvmmsg" => Some(Direction::Receive),
-        _ => None,
-    }
-}
-
-/// Syscalls that return a new fd, which may reuse a closed one's number.
-fn returns_fd(name: &str) -> bool {
-    matches!(
-        name,
-        "open" | "openat" | "openat2" | "creat" | "socket" | "accept" | "accept4" | "dup" | "dup2" | "dup3" | "fcntl"
-            | "epoll_create" | "epoll_create1" | "eventfd" | "eventfd2" | "memfd_create" | "timerfd_create" | "signalfd"
-            | "signalfd4" | "inotify_init" | "inotify_init1" | "pidfd_open" | "open_by_handle_at"
-    )
-}
+use crate::kernel::event::{SocketRecord, SyscallRecord};
 
 /// Latency and bytes of one kind of operation (`read` on a socket, `write` on a pipe, ...).
 #[derive(Clone, Debug)]
@@ -525,6 +382,7 @@ fn resolve_fd(tgid: u32, fd: i32) -> FdKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::syscall_table;
 
     fn syscall(name: &str, fd: u64, ret: i64, ns: u64) -> SyscallRecord {
         SyscallRecord {

@@ -16,12 +16,17 @@ use hdrhistogram::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    aggregate::{StatsTable, SIGNIFICANT_DIGITS},
-    net::{NetIntervals, NetStats},
-    session::{Control, IntervalSink, Tick},
+use super::{
+    sink::{Control, IntervalSink, Tick},
     summary::{sorted_rows, SortKey},
-    syscall_table,
+};
+use crate::{
+    kernel::syscall_table,
+    model::{
+        aggregate::StatsTable,
+        histogram::SIGNIFICANT_DIGITS,
+        net::{NetIntervals, NetStats},
+    },
 };
 
 pub const SCHEMA: &str = "tracer-export";

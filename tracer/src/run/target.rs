@@ -28,16 +28,6 @@ pub fn resolve_pid(pid: u32) -> Result<u32> {
     Ok(tgid)
 }
 
-/// A thread's name (`comm`), if it still exists.
-pub fn thread_name(tgid: u32, tid: u32) -> Option<String> {
-    fs::read_to_string(format!("/proc/{tgid}/task/{tid}/comm")).ok().map(|s| s.trim().to_string())
-}
-
-/// Short command name of a process, for messages.
-pub fn comm(pid: u32) -> String {
-    fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
 /// A forked child waiting, before `execve`, for [`SpawnedChild::release`].
 pub struct SpawnedChild {
     pub pid: u32,

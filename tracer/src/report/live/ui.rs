@@ -14,8 +14,8 @@ use ratatui::{
 };
 
 use super::model::{busiest_window, histogram_bars, Pane, Snapshot, ViewState};
-use crate::{
-    session::Control,
+use crate::report::{
+    sink::Control,
     summary::{format_ns, SortKey},
 };
 

@@ -15,7 +15,7 @@ use aya::{
 use aya_obj::btf::BtfKind;
 use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
 
-use crate::{filter::SyscallSet, kernel_btf, syscall_table};
+use super::{btf, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -51,6 +51,8 @@ pub struct ProbeConfig {
     pub tgids: Vec<u32>,
     /// Ring-buffer size in bytes (a power of two, at least one page).
     pub ring_bytes: u32,
+    /// The kernel's `SYSCALL_*` flags, by syscall number (only the numbers with any).
+    pub syscall_flags: Vec<(u32, u32)>,
 }
 
 /// The loaded, attached programs. Dropping it detaches everything.
@@ -83,7 +85,7 @@ impl Probes {
             offsets.extend(field_offsets("task", "task_newtask", &[("NEWTASK_PID_OFFSET", "pid"), ("NEWTASK_FLAGS_OFFSET", "clone_flags")])?);
         }
         if config.sched_split {
-            offsets.push(("TASK_PID_OFFSET", kernel_btf::member_offset(BTF_PATH, "task_struct", "pid")?));
+            offsets.push(("TASK_PID_OFFSET", btf::member_offset(BTF_PATH, "task_struct", "pid")?));
         }
         if config.net {
             offsets.extend(field_offsets(
@@ -125,7 +127,7 @@ impl Probes {
         let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
 
         let mut flags: Array<_, u32> = Array::try_from(ebpf.map_mut("SYSCALL_FLAGS").context("map SYSCALL_FLAGS")?)?;
-        for (nr, value) in crate::net::kernel_syscall_flags() {
+        for &(nr, value) in &config.syscall_flags {
             flags.set(nr, value, 0)?;
         }
         if let Some(selected) = &config.selected {

@@ -5,11 +5,15 @@ use std::{collections::HashMap, collections::VecDeque, time::Duration};
 use hdrhistogram::Histogram;
 
 use crate::{
-    aggregate::SyscallStats,
-    net::{NetIntervals, OpStats},
-    session::Tick,
-    summary::{format_ns, SortKey},
-    syscall_table,
+    kernel::syscall_table,
+    model::{
+        aggregate::SyscallStats,
+        net::{NetIntervals, OpStats},
+    },
+    report::{
+        sink::Tick,
+        summary::{format_ns, SortKey},
+    },
 };
 
 /// Figures of one syscall over some span.
@@ -380,21 +384,21 @@ mod tests {
         assert_eq!(state.pane.next().next().next().next(), Pane::Interval);
     }
 
-    fn read(fd: u64, ns: u64) -> crate::event::SyscallRecord {
+    fn read(fd: u64, ns: u64) -> crate::kernel::event::SyscallRecord {
         let nr = syscall_table::number("read").unwrap();
-        crate::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
+        crate::kernel::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
     }
 
     #[test]
     fn network_rows_get_last_interval_figures_from_the_totals() {
-        let (table, live) = (crate::aggregate::StatsTable::default(), std::collections::HashSet::new());
+        let (table, live) = (crate::model::aggregate::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
-        let mut snapshot = |net: &crate::net::NetStats| {
+        let mut snapshot = |net: &crate::model::net::NetStats| {
             let tick = Tick { start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net };
             let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
             (row.interval.calls, row.interval.max_ns, row.total.calls)
         };
-        let mut net = crate::net::NetStats::default();
+        let mut net = crate::model::net::NetStats::default();
         let mut open = read(u64::MAX, 100);
         (open.nr, open.ret) = (syscall_table::number("openat").unwrap(), 99_999);
         net.on_syscall(&open);
@@ -407,7 +411,7 @@ mod tests {
         assert!((3000..3010).contains(&max), "{max}");
         assert_eq!(snapshot(&net).0, 0, "nothing new");
         // The totals were reset (the view's `r`): the interval is what there is now.
-        net = crate::net::NetStats::default();
+        net = crate::model::net::NetStats::default();
         net.on_syscall(&open);
         net.on_syscall(&read(99_999, 500));
         assert_eq!(snapshot(&net), (1, 500, 1));

@@ -10,13 +10,23 @@ use tokio::{
     sync::mpsc,
 };
 
+use super::target::{self, SpawnedChild};
 use crate::{
-    aggregate::{Aggregator, StatsTable},
-    event::{decode, Record},
-    filter::SyscallSet,
-    probes::{AttachMode, ProbeConfig, Probes},
-    summary::{self, RunFacts, SortKey},
-    target::{self, SpawnedChild},
+    kernel::{
+        event::{decode, Record},
+        probes::{AttachMode, ProbeConfig, Probes},
+        syscall_set::SyscallSet,
+    },
+    model::{
+        aggregate::{Aggregator, StatsTable},
+        fd_class::{kernel_syscall_flags, with_fd_lifecycle},
+        names,
+        net::NetStats,
+    },
+    report::{
+        sink::{Control, IntervalSink, Tick},
+        summary::{self, RunFacts, SortKey},
+    },
 };
 
 /// How often the ring buffer is drained when the kernel has not woken us (it only wakes the
@@ -38,44 +48,9 @@ pub struct TraceOptions {
     pub interval: Duration,
 }
 
-/// One finished interval, as the interval sinks see it.
-pub struct Tick<'a> {
-    /// Start of the interval, from the start of the trace.
-    pub start: Duration,
-    pub length: Duration,
-    pub interval: &'a StatsTable,
-    pub total: &'a StatsTable,
-    pub lost: u64,
-    /// The processes being traced now.
-    pub live: &'a HashSet<u32>,
-    /// Network and I/O since the start.
-    pub net: &'a crate::net::NetStats,
-}
-
-/// What a sink wants after an interval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    Continue,
-    /// Forget the totals (the live view's `r`).
-    Reset,
-    /// End the trace (the live view's `q`).
-    Stop,
-}
-
-/// Something fed once per interval while tracing: the live view, an interval log, a
-/// Prometheus file. Sinks run on the reader's thread, so they must not block.
-pub trait IntervalSink {
-    fn on_interval(&mut self, tick: &Tick) -> Result<Control>;
-
-    /// Called once after the last interval (a partial one, so intervals add up to the totals).
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
-    }
-}
-
 pub struct Outcome {
     pub totals: StatsTable,
-    pub net: crate::net::NetStats,
+    pub net: NetStats,
     pub facts: RunFacts,
     /// Exit code of the spawned command, if there was one and it exited.
     pub command_exit: Option<i32>,
@@ -109,7 +84,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
     // fentry attaches per selected syscall, so it gets the selection alone (fds are then
     // classified by /proc only).
     let kernel_selection = match (&options.selected, options.net, options.attach) {
-        (Some(selected), true, AttachMode::Tracepoint) => Some(crate::net::with_fd_lifecycle(selected)),
+        (Some(selected), true, AttachMode::Tracepoint) => Some(with_fd_lifecycle(selected)),
         (selected, ..) => selected.clone(),
     };
     let config = ProbeConfig {
@@ -120,10 +95,11 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
         net: options.net,
         tgids: roots.clone(),
         ring_bytes: options.ring_bytes,
+        syscall_flags: kernel_syscall_flags(),
     };
     let mut probes = Probes::load(&config)?;
     for &tgid in &targets {
-        eprintln!("tracer: attached to process {tgid} ({})", target::comm(tgid));
+        eprintln!("tracer: attached to process {tgid} ({})", names::comm(tgid));
     }
     if let Some(child) = child.as_mut() {
         child.release()?;

@@ -6,12 +6,13 @@ use std::{collections::BTreeSet, fmt::Write as _, path::PathBuf};
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
 
-use crate::{
+use super::{
     export::{read_export, Export, KeyStats},
-    filter,
-    net::KEY_KINDS,
     summary::format_ns,
-    syscall_table,
+};
+use crate::{
+    kernel::syscall_table,
+    model::{fd_class::KEY_KINDS, filter},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]

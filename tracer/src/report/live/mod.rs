@@ -14,8 +14,8 @@ use anyhow::{Context, Result};
 
 pub use model::{histogram_bars, log2_buckets, text_table, Snapshot, SnapshotBuilder};
 
-use crate::{
-    session::{Control, IntervalSink, Tick},
+use crate::report::{
+    sink::{Control, IntervalSink, Tick},
     summary::SortKey,
 };
 

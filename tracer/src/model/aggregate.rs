@@ -9,13 +9,14 @@ use rustc_hash::FxHashMap as HashMap;
 use hdrhistogram::Histogram;
 use tracer_common::MAX_SYSCALLS;
 
-use crate::{
-    event::{SchedRecord, SocketRecord, SyscallRecord},
-    filter::SyscallSet,
+use super::{
+    histogram::{new_histogram, record_value},
     net::NetStats,
 };
-
-pub const SIGNIFICANT_DIGITS: u8 = 3;
+use crate::kernel::{
+    event::{SchedRecord, SocketRecord, SyscallRecord},
+    syscall_set::SyscallSet,
+};
 
 #[derive(Clone, Debug)]
 pub struct SyscallStats {
@@ -75,19 +76,6 @@ impl SyscallStats {
 impl Default for SyscallStats {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// A latency histogram: ns, 3 significant digits, auto-resizing.
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid")
-}
-
-/// Records `value`, clamped only if it is beyond any range the histogram can grow to.
-pub fn record_value(histogram: &mut Histogram<u64>, value: u64) {
-    // Auto-resizing grows the range; only a value beyond its reach is clamped.
-    if histogram.record(value).is_err() {
-        histogram.saturating_record(value);
     }
 }
 
@@ -190,7 +178,7 @@ impl Aggregator {
         let thread = self.total.record_sched(rec);
         if thread.name.is_empty() {
             // Named at first sight, while it exists; short-lived threads are gone by the summary.
-            thread.name = crate::target::thread_name(rec.tgid, rec.tid).unwrap_or_else(|| "-".into());
+            thread.name = crate::model::names::thread_name(rec.tgid, rec.tid).unwrap_or_else(|| "-".into());
         }
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
@@ -286,13 +274,13 @@ mod tests {
 
     #[test]
     fn syscalls_outside_the_selection_only_follow_fds() {
-        let nr = |name| crate::syscall_table::number(name).unwrap();
-        let selected = crate::filter::parse_expressions(&["trace=read".to_string()]).unwrap().unwrap();
-        let delivered = crate::net::with_fd_lifecycle(&selected);
+        let nr = |name| crate::kernel::syscall_table::number(name).unwrap();
+        let selected = crate::model::filter::parse_expressions(&["trace=read".to_string()]).unwrap().unwrap();
+        let delivered = crate::model::fd_class::with_fd_lifecycle(&selected);
         assert!(delivered.contains(nr("read")) && delivered.contains(nr("close")) && delivered.contains(nr("openat")));
         assert!(!delivered.contains(nr("getppid")));
-        let getppid_only = crate::filter::parse_expressions(&["trace=getppid".to_string()]).unwrap().unwrap();
-        assert!(crate::net::with_fd_lifecycle(&getppid_only) == getppid_only, "no I/O selected, nothing added");
+        let getppid_only = crate::model::filter::parse_expressions(&["trace=getppid".to_string()]).unwrap().unwrap();
+        assert!(crate::model::fd_class::with_fd_lifecycle(&getppid_only) == getppid_only, "no I/O selected, nothing added");
 
         let mut agg = Aggregator::new(true, Some(selected));
         let mut open = call(nr("openat"), Some(100), 99_999);

@@ -1,0 +1,7 @@
+//! Everything that talks to the kernel: loading and attaching the programs, their maps, the
+//! kernel's BTF, the syscall ABI of this architecture, and decoding the ring-buffer records.
+pub mod btf;
+pub mod event;
+pub mod probes;
+pub mod syscall_set;
+pub mod syscall_table;

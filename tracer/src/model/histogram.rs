@@ -1,0 +1,17 @@
+//! The latency histograms every table keeps: nanoseconds, 3 significant digits.
+use hdrhistogram::Histogram;
+
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A latency histogram: ns, 3 significant digits, auto-resizing.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid")
+}
+
+/// Records `value`, clamped only if it is beyond any range the histogram can grow to.
+pub fn record_value(histogram: &mut Histogram<u64>, value: u64) {
+    // Auto-resizing grows the range; only a value beyond its reach is clamped.
+    if histogram.record(value).is_err() {
+        histogram.saturating_record(value);
+    }
+}

@@ -1,0 +1,8 @@
+//! What the events mean: per-syscall, per-thread and per-connection aggregation into
+//! histograms, the `-e` filter, what each fd is, and the names of threads.
+pub mod aggregate;
+pub mod fd_class;
+pub mod filter;
+pub mod histogram;
+pub mod names;
+pub mod net;

@@ -1,0 +1,12 @@
+//! Names of processes and threads, from /proc.
+use std::fs;
+
+/// A thread's name (`comm`), if it still exists.
+pub fn thread_name(tgid: u32, tid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{tgid}/task/{tid}/comm")).ok().map(|s| s.trim().to_string())
+}
+
+/// Short command name of a process, for messages.
+pub fn comm(pid: u32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_default()
+}

@@ -1,0 +1,41 @@
+//! What the session loop feeds once per interval: the live view, interval logs, exports.
+use std::{collections::HashSet, time::Duration};
+
+use anyhow::Result;
+
+use crate::model::{aggregate::StatsTable, net::NetStats};
+
+/// One finished interval, as the interval sinks see it.
+pub struct Tick<'a> {
+    /// Start of the interval, from the start of the trace.
+    pub start: Duration,
+    pub length: Duration,
+    pub interval: &'a StatsTable,
+    pub total: &'a StatsTable,
+    pub lost: u64,
+    /// The processes being traced now.
+    pub live: &'a HashSet<u32>,
+    /// Network and I/O since the start.
+    pub net: &'a NetStats,
+}
+
+/// What a sink wants after an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    /// Forget the totals (the live view's `r`).
+    Reset,
+    /// End the trace (the live view's `q`).
+    Stop,
+}
+
+/// Something fed once per interval while tracing: the live view, an interval log, a
+/// Prometheus file. Sinks run on the reader's thread, so they must not block.
+pub trait IntervalSink {
+    fn on_interval(&mut self, tick: &Tick) -> Result<Control>;
+
+    /// Called once after the last interval (a partial one, so intervals add up to the totals).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
