@@ -4,7 +4,7 @@ use std::{
     collections::HashMap,
     io::{BufRead, BufReader},
     path::PathBuf,
-    process::{Child, ChildStderr, Command, Output, Stdio},
+    process::{Child, ChildStderr, Command, ExitStatus, Output, Stdio},
     sync::mpsc,
     thread,
     time::Duration,
@@ -38,6 +38,60 @@ pub fn workload() -> Command {
     Command::new(workload_bin())
 }
 
+/// A workload started with `--wait-signal SCENARIO`: it has blocked SIGUSR1 and said so, and
+/// runs its scenario once [`Waiting::go`] sends the signal. A test attaches the tracer in
+/// between, so what is counted starts after "attached", however slow the machine. Killed if
+/// the test fails first.
+pub struct Waiting {
+    child: Child,
+}
+
+impl Waiting {
+    pub fn spawn(scenario: &[&str]) -> Self {
+        let mut child =
+            workload().arg("--wait-signal").args(scenario).stdout(Stdio::piped()).spawn().expect("spawn workload");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read from workload");
+        assert_eq!(line, "ready\n", "workload did not start");
+        // In the wait for sure: tests can count on that call being in progress at attach.
+        wait_until_blocked_in(child.id(), libc::SYS_rt_sigtimedwait);
+        Self { child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn go(&self) {
+        assert_eq!(unsafe { libc::kill(self.pid() as i32, libc::SIGUSR1) }, 0, "signal the workload");
+    }
+
+    pub fn wait(mut self) -> ExitStatus {
+        self.child.wait().expect("wait for workload")
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the main thread of `pid` sits inside syscall `nr` (the first field of
+/// `/proc/PID/syscall`, which the kernel fills in only for a task blocked in a syscall).
+pub fn wait_until_blocked_in(pid: u32, nr: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        if state.split_whitespace().next() == Some(&nr.to_string()) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "pid {pid} never blocked in syscall {nr}: {state}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// One row of the scheduler table: run-queue latency of a thread.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadRow {
@@ -65,6 +119,8 @@ pub struct Summary {
     pub errnos: HashMap<(String, String), u64>,
     /// syscall → (on-CPU %, run queue %, blocked %) of its total time.
     pub split: HashMap<String, (f64, f64, f64)>,
+    /// syscall → calls that were in progress when tracing began (counted, no latency).
+    pub in_flight: HashMap<String, u64>,
     /// Scheduler table, one row per thread.
     pub threads: Vec<ThreadRow>,
     pub received: u64,
@@ -112,6 +168,13 @@ pub fn parse_summary(text: &str) -> Summary {
             // by the tests that need them.
             if section >= 4 {
                 section = 6;
+            }
+            continue;
+        }
+        if let Some(list) = line.strip_prefix("in progress when tracing began ") {
+            for entry in list.split_once(": ").expect("in-flight list").1.split(", ") {
+                let (name, count) = entry.split_once(' ').expect("NAME COUNT");
+                summary.in_flight.insert(name.to_string(), count.parse().unwrap());
             }
             continue;
         }

@@ -1,6 +1,11 @@
 //! TCP, end to end: a loopback echo server and client from the workload, exact counts of
 //! accepts and connects, bytes that match what was sent, addresses that match the ports used.
-use tracer_tests::{trace, workload_bin};
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::TcpStream,
+};
+
+use tracer_tests::{trace, wait_until_blocked_in, workload, workload_bin, Attached};
 
 const CONNS: u64 = 5;
 const MSGS: u64 = 10;
@@ -134,4 +139,36 @@ fn network_keys_are_exported_and_compared() {
     }
     assert!(!stdout.contains("pipe:") && !stdout.lines().any(|l| l.starts_with("write ")), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_accept_in_progress_at_attach_is_counted() {
+    // A server already blocked in accept when tracer attaches, then N connections: strace -c
+    // counts N accepts (its attach restarts the call), and so must we, one of them without a
+    // latency.
+    const N: u64 = 4;
+    let mut server = workload().args(["accept", &N.to_string()]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().strip_prefix("port ").expect("port line").parse().unwrap();
+    let pid = server.id();
+    wait_until_blocked_in(pid, libc::SYS_accept4);
+    let tracer = Attached::start(&["-p", &pid.to_string()]);
+    for _ in 0..N {
+        TcpStream::connect(("127.0.0.1", port)).unwrap().write_all(b"x").unwrap();
+    }
+    assert!(server.wait().unwrap().success());
+    let (summary, output) = tracer.finish();
+    assert!(output.status.success(), "{output:?}");
+    let text = &summary.text;
+    assert_eq!(summary.calls("accept4"), N, "{text}");
+    assert_eq!(summary.in_flight.get("accept4"), Some(&1), "{text}");
+    assert_eq!(op_row(text, "accept", "socket")[2], N.to_string(), "{text}");
+    assert_eq!(summary.calls("read"), N, "{text}");
+    assert_eq!(op_row(text, "read", "socket")[2..4], [N.to_string(), N.to_string()], "{text}");
+    // Every connection the server accepted is in the table, the first with an unknown wait.
+    let accepted: Vec<Conn> = connections(text).into_iter().filter(|c| c.2).collect();
+    assert_eq!(accepted.len() as u64, N, "{text}");
+    let unknown_waits = text.lines().skip_while(|l| !l.starts_with("TCP connections")).filter(|l| l.split_whitespace().nth(3) == Some("?"));
+    assert_eq!(unknown_waits.count(), 1, "{text}");
 }

@@ -5,19 +5,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tracer_tests::{trace, workload, workload_bin, Attached};
+use tracer_tests::{trace, wait_until_blocked_in, workload, workload_bin, Attached, Waiting};
 
 const MS: u64 = 1_000_000;
 
-/// Starts a workload blocked on stdin, attaches the tracer, then lets the workload run.
+/// Starts a workload waiting for a signal, attaches the tracer, then lets the workload run.
 fn attach_and_run(tracer_args: &[&str], scenario: &[&str]) -> (tracer_tests::Summary, std::process::Output) {
-    let mut target = workload().arg("--wait-stdin").args(scenario).stdin(Stdio::piped()).spawn().unwrap();
-    let pid = target.id().to_string();
+    let target = Waiting::spawn(scenario);
+    let pid = target.pid().to_string();
     let mut args = tracer_args.to_vec();
     args.extend(["-p", &pid]);
     let tracer = Attached::start(&args);
-    target.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    assert!(target.wait().unwrap().success(), "workload failed");
+    target.go();
+    assert!(target.wait().success(), "workload failed");
     tracer.finish()
 }
 
@@ -38,6 +38,36 @@ fn attached_pid_exact_counts_and_errors() {
     assert_eq!(summary.row("read").errors, 0);
     assert_eq!(summary.lost, 0);
     assert_eq!(summary.processes, 1);
+    // The wait for the go signal was in progress at attach: one call, of unknown latency.
+    assert_eq!(summary.calls("rt_sigtimedwait"), 1, "{}", summary.text);
+    assert!(summary.row("rt_sigtimedwait").percentiles_ns.is_none(), "{}", summary.text);
+    assert_eq!(summary.in_flight, [("rt_sigtimedwait".to_string(), 1)].into(), "{}", summary.text);
+}
+
+#[test]
+fn a_read_in_progress_at_attach_is_counted_without_a_latency() {
+    // The reader is blocked in read on a pipe before tracer attaches; then N bytes come, one
+    // read each. strace -c would count N (its attach restarts the call); so must we.
+    const N: usize = 5;
+    let mut target = Killed(workload().args(["stdin-bytes", &N.to_string()]).stdin(Stdio::piped()).spawn().unwrap());
+    let pid = target.0.id();
+    wait_until_blocked_in(pid, libc::SYS_read);
+    let tracer = Attached::start(&["-e", "trace=read", "-p", &pid.to_string()]);
+    let mut stdin = target.0.stdin.take().unwrap();
+    // One byte per read, however the writes and reads interleave.
+    stdin.write_all(&[b'x'; N]).unwrap();
+    assert!(target.0.wait().unwrap().success());
+    let (summary, output) = tracer.finish();
+    assert!(output.status.success(), "{output:?}");
+    let read = summary.row("read");
+    assert_eq!(read.calls, N as u64, "{}", summary.text);
+    assert_eq!(summary.in_flight.get("read"), Some(&1), "{}", summary.text);
+    // The histogram holds the N-1 timed reads only: the in-flight one's wait is unknown.
+    assert!(read.percentiles_ns.is_some(), "{}", summary.text);
+    let pipe_reads = summary.text.lines().find(|l| l.starts_with("read ") && l.split_whitespace().nth(1) == Some("pipe"));
+    let pipe_reads = pipe_reads.unwrap_or_else(|| panic!("no read/pipe row:\n{}", summary.text));
+    assert_eq!(pipe_reads.split_whitespace().nth(2), Some(N.to_string().as_str()), "{}", summary.text);
+    assert_eq!(pipe_reads.split_whitespace().nth(3), Some(N.to_string().as_str()), "bytes:\n{}", summary.text);
 }
 
 #[test]
@@ -84,6 +114,9 @@ fn children_are_traced_only_with_follow_forks() {
     let (with, _) = trace(&with_f);
     assert_eq!(with.calls("getppid"), 300, "{}", with.text);
     assert_eq!(with.processes, 2, "{}", with.text);
+    // The child's own return from the fork is the parent's call, not a second one.
+    assert_eq!(with.calls("clone") + with.calls("clone3"), 1, "{}", with.text);
+    assert!(with.in_flight.is_empty(), "{}", with.text);
 }
 
 #[test]
@@ -127,11 +160,13 @@ fn other_processes_never_appear() {
 
 #[test]
 fn pid_exiting_mid_run_ends_the_trace_with_a_summary() {
-    let mut target = workload().args(["sleep", "300"]).spawn().unwrap();
-    let pid = target.id().to_string();
+    // The target exits only once the tracer is attached, however long that takes.
+    let target = Waiting::spawn(&["sleep", "0"]);
+    let pid = target.pid().to_string();
     let started = Instant::now();
     let tracer = Attached::start(&["-p", &pid]);
-    target.wait().unwrap();
+    target.go();
+    target.wait();
     let (summary, output) = tracer.finish();
     assert!(output.status.success(), "{output:?}");
     assert_eq!(summary.calls("exit_group"), 1, "{}", summary.text);
@@ -284,18 +319,19 @@ fn lost_events_are_counted_never_silent() {
     // A stopped reader and a 1 MiB ring buffer: most of 300,000 syscalls cannot fit. Every one
     // of them must be either received or counted lost.
     const CALLS: u64 = 300_000;
-    let mut target = workload().args(["--wait-stdin", "getppid", &CALLS.to_string()]).stdin(Stdio::piped()).spawn().unwrap();
-    let pid = target.id().to_string();
+    let target = Waiting::spawn(&["getppid", &CALLS.to_string()]);
+    let pid = target.pid().to_string();
     // --no-sched: scheduler events would share the ring buffer and the count.
     let tracer = Attached::start(&["--no-sched", "--buffer-size", "1", "-p", &pid]);
     nix_kill(tracer.tracer.id(), libc::SIGSTOP);
-    target.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    assert!(target.wait().unwrap().success());
+    target.go();
+    assert!(target.wait().success());
     nix_kill(tracer.tracer.id(), libc::SIGCONT);
     let (summary, output) = tracer.finish();
     assert!(output.status.success(), "{output:?}");
     assert!(summary.lost > 0, "a stopped reader must lose events:\n{}", summary.text);
     assert!(summary.text.contains("warning: ") && summary.text.contains("events were lost"), "{}", summary.text);
-    // getppid calls and the final exit_group: nothing else happens after the trigger.
-    assert_eq!(summary.received + summary.lost, CALLS + 1, "{}", summary.text);
+    // The wait for the go signal (in progress at attach), the getppid calls and the final
+    // exit_group: nothing else happens after the trigger.
+    assert_eq!(summary.received + summary.lost, 1 + CALLS + 1, "{}", summary.text);
 }

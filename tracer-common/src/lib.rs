@@ -18,6 +18,10 @@ pub const EVENT_SCHED: u32 = 4;
 /// A traced thread's syscall used a socket (record: [`SockEvent`]): its fd and the socket.
 /// Sent when a thread's fd/socket pair changes or it closed an fd, not for every syscall.
 pub const EVENT_SOCKET: u32 = 5;
+/// A syscall that was already in progress when tracing began returned (its entry was never
+/// seen): a call like any other, but of unknown latency. `start_ns` is when it returned,
+/// `duration_ns` is 0.
+pub const EVENT_SYSCALL_IN_FLIGHT: u32 = 7;
 /// A TCP connect of a traced thread completed (record: [`SockEvent`]): SYN sent until
 /// established, in `latency_ns`.
 pub const EVENT_CONNECT: u32 = 6;
@@ -35,6 +39,14 @@ pub const SYSCALL_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
 pub const SYSCALL_SOCKET_FD_ARG0: u32 = 1;
 /// It can free fd numbers for reuse (close, dup2, dup3, close_range).
 pub const SYSCALL_FREES_FDS: u32 = 2;
+/// It creates a task (clone, clone3, fork, vfork): the new task's first return from it,
+/// with 0, is the end of the parent's call, not a call of its own.
+pub const SYSCALL_CREATES_TASK: u32 = 4;
+
+/// In [`InFlight::nr`]: the slot's owner has entered or left a syscall since tracing began,
+/// so an exit without a recorded entry is of a syscall `-e` did not select, not of one that
+/// was in progress at attach.
+pub const SLOT_SEEN: u32 = 1 << 31;
 
 /// One ring-buffer record: one cache line; the kernel adds an 8-byte header.
 #[repr(C)]
@@ -109,6 +121,8 @@ pub struct InFlight {
     // The fields every syscall touches come first, to share a cache line.
     /// `bpf_ktime_get_ns()` at entry; 0 means "no syscall in flight".
     pub start_ns: u64,
+    /// The syscall in flight, with [`SLOT_SEEN`] set once the owner has been seen at a syscall
+    /// boundary.
     pub nr: u32,
     /// Guards against a stale entry left by a thread that vanished mid-syscall.
     pub tid: u32,

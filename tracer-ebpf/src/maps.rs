@@ -88,6 +88,9 @@ static FILTER_SYSCALLS: Global<u32> = Global::new(0);
 /// Offset of the first syscall argument in `struct pt_regs` (x86_64: `di`; aarch64: `regs[0]`).
 #[unsafe(no_mangle)]
 static ARG0_OFFSET: Global<u32> = Global::new(112);
+/// Offset of the syscall number in `struct pt_regs` (x86_64: `orig_ax`; aarch64: `syscallno`).
+#[unsafe(no_mangle)]
+static NR_OFFSET: Global<u32> = Global::new(120);
 /// Native numbers of `exit` and `exit_group`, which never reach `sys_exit`.
 #[unsafe(no_mangle)]
 static NR_EXIT: Global<u32> = Global::new(60);
@@ -140,6 +143,11 @@ pub fn is_selected(nr: u32) -> bool {
 #[inline(always)]
 pub fn arg0_offset() -> usize {
     ARG0_OFFSET.load() as usize
+}
+
+#[inline(always)]
+pub fn nr_offset() -> usize {
+    NR_OFFSET.load() as usize
 }
 
 #[inline(always)]

@@ -1,13 +1,15 @@
 //! A process whose syscalls are known exactly, for the end-to-end tests and the benchmark.
 //!
 //! Every scenario makes its syscalls through libc directly (no buffering), so the counts the
-//! tracer reports can be asserted exactly. `--wait-stdin` makes it block on a line of stdin
-//! first, so a test can attach the tracer to a running process before the counted part starts.
-use std::{ffi::CString, io::BufRead, thread, time::Duration};
+//! tracer reports can be asserted exactly. `--wait-signal` makes it print `ready` and wait for
+//! SIGUSR1 first, so a test can attach the tracer to a running process before the counted part
+//! starts, and know that it has (no sleeps: a test's result must not depend on the machine's
+//! speed).
+use std::{ffi::CString, io::Write, thread, time::Duration};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: workload [--wait-stdin] SCENARIO\n\
+        "usage: workload [--wait-signal] SCENARIO\n\
          scenarios:\n  \
          rw READS WRITES BAD_CLOSES MISSING_OPENS   read /dev/zero, write /dev/null, close(-1) (EBADF), open a missing file (ENOENT)\n  \
          pipe-sleep READS SLEEP_MS                 each read blocks on a pipe whose writer sleeps SLEEP_MS first\n  \
@@ -15,6 +17,8 @@ fn usage() -> ! {
          fork N                                     a child process makes N getppid calls; the parent only waits\n  \
          forks CHILDREN N                           CHILDREN children one after the other, each making N getppid calls\n  \
          sleep MS                                   sleep, then exit\n  \
+         stdin-bytes N                              N reads of one byte each from stdin\n  \
+         accept N                                   listen on a loopback port (printed), accept N connections, read one byte from each\n  \
          cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
          \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back"
@@ -34,10 +38,9 @@ fn check(ret: isize, what: &str) {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--wait-stdin") {
+    if args.first().map(String::as_str) == Some("--wait-signal") {
         args.remove(0);
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).expect("read stdin");
+        wait_for_sigusr1();
     }
     match args.first().map(String::as_str) {
         Some("rw") => read_write(arg(&args, 1), arg(&args, 2), arg(&args, 3), arg(&args, 4)),
@@ -46,6 +49,8 @@ fn main() {
         Some("fork") => fork_child(arg(&args, 1)),
         Some("forks") => (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2))),
         Some("sleep") => thread::sleep(Duration::from_millis(arg(&args, 1))),
+        Some("stdin-bytes") => stdin_bytes(arg(&args, 1)),
+        Some("accept") => accept(arg(&args, 1)),
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2)),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
         _ => usage(),
@@ -53,6 +58,42 @@ fn main() {
     // Straight to exit_group: returning from main would add the runtime's own clean-up
     // syscalls (sigaltstack, munmap), and the tests count every syscall.
     unsafe { libc::_exit(0) }
+}
+
+/// Blocks SIGUSR1 (so that it cannot kill us before we wait), says `ready`, and waits for it.
+fn wait_for_sigusr1() {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        check(libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) as isize, "sigprocmask");
+        let mut stdout = std::io::stdout();
+        stdout.write_all(b"ready\n").and_then(|()| stdout.flush()).expect("write ready");
+        check(libc::sigwaitinfo(&set, std::ptr::null_mut()) as isize, "sigwaitinfo");
+    }
+}
+
+fn stdin_bytes(n: u64) {
+    let mut byte = 0u8;
+    for _ in 0..n {
+        let got = unsafe { libc::read(0, (&raw mut byte).cast(), 1) };
+        assert_eq!(got, 1, "stdin ended early");
+    }
+}
+
+/// A server blocked in accept from the start: a test attaches while it waits, then connects.
+fn accept(conns: u64) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "port {}", listener.local_addr().unwrap().port()).and_then(|()| stdout.flush()).expect("write port");
+    use std::os::fd::AsRawFd;
+    for _ in 0..conns {
+        let fd = unsafe { libc::accept4(listener.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut(), 0) };
+        check(fd as isize, "accept4");
+        let mut byte = 0u8;
+        check(unsafe { libc::read(fd, (&raw mut byte).cast(), 1) }, "read");
+        check(unsafe { libc::close(fd) } as isize, "close");
+    }
 }
 
 fn open(path: &str, flags: i32) -> i32 {

@@ -80,6 +80,7 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
             }
             // The thread is gone; its tid may be reused by a process we do not trace.
             (*slot).tid = 0;
+            (*slot).nr = 0;
             (*slot).start_ns = 0;
             (*slot).off_cpu_since = 0;
             return;
@@ -89,7 +90,9 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
                 return; // the slot's owner is inside a syscall: leave it be
             }
             // First switch of this thread outside a syscall: claim the slot.
+            // Not SLOT_SEEN: this thread may be inside a syscall that began before tracing.
             (*slot).tid = tid;
+            (*slot).nr = 0;
             (*slot).last_sk = 0;
         }
         (*slot).tgid = tgid;

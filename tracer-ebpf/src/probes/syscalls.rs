@@ -6,13 +6,13 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
 };
 use tracer_common::{
-    Event, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_NO_RETURN, MAX_SYSCALLS, SYSCALL_FREES_FDS,
-    SYSCALL_SOCKET_FD_ARG0,
+    Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
+    MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
 use crate::maps::{
     arg0_offset, bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_selected, is_traced, never_returns,
-    slot, syscall_flags, SOCKETS,
+    nr_offset, slot, syscall_flags, SOCKETS,
 };
 
 #[btf_tracepoint(function = "sys_enter")]
@@ -80,7 +80,7 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             }
             (*slot).sk = 0;
             (*slot).start_ns = now;
-            (*slot).nr = nr;
+            (*slot).nr = nr | SLOT_SEEN;
             (*slot).tid = tid;
             // Volatile: two adjacent zero stores otherwise become a call to a byte-by-byte
             // memset, a quarter of this program's cost.
@@ -99,12 +99,18 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
         return;
     };
     // Field by field: copying the whole slot costs more than the fields this path needs.
-    let (start_ns, owner) = unsafe { ((*slot).start_ns, (*slot).tid) };
-    // No entry seen (attached mid-syscall, or the syscall was not selected): nothing to pair.
+    let (start_ns, owner, slot_nr) = unsafe { ((*slot).start_ns, (*slot).tid, (*slot).nr) };
     if start_ns == 0 || owner != tid {
+        // No entry to pair: a syscall `-e` did not select (the common case, and the cheap
+        // one), or, at a thread's first syscall boundary since tracing began, one that was
+        // already in progress then.
+        if owner != tid || slot_nr & SLOT_SEEN == 0 {
+            first_exit(slot, pid_tgid, regs, ret);
+        }
         return;
     }
-    let (nr, blocked_ns, runq_ns, sk) = unsafe { ((*slot).nr, (*slot).blocked_ns, (*slot).runq_ns, (*slot).sk) };
+    let nr = slot_nr & !SLOT_SEEN;
+    let (blocked_ns, runq_ns, sk) = unsafe { ((*slot).blocked_ns, (*slot).runq_ns, (*slot).sk) };
     unsafe { (*slot).start_ns = 0 };
     let now = unsafe { bpf_ktime_get_ns() };
     if now < start_ns {
@@ -150,6 +156,50 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
         arg0,
         blocked_ns,
         runq_ns,
+    });
+}
+
+/// The first exit of a thread not seen at a syscall boundary before: the syscall was in
+/// progress when tracing began (or when a traced process gained this thread). It is reported
+/// as a call of unknown latency, if `-e` selected it.
+#[inline(always)]
+fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
+    let tgid = (pid_tgid >> 32) as u32;
+    let tid = pid_tgid as u32;
+    unsafe {
+        if (*slot).tid != tid {
+            if (*slot).start_ns != 0 {
+                return; // the slot's owner (a tid equal modulo the map's size) is inside a syscall
+            }
+            (*slot).tid = tid;
+            (*slot).last_sk = 0;
+            (*slot).off_cpu_since = 0;
+        }
+        (*slot).nr = SLOT_SEEN;
+    }
+    // The syscall number survives in the registers (x86_64 `orig_ax`, aarch64 `syscallno`).
+    let nr = unsafe { core::ptr::read_volatile(regs.add(nr_offset()).cast::<u32>()) };
+    if nr >= MAX_SYSCALLS || !is_selected(nr) {
+        return;
+    }
+    // A new task's return from the clone that made it: the parent's call, seen in the parent.
+    if ret == 0 && syscall_flags(nr) & SYSCALL_CREATES_TASK != 0 {
+        return;
+    }
+    if syscall_flags(nr) & SYSCALL_FREES_FDS != 0 && ret != -9 {
+        bump_fd_generation();
+    }
+    emit(Event {
+        kind: EVENT_SYSCALL_IN_FLIGHT,
+        nr,
+        tgid,
+        tid,
+        start_ns: unsafe { bpf_ktime_get_ns() },
+        duration_ns: 0,
+        ret,
+        arg0: read_arg0(regs),
+        blocked_ns: 0,
+        runq_ns: 0,
     });
 }
 

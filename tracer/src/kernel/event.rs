@@ -1,7 +1,7 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
 use tracer_common::{
     Event, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_SCHED, EVENT_SOCKET, EVENT_SYSCALL,
-    EVENT_SYSCALL_NO_RETURN,
+    EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
 };
 
 /// What one ring-buffer record says.
@@ -44,9 +44,13 @@ pub struct SyscallRecord {
     pub nr: u32,
     pub tgid: u32,
     pub tid: u32,
+    /// Entry time; for a call in flight at attach, when it returned.
     pub start_ns: u64,
-    /// `None` for calls that never return (`exit_group`).
+    /// `None` when the latency is unknown: a call that never returns (`exit_group`), or one
+    /// that was already in progress when tracing began.
     pub duration_ns: Option<u64>,
+    /// The call returned (`ret` is its result): false only for `exit` and `exit_group`.
+    pub returned: bool,
     pub ret: i64,
     pub arg0: u64,
     /// Of the duration: switched out and not runnable.
@@ -60,10 +64,7 @@ impl SyscallRecord {
     /// kernel's own ERESTARTSYS and kin (512..=516), as strace counts them: a signal interrupted
     /// the call, which the kernel then restarts (a call of its own) or fails with EINTR.
     pub fn errno(&self) -> Option<i32> {
-        match self.duration_ns {
-            Some(_) if (-4095..0).contains(&self.ret) => Some(-self.ret as i32),
-            _ => None,
-        }
+        (self.returned && (-4095..0).contains(&self.ret)).then(|| -self.ret as i32)
     }
 }
 
@@ -92,13 +93,14 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         return Ok(if kind == EVENT_SOCKET { Record::Socket(record) } else { Record::Connect(record) });
     }
     let event: Event = read_exact(bytes)?;
-    let syscall = |duration_ns| {
+    let syscall = |duration_ns, returned| {
         Record::Syscall(SyscallRecord {
             nr: event.nr,
             tgid: event.tgid,
             tid: event.tid,
             start_ns: event.start_ns,
             duration_ns,
+            returned,
             ret: event.ret,
             arg0: event.arg0,
             blocked_ns: event.blocked_ns,
@@ -106,8 +108,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         })
     };
     match event.kind {
-        EVENT_SYSCALL => Ok(syscall(Some(event.duration_ns))),
-        EVENT_SYSCALL_NO_RETURN => Ok(syscall(None)),
+        EVENT_SYSCALL => Ok(syscall(Some(event.duration_ns), true)),
+        EVENT_SYSCALL_NO_RETURN => Ok(syscall(None, false)),
+        EVENT_SYSCALL_IN_FLIGHT => Ok(syscall(None, true)),
         EVENT_FORK => Ok(Record::Fork { parent_tgid: event.tgid, child_pid: event.ret as u32 }),
         EVENT_SCHED => Ok(Record::Sched(SchedRecord {
             tgid: event.tgid,
@@ -136,6 +139,10 @@ mod tests {
         let ev = Event { kind: EVENT_SYSCALL_NO_RETURN, ret: -2, ..ev };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
         assert_eq!((rec.duration_ns, rec.errno()), (None, None));
+
+        let ev = Event { kind: EVENT_SYSCALL_IN_FLIGHT, ret: -4, ..ev };
+        let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
+        assert_eq!((rec.duration_ns, rec.returned, rec.errno()), (None, true, Some(4)));
 
         let ev = Event { kind: EVENT_FORK, ret: 99, ..ev };
         assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Fork { parent_tgid: 10, child_pid: 99 });

@@ -116,6 +116,7 @@ impl Probes {
             .map_max_entries("EVENTS", config.ring_bytes)
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
             .override_global("ARG0_OFFSET", &syscall_table::ARG0_PT_REGS_OFFSET, true)
+            .override_global("NR_OFFSET", &syscall_table::NR_PT_REGS_OFFSET, true)
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)

@@ -17,6 +17,12 @@ pub const ARG0_PT_REGS_OFFSET: u32 = 14 * 8; // r15..ax, cx, dx, si, then di
 #[cfg(target_arch = "aarch64")]
 pub const ARG0_PT_REGS_OFFSET: u32 = 0; // regs[0]
 
+/// Offset of the syscall number in `struct pt_regs`, which survives the call.
+#[cfg(target_arch = "x86_64")]
+pub const NR_PT_REGS_OFFSET: u32 = 15 * 8; // orig_ax, after r15..di
+#[cfg(target_arch = "aarch64")]
+pub const NR_PT_REGS_OFFSET: u32 = 34 * 8 + 8; // syscallno, after regs[31], sp, pc, pstate, orig_x0
+
 #[cfg(target_arch = "x86_64")]
 const HANDLER_PREFIX: &str = "__x64_sys_";
 #[cfg(target_arch = "aarch64")]

@@ -24,6 +24,9 @@ pub struct SyscallStats {
     pub errors: u64,
     /// Calls that never returned (`exit_group`): counted, but they have no latency.
     pub no_return: u64,
+    /// Calls already in progress when tracing began: counted (with their errors), but their
+    /// latency is unknown, so they are not in the histogram or the time totals.
+    pub in_flight: u64,
     pub total_ns: u64,
     /// Of `total_ns`: blocked off-CPU, and waiting in the run queue. The rest ran on a CPU.
     pub blocked_ns: u64,
@@ -38,6 +41,7 @@ impl SyscallStats {
             calls: 0,
             errors: 0,
             no_return: 0,
+            in_flight: 0,
             total_ns: 0,
             blocked_ns: 0,
             runq_ns: 0,
@@ -58,6 +62,7 @@ impl SyscallStats {
                 self.runq_ns += rec.runq_ns.min(ns - blocked);
                 record_value(&mut self.latency, ns);
             }
+            None if rec.returned => self.in_flight += 1,
             None => self.no_return += 1,
         }
         if let Some(errno) = rec.errno() {
@@ -210,7 +215,7 @@ mod tests {
     use super::*;
 
     fn call(nr: u32, duration_ns: Option<u64>, ret: i64) -> SyscallRecord {
-        SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 }
+        SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, returned: duration_ns.is_some(), ret, arg0: 0, blocked_ns: 0, runq_ns: 0 }
     }
 
     #[test]
@@ -234,6 +239,17 @@ mod tests {
         assert_eq!((exit.calls, exit.no_return, exit.latency.len()), (1, 1, 0));
         assert_eq!(agg.total.events, 1003);
         assert_eq!(agg.total.syscalls().count(), 3);
+    }
+
+    #[test]
+    fn a_call_in_flight_at_attach_is_counted_without_a_latency() {
+        let mut agg = Aggregator::new(false, None);
+        agg.record(&call(0, Some(100), 1));
+        agg.record(&SyscallRecord { returned: true, ..call(0, None, -4) });
+        let read = agg.total.get(0).unwrap();
+        assert_eq!((read.calls, read.errors, read.in_flight, read.no_return), (2, 1, 1, 0));
+        assert_eq!((read.latency.len(), read.total_ns), (1, 100));
+        assert_eq!(read.errnos.get(&4), Some(&1));
     }
 
     #[test]

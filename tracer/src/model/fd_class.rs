@@ -61,6 +61,8 @@ pub(crate) struct SyscallClass {
     pub(crate) close_range: bool,
     /// `execve`/`execveat`: close-on-exec fds are gone without a close.
     pub(crate) exec: bool,
+    /// clone, clone3, fork, vfork: the new task returns from it too.
+    pub(crate) creates_task: bool,
 }
 
 /// Classes of every syscall number, computed once.
@@ -79,6 +81,7 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
                     frees_fds: matches!(name, "close" | "dup2" | "dup3" | "close_range"),
                     close_range: name == "close_range",
                     exec: matches!(name, "execve" | "execveat"),
+                    creates_task: matches!(name, "clone" | "clone3" | "fork" | "vfork"),
                 },
                 None => SyscallClass::default(),
             })
@@ -116,6 +119,9 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
             }
             if class.frees_fds {
                 flags |= tracer_common::SYSCALL_FREES_FDS;
+            }
+            if class.creates_task {
+                flags |= tracer_common::SYSCALL_CREATES_TASK;
             }
             (nr as u32, flags)
         })

@@ -26,11 +26,25 @@ pub struct OpStats {
     pub bytes: u64,
     /// Bytes moved per successful call.
     pub sizes: Histogram<u64>,
+    /// Calls of unknown latency (in progress when tracing began): not in `latency`.
+    pub untimed: u64,
 }
 
 impl OpStats {
     fn new() -> Self {
-        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram() }
+        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram(), untimed: 0 }
+    }
+
+    /// Every call, timed or not.
+    pub fn calls(&self) -> u64 {
+        self.latency.len() + self.untimed
+    }
+
+    fn record_call(&mut self, duration: Option<u64>) {
+        match duration {
+            Some(ns) => self.record_latency(ns),
+            None => self.untimed += 1,
+        }
     }
 
     fn record_latency(&mut self, ns: u64) {
@@ -42,12 +56,16 @@ impl OpStats {
     /// all of `self` when the totals were reset in between.
     fn since(&self, before: &OpStats) -> OpStats {
         let mut interval = self.clone();
-        let shrunk = self.latency.len() < before.latency.len() || self.total_ns < before.total_ns || self.errors < before.errors;
+        let shrunk = self.latency.len() < before.latency.len()
+            || self.total_ns < before.total_ns
+            || self.errors < before.errors
+            || self.untimed < before.untimed;
         if shrunk || interval.latency.subtract(&before.latency).is_err() {
             return self.clone();
         }
         interval.total_ns -= before.total_ns;
         interval.errors -= before.errors;
+        interval.untimed -= before.untimed;
         interval
     }
 }
@@ -99,7 +117,9 @@ pub const CONNECT_MEANS: &str = "SYN sent to established";
 pub struct Connection {
     pub tgid: u32,
     pub tuple: SockTuple,
-    /// How long the `accept` that returned it waited.
+    /// A traced `accept` returned it.
+    pub accepted: bool,
+    /// How long that accept waited (unknown when it was in progress when tracing began).
     pub accept_ns: Option<u64>,
     /// SYN sent until established.
     pub connect_ns: Option<u64>,
@@ -111,6 +131,8 @@ pub struct Connection {
     /// Latency of the syscalls on it.
     pub latency: Histogram<u64>,
     pub total_ns: u64,
+    /// Syscalls on it of unknown latency (in progress when tracing began).
+    pub untimed: u64,
 }
 
 impl Connection {
@@ -118,6 +140,7 @@ impl Connection {
         Self {
             tgid,
             tuple,
+            accepted: false,
             accept_ns: None,
             connect_ns: None,
             sent: 0,
@@ -126,7 +149,13 @@ impl Connection {
             received_sizes: new_histogram(),
             latency: new_histogram(),
             total_ns: 0,
+            untimed: 0,
         }
+    }
+
+    /// Every syscall on it, timed or not.
+    pub fn calls(&self) -> u64 {
+        self.latency.len() + self.untimed
     }
 
     pub fn local(&self) -> SocketAddr {
@@ -162,7 +191,7 @@ pub struct NetStats {
     /// per read or write.
     fds: HashMap<(u32, i32), FdEntry>,
     /// Accepted fds whose socket is not known yet: how long the accept waited.
-    pending_accepts: HashMap<(u32, i32), u64>,
+    pending_accepts: HashMap<(u32, i32), Option<u64>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -223,7 +252,10 @@ impl NetStats {
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: Some(id), since_ns });
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
-            self.connections[id].accept_ns.get_or_insert(accept_ns);
+            let connection = &mut self.connections[id];
+            if !connection.accepted {
+                (connection.accepted, connection.accept_ns) = (true, accept_ns);
+            }
         }
     }
 
@@ -272,12 +304,17 @@ impl NetStats {
         // A socket still open keeps what the kernel said of it; anything else is looked at anew.
         self.fds.retain(|&(owner, fd), entry| owner != tgid || (entry.kind == FdKind::Socket && open.contains(&fd)));
         for fd in open {
-            self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None, since_ns: 0 });
+            self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd, false), connection: None, since_ns: 0 });
         }
     }
 
+    /// A syscall's event. One of unknown latency (in flight when tracing began) counts as a
+    /// call and moves its bytes, but adds no time.
     pub fn on_syscall(&mut self, rec: &SyscallRecord) {
-        let Some(duration) = rec.duration_ns else { return };
+        if !rec.returned {
+            return;
+        }
+        let duration = rec.duration_ns;
         let Some(class) = classes().get(rec.nr as usize) else { return };
         if class.exec && rec.ret == 0 {
             // Close-on-exec fds closed without a close event: look again.
@@ -290,12 +327,12 @@ impl NetStats {
             if class.opens_path {
                 // Known now, even if the fd is closed before anyone could look in /proc. A
                 // close of the number's previous file ended before this open did.
-                let since_ns = rec.start_ns + duration;
+                let since_ns = rec.start_ns + duration.unwrap_or(0);
                 self.fds.insert((rec.tgid, rec.ret as i32), FdEntry { kind: FdKind::File, connection: None, since_ns });
             }
         }
         if class.accept && rec.ret >= 0 {
-            self.accepts.get_or_insert_with(OpStats::new).record_latency(duration);
+            self.accepts.get_or_insert_with(OpStats::new).record_call(duration);
             self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
         }
         if class.close && rec.ret == 0 {
@@ -314,14 +351,16 @@ impl NetStats {
             self.pending_accepts.retain(|key, _| !freed(key));
         }
         let Some(direction) = class.direction else { return };
-        let (connection, kind) = self.fd_info(rec.tgid, fd);
+        // An fd first seen in a call already in progress at attach: the kernel could not name
+        // its socket, so /proc's word is taken for it.
+        let (connection, kind) = self.fd_info(rec.tgid, fd, duration.is_none());
         let bytes = rec.ret.max(0) as u64;
         let index = rec.nr as usize * FD_KINDS + kind as usize;
         if self.ops.len() <= index {
             self.ops.resize(index + 1, None);
         }
         let op = self.ops[index].get_or_insert_with(OpStats::new);
-        op.record_latency(duration);
+        op.record_call(duration);
         op.bytes += bytes;
         let succeeded = rec.ret >= 0;
         if succeeded {
@@ -331,8 +370,13 @@ impl NetStats {
         }
         if let Some(id) = connection {
             let c = &mut self.connections[id];
-            record_value(&mut c.latency, duration);
-            c.total_ns += duration;
+            match duration {
+                Some(ns) => {
+                    record_value(&mut c.latency, ns);
+                    c.total_ns += ns;
+                }
+                None => c.untimed += 1,
+            }
             let (total, sizes) = match direction {
                 Direction::Send => (&mut c.sent, &mut c.sent_sizes),
                 Direction::Receive => (&mut c.received, &mut c.received_sizes),
@@ -345,9 +389,11 @@ impl NetStats {
     }
 
     /// The connection (if a TCP socket) and kind of an fd; a non-socket fd is resolved once.
-    fn fd_info(&mut self, tgid: u32, fd: i32) -> (Option<usize>, FdKind) {
-        let entry =
-            *self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd), connection: None, since_ns: 0 });
+    fn fd_info(&mut self, tgid: u32, fd: i32, socket_from_proc: bool) -> (Option<usize>, FdKind) {
+        let entry = *self
+            .fds
+            .entry((tgid, fd))
+            .or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd, socket_from_proc), connection: None, since_ns: 0 });
         (entry.connection, entry.kind)
     }
 
@@ -362,13 +408,16 @@ impl NetStats {
 /// What a non-socket fd `fd` of process `tgid` is, from `/proc`. The reader sees events a
 /// little after they happen, so an fd closed meanwhile is unknown ("other"), and one reused
 /// since is misread; sockets never are, the kernel names them. A socket found here without the
-/// kernel having named it is such a reused fd: "other".
-fn resolve_fd(tgid: u32, fd: i32) -> FdKind {
+/// kernel having named it is such a reused fd: "other", unless `socket_from_proc` (the kernel
+/// could not have named it).
+fn resolve_fd(tgid: u32, fd: i32, socket_from_proc: bool) -> FdKind {
     match std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")) {
         Ok(target) => {
             let target = target.to_string_lossy();
             if target.starts_with("pipe:") {
                 FdKind::Pipe
+            } else if socket_from_proc && target.starts_with("socket:") {
+                FdKind::Socket
             } else if target.starts_with('/') {
                 FdKind::File
             } else {
@@ -391,6 +440,7 @@ mod tests {
             tid: 1,
             start_ns: 0,
             duration_ns: Some(ns),
+            returned: true,
             ret,
             arg0: fd,
             blocked_ns: 0,

@@ -138,6 +138,10 @@ pub struct KeyStats {
     pub errors: u64,
     /// Calls that never returned (`exit_group`); they are not in the histogram.
     pub no_return: u64,
+    /// Calls already in progress when tracing began: in `calls` and `errors`, not in the
+    /// histogram (their latency is unknown). Absent (0) in exports before it was added.
+    #[serde(default)]
+    pub in_flight: u64,
     pub total_ns: u64,
     /// Of `total_ns`: on a CPU, waiting in the run queue, blocked. Absent (0) with --no-sched.
     #[serde(default)]
@@ -180,6 +184,7 @@ impl KeyStats {
             calls: latency.len(),
             errors: 0,
             no_return: 0,
+            in_flight: 0,
             total_ns,
             on_cpu_ns: 0,
             runq_ns: 0,
@@ -223,6 +228,7 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, info: &RunInfo) -> Resu
         key.calls = stats.calls;
         key.errors = stats.errors;
         key.no_return = stats.no_return;
+        key.in_flight = stats.in_flight;
         key.on_cpu_ns = stats.on_cpu_ns();
         key.runq_ns = stats.runq_ns;
         key.blocked_ns = stats.blocked_ns;
@@ -232,6 +238,8 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, info: &RunInfo) -> Resu
     for net_key in net.keys() {
         let kind = if net_key.moves_bytes { "io" } else { "tcp" };
         let mut key = KeyStats::from_histogram(&net_key.key, kind, &net_key.stats.latency, net_key.stats.total_ns)?;
+        key.calls = net_key.stats.calls();
+        key.in_flight = net_key.stats.untimed;
         key.errors = net_key.stats.errors;
         key.bytes = net_key.moves_bytes.then_some(net_key.stats.bytes);
         keys.push(key);
@@ -313,6 +321,17 @@ pub fn prometheus_text(totals: &StatsTable, net: &NetStats, lost: u64) -> String
         let _ = writeln!(out, "# TYPE tracer_io_duration_seconds histogram");
         for key in &keys {
             prometheus_histogram(&mut out, "tracer_io_duration_seconds", &format!("op=\"{}\"", key.key), &key.stats.latency, key.stats.total_ns);
+        }
+    }
+    let in_flight: Vec<_> = rows.iter().filter(|(_, stats)| stats.in_flight > 0).collect();
+    if !in_flight.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP tracer_syscall_in_flight_at_start_total Syscalls in progress when tracing began: they returned while traced, of unknown latency, so they are not in the histogram."
+        );
+        let _ = writeln!(out, "# TYPE tracer_syscall_in_flight_at_start_total counter");
+        for (name, stats) in in_flight {
+            let _ = writeln!(out, "tracer_syscall_in_flight_at_start_total{{syscall=\"{name}\"}} {}", stats.in_flight);
         }
     }
     let _ = writeln!(out, "# HELP tracer_events_lost_total Events the kernel dropped because the ring buffer was full.");

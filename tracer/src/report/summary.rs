@@ -129,6 +129,15 @@ fn render_syscalls(out: &mut String, table: &StatsTable, facts: &RunFacts, rows:
     let calls: u64 = rows.iter().map(|(_, s)| s.calls).sum();
     let errors: u64 = rows.iter().map(|(_, s)| s.errors).sum();
     let _ = writeln!(out, "{:>6.2} {:>9} {calls:>10} {errors:>8} {:>49} total", 100.0, format_ns(grand_total), "");
+    let in_flight: Vec<String> =
+        rows.iter().filter(|(_, s)| s.in_flight > 0).map(|(name, s)| format!("{name} {}", s.in_flight)).collect();
+    if !in_flight.is_empty() {
+        let _ = writeln!(
+            out,
+            "in progress when tracing began (counted above, latency unknown so not in the percentiles): {}",
+            in_flight.join(", ")
+        );
+    }
 
     if facts.sched_split {
         let _ = writeln!(out, "\nwhere the time went (share of each syscall's total time, {SPLIT_ROWS} with the most time):");
@@ -198,7 +207,7 @@ fn render_network(net: &NetStats) -> String {
         let _ = writeln!(
             out,
             "{name:<10} {kind:<7} {:>9} {:>14} {:>9} {:>9} {:>9} {:>10} {:>10}",
-            h.len(),
+            op.calls(),
             op.bytes,
             format_ns(h.value_at_quantile(0.5)),
             format_ns(h.value_at_quantile(0.99)),
@@ -208,12 +217,12 @@ fn render_network(net: &NetStats) -> String {
         );
     }
     for (label, stats, what) in [("accept", &net.accepts, ACCEPT_MEANS), ("connect", &net.connects, CONNECT_MEANS)] {
-        if let Some(OpStats { latency: h, .. }) = stats {
+        if let Some(op @ OpStats { latency: h, .. }) = stats {
             let _ = writeln!(
                 out,
                 "{label:<10} {:<7} {:>9} {:>14} {:>9} {:>9} {:>9}  ({what})",
                 "socket",
-                h.len(),
+                op.calls(),
                 "-",
                 format_ns(h.value_at_quantile(0.5)),
                 format_ns(h.value_at_quantile(0.99)),
@@ -240,9 +249,12 @@ fn render_network(net: &NetStats) -> String {
             c.tgid,
             c.local().to_string(),
             c.peer().to_string(),
-            optional(c.accept_ns),
+            match (c.accepted, c.accept_ns) {
+                (true, None) => "?".to_string(), // the accept was in progress when tracing began
+                (_, wait) => optional(wait),
+            },
             optional(c.connect_ns),
-            c.latency.len(),
+            c.calls(),
             c.sent,
             c.received,
             format_ns(c.total_ns),
@@ -328,15 +340,17 @@ mod tests {
         let read = syscall_table::number("read").unwrap();
         let close = syscall_table::number("close").unwrap();
         for _ in 0..3 {
-            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250 });
+            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), returned: true, ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250 });
         }
-        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
+        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), returned: true, ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
+        agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: None, returned: true, ret: 1, arg0: 0, blocked_ns: 0, runq_ns: 0 });
         let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true }, SortKey::Time, None);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[2].ends_with(" read") && lines[2].contains(" 3 "), "{text}");
+        assert!(lines[2].ends_with(" read") && lines[2].contains(" 4 "), "{text}");
+        assert!(text.contains("latency unknown so not in the percentiles): read 1\n"), "{text}");
         assert!(lines[3].ends_with(" close"), "{text}");
         assert!(text.contains("close                EBADF                   1"), "{text}");
-        assert!(text.contains("events: 4 received, 0 lost"), "{text}");
+        assert!(text.contains("events: 5 received, 0 lost"), "{text}");
         assert!(text.contains("   3.00us    25.0%      25.0%    50.0% read"), "{text}");
         let by_calls = render(&agg, &RunFacts::default(), SortKey::Name, None);
         assert!(by_calls.lines().nth(2).unwrap().ends_with(" close"));

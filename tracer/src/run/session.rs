@@ -98,6 +98,12 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
         syscall_flags: kernel_syscall_flags(),
     };
     let mut probes = Probes::load(&config)?;
+    // What each fd of the targets is, before anyone is told "attached": a process that uses
+    // an fd and exits right after may be gone before the reader could look.
+    let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
+    for &tgid in &roots {
+        aggregator.net.learn_fds(tgid);
+    }
     for &tgid in &targets {
         eprintln!("tracer: attached to process {tgid} ({})", names::comm(tgid));
     }
@@ -108,7 +114,8 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let command = child.as_ref().map(|c| c.pid);
-    let (aggregator, processes, ended) = runtime.block_on(trace_loop(&mut probes, &roots, command, options, stop, sinks))?;
+    let (processes, ended) =
+        runtime.block_on(trace_loop(&mut probes, &mut aggregator, &roots, command, options, stop, sinks))?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
         // Stopped because the user asked for a duration or quit the view: that is success.
@@ -172,18 +179,19 @@ impl CommandStop {
     }
 }
 
-/// Returns the aggregate, the number of processes traced, and how the trace ended.
+/// Feeds `aggregator` until the trace ends; returns the number of processes traced and how
+/// the trace ended.
 async fn trace_loop(
     probes: &mut Probes,
+    aggregator: &mut Aggregator,
     roots: &[u32],
     command: Option<u32>,
     options: &TraceOptions,
     mut stop: StopSignals,
     sinks: &mut [Box<dyn IntervalSink>],
-) -> Result<(Aggregator, usize, Ending)> {
+) -> Result<(usize, Ending)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
     let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO };
     let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
     intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -191,7 +199,6 @@ async fn trace_loop(
     let mut live: HashSet<u32> = HashSet::new();
     let mut seen = 0usize;
     for &tgid in roots {
-        aggregator.net.learn_fds(tgid);
         live.insert(tgid);
         seen += 1;
         watch_exit(tgid, exited_tx.clone());
@@ -212,7 +219,7 @@ async fn trace_loop(
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("ring buffer poll")?;
-                if drain(guard.get_inner_mut(), &mut aggregator, &mut forks) {
+                if drain(guard.get_inner_mut(), aggregator, &mut forks) {
                     guard.clear_ready();
                 } else {
                     // Records are still waiting, so the fd stays ready and this branch would win
@@ -223,11 +230,11 @@ async fn trace_loop(
                 }
             }
             _ = tick.tick() => {
-                drain(ring.get_mut(), &mut aggregator, &mut forks);
+                drain(ring.get_mut(), aggregator, &mut forks);
             }
             Some(tgid) = exited_rx.recv() => {
                 // Everything the process did is in the ring by now: take it before deciding.
-                drain_backlog(ring.get_mut(), &mut aggregator, &mut forks);
+                drain_backlog(ring.get_mut(), aggregator, &mut forks);
                 live.remove(&tgid);
                 probes.untrace(tgid)?;
             }
@@ -243,9 +250,9 @@ async fn trace_loop(
                 // The kernel wakes the reader only once 1/8 of the ring is full: take what is
                 // waiting (about that much at most), so that the interval holds its own events
                 // rather than the previous interval's tail.
-                drain_batches(ring.get_mut(), &mut aggregator, &mut forks, unwoken_batches);
+                drain_batches(ring.get_mut(), aggregator, &mut forks, unwoken_batches);
                 let lost = probes.lost_events()?;
-                match intervals_state.tick(&mut aggregator, sinks, lost, &live)? {
+                match intervals_state.tick(aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
                     Control::Reset => aggregator.reset(),
                     Control::Stop => request = Some(StopRequest::Quit),
@@ -279,14 +286,14 @@ async fn trace_loop(
             break;
         }
     }
-    drain_backlog(ring.get_mut(), &mut aggregator, &mut forks);
+    drain_backlog(ring.get_mut(), aggregator, &mut forks);
     if !sinks.is_empty() {
-        intervals_state.tick(&mut aggregator, sinks, probes.lost_events()?, &live)?;
+        intervals_state.tick(aggregator, sinks, probes.lost_events()?, &live)?;
         for sink in sinks.iter_mut() {
             sink.finish()?;
         }
     }
-    Ok((aggregator, seen, ending))
+    Ok((seen, ending))
 }
 
 /// Cuts the run into intervals for the sinks.

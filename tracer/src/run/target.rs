@@ -3,7 +3,7 @@
 use std::{
     ffi::CString,
     fs,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{FromRawFd, OwnedFd},
     path::{Path, PathBuf},
 };
 
@@ -13,7 +13,7 @@ use nix::{
         signal::{kill, Signal},
         wait::{waitpid, WaitStatus},
     },
-    unistd::{fork, pipe, ForkResult, Pid},
+    unistd::{fork, ForkResult, Pid},
 };
 
 /// Resolves `-p` arguments to tgids. A thread id stands for its whole process.
@@ -28,54 +28,57 @@ pub fn resolve_pid(pid: u32) -> Result<u32> {
     Ok(tgid)
 }
 
-/// A forked child waiting, before `execve`, for [`SpawnedChild::release`].
+/// A forked child stopped, before `execve`, until [`SpawnedChild::release`].
+///
+/// It waits stopped (SIGSTOP), not inside a syscall: a syscall it sat in would return once
+/// the child is traced, and be counted as the command's, in progress when tracing began.
 pub struct SpawnedChild {
     pub pid: u32,
-    go: Option<OwnedFd>,
+    stopped: bool,
 }
 
 impl SpawnedChild {
     /// Forks; the child execs `argv` once released. Call before any thread is started: after
-    /// fork the child only runs async-signal-safe code (read, execv, write, _exit).
+    /// fork the child only runs async-signal-safe code (signal, raise, execv, write, _exit).
     pub fn spawn(argv: &[String]) -> Result<Self> {
         let program = find_program(&argv[0])?;
         let path = CString::new(program.as_os_str().as_encoded_bytes()).context("command contains a NUL byte")?;
         let args: Vec<CString> =
             argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<_, _>>().context("argument contains a NUL byte")?;
-        let (wait_end, go_end) = pipe().context("pipe")?;
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
-                drop(go_end);
                 // The tracer's Ctrl-C and SIGTERM handlers were copied by fork: until execve
                 // (which resets them), a signal must act on the command as it would after.
+                // Rust ignores SIGPIPE at startup; the command must get the default back.
                 unsafe {
                     libc::signal(libc::SIGINT, libc::SIG_DFL);
                     libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                    // Continued by release(). If the tracer dies first, the kernel sends the
+                    // orphaned, stopped child SIGHUP (and SIGCONT), which ends it.
+                    libc::raise(libc::SIGSTOP);
                 }
-                let mut byte = 0u8;
-                let n = unsafe { libc::read(wait_end.as_raw_fd(), (&raw mut byte).cast(), 1) };
-                if n == 1 {
-                    drop(wait_end);
-                    // Rust ignores SIGPIPE at startup; the command must get the default back.
-                    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-                    let _ = nix::unistd::execv(&path, &args);
-                    let msg = b"tracer: cannot execute the command\n";
-                    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+                let _ = nix::unistd::execv(&path, &args);
+                let msg = b"tracer: cannot execute the command\n";
+                unsafe {
+                    libc::write(2, msg.as_ptr().cast(), msg.len());
+                    libc::_exit(127)
                 }
-                // Released without a byte: the tracer failed to start; leave quietly.
-                unsafe { libc::_exit(127) }
             }
             ForkResult::Parent { child } => {
-                drop(wait_end);
-                Ok(Self { pid: child.as_raw() as u32, go: Some(go_end) })
+                let spawned = Self { pid: child.as_raw() as u32, stopped: true };
+                match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)).context("wait for the command to stop")? {
+                    WaitStatus::Stopped(..) => Ok(spawned),
+                    status => bail!("the command's process did not wait for the tracer ({status:?})"),
+                }
             }
         }
     }
 
     /// Lets the child exec its command.
     pub fn release(&mut self) -> Result<()> {
-        if let Some(fd) = self.go.take() {
-            nix::unistd::write(&fd, &[1]).context("cannot release the spawned command")?;
+        if std::mem::take(&mut self.stopped) {
+            kill(Pid::from_raw(self.pid as i32), Signal::SIGCONT).context("cannot release the spawned command")?;
         }
         Ok(())
     }
@@ -92,8 +95,8 @@ impl SpawnedChild {
 
 impl Drop for SpawnedChild {
     fn drop(&mut self) {
-        // Never released (the tracer failed to start): the child exits when the pipe closes.
-        if self.go.take().is_some() {
+        // Never released (the tracer failed to start): the command must not run untraced.
+        if self.stopped {
             let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(self.pid as i32), None);
         }

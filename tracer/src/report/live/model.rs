@@ -123,7 +123,7 @@ impl SnapshotBuilder {
             })
             .collect();
         for (key, interval) in self.net_intervals.next(tick.net) {
-            let figures = |op: &OpStats, seconds| Figures::from_parts(op.latency.len(), op.errors, op.total_ns, &op.latency, seconds);
+            let figures = |op: &OpStats, seconds| Figures::from_parts(op.calls(), op.errors, op.total_ns, &op.latency, seconds);
             rows.push(RowSnapshot {
                 interval: figures(&interval, interval_s),
                 total: figures(key.stats, total_s),
@@ -140,7 +140,7 @@ impl SnapshotBuilder {
             .map(|c| ConnectionRow {
                 local: c.local().to_string(),
                 peer: c.peer().to_string(),
-                calls: c.latency.len(),
+                calls: c.calls(),
                 sent: c.sent,
                 received: c.received,
                 total_ns: c.total_ns,
@@ -386,7 +386,7 @@ mod tests {
 
     fn read(fd: u64, ns: u64) -> crate::kernel::event::SyscallRecord {
         let nr = syscall_table::number("read").unwrap();
-        crate::kernel::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
+        crate::kernel::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), returned: true, ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
     }
 
     #[test]
