@@ -108,6 +108,11 @@ pub struct TraceArgs {
     #[arg(long = "attach", value_enum, default_value_t = AttachMode::Tracepoint)]
     pub attach: AttachMode,
 
+    /// Print where start-up time went (BTF parse, maps, program load and verification,
+    /// attach, /proc scan) before "attached".
+    #[arg(long = "startup-times")]
+    pub startup_times: bool,
+
     /// Kernel ring-buffer size in MiB (a power of two). Lost events are counted and reported.
     #[arg(long = "buffer-size", value_name = "MiB", default_value_t = 64)]
     pub buffer_mib: u32,
@@ -153,6 +158,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         duration: args.duration,
         ring_bytes: args.buffer_mib << 20,
         interval: args.interval,
+        startup_times: args.startup_times,
     };
     // A bad output path is found now, not after a long trace.
     for path in [&args.output, &args.export, &args.prometheus].into_iter().flatten() {

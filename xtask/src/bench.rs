@@ -212,6 +212,11 @@ fn median(values: &[f64]) -> f64 {
 
 pub fn run() -> Result<()> {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("startup") {
+        // A quick look while working on start-up; BENCHMARKS.md is left as it is.
+        print!("{}", startup(rounds)?);
+        return Ok(());
+    }
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let mut cases =
         vec![Case::Untraced, Case::Floor, Case::Clock, Case::Tracer, Case::TracerSyscallsOnly, Case::TracerSelected, Case::Bystander];
@@ -262,6 +267,8 @@ pub fn run() -> Result<()> {
         raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}}}"));
     }
 
+    table.push_str(&startup(rounds)?);
+
     let dir = workspace_root().join("bench-results");
     fs::create_dir_all(&dir)?;
     fs::write(dir.join("latest.md"), &table)?;
@@ -274,6 +281,95 @@ pub fn run() -> Result<()> {
     update_benchmarks_md(&table)?;
     std::io::stdout().write_all(table.as_bytes())?;
     Ok(())
+}
+
+/// Start-up, measured from the outside (exec until tracer says "attached", which it says once
+/// every program is attached and the target's next syscall will be seen) and from the inside
+/// (`--startup-times`, phase by phase), with the exec-to-exit time of tracer and of bpftrace
+/// side by side. Returns the table's lines.
+fn startup(rounds: usize) -> Result<String> {
+    let mut target = Command::new("sleep").arg("600").spawn()?;
+    let pid = target.id().to_string();
+    let (mut attached, mut tracer_exit, mut bpftrace_exit) = (Vec::new(), Vec::new(), Vec::new());
+    let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
+    let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
+    for round in 1..=rounds {
+        // exec until "attached", and the phases tracer reports.
+        let started = std::time::Instant::now();
+        let mut tracer = Command::new(bin("tracer"))
+            .args(["--startup-times", "-p", &pid])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut lines = BufReader::new(tracer.stderr.take().unwrap()).lines();
+        let mut breakdown = String::new();
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(rest) = line.strip_prefix("tracer: start-up: ") {
+                breakdown = rest.to_string();
+            }
+            if line.contains("attached to process") {
+                break;
+            }
+        }
+        attached.push(started.elapsed().as_secs_f64() * 1e3);
+        unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
+        thread::spawn(move || lines.for_each(drop));
+        tracer.wait()?;
+        for part in breakdown.split(", ") {
+            let Some((name, ms)) = part.rsplit_once(' ') else { continue };
+            let ms: f64 = ms.trim_end_matches("ms").parse().with_context(|| format!("start-up line: {breakdown}"))?;
+            match phases.iter_mut().find(|(n, _)| n == name) {
+                Some((_, values)) => values.push(ms),
+                None => phases.push((name.to_string(), vec![ms])),
+            }
+        }
+        // exec to exit, tracer and bpftrace, one after the other.
+        let started = std::time::Instant::now();
+        let out = Command::new(bin("tracer")).args(["-p", &pid, "-d", "1ms"]).stdin(Stdio::null()).output()?;
+        if !out.status.success() {
+            bail!("tracer -d 1ms failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        tracer_exit.push(started.elapsed().as_secs_f64() * 1e3);
+        if have_bpftrace {
+            let started = std::time::Instant::now();
+            let out = Command::new("bpftrace")
+                .args(["-e", "tracepoint:syscalls:sys_enter_getppid { } BEGIN { exit(); }"])
+                .stdin(Stdio::null())
+                .output()?;
+            if !out.status.success() {
+                bail!("bpftrace failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            bpftrace_exit.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        eprintln!("bench: round {round}/{rounds} start-up: {:.1}ms to attached", attached.last().unwrap());
+    }
+    target.kill()?;
+    target.wait()?;
+    let mut table = String::new();
+    let _ = writeln!(table, "\nStart-up, median of {rounds} rounds (tracing a sleeping process; release build):\n");
+    let _ = writeln!(table, "| what | time | notes |");
+    let _ = writeln!(table, "|---|---|---|");
+    let inside: f64 = phases.iter().find(|(n, _)| n == "total").map_or(0.0, |(_, v)| median(v));
+    let parts: Vec<String> =
+        phases.iter().filter(|(n, _)| n != "total").map(|(n, v)| format!("{n} {:.1}ms", median(v))).collect();
+    let _ = writeln!(
+        table,
+        "| tracer: exec to \"attached\" (`tracer -p PID`) | {:.1} ms | inside tracer {inside:.1} ms: {}; the rest is exec, the dynamic loader and argument parsing |",
+        median(&attached),
+        parts.join(", ")
+    );
+    let _ = writeln!(table, "| tracer: exec to exit (`tracer -p PID -d 1ms`) | {:.1} ms | start-up, 1 ms of tracing, detaching, summary |", median(&tracer_exit));
+    if have_bpftrace {
+        let _ = writeln!(
+            table,
+            "| bpftrace: exec to exit, one tracepoint (`bpftrace -e 'tracepoint:syscalls:sys_enter_getppid {{ }} BEGIN {{ exit(); }}'`) | {:.1} ms | {:.2}x tracer's exec to exit |",
+            median(&bpftrace_exit),
+            median(&bpftrace_exit) / median(&tracer_exit)
+        );
+    }
+    Ok(table)
 }
 
 /// Replaces the generated part of BENCHMARKS.md, between its two markers.

@@ -8,10 +8,14 @@ use anyhow::{bail, Context, Result};
 const BTF_MAGIC: u16 = 0xeb9f;
 const KIND_STRUCT: u32 = 4;
 
-/// Byte offset of `member` in `struct name`, from BTF file `path` (`/sys/kernel/btf/vmlinux`).
-pub fn member_offset(path: &str, name: &str, member: &str) -> Result<u32> {
-    let data = fs::read(path).with_context(|| format!("cannot read {path}"))?;
-    member_offset_in(&data, name, member).with_context(|| format!("{path}: struct {name}, member {member}"))
+/// Byte offset of `member` in `struct name`, from the bytes of BTF file `path`.
+pub fn member_offset(path: &str, data: &[u8], name: &str, member: &str) -> Result<u32> {
+    member_offset_in(data, name, member).with_context(|| format!("{path}: struct {name}, member {member}"))
+}
+
+/// Reads BTF file `path` (sysfs serves it a page per read, so this takes a few milliseconds).
+pub fn read(path: &str) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {path}"))
 }
 
 fn member_offset_in(data: &[u8], name: &str, member: &str) -> Result<u32> {
@@ -71,10 +75,12 @@ mod tests {
 
     #[test]
     fn finds_task_struct_pid_in_this_kernel() {
-        let pid = member_offset("/sys/kernel/btf/vmlinux", "task_struct", "pid").unwrap();
-        let tgid = member_offset("/sys/kernel/btf/vmlinux", "task_struct", "tgid").unwrap();
+        let path = "/sys/kernel/btf/vmlinux";
+        let data = read(path).unwrap();
+        let pid = member_offset(path, &data, "task_struct", "pid").unwrap();
+        let tgid = member_offset(path, &data, "task_struct", "tgid").unwrap();
         assert_eq!(tgid, pid + 4, "pid and tgid are adjacent pid_t fields");
-        assert!(member_offset("/sys/kernel/btf/vmlinux", "task_struct", "no_such_member").is_err());
-        assert!(member_offset("/sys/kernel/btf/vmlinux", "no_such_struct", "pid").is_err());
+        assert!(member_offset(path, &data, "task_struct", "no_such_member").is_err());
+        assert!(member_offset(path, &data, "no_such_struct", "pid").is_err());
     }
 }

@@ -15,7 +15,7 @@ use aya::{
 use aya_obj::btf::BtfKind;
 use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
 
-use super::{btf, syscall_set::SyscallSet, syscall_table};
+use super::{btf, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -65,13 +65,24 @@ pub struct Probes {
 }
 
 impl Probes {
-    pub fn load(config: &ProbeConfig) -> Result<Self> {
+    /// Loads and attaches every program `config` asks for, then marks the targets traced: once
+    /// this returns, their next syscall is seen. `times` gets a lap per phase.
+    pub fn load(config: &ProbeConfig, times: &mut StartupTimes) -> Result<Self> {
         check_privileges()?;
         if !Path::new(BTF_PATH).exists() {
             bail!("this kernel has no BTF ({BTF_PATH} is missing); tracer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
         }
         raise_memlock_limit();
-        let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
+        // The kernel's BTF is parsed twice: by EbpfLoader::new() for its relocations (aya
+        // keeps that copy private), and here for attaching BTF tracepoints and for the one
+        // struct offset the scheduler programs need. Ours is read and parsed on a thread of
+        // its own while the loader parses its copy: it costs no wall time.
+        let (pid_offset_tx, pid_offset) = std::sync::mpsc::channel();
+        let our_btf = std::thread::spawn(move || -> Result<Btf> {
+            let data = btf::read(BTF_PATH)?;
+            let _ = pid_offset_tx.send(btf::member_offset(BTF_PATH, &data, "task_struct", "pid"));
+            Btf::parse(&data, object::Endianness::default()).context("cannot parse the kernel's BTF")
+        });
         let pid_max = read_pid_max()?;
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
         let filter_syscalls = u32::from(config.selected.is_some());
@@ -83,9 +94,6 @@ impl Probes {
         let mut offsets: Vec<(&'static str, u32)> = Vec::new();
         if config.follow_forks {
             offsets.extend(field_offsets("task", "task_newtask", &[("NEWTASK_PID_OFFSET", "pid"), ("NEWTASK_FLAGS_OFFSET", "clone_flags")])?);
-        }
-        if config.sched_split {
-            offsets.push(("TASK_PID_OFFSET", btf::member_offset(BTF_PATH, "task_struct", "pid")?));
         }
         if config.net {
             offsets.extend(field_offsets(
@@ -105,12 +113,17 @@ impl Probes {
                 ],
             )?);
         }
+        times.lap("field offsets");
         let slots = pid_max.next_power_of_two().min(MAX_SLOTS);
         let slot_mask = slots - 1;
 
         let mut loader = EbpfLoader::new();
+        times.lap("BTF parse");
+        if config.sched_split {
+            let offset = pid_offset.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
+            offsets.push(("TASK_PID_OFFSET", offset??));
+        }
         loader
-            .btf(Some(&btf))
             .map_max_entries("TRACED", pid_max.div_ceil(64))
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
@@ -137,24 +150,30 @@ impl Probes {
                 map.set(index as u32, word, 0)?;
             }
         }
+        times.lap("maps");
+        drop(loader); // and its copy of the BTF
+        let btf = our_btf.join().map_err(|_| anyhow!("BTF parser panicked"))??;
+        times.lap("BTF parse");
 
         match (config.attach, &config.selected) {
-            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf)?,
+            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf, times)?,
             (AttachMode::Fentry, None) => bail!("--attach fentry needs -e trace= with at most {FENTRY_SLOTS} syscalls"),
-            (AttachMode::Fentry, Some(selected)) => attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?)?,
+            (AttachMode::Fentry, Some(selected)) => {
+                attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?, times)?
+            }
         }
         if config.follow_forks {
-            attach_tracepoint(&mut ebpf, "task", "task_newtask")?;
+            attach_tracepoint(&mut ebpf, "task", "task_newtask", times)?;
         }
         if config.sched_split {
             for name in ["sched_switch", "sched_wakeup", "sched_wakeup_new"] {
-                attach_btf_tracepoint(&mut ebpf, &btf, name, name)?;
+                attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
             }
         }
         if config.net {
-            attach_tracepoint(&mut ebpf, "sock", "inet_sock_set_state")?;
+            attach_tracepoint(&mut ebpf, "sock", "inet_sock_set_state", times)?;
             for name in ["sock_send_length", "sock_recv_length"] {
-                attach_btf_tracepoint(&mut ebpf, &btf, name, name)?;
+                attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
             }
         }
 
@@ -165,6 +184,9 @@ impl Probes {
         for &tgid in &config.tgids {
             probes.trace(tgid)?;
         }
+        // Freed on another thread: unmapping a parsed BTF takes milliseconds.
+        std::thread::spawn(move || drop(btf));
+        times.lap("maps");
         Ok(probes)
     }
 
@@ -239,24 +261,28 @@ impl Drop for TracedBitmap {
 }
 
 /// Attaches the classic tracepoint program named like its tracepoint.
-fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str) -> Result<()> {
+fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str, times: &mut StartupTimes) -> Result<()> {
     let program: &mut TracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
     program.load().with_context(|| format!("cannot load the {name} program"))?;
+    times.lap("load and verify");
     program.attach(category, name).with_context(|| format!("cannot attach to tracepoint {category}:{name}"))?;
+    times.lap("attach");
     Ok(())
 }
 
 /// Attaches BTF tracepoint program `program` to tracepoint `hook`.
-fn attach_btf_tracepoint(ebpf: &mut Ebpf, btf: &Btf, program: &str, hook: &str) -> Result<()> {
+fn attach_btf_tracepoint(ebpf: &mut Ebpf, btf: &Btf, program: &str, hook: &str, times: &mut StartupTimes) -> Result<()> {
     let loaded: &mut BtfTracePoint = ebpf.program_mut(program).with_context(|| format!("program {program}"))?.try_into()?;
     loaded.load(hook, btf).with_context(|| format!("cannot load the {program} program"))?;
+    times.lap("load and verify");
     loaded.attach().with_context(|| format!("cannot attach to tracepoint {hook}"))?;
+    times.lap("attach");
     Ok(())
 }
 
-fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf) -> Result<()> {
+fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf, times: &mut StartupTimes) -> Result<()> {
     for name in ["sys_exit", "sys_enter"] {
-        attach_btf_tracepoint(ebpf, btf, name, name)?;
+        attach_btf_tracepoint(ebpf, btf, name, name, times)?;
     }
     Ok(())
 }
@@ -279,7 +305,7 @@ fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String
         .collect()
 }
 
-fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)]) -> Result<()> {
+fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)], times: &mut StartupTimes) -> Result<()> {
     let mut numbers: Array<_, u32> = Array::try_from(ebpf.map_mut("FENTRY_NRS").context("map FENTRY_NRS")?)?;
     for (slot, (nr, _)) in handlers.iter().enumerate() {
         numbers.set(slot as u32, nr, 0)?;
@@ -294,7 +320,9 @@ fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)]) -> Re
             log::debug!("fentry load: {e}");
             bail!(refused(function));
         }
+        times.lap("load and verify");
         entry.attach().with_context(|| format!("cannot attach fentry to {function}"))?;
+        times.lap("attach");
         if *nr == nr_exit || *nr == nr_exit_group {
             continue; // never returns: the kernel refuses fexit there, and the entry reports it
         }
@@ -303,7 +331,9 @@ fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)]) -> Re
             log::debug!("fexit load: {e}");
             bail!(refused(function));
         }
+        times.lap("load and verify");
         exit.attach().with_context(|| format!("cannot attach fexit to {function}"))?;
+        times.lap("attach");
     }
     Ok(())
 }
@@ -327,7 +357,7 @@ pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
     let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
     let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
     for hook in ["sys_enter", "sys_exit"] {
-        attach_btf_tracepoint(&mut ebpf, &btf, &format!("{prefix}_{hook}"), hook)?;
+        attach_btf_tracepoint(&mut ebpf, &btf, &format!("{prefix}_{hook}"), hook, &mut StartupTimes::default())?;
     }
     Ok(ebpf)
 }

@@ -15,6 +15,7 @@ use crate::{
     kernel::{
         event::{decode, Record},
         probes::{AttachMode, ProbeConfig, Probes},
+        startup::StartupTimes,
         syscall_set::SyscallSet,
     },
     model::{
@@ -46,6 +47,8 @@ pub struct TraceOptions {
     pub ring_bytes: u32,
     /// Length of an interval for the interval sinks.
     pub interval: Duration,
+    /// Print where start-up time went, phase by phase.
+    pub startup_times: bool,
 }
 
 pub struct Outcome {
@@ -66,6 +69,7 @@ impl Outcome {
 }
 
 pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Result<Outcome> {
+    let mut times = StartupTimes::default();
     let targets: Vec<u32> = options.pids.iter().map(|&pid| target::resolve_pid(pid)).collect::<Result<_>>()?;
     // Single-threaded, so forking the command below stays safe. Signal handlers are installed
     // now, so a Ctrl-C that comes right after "attached" still ends with a summary.
@@ -97,12 +101,17 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
         ring_bytes: options.ring_bytes,
         syscall_flags: kernel_syscall_flags(),
     };
-    let mut probes = Probes::load(&config)?;
+    times.lap("targets");
+    let mut probes = Probes::load(&config, &mut times)?;
     // What each fd of the targets is, before anyone is told "attached": a process that uses
     // an fd and exits right after may be gone before the reader could look.
     let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
     for &tgid in &roots {
         aggregator.net.learn_fds(tgid);
+    }
+    times.lap("/proc scan");
+    if options.startup_times {
+        eprintln!("{}", format!("tracer: start-up: {times}")); // one write
     }
     for &tgid in &targets {
         eprintln!("tracer: attached to process {tgid} ({})", names::comm(tgid));
