@@ -4,5 +4,6 @@ pub mod btf;
 pub mod event;
 pub mod probes;
 pub mod startup;
+pub mod syscall_args;
 pub mod syscall_set;
 pub mod syscall_table;

@@ -1,6 +1,8 @@
 //! What people read: the summary, the live view, interval logs and exports, and compare.
 pub mod compare;
 pub mod export;
+pub mod flamegraph;
 pub mod live;
 pub mod sink;
+pub mod strace_line;
 pub mod summary;
