@@ -51,3 +51,15 @@ fn without_privileges() {
     assert!(stderr.contains("needs root (or CAP_BPF and CAP_PERFMON)"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn bad_slow_call_options() {
+    let cmd = workload_bin();
+    let cmd = cmd.to_str().unwrap();
+    fails_with(&["--slow", "abc", "--", cmd, "getppid", "1"], "invalid value 'abc' for '--slow <DURATION>'");
+    fails_with(&["--slow", "10ms", "--stacks", "ls"], "'ls' is not a stack");
+    fails_with(&["--stacks", "--", cmd, "getppid", "1"], "give --slow DURATION too");
+    fails_with(&["--folded", "/tmp/x.folded", "--", cmd, "getppid", "1"], "give --slow DURATION too");
+    let exit = tracer().args(["--slow", "abc", "--", cmd]).output().unwrap().status.code();
+    assert_eq!(exit, Some(2), "a malformed command line exits 2");
+}

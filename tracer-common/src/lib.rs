@@ -26,6 +26,40 @@ pub const EVENT_SYSCALL_IN_FLIGHT: u32 = 7;
 /// established, in `latency_ns`.
 pub const EVENT_CONNECT: u32 = 6;
 
+/// A syscall that took at least the `--slow` threshold (record: [`SlowEvent`]); it replaces
+/// the call's [`EVENT_SYSCALL`] record, whose fields it carries.
+pub const EVENT_SLOW: u32 = 8;
+/// The same with the call's stacks (record: [`SlowStackEvent`], `--stacks`).
+pub const EVENT_SLOW_STACKS: u32 = 9;
+
+/// Bytes of user memory a slow call's record copies: a path, or a socket address.
+pub const SLOW_USER_BYTES: usize = 256;
+/// Frames of a slow call's user and kernel stacks.
+pub const USER_STACK_FRAMES: usize = 64;
+pub const KERNEL_STACK_FRAMES: usize = 32;
+
+/// What a slow call's record copies from user memory, by syscall number (the kernel's
+/// `SLOW_USER_ARG` map): the kind in the low 4 bits, the argument holding the address in the
+/// next 4, the argument holding the length (or pointing at it) in the next 4.
+pub const SLOW_COPY_NONE: u32 = 0;
+/// A NUL-terminated path.
+pub const SLOW_COPY_PATH: u32 = 1;
+/// A socket address whose length is an argument (connect, bind, sendto).
+pub const SLOW_COPY_SOCKADDR: u32 = 2;
+/// A socket address whose length the call wrote through a pointer argument (accept, recvfrom).
+pub const SLOW_COPY_SOCKADDR_LEN_PTR: u32 = 3;
+
+/// `--stacks` parts, in the `SLOW_STACKS` constant.
+pub const STACKS_USER: u32 = 1;
+pub const STACKS_KERNEL: u32 = 2;
+
+/// Indexes of the kernel's per-CPU `LOST` counters.
+/// Records that did not fit in the ring buffer.
+pub const LOST_EVENTS: u32 = 0;
+/// Slow-call records that did not fit; the call itself was still sent as a plain event.
+pub const LOST_SLOW: u32 = 1;
+pub const LOST_COUNTERS: u32 = 2;
+
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
 /// fentry/fexit program pairs available for per-syscall attachment (`-e` with few syscalls).
@@ -68,6 +102,34 @@ pub struct Event {
     pub blocked_ns: u64,
     /// Of `duration_ns`: time runnable but waiting for a CPU (the run queue).
     pub runq_ns: u64,
+}
+
+/// A slow call (`--slow`): the call's event, its six argument registers, the thread's name,
+/// and the user memory its [`SLOW_COPY_PATH`]-family argument points at.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SlowEvent {
+    /// `kind` is [`EVENT_SLOW`] or [`EVENT_SLOW_STACKS`]; the rest as for [`EVENT_SYSCALL`].
+    pub call: Event,
+    pub args: [u64; 6],
+    pub comm: [u8; 16],
+    /// One of the `SLOW_COPY_*` kinds, or `SLOW_COPY_NONE`.
+    pub user_kind: u32,
+    /// Bytes copied into `user` (a path's count includes its NUL), or a negative errno.
+    pub user_len: i32,
+    pub user: [u8; SLOW_USER_BYTES],
+}
+
+/// A slow call with its stacks (`--stacks`), innermost frame first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SlowStackEvent {
+    pub slow: SlowEvent,
+    /// What `bpf_get_stack` returned: bytes written, or a negative errno (0 when not asked).
+    pub user_stack_bytes: i64,
+    pub kernel_stack_bytes: i64,
+    pub user_stack: [u64; USER_STACK_FRAMES],
+    pub kernel_stack: [u64; KERNEL_STACK_FRAMES],
 }
 
 /// Addresses of a TCP socket, as the `sock:inet_sock_set_state` tracepoint reports them.
@@ -153,4 +215,6 @@ mod pod {
     unsafe impl aya::Pod for super::InFlight {}
     unsafe impl aya::Pod for super::SockTuple {}
     unsafe impl aya::Pod for super::SockEvent {}
+    unsafe impl aya::Pod for super::SlowEvent {}
+    unsafe impl aya::Pod for super::SlowStackEvent {}
 }

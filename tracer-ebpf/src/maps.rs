@@ -3,10 +3,10 @@
 use aya_ebpf::{
     bindings::{BPF_F_MMAPABLE, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     macros::map,
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{ring_buf::RingBufEntry, Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     Global,
 };
-use tracer_common::{ConnectStart, InFlight, SockTuple};
+use tracer_common::{ConnectStart, InFlight, SockTuple, LOST_COUNTERS, LOST_EVENTS};
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
@@ -73,9 +73,42 @@ pub static SELECTED: Array<u64> = Array::with_max_entries(tracer_common::SYSCALL
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 
-/// Events that did not fit in the ring buffer, per CPU. Never silent: userspace reports the sum.
+/// Records that did not fit in the ring buffer, per CPU, by `LOST_*` index. Never silent:
+/// userspace reports the sums.
 #[map]
-pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_COUNTERS, 0);
+
+/// What a slow call's record copies from user memory, by syscall number (`SLOW_COPY_*`).
+#[map]
+pub static SLOW_USER_ARG: Array<u32> = Array::with_max_entries(tracer_common::MAX_SYSCALLS, 0);
+
+/// Non-zero with `--slow`: calls of at least `SLOW_NS` get a slow-call record.
+#[unsafe(no_mangle)]
+static SLOW_ON: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static SLOW_NS: Global<u64> = Global::new(0);
+/// `STACKS_USER` | `STACKS_KERNEL`: the stacks a slow call's record carries.
+#[unsafe(no_mangle)]
+static SLOW_STACKS: Global<u32> = Global::new(0);
+/// Offsets of the six syscall arguments in `struct pt_regs`.
+#[unsafe(no_mangle)]
+static ARG_OFFSETS: Global<[u32; 6]> = Global::new([112, 104, 96, 56, 72, 64]);
+
+/// The `--slow` threshold, if any.
+#[inline(always)]
+pub fn slow_threshold() -> Option<u64> {
+    (SLOW_ON.load() != 0).then(|| SLOW_NS.load())
+}
+
+#[inline(always)]
+pub fn slow_stacks() -> u32 {
+    SLOW_STACKS.load()
+}
+
+#[inline(always)]
+pub fn arg_offsets() -> [u32; 6] {
+    ARG_OFFSETS.load()
+}
 
 /// The one traced tgid when there is exactly one and no children are followed (0 otherwise):
 /// a compare against a constant then replaces the bitmap load, which bystanders pay for.
@@ -158,7 +191,12 @@ pub fn never_returns(nr: u32) -> bool {
 /// Counts an event that could not be reported.
 #[inline(always)]
 pub fn count_lost() {
-    if let Some(lost) = LOST.get_ptr_mut(0) {
+    count_lost_at(LOST_EVENTS);
+}
+
+#[inline(always)]
+pub fn count_lost_at(index: u32) {
+    if let Some(lost) = LOST.get_ptr_mut(index) {
         // Atomic: a program nested in an interrupt on this CPU may count at the same time.
         atomic_add(lost, 1);
     }
@@ -184,12 +222,7 @@ fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
     match EVENTS.reserve::<T>(0) {
         Some(mut entry) => {
             write(entry.as_mut_ptr());
-            let wakeup = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= WAKEUP_BYTES.load() {
-                BPF_RB_FORCE_WAKEUP
-            } else {
-                BPF_RB_NO_WAKEUP
-            };
-            entry.submit(wakeup as u64);
+            submit(entry);
             true
         }
         None => {
@@ -197,6 +230,17 @@ fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
             false
         }
     }
+}
+
+/// Submits a reserved record, waking the reader only once a batch is waiting.
+#[inline(always)]
+pub fn submit<T: 'static>(entry: RingBufEntry<T>) {
+    let wakeup = if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= WAKEUP_BYTES.load() {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    };
+    entry.submit(wakeup as u64);
 }
 
 /// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a

@@ -1,6 +1,10 @@
 //! Command line, with strace's habits: `-p`, `-f`, `-e trace=`, `-o`, `-S`, `--` before a
 //! command. `tracer top` is the live view; `tracer compare` checks two exports.
-use std::{io::IsTerminal, path::PathBuf, time::Duration};
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    time::Duration,
+};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -11,11 +15,12 @@ use crate::{
     report::{
         compare::{self, CompareArgs},
         export::{self, IntervalLogSink, PrometheusSink, RunInfo},
+        flamegraph,
         live,
         sink::IntervalSink,
-        summary::SortKey,
+        summary::{format_ns, SortKey},
     },
-    run::session::{self, TraceOptions},
+    run::session::{self, SlowOptions, TraceOptions},
 };
 
 #[derive(Debug, Parser)]
@@ -108,6 +113,31 @@ pub struct TraceArgs {
     #[arg(long = "attach", value_enum, default_value_t = AttachMode::Tracepoint)]
     pub attach: AttachMode,
 
+    /// Show each call that takes at least this long, as it completes, one line in strace's
+    /// shape (on stderr, or -o): 10ms, 1.5s, or a bare number of milliseconds (as perf trace's
+    /// --duration); 0 shows every call.
+    #[arg(long = "slow", value_name = "DURATION", value_parser = parse_slow)]
+    pub slow: Option<Duration>,
+
+    /// With --slow: each slow call also carries its stack, symbolized: user (the default),
+    /// kernel, or kernel,user.
+    #[arg(long = "stacks", value_name = "WHICH", num_args = 0..=1, default_missing_value = "user", value_parser = parse_stacks)]
+    pub stacks: Option<u32>,
+
+    /// With --slow: how many of the slowest calls the summary keeps whole.
+    #[arg(long = "slowest", value_name = "N", default_value_t = 20)]
+    pub slowest: usize,
+
+    /// With --slow: write the slow calls' stacks as collapsed stacks (weight: ns), the input of
+    /// flamegraph.pl, inferno and speedscope (implies --stacks user if not given).
+    #[arg(long = "folded", value_name = "FILE")]
+    pub folded: Option<PathBuf>,
+
+    /// With --slow: draw the slow calls' stacks as a flame graph (implies --stacks user if not
+    /// given).
+    #[arg(long = "flamegraph", value_name = "FILE.svg")]
+    pub flamegraph: Option<PathBuf>,
+
     /// Print where start-up time went (BTF parse, maps, program load and verification,
     /// attach, /proc scan) before "attached".
     #[arg(long = "startup-times")]
@@ -159,9 +189,20 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         ring_bytes: args.buffer_mib << 20,
         interval: args.interval,
         startup_times: args.startup_times,
+        slow: match args.slow {
+            None if args.stacks.is_some() || args.folded.is_some() || args.flamegraph.is_some() => {
+                bail!("--stacks, --folded and --flamegraph are about slow calls: give --slow DURATION too")
+            }
+            None => None,
+            Some(threshold) => {
+                let wants_stacks = args.folded.is_some() || args.flamegraph.is_some();
+                let stacks = args.stacks.unwrap_or(if wants_stacks { tracer_common::STACKS_USER } else { 0 });
+                Some(SlowOptions { threshold, stacks, keep: args.slowest })
+            }
+        },
     };
     // A bad output path is found now, not after a long trace.
-    for path in [&args.output, &args.export, &args.prometheus].into_iter().flatten() {
+    for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph].into_iter().flatten() {
         export::check_writable(path)?;
     }
     let description = describe_target(&options.pids, &options.command);
@@ -180,16 +221,39 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         }
     }
 
-    let outcome = session::run(&options, &mut sinks);
+    // Slow calls are printed as they come (not in the live view, which shows them itself): to
+    // -o, then followed by the summary, as strace -o holds the trace; else to stderr.
+    let slow_out: Option<Box<dyn Write + Send>> = match (&options.slow, &args.output) {
+        (None, _) => None,
+        (Some(_), _) if live_view => None,
+        (Some(_), Some(path)) => Some(Box::new(open_stream(path)?)),
+        (Some(_), None) => Some(Box::new(std::io::stderr())),
+    };
+    let outcome = session::run(&options, &mut sinks, slow_out);
     // Whatever happened, give the terminal back before printing anything.
     drop(sinks);
-    let outcome = outcome?;
+    let mut outcome = outcome?;
 
     let summary = outcome.summary(args.sort);
-    match &args.output {
-        Some(path) => export::write_atomic(path, summary.as_bytes())?,
+    match (&args.output, outcome.slow_out.take()) {
+        (Some(path), Some(mut stream)) => {
+            stream.write_all(summary.as_bytes()).with_context(|| format!("cannot write to {}", path.display()))?
+        }
+        (Some(path), None) => export::write_atomic(path, summary.as_bytes())?,
         // stderr, as strace's summary: a spawned command's own output on stdout stays its own.
-        None => eprint!("{summary}"),
+        (None, _) => eprint!("{summary}"),
+    }
+    if let Some(slow) = &outcome.slow {
+        let folded = flamegraph::folded(slow.weighted_stacks().iter().map(|(frames, ns)| (frames.as_slice(), *ns)));
+        if let Some(path) = &args.folded {
+            export::write_atomic(path, folded.as_bytes())?;
+        }
+        if let Some(path) = &args.flamegraph {
+            let mut svg = Vec::new();
+            let title = format!("slow calls (at least {}), {description}", format_ns(slow.threshold_ns));
+            flamegraph::write_svg(&folded, &title, &mut svg)?;
+            export::write_atomic(path, &svg)?;
+        }
     }
     let info = RunInfo {
         target: description,
@@ -200,10 +264,40 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         lost: outcome.facts.lost,
     };
     if let Some(path) = &args.export {
-        export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, &info)?)
+        let slow = outcome.slow.as_ref().map(|slow| export::slow_export(slow, outcome.lost_slow, &outcome.clock));
+        export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, slow, &info)?)
             .with_context(|| format!("cannot export to {}", path.display()))?;
     }
     Ok(outcome.command_exit.unwrap_or(0))
+}
+
+/// Opens `-o` for lines written as they come: a file is created or truncated, a FIFO or device
+/// written in place.
+fn open_stream(path: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .with_context(|| format!("cannot write to {}", path.display()))
+}
+
+/// `--slow`: a bare number is milliseconds, as perf trace's `--duration`; otherwise humantime.
+fn parse_slow(text: &str) -> Result<Duration, String> {
+    let parsed = match text.parse::<f64>() {
+        Ok(ms) => Duration::try_from_secs_f64(ms / 1000.0).ok(),
+        Err(_) => humantime::parse_duration(text).ok(),
+    };
+    parsed.ok_or_else(|| "expected milliseconds (10) or a number with a unit (500us, 10ms, 1s)".to_string())
+}
+
+/// `--stacks`: `user`, `kernel`, or both, comma-separated.
+fn parse_stacks(text: &str) -> Result<u32, String> {
+    text.split(',').try_fold(0, |parts, part| match part.trim() {
+        "user" | "u" => Ok(parts | tracer_common::STACKS_USER),
+        "kernel" | "k" => Ok(parts | tracer_common::STACKS_KERNEL),
+        other => Err(format!("'{other}' is not a stack: expected user, kernel or kernel,user (a command after --stacks needs -- before it)")),
+    })
 }
 
 /// A bare number is seconds, as for perf's and timeout's durations; otherwise humantime.
@@ -236,5 +330,11 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_slow("10"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_slow("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_slow("250us"), Ok(Duration::from_micros(250)));
+        assert!(parse_slow("abc").is_err());
+        assert_eq!(parse_stacks("kernel,user"), Ok(tracer_common::STACKS_USER | tracer_common::STACKS_KERNEL));
+        assert!(parse_stacks("./server").is_err());
     }
 }

@@ -26,6 +26,7 @@ enum Case {
     Tracer,
     TracerSyscallsOnly,
     TracerSelected,
+    TracerSlowIdle,
     Bpftrace,
     Bystander,
 }
@@ -39,6 +40,7 @@ impl Case {
             Case::Tracer => "tracer, every syscall delivered (`tracer -- dd ...`)",
             Case::TracerSyscallsOnly => "tracer --no-sched --no-net (syscall latency only)",
             Case::TracerSelected => "tracer -e trace=read,write",
+            Case::TracerSlowIdle => "tracer --slow 10ms --stacks (no call that slow: the threshold is checked in the kernel)",
             Case::Bpftrace => "bpftrace, raw_syscalls tracepoints, in-kernel hist() per syscall, comm filter",
             Case::Bystander => "untraced dd while tracer traces another process (bystander)",
         }
@@ -128,10 +130,11 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
             interrupt(floor)?;
             seconds
         }
-        Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected => {
+        Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected | Case::TracerSlowIdle => {
             let mut cmd = Command::new(bin("tracer"));
             match case {
                 Case::TracerSelected => cmd.args(["-e", "trace=read,write"]),
+                Case::TracerSlowIdle => cmd.args(["--slow", "10ms", "--stacks"]),
                 Case::TracerSyscallsOnly => cmd.args(["--no-sched", "--no-net"]),
                 _ => &mut cmd,
             };
@@ -218,8 +221,16 @@ pub fn run() -> Result<()> {
         return Ok(());
     }
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
-    let mut cases =
-        vec![Case::Untraced, Case::Floor, Case::Clock, Case::Tracer, Case::TracerSyscallsOnly, Case::TracerSelected, Case::Bystander];
+    let mut cases = vec![
+        Case::Untraced,
+        Case::Floor,
+        Case::Clock,
+        Case::Tracer,
+        Case::TracerSyscallsOnly,
+        Case::TracerSelected,
+        Case::TracerSlowIdle,
+        Case::Bystander,
+    ];
     if have_bpftrace {
         cases.push(Case::Bpftrace);
     }
@@ -267,6 +278,7 @@ pub fn run() -> Result<()> {
         raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}}}"));
     }
 
+    table.push_str(&slow_storm(rounds)?);
     table.push_str(&startup(rounds)?);
 
     let dir = workspace_root().join("bench-results");
@@ -281,6 +293,66 @@ pub fn run() -> Result<()> {
     update_benchmarks_md(&table)?;
     std::io::stdout().write_all(table.as_bytes())?;
     Ok(())
+}
+
+/// The slow-call storm: 1% of its calls are slow (a nanosleep among 99 fast reads), traced
+/// with `--slow` and stacks, side by side with strace -T -f and perf trace --duration, each as
+/// a ratio to the untraced workload.
+fn slow_storm(rounds: usize) -> Result<String> {
+    const ITERATIONS: &str = "5000";
+    const FAST: &str = "99";
+    let workload = bin("workload");
+    let storm = |prefix: &[&str]| -> Result<(f64, String)> {
+        let mut cmd = Command::new(if prefix.is_empty() { "taskset".into() } else { PathBuf::from(prefix[0]) });
+        if !prefix.is_empty() {
+            cmd.args(&prefix[1..]).arg("taskset");
+        }
+        let out = cmd.args(["-c", "1"]).arg(&workload).args(["slow-mix", ITERATIONS, FAST]).stdin(Stdio::null()).output()?;
+        if !out.status.success() {
+            bail!("{prefix:?} slow-mix failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let note = stderr.lines().find(|l| l.starts_with("events: ") || l.starts_with("slow calls")).unwrap_or("").to_string();
+        let slow = stderr.lines().find(|l| l.starts_with("slow calls (")).unwrap_or("").to_string();
+        Ok((elapsed_seconds(&String::from_utf8_lossy(&out.stdout))?, if slow.is_empty() { note } else { format!("{note}; {slow}") }))
+    };
+    let tracer = bin("tracer");
+    let tracer = tracer.to_str().unwrap();
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("untraced", vec![]),
+        ("tracer --slow 20us --stacks (a line and a stack for each of the 5,000 slow calls)", vec![tracer, "--slow", "20us", "--stacks", "--"]),
+        ("strace -T -f (every call, to /dev/null)", vec!["strace", "-T", "-f", "-o", "/dev/null", "--"]),
+        ("perf trace --duration 0.02 (calls of 20us or more)", vec!["perf", "trace", "--duration", "0.02", "-o", "/dev/null", "--"]),
+    ];
+    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut notes = vec![String::new(); cases.len()];
+    for round in 1..=rounds {
+        for (i, (label, prefix)) in cases.iter().enumerate() {
+            let (secs, note) = storm(prefix)?;
+            eprintln!("bench: round {round}/{rounds} slow-mix {label}: {secs:.3}s");
+            seconds[i].push(secs);
+            if !note.is_empty() {
+                notes[i] = note;
+            }
+        }
+    }
+    let untraced = median(&seconds[0]);
+    let mut table = String::new();
+    let _ = writeln!(table, "\nSlow-call storm (`taskset -c 1 workload slow-mix {ITERATIONS} {FAST}`: {ITERATIONS} times 99 one-byte reads and one 1 ns nanosleep, which takes the 50 us timer slack: 1% of 500,000 calls slow; its own time), median of {rounds} interleaved rounds:\n");
+    let _ = writeln!(table, "| how it ran | ratio to untraced | notes |");
+    let _ = writeln!(table, "|---|---|---|");
+    for (i, (label, _)) in cases.iter().enumerate() {
+        let ratio = median(&seconds[i]) / untraced;
+        let note = match i {
+            1 => {
+                let events: f64 = notes[i].strip_prefix("events: ").and_then(|rest| rest.split(' ').next()?.parse().ok()).unwrap_or(0.0);
+                format!("{}; {:.2} M events/s", notes[i], events / median(&seconds[i]) / 1e6)
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(table, "| {label} | {ratio:.2}x | {note} |");
+    }
+    Ok(table)
 }
 
 /// Start-up, measured from the outside (exec until tracer says "attached", which it says once

@@ -18,6 +18,10 @@ fn usage() -> ! {
          forks CHILDREN N                           CHILDREN children one after the other, each making N getppid calls\n  \
          sleep MS                                   sleep, then exit\n  \
          stdin-bytes N                              N reads of one byte each from stdin\n  \
+         slow-mix ITER FAST                         ITER times: FAST one-byte reads of /dev/zero, then one nanosleep of 1ns\n\
+         \x20                                          (which takes the timer slack, 50us: the one slow call in FAST + 1)\n  \
+         slow-reads FAST SLOW SLEEP_MS              FAST reads of /dev/zero, then SLOW reads from slow_reader, each on a pipe\n\
+         \x20                                          whose writer sleeps SLEEP_MS first\n  \
          accept N                                   listen on a loopback port (printed), accept N connections, read one byte from each\n  \
          cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
@@ -50,6 +54,8 @@ fn main() {
         Some("forks") => (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2))),
         Some("sleep") => thread::sleep(Duration::from_millis(arg(&args, 1))),
         Some("stdin-bytes") => stdin_bytes(arg(&args, 1)),
+        Some("slow-reads") => slow_reads(arg(&args, 1), arg(&args, 2), arg(&args, 3)),
+        Some("slow-mix") => slow_mix(arg(&args, 1), arg(&args, 2)),
         Some("accept") => accept(arg(&args, 1)),
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2)),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
@@ -71,6 +77,68 @@ fn wait_for_sigusr1() {
         stdout.write_all(b"ready\n").and_then(|()| stdout.flush()).expect("write ready");
         check(libc::sigwaitinfo(&set, std::ptr::null_mut()) as isize, "sigwaitinfo");
     }
+}
+
+/// Fast reads, then slow ones from a function of known name, for the slow-call tests.
+fn slow_reads(fast: u64, slow: u64, sleep_ms: u64) {
+    let zero = open("/dev/zero", libc::O_RDONLY);
+    for _ in 0..fast {
+        check(raw_read(zero), "read");
+    }
+    let mut fds = [0; 2];
+    check(unsafe { libc::pipe(fds.as_mut_ptr()) } as isize, "pipe");
+    let [read_end, write_end] = fds;
+    let writer = thread::spawn(move || {
+        for _ in 0..slow {
+            thread::sleep(Duration::from_millis(sleep_ms));
+            check(unsafe { libc::write(write_end, b"x".as_ptr().cast(), 1) }, "write");
+        }
+    });
+    slow_reader(read_end, slow);
+    writer.join().unwrap();
+}
+
+/// A storm with a known share of slow calls, for the benchmark; prints its own time.
+fn slow_mix(iterations: u64, fast: u64) {
+    let zero = open("/dev/zero", libc::O_RDONLY);
+    let started = std::time::Instant::now();
+    let nap = libc::timespec { tv_sec: 0, tv_nsec: 1 };
+    for _ in 0..iterations {
+        for _ in 0..fast {
+            check(raw_read(zero), "read");
+        }
+        check(unsafe { libc::nanosleep(&nap, std::ptr::null_mut()) } as isize, "nanosleep");
+    }
+    println!("elapsed {:.6} s", started.elapsed().as_secs_f64());
+}
+
+/// The function the slow reads' stacks must name.
+#[inline(never)]
+fn slow_reader(fd: i32, reads: u64) {
+    for _ in 0..reads {
+        check(raw_read(fd), "read");
+    }
+}
+
+/// read(fd, buf, 1) as one syscall instruction in a function with a frame: the stack walk
+/// (frame pointers, which this workspace builds with) then reaches its caller. libc's read may
+/// use the frame-pointer register for its own purposes on its slower, multi-threaded path.
+#[inline(never)]
+fn raw_read(fd: i32) -> isize {
+    let mut byte = 0u8;
+    let ret: isize;
+    // SAFETY: read(2) into a live one-byte buffer; the asm clobbers only what it declares.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!("syscall", inlateout("rax") libc::SYS_read as isize => ret, in("rdi") fd as isize,
+            in("rsi") &raw mut byte, in("rdx") 1usize, lateout("rcx") _, lateout("r11") _, options(nostack));
+    }
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!("svc 0", in("x8") libc::SYS_read as isize, inlateout("x0") fd as isize => ret,
+            in("x1") &raw mut byte, in("x2") 1usize, options(nostack));
+    }
+    ret
 }
 
 fn stdin_bytes(n: u64) {

@@ -1,6 +1,7 @@
 mod net;
 mod process;
 mod sched;
+mod slow;
 mod syscall_fentry;
 mod syscalls;
 

@@ -9,6 +9,7 @@ use aya_ebpf::{
     macros::{fentry, fexit, map},
     maps::Array,
     programs::{FEntryContext, FExitContext},
+    EbpfContext,
 };
 use tracer_common::FENTRY_SLOTS;
 
@@ -39,7 +40,7 @@ fn exit(ctx: &FExitContext) -> i32 {
         return 0;
     }
     // Arguments, then the return value.
-    on_exit(pid_tgid, ctx.arg(0), ctx.arg(1));
+    on_exit(ctx.as_ptr(), pid_tgid, ctx.arg(0), ctx.arg(1));
     0
 }
 

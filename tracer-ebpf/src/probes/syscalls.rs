@@ -1,9 +1,12 @@
 //! Syscall latency: `sys_enter` records the start in the tid-indexed in-flight slot, `sys_exit`
 //! turns it into one event. BTF tracepoints: same cost as raw tracepoints, typed arguments.
+use core::ffi::c_void;
+
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
+    EbpfContext,
 };
 use tracer_common::{
     Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
@@ -12,8 +15,10 @@ use tracer_common::{
 
 use crate::maps::{
     arg0_offset, bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_selected, is_traced, never_returns,
-    nr_offset, slot, syscall_flags, SOCKETS,
+    nr_offset, slot, slow_threshold, syscall_flags, SOCKETS,
 };
+
+use super::slow::emit_slow;
 
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
@@ -41,7 +46,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     // sys_exit(struct pt_regs *regs, long ret)
-    on_exit(pid_tgid, ctx.arg(0), ctx.arg(1));
+    on_exit(ctx.as_ptr(), pid_tgid, ctx.arg(0), ctx.arg(1));
     0
 }
 
@@ -90,9 +95,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     }
 }
 
-/// Pairs a syscall return with its start and reports it.
+/// Pairs a syscall return with its start and reports it (`ctx`: the program's context, for
+/// stack reads of slow calls).
 #[inline(always)]
-pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
+pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
     let Some(slot) = slot(tid) else {
@@ -144,7 +150,7 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
             }
         }
     }
-    emit(Event {
+    let event = || Event {
         kind: EVENT_SYSCALL,
         nr,
         tgid,
@@ -156,7 +162,14 @@ pub fn on_exit(pid_tgid: u64, regs: *const u8, ret: i64) {
         arg0,
         blocked_ns,
         runq_ns,
-    });
+    };
+    // A load-time constant: without --slow the verifier drops this branch.
+    if let Some(threshold) = slow_threshold() {
+        if now - start_ns >= threshold && emit_slow(ctx, &event(), regs) {
+            return;
+        }
+    }
+    emit(event());
 }
 
 /// The first exit of a thread not seen at a syscall boundary before: the syscall was in

@@ -1,13 +1,16 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
 use tracer_common::{
-    Event, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_SCHED, EVENT_SOCKET, EVENT_SYSCALL,
-    EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
+    Event, SlowEvent, SlowStackEvent, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_SCHED, EVENT_SLOW,
+    EVENT_SLOW_STACKS, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN, SLOW_COPY_NONE,
+    SLOW_COPY_PATH,
 };
 
 /// What one ring-buffer record says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     Syscall(SyscallRecord),
+    /// A call over the `--slow` threshold, whole: it is also a [`Record::Syscall`] for the tables.
+    Slow(Box<SlowRecord>),
     /// A traced process created a new process, which the kernel now traces too.
     Fork { parent_tgid: u32, child_pid: u32 },
     /// A traced thread got a CPU back after an off-CPU period.
@@ -68,6 +71,80 @@ impl SyscallRecord {
     }
 }
 
+/// A call over the `--slow` threshold, with what the kernel read of it at its exit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlowRecord {
+    pub call: SyscallRecord,
+    pub args: [u64; 6],
+    /// The thread's name at the call's exit.
+    pub comm: String,
+    pub user: UserCopy,
+    /// Innermost frame first; `None` when not asked for.
+    pub user_stack: Option<StackRead>,
+    pub kernel_stack: Option<StackRead>,
+}
+
+/// The user memory a slow call's argument pointed at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserCopy {
+    None,
+    /// A path, without its NUL.
+    Path(Vec<u8>),
+    Sockaddr(Vec<u8>),
+    /// The kernel could not read it (an errno).
+    Failed(i32),
+}
+
+/// What `bpf_get_stack` gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StackRead {
+    Frames(Vec<u64>),
+    /// It failed with this errno.
+    Failed(i32),
+}
+
+impl StackRead {
+    fn from_kernel(bytes: i64, frames: &[u64]) -> Self {
+        match usize::try_from(bytes) {
+            Ok(bytes) => Self::Frames(frames[..(bytes / 8).min(frames.len())].to_vec()),
+            Err(_) => Self::Failed((-bytes) as i32),
+        }
+    }
+}
+
+fn decode_slow(slow: &SlowEvent) -> SlowRecord {
+    let call = SyscallRecord {
+        nr: slow.call.nr,
+        tgid: slow.call.tgid,
+        tid: slow.call.tid,
+        start_ns: slow.call.start_ns,
+        duration_ns: Some(slow.call.duration_ns),
+        returned: true,
+        ret: slow.call.ret,
+        arg0: slow.call.arg0,
+        blocked_ns: slow.call.blocked_ns,
+        runq_ns: slow.call.runq_ns,
+    };
+    let comm_len = slow.comm.iter().position(|&b| b == 0).unwrap_or(slow.comm.len());
+    let user = match (slow.user_kind, slow.user_len) {
+        (SLOW_COPY_NONE, _) => UserCopy::None,
+        (_, len) if len < 0 => UserCopy::Failed(-len),
+        (SLOW_COPY_PATH, len) => {
+            let bytes = &slow.user[..(len as usize).min(slow.user.len())];
+            UserCopy::Path(bytes.strip_suffix(&[0]).unwrap_or(bytes).to_vec())
+        }
+        (_, len) => UserCopy::Sockaddr(slow.user[..(len as usize).min(slow.user.len())].to_vec()),
+    };
+    SlowRecord {
+        call,
+        args: slow.args,
+        comm: String::from_utf8_lossy(&slow.comm[..comm_len]).into_owned(),
+        user,
+        user_stack: None,
+        kernel_stack: None,
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     #[error("ring-buffer record of {0} bytes does not match its kind")]
@@ -91,6 +168,18 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         let sock: SockEvent = read_exact(bytes)?;
         let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple };
         return Ok(if kind == EVENT_SOCKET { Record::Socket(record) } else { Record::Connect(record) });
+    }
+    if kind == EVENT_SLOW {
+        let slow: SlowEvent = read_exact(bytes)?;
+        return Ok(Record::Slow(Box::new(decode_slow(&slow))));
+    }
+    if kind == EVENT_SLOW_STACKS {
+        let record: SlowStackEvent = read_exact(bytes)?;
+        let mut slow = decode_slow(&record.slow);
+        // Asked-for stacks only: a part not asked for reads as 0 bytes.
+        slow.user_stack = Some(StackRead::from_kernel(record.user_stack_bytes, &record.user_stack));
+        slow.kernel_stack = Some(StackRead::from_kernel(record.kernel_stack_bytes, &record.kernel_stack));
+        return Ok(Record::Slow(Box::new(slow)));
     }
     let event: Event = read_exact(bytes)?;
     let syscall = |duration_ns, returned| {

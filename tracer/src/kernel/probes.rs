@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, LOST_EVENTS, LOST_SLOW, SYSCALL_WORDS};
 
 use super::{btf, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
@@ -53,6 +53,17 @@ pub struct ProbeConfig {
     pub ring_bytes: u32,
     /// The kernel's `SYSCALL_*` flags, by syscall number (only the numbers with any).
     pub syscall_flags: Vec<(u32, u32)>,
+    /// `--slow`: calls that take at least this long are sent whole (arguments, stacks).
+    pub slow: Option<SlowConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SlowConfig {
+    pub threshold_ns: u64,
+    /// `STACKS_USER` | `STACKS_KERNEL`, or 0.
+    pub stacks: u32,
+    /// What each syscall's record copies from user memory (`SLOW_COPY_*` encoding), by number.
+    pub user_args: Vec<(u32, u32)>,
 }
 
 /// The loaded, attached programs. Dropping it detaches everything.
@@ -87,6 +98,9 @@ impl Probes {
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
+        let slow_on = u32::from(config.slow.is_some());
+        let slow_ns = config.slow.as_ref().map_or(0, |slow| slow.threshold_ns);
+        let slow_stacks = config.slow.as_ref().map_or(0, |slow| slow.stacks);
         let only_tgid = match config.tgids.as_slice() {
             [only] if !config.follow_forks => *only,
             _ => 0,
@@ -128,8 +142,12 @@ impl Probes {
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
-            .override_global("ARG0_OFFSET", &syscall_table::ARG0_PT_REGS_OFFSET, true)
+            .override_global("ARG0_OFFSET", &syscall_table::ARG_PT_REGS_OFFSETS[0], true)
             .override_global("NR_OFFSET", &syscall_table::NR_PT_REGS_OFFSET, true)
+            .override_global("ARG_OFFSETS", &syscall_table::ARG_PT_REGS_OFFSETS, true)
+            .override_global("SLOW_ON", &slow_on, true)
+            .override_global("SLOW_NS", &slow_ns, true)
+            .override_global("SLOW_STACKS", &slow_stacks, true)
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
@@ -143,6 +161,12 @@ impl Probes {
         let mut flags: Array<_, u32> = Array::try_from(ebpf.map_mut("SYSCALL_FLAGS").context("map SYSCALL_FLAGS")?)?;
         for &(nr, value) in &config.syscall_flags {
             flags.set(nr, value, 0)?;
+        }
+        if let Some(slow) = &config.slow {
+            let mut copies: Array<_, u32> = Array::try_from(ebpf.map_mut("SLOW_USER_ARG").context("map SLOW_USER_ARG")?)?;
+            for &(nr, how) in &slow.user_args {
+                copies.set(nr, how, 0)?;
+            }
         }
         if let Some(selected) = &config.selected {
             let mut map: Array<_, u64> = Array::try_from(ebpf.map_mut("SELECTED").context("map SELECTED")?)?;
@@ -212,7 +236,12 @@ impl Probes {
 
     /// Events the kernel could not put in the ring buffer, summed over CPUs.
     pub fn lost_events(&self) -> Result<u64> {
-        Ok(self.lost.get(&0, 0)?.iter().sum())
+        Ok(self.lost.get(&LOST_EVENTS, 0)?.iter().sum())
+    }
+
+    /// Slow-call records that did not fit (their calls were still sent as plain events).
+    pub fn lost_slow_records(&self) -> Result<u64> {
+        Ok(self.lost.get(&LOST_SLOW, 0)?.iter().sum())
     }
 
     /// The ring buffer, handed to the reader once.

@@ -11,11 +11,12 @@ use syscalls::aarch64::Sysno;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("tracer supports x86_64 and aarch64");
 
-/// Offset of the first syscall argument in the kernel's `struct pt_regs`.
+
+/// Offsets of the six syscall arguments in `struct pt_regs`.
 #[cfg(target_arch = "x86_64")]
-pub const ARG0_PT_REGS_OFFSET: u32 = 14 * 8; // r15..ax, cx, dx, si, then di
+pub const ARG_PT_REGS_OFFSETS: [u32; 6] = [112, 104, 96, 56, 72, 64]; // di, si, dx, r10, r8, r9
 #[cfg(target_arch = "aarch64")]
-pub const ARG0_PT_REGS_OFFSET: u32 = 0; // regs[0]
+pub const ARG_PT_REGS_OFFSETS: [u32; 6] = [0, 8, 16, 24, 32, 40]; // regs[0..6]
 
 /// Offset of the syscall number in `struct pt_regs`, which survives the call.
 #[cfg(target_arch = "x86_64")]

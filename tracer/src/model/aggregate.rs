@@ -12,6 +12,7 @@ use tracer_common::MAX_SYSCALLS;
 use super::{
     histogram::{new_histogram, record_value},
     net::NetStats,
+    slow::SlowCalls,
 };
 use crate::kernel::{
     event::{SchedRecord, SocketRecord, SyscallRecord},
@@ -156,12 +157,20 @@ pub struct Aggregator {
     pub net: NetStats,
     /// The syscalls the tables show (`-e`); others arrive only to follow fds for `net`.
     shown: Option<SyscallSet>,
+    /// With `--slow`: the slow calls themselves.
+    pub slow: Option<SlowCalls>,
 }
 
 impl Aggregator {
     /// With `intervals`, also keeps a table for the current interval ([`Aggregator::take_interval`]).
     pub fn new(intervals: bool, shown: Option<SyscallSet>) -> Self {
-        Self { total: StatsTable::default(), interval: intervals.then(StatsTable::default), net: NetStats::default(), shown }
+        Self {
+            total: StatsTable::default(),
+            interval: intervals.then(StatsTable::default),
+            net: NetStats::default(),
+            shown,
+            slow: None,
+        }
     }
 
     pub fn record(&mut self, rec: &SyscallRecord) {
@@ -207,6 +216,9 @@ impl Aggregator {
     pub fn reset(&mut self) {
         self.total = StatsTable::default();
         self.net.reset_figures();
+        if let Some(slow) = &mut self.slow {
+            *slow = SlowCalls::new(slow.threshold_ns, slow.keep());
+        }
     }
 }
 

@@ -6,3 +6,5 @@ pub mod filter;
 pub mod histogram;
 pub mod names;
 pub mod net;
+pub mod slow;
+pub mod stacks;

@@ -192,6 +192,8 @@ pub struct NetStats {
     fds: HashMap<(u32, i32), FdEntry>,
     /// Accepted fds whose socket is not known yet: how long the accept waited.
     pending_accepts: HashMap<(u32, i32), Option<u64>>,
+    /// Paths of files opened by calls seen whole (`--slow`), for naming their fds.
+    paths: HashMap<(u32, i32), String>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -303,6 +305,7 @@ impl NetStats {
         let open: HashSet<i32> = dir.flatten().filter_map(|entry| entry.file_name().to_str()?.parse().ok()).collect();
         // A socket still open keeps what the kernel said of it; anything else is looked at anew.
         self.fds.retain(|&(owner, fd), entry| owner != tgid || (entry.kind == FdKind::Socket && open.contains(&fd)));
+        self.paths.retain(|&(owner, fd), _| owner != tgid || open.contains(&fd));
         for fd in open {
             self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd, false), connection: None, since_ns: 0 });
         }
@@ -349,6 +352,7 @@ impl NetStats {
             let freed = |&(owner, other): &(u32, i32)| owner == rec.tgid && other >= fd;
             self.fds.retain(|key, _| !freed(key));
             self.pending_accepts.retain(|key, _| !freed(key));
+            self.paths.retain(|key, _| !freed(key));
         }
         let Some(direction) = class.direction else { return };
         // An fd first seen in a call already in progress at attach: the kernel could not name
@@ -388,6 +392,34 @@ impl NetStats {
         }
     }
 
+    /// What fd `fd` of `tgid` is, as strace -y shows it: `socket 10.0.0.2:5432` (its peer),
+    /// `socket`, `pipe`, or a file's path (looked up now, so it is the path while the fd is open).
+    pub fn describe_fd(&self, tgid: u32, fd: i32) -> Option<String> {
+        if fd < 0 {
+            return None;
+        }
+        match self.fds.get(&(tgid, fd)) {
+            Some(FdEntry { connection: Some(id), .. }) => return Some(format!("socket {}", self.connections[*id].peer())),
+            Some(FdEntry { kind: FdKind::Socket, .. }) => return Some("socket".into()),
+            Some(FdEntry { kind: FdKind::Pipe, .. }) => return Some("pipe".into()),
+            _ => {}
+        }
+        if let Some(path) = self.paths.get(&(tgid, fd)) {
+            return Some(path.clone());
+        }
+        let known_file = self.fds.get(&(tgid, fd)).is_some_and(|e| e.kind == FdKind::File);
+        let target = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?;
+        let target = target.to_string_lossy();
+        if known_file && !target.starts_with('/') {
+            return Some("file".into()); // /proc looked too late: the number is something else now
+        }
+        Some(match target.split_once(":[") {
+            Some(("pipe", _)) => "pipe".into(),
+            Some(("socket", _)) => "socket".into(),
+            _ => target.into_owned(), // a path, or anon_inode:[eventfd] and kin
+        })
+    }
+
     /// The connection (if a TCP socket) and kind of an fd; a non-socket fd is resolved once.
     fn fd_info(&mut self, tgid: u32, fd: i32, socket_from_proc: bool) -> (Option<usize>, FdKind) {
         let entry = *self
@@ -402,6 +434,13 @@ impl NetStats {
     fn forget_fd(&mut self, tgid: u32, fd: i32) {
         self.fds.remove(&(tgid, fd));
         self.pending_accepts.remove(&(tgid, fd));
+        self.paths.remove(&(tgid, fd));
+    }
+
+    /// A call seen whole opened `path` as `fd` (call before its event is recorded, which
+    /// would otherwise forget the fd's previous name after this one).
+    pub fn name_fd(&mut self, tgid: u32, fd: i32, path: String) {
+        self.paths.insert((tgid, fd), path);
     }
 }
 

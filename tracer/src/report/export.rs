@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     sink::{Control, IntervalSink, Tick},
+    slow::WallClock,
     summary::{sorted_rows, SortKey},
 };
 use crate::{
@@ -26,6 +27,8 @@ use crate::{
         aggregate::StatsTable,
         histogram::SIGNIFICANT_DIGITS,
         net::{NetIntervals, NetStats},
+        slow::SlowCalls,
+        stacks::Frame,
     },
 };
 
@@ -109,6 +112,95 @@ pub struct Export {
     pub version: u32,
     pub meta: Meta,
     pub keys: Vec<KeyStats>,
+    /// With `--slow`: the slow calls (absent otherwise, and in exports before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<SlowExport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SlowExport {
+    pub threshold_ns: u64,
+    pub count: u64,
+    pub total_ns: u64,
+    /// Slow-call records the ring buffer had no room for (the calls are in `keys`).
+    pub lost_records: u64,
+    /// The slowest calls, slowest first.
+    pub slowest: Vec<SlowCallExport>,
+    /// Slow calls by call site (distinct stack), the most total time first.
+    pub sites: Vec<SlowSiteExport>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SlowCallExport {
+    /// Local time of day of the call's entry, as the line shows it.
+    pub time: String,
+    pub tgid: u32,
+    pub tid: u32,
+    pub comm: String,
+    /// The call in strace's shape: `read(3<pipe>, 1) = 1`.
+    pub call: String,
+    pub duration_ns: u64,
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
+    /// Innermost frame first: `function (file:line)`.
+    pub user_stack: Vec<String>,
+    pub kernel_stack: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SlowSiteExport {
+    pub count: u64,
+    pub total_ns: u64,
+    pub max_ns: u64,
+    pub user_stack: Vec<String>,
+    pub kernel_stack: Vec<String>,
+}
+
+fn frame_names(frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|f| match &f.location {
+            Some(location) => format!("{} ({location})", f.function),
+            None => f.function.clone(),
+        })
+        .collect()
+}
+
+/// The export's `slow` field.
+pub fn slow_export(slow: &SlowCalls, lost_records: u64, clock: &WallClock) -> SlowExport {
+    SlowExport {
+        threshold_ns: slow.threshold_ns,
+        count: slow.count,
+        total_ns: slow.total_ns,
+        lost_records,
+        slowest: slow
+            .slowest
+            .iter()
+            .map(|c| SlowCallExport {
+                time: clock.time_of_day(c.start_ns),
+                tgid: c.tgid,
+                tid: c.tid,
+                comm: c.comm.clone(),
+                call: c.text.clone(),
+                duration_ns: c.duration_ns,
+                blocked_ns: c.blocked_ns,
+                runq_ns: c.runq_ns,
+                user_stack: frame_names(&c.user_stack),
+                kernel_stack: frame_names(&c.kernel_stack),
+            })
+            .collect(),
+        sites: slow
+            .sites()
+            .into_iter()
+            .map(|s| SlowSiteExport {
+                count: s.count,
+                total_ns: s.total_ns,
+                max_ns: s.max_ns,
+                user_stack: frame_names(&s.user_stack),
+                kernel_stack: frame_names(&s.kernel_stack),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -221,7 +313,7 @@ pub struct RunInfo {
     pub lost: u64,
 }
 
-pub fn build_export(totals: &StatsTable, net: &NetStats, info: &RunInfo) -> Result<Export> {
+pub fn build_export(totals: &StatsTable, net: &NetStats, slow: Option<SlowExport>, info: &RunInfo) -> Result<Export> {
     let mut keys = Vec::new();
     for (name, stats) in sorted_rows(totals, SortKey::Name) {
         let mut key = KeyStats::from_histogram(name, "syscall", &stats.latency, stats.total_ns)?;
@@ -259,6 +351,7 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, info: &RunInfo) -> Resu
             significant_digits: SIGNIFICANT_DIGITS,
         },
         keys,
+        slow,
     })
 }
 

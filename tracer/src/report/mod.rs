@@ -4,5 +4,6 @@ pub mod export;
 pub mod flamegraph;
 pub mod live;
 pub mod sink;
+pub mod slow;
 pub mod strace_line;
 pub mod summary;

@@ -3,7 +3,7 @@ use std::{collections::HashSet, time::Duration};
 
 use anyhow::Result;
 
-use crate::model::{aggregate::StatsTable, net::NetStats};
+use crate::model::{aggregate::StatsTable, net::NetStats, slow::SlowCalls};
 
 /// One finished interval, as the interval sinks see it.
 pub struct Tick<'a> {
@@ -17,6 +17,8 @@ pub struct Tick<'a> {
     pub live: &'a HashSet<u32>,
     /// Network and I/O since the start.
     pub net: &'a NetStats,
+    /// With `--slow`: the slow calls so far.
+    pub slow: Option<&'a SlowCalls>,
 }
 
 /// What a sink wants after an interval.

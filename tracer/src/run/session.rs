@@ -1,31 +1,40 @@
 //! One tracing run: attach, drain the ring buffer into the aggregator until the traced
 //! processes exit, the duration ends or the user interrupts, then report.
-use std::{collections::HashSet, time::{Duration, Instant}};
+use std::{
+    collections::HashSet,
+    io::Write,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, Result};
-use aya::maps::{MapData, RingBuf};
 use tokio::{
     io::{unix::AsyncFd, Interest},
     signal::unix::{signal, SignalKind},
     sync::mpsc,
 };
 
-use super::target::{self, SpawnedChild};
+use super::{
+    reader::{Reader, DRAIN_BATCH},
+    target::{self, SpawnedChild},
+};
 use crate::{
     kernel::{
-        event::{decode, Record},
-        probes::{AttachMode, ProbeConfig, Probes},
+        probes::{AttachMode, ProbeConfig, Probes, SlowConfig},
         startup::StartupTimes,
+        syscall_args::{self, UserArg},
         syscall_set::SyscallSet,
+        syscall_table,
     },
     model::{
         aggregate::{Aggregator, StatsTable},
         fd_class::{kernel_syscall_flags, with_fd_lifecycle},
         names,
         net::NetStats,
+        slow::SlowCalls,
     },
     report::{
         sink::{Control, IntervalSink, Tick},
+        slow::{self, SlowLines, WallClock},
         summary::{self, RunFacts, SortKey},
     },
 };
@@ -49,11 +58,28 @@ pub struct TraceOptions {
     pub interval: Duration,
     /// Print where start-up time went, phase by phase.
     pub startup_times: bool,
+    /// `--slow`: calls that take at least this long are shown one by one.
+    pub slow: Option<SlowOptions>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SlowOptions {
+    pub threshold: Duration,
+    /// `STACKS_USER` | `STACKS_KERNEL`, or 0.
+    pub stacks: u32,
+    /// The slowest calls the summary keeps whole.
+    pub keep: usize,
 }
 
 pub struct Outcome {
     pub totals: StatsTable,
     pub net: NetStats,
+    pub slow: Option<SlowCalls>,
+    /// Slow-call records the kernel could not send (their calls are in the tables).
+    pub lost_slow: u64,
+    pub clock: WallClock,
+    /// Where the slow calls' lines went, for the summary to follow them.
+    pub slow_out: Option<Box<dyn Write + Send>>,
     pub facts: RunFacts,
     /// Exit code of the spawned command, if there was one and it exited.
     pub command_exit: Option<i32>,
@@ -64,11 +90,16 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn summary(&self, sort: SortKey) -> String {
-        summary::render(&self.totals, &self.facts, sort, Some(&self.net))
+        let mut text = summary::render(&self.totals, &self.facts, sort, Some(&self.net));
+        if let Some(slow) = &self.slow {
+            text.push_str(&slow::render(slow, self.lost_slow, &self.clock, self.facts.sched_split));
+        }
+        text
     }
 }
 
-pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Result<Outcome> {
+/// Traces until the end; slow calls are printed to `slow_out` as they arrive, if given.
+pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out: Option<Box<dyn Write + Send>>) -> Result<Outcome> {
     let mut times = StartupTimes::default();
     let targets: Vec<u32> = options.pids.iter().map(|&pid| target::resolve_pid(pid)).collect::<Result<_>>()?;
     // Single-threaded, so forking the command below stays safe. Signal handlers are installed
@@ -100,14 +131,27 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
         tgids: roots.clone(),
         ring_bytes: options.ring_bytes,
         syscall_flags: kernel_syscall_flags(),
+        slow: options.slow.as_ref().map(|slow| SlowConfig {
+            threshold_ns: slow.threshold.as_nanos().min(u64::MAX as u128) as u64,
+            stacks: slow.stacks,
+            user_args: slow_copy_table(),
+        }),
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
     // What each fd of the targets is, before anyone is told "attached": a process that uses
     // an fd and exits right after may be gone before the reader could look.
     let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
+    aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(config.slow.as_ref().unwrap().threshold_ns, slow.keep));
     for &tgid in &roots {
         aggregator.net.learn_fds(tgid);
+    }
+    let clock = WallClock::now();
+    let lines = slow_out.map(|out| SlowLines::new(out, clock, options.sched_split));
+    let mut reader = Reader::new(aggregator, options.slow.as_ref().is_some_and(|slow| slow.stacks != 0), lines);
+    // A spawned command's map is read after its execve, at its first slow call.
+    for &tgid in &targets {
+        reader.watch(tgid);
     }
     times.lap("/proc scan");
     if options.startup_times {
@@ -123,15 +167,28 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>]) -> Resul
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let command = child.as_ref().map(|c| c.pid);
-    let (processes, ended) =
-        runtime.block_on(trace_loop(&mut probes, &mut aggregator, &roots, command, options, stop, sinks))?;
+    let (processes, ended) = runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, command, options, stop, sinks))?;
+    let lost_slow = probes.lost_slow_records()?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
         // Stopped because the user asked for a duration or quit the view: that is success.
         (Some(_), Ending::CommandStopped(StopRequest::Duration | StopRequest::Quit)) => Some(0),
         (code, _) => code,
     };
-    Ok(Outcome { totals: aggregator.total, net: aggregator.net, facts, command_exit, started_at, ended_at: std::time::SystemTime::now() })
+    let slow_out = reader.take_lines().map(SlowLines::into_inner);
+    let aggregator = reader.aggregator;
+    Ok(Outcome {
+        totals: aggregator.total,
+        net: aggregator.net,
+        slow: aggregator.slow,
+        lost_slow,
+        clock,
+        slow_out,
+        facts,
+        command_exit,
+        started_at,
+        ended_at: std::time::SystemTime::now(),
+    })
 }
 
 /// Why the trace was asked to end.
@@ -192,7 +249,7 @@ impl CommandStop {
 /// the trace ended.
 async fn trace_loop(
     probes: &mut Probes,
-    aggregator: &mut Aggregator,
+    reader: &mut Reader,
     roots: &[u32],
     command: Option<u32>,
     options: &TraceOptions,
@@ -216,7 +273,6 @@ async fn trace_loop(
     tokio::pin!(deadline);
     let mut tick = tokio::time::interval(DRAIN_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut forks = Vec::new();
     let mut stopping: Option<CommandStop> = None;
     // Batches that hold what the kernel may have written without waking us (1/8 of the ring,
     // in records of at least 64 bytes).
@@ -228,7 +284,7 @@ async fn trace_loop(
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("ring buffer poll")?;
-                if drain(guard.get_inner_mut(), aggregator, &mut forks) {
+                if reader.drain(guard.get_inner_mut()) {
                     guard.clear_ready();
                 } else {
                     // Records are still waiting, so the fd stays ready and this branch would win
@@ -239,11 +295,11 @@ async fn trace_loop(
                 }
             }
             _ = tick.tick() => {
-                drain(ring.get_mut(), aggregator, &mut forks);
+                reader.drain(ring.get_mut());
             }
             Some(tgid) = exited_rx.recv() => {
                 // Everything the process did is in the ring by now: take it before deciding.
-                drain_backlog(ring.get_mut(), aggregator, &mut forks);
+                reader.drain_backlog(ring.get_mut());
                 live.remove(&tgid);
                 probes.untrace(tgid)?;
             }
@@ -259,11 +315,11 @@ async fn trace_loop(
                 // The kernel wakes the reader only once 1/8 of the ring is full: take what is
                 // waiting (about that much at most), so that the interval holds its own events
                 // rather than the previous interval's tail.
-                drain_batches(ring.get_mut(), aggregator, &mut forks, unwoken_batches);
+                reader.drain_batches(ring.get_mut(), unwoken_batches);
                 let lost = probes.lost_events()?;
-                match intervals_state.tick(aggregator, sinks, lost, &live)? {
+                match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
-                    Control::Reset => aggregator.reset(),
+                    Control::Reset => reader.aggregator.reset(),
                     Control::Stop => request = Some(StopRequest::Quit),
                 }
             }
@@ -285,7 +341,8 @@ async fn trace_loop(
                 (None, None) => break,
             }
         }
-        for child in forks.drain(..) {
+        for child in std::mem::take(&mut reader.forks) {
+            reader.watch(child);
             if live.insert(child) {
                 seen += 1;
                 watch_exit(child, exited_tx.clone());
@@ -295,9 +352,9 @@ async fn trace_loop(
             break;
         }
     }
-    drain_backlog(ring.get_mut(), aggregator, &mut forks);
+    reader.drain_backlog(ring.get_mut());
     if !sinks.is_empty() {
-        intervals_state.tick(aggregator, sinks, probes.lost_events()?, &live)?;
+        intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live)?;
         for sink in sinks.iter_mut() {
             sink.finish()?;
         }
@@ -330,6 +387,7 @@ impl IntervalClock {
             lost,
             live,
             net: &aggregator.net,
+            slow: aggregator.slow.as_ref(),
         };
         self.interval_start = now;
         let mut control = Control::Continue;
@@ -358,40 +416,22 @@ impl StopSignals {
     }
 }
 
-/// Records taken per drain before the loop looks at signals, exits and intervals again: a
-/// producer faster than the reader must not keep it from answering Ctrl-C (what cannot be read
-/// in time is counted lost by the kernel).
-const DRAIN_BATCH: usize = 1 << 16;
-
-/// Takes what is waiting, up to 64 batches: enough for a full default ring buffer, and bounded,
-/// since traced processes that are still running keep adding to it.
-fn drain_backlog(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) {
-    drain_batches(ring, aggregator, forks, 64);
-}
-
-/// Takes what is waiting, up to `batches` batches.
-fn drain_batches(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>, batches: usize) {
-    for _ in 0..batches {
-        if drain(ring, aggregator, forks) {
-            return;
-        }
-    }
-}
-
-/// Takes up to [`DRAIN_BATCH`] records; true when the ring buffer is empty.
-fn drain(ring: &mut RingBuf<MapData>, aggregator: &mut Aggregator, forks: &mut Vec<u32>) -> bool {
-    for _ in 0..DRAIN_BATCH {
-        let Some(item) = ring.next() else { return true };
-        match decode(&item) {
-            Ok(Record::Syscall(rec)) => aggregator.record(&rec),
-            Ok(Record::Sched(rec)) => aggregator.record_sched(&rec),
-            Ok(Record::Socket(rec)) => aggregator.record_socket(&rec),
-            Ok(Record::Connect(rec)) => aggregator.record_connect(&rec),
-            Ok(Record::Fork { child_pid, .. }) => forks.push(child_pid),
-            Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
-        }
-    }
-    false
+/// What each syscall's slow-call record copies from user memory, for the kernel.
+fn slow_copy_table() -> Vec<(u32, u32)> {
+    use tracer_common::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
+    syscall_table::all()
+        .filter_map(|nr| {
+            let how = match syscall_args::user_arg(syscall_table::name(nr)?) {
+                UserArg::None => return None,
+                UserArg::Path { arg } => SLOW_COPY_PATH | u32::from(arg) << 4,
+                UserArg::Sockaddr { addr, len, len_is_ptr } => {
+                    let kind = if len_is_ptr { SLOW_COPY_SOCKADDR_LEN_PTR } else { SLOW_COPY_SOCKADDR };
+                    kind | u32::from(addr) << 4 | u32::from(len) << 8
+                }
+            };
+            Some((nr, how))
+        })
+        .collect()
 }
 
 /// Sends `tgid` on `exited` once the process has exited (at once if it already has).

@@ -12,6 +12,7 @@ use crate::{
     },
     report::{
         sink::Tick,
+        slow::{line, WallClock},
         summary::{format_ns, SortKey},
     },
 };
@@ -94,12 +95,20 @@ pub struct Snapshot {
     pub lost: u64,
     pub rows: Vec<RowSnapshot>,
     pub connections: Vec<ConnectionRow>,
+    /// With `--slow`: the latest slow calls' lines, newest first, and how many there were.
+    pub slow: Option<(Vec<String>, u64)>,
 }
 
 /// Builds the snapshots of one view.
-#[derive(Default)]
 pub struct SnapshotBuilder {
     net_intervals: NetIntervals,
+    clock: WallClock,
+}
+
+impl Default for SnapshotBuilder {
+    fn default() -> Self {
+        Self { net_intervals: NetIntervals::default(), clock: WallClock::now() }
+    }
 }
 
 impl SnapshotBuilder {
@@ -158,6 +167,10 @@ impl SnapshotBuilder {
             lost: tick.lost,
             rows,
             connections,
+            slow: tick.slow.map(|slow| {
+                let lines = slow.recent.iter().rev().map(|call| line(call, &self.clock, false)).collect();
+                (lines, slow.count)
+            }),
         }
     }
 }
@@ -213,6 +226,7 @@ pub enum Pane {
     SinceStart,
     Connections,
     Errors,
+    Slow,
 }
 
 impl Pane {
@@ -221,7 +235,8 @@ impl Pane {
             Pane::Interval => Pane::SinceStart,
             Pane::SinceStart => Pane::Connections,
             Pane::Connections => Pane::Errors,
-            Pane::Errors => Pane::Interval,
+            Pane::Errors => Pane::Slow,
+            Pane::Slow => Pane::Interval,
         }
     }
 
@@ -231,6 +246,7 @@ impl Pane {
             Pane::SinceStart => "since start",
             Pane::Connections => "TCP connections",
             Pane::Errors => "errors by errno",
+            Pane::Slow => "slow calls",
         }
     }
 }

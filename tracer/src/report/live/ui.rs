@@ -88,6 +88,7 @@ fn draw(frame: &mut Frame, state: &ViewState, target: &str) {
     draw_header(frame, header, state, target);
     match state.pane {
         Pane::Errors => draw_errors(frame, table, state),
+        Pane::Slow => draw_slow(frame, table, state),
         Pane::Connections => draw_connections(frame, table, state),
         Pane::Interval | Pane::SinceStart => draw_table(frame, table, state),
     }
@@ -151,6 +152,14 @@ fn draw_errors(frame: &mut Frame, area: Rect, state: &ViewState) {
         .header(Row::new(["syscall", "errno", "count"]).style(Style::new().add_modifier(Modifier::BOLD)))
         .block(Block::new().borders(Borders::TOP).title(" errors by errno, since start "));
     frame.render_widget(table, area);
+}
+
+fn draw_slow(frame: &mut Frame, area: Rect, state: &ViewState) {
+    let (title, lines) = match &state.snapshot.slow {
+        Some((lines, count)) => (format!(" slow calls, most recent first ({count} in all) "), lines.join("\n")),
+        None => (" slow calls ".to_string(), "run with --slow DURATION to see the slow calls here".to_string()),
+    };
+    frame.render_widget(Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(title)), area);
 }
 
 fn draw_connections(frame: &mut Frame, area: Rect, state: &ViewState) {

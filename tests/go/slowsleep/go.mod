@@ -1,0 +1,3 @@
+module slowsleep
+
+go 1.19

@@ -1,0 +1,191 @@
+//! Slow calls, end to end: a workload whose slow calls are known (how many, how slow, from
+//! which function), the lines tracer prints for them, their stacks, and the flame graph files.
+use std::{path::PathBuf, process::Command};
+
+use tracer_tests::{trace, workload_bin};
+
+/// The slow-call lines of `stderr` (`HH:MM:SS.uuuuuu [tid comm] call = ret <secs> ...`), each
+/// with the stack lines (` > frame`) that follow it.
+fn slow_lines(stderr: &str) -> Vec<(String, Vec<String>)> {
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_summary = false;
+    for line in stderr.lines() {
+        if line.starts_with("% time") {
+            in_summary = true; // the summary repeats the slowest calls: count the live lines only
+        }
+        if in_summary {
+            continue;
+        }
+        if let Some(frame) = line.strip_prefix(" > ") {
+            if let Some(last) = lines.last_mut() {
+                last.1.push(frame.to_string());
+            }
+        } else if line.len() > 16 && line.as_bytes()[2] == b':' && line.as_bytes()[15] == b' ' && line.contains("] ") {
+            lines.push((line.to_string(), Vec::new()));
+        }
+    }
+    lines
+}
+
+/// The `<0.050123>` duration of a line, in seconds.
+fn seconds(line: &str) -> f64 {
+    let start = line.rfind('<').expect("a duration");
+    let end = start + line[start..].find('>').expect("a duration");
+    line[start + 1..end].parse().unwrap_or_else(|_| panic!("not a duration in {line}"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracer-slow-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 3 reads that block 50 ms on a pipe, among 2,000 fast reads of /dev/zero.
+const SLOW_READS: [&str; 4] = ["slow-reads", "2000", "3", "50"];
+
+#[test]
+fn exactly_the_slow_reads_are_printed_with_fd_size_and_duration() {
+    let cmd = workload_bin();
+    let mut args = vec!["--slow", "20ms", "-e", "trace=read", "--", cmd.to_str().unwrap()];
+    args.extend(SLOW_READS);
+    let (summary, output) = trace(&args);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = slow_lines(&stderr);
+    assert_eq!(lines.len(), 3, "three slow reads, no fast one:\n{stderr}");
+    for (line, frames) in &lines {
+        assert!(line.contains("] read(") && line.contains("<pipe>, 1) = 1 <"), "{line}");
+        let secs = seconds(line);
+        assert!((0.045..=0.5).contains(&secs), "a 50 ms wait took {secs}s: {line}");
+        assert!(frames.is_empty(), "no stacks unless asked: {frames:?}");
+        // Blocked on the pipe, as the scheduler programs measured it.
+        assert!(line.contains(" blocked 9") || line.contains(" blocked 100%"), "{line}");
+    }
+    // Every read is still counted (the dynamic loader's too), the 3 slow ones on the pipe.
+    assert!(summary.calls("read") >= 2003, "{}", summary.text);
+    let pipe_reads = summary.text.lines().find(|l| l.starts_with("read ") && l.split_whitespace().nth(1) == Some("pipe"));
+    assert_eq!(pipe_reads.and_then(|l| l.split_whitespace().nth(2)), Some("3"), "{}", summary.text);
+    assert!(summary.text.contains("slow calls (at least 20.0ms): 3, "), "{}", summary.text);
+}
+
+#[test]
+fn stacks_name_the_function_group_the_calls_and_draw_them() {
+    let dir = temp_dir("stacks");
+    let (folded, svg, export) = (dir.join("slow.folded"), dir.join("slow.svg"), dir.join("run.json"));
+    let cmd = workload_bin();
+    let mut args = vec!["--slow", "20ms", "--stacks", "-e", "trace=read", "--folded", folded.to_str().unwrap()];
+    args.extend(["--export", export.to_str().unwrap()]);
+    args.extend(["--flamegraph", svg.to_str().unwrap(), "--", cmd.to_str().unwrap()]);
+    args.extend(SLOW_READS);
+    let (summary, output) = trace(&args);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = slow_lines(&stderr);
+    assert_eq!(lines.len(), 3, "{stderr}");
+    for (line, frames) in &lines {
+        assert!(frames.iter().any(|f| f.contains("slow_reader")), "no slow_reader in the stack of {line}: {frames:?}");
+    }
+    // One call site, three calls.
+    let site = summary
+        .text
+        .lines()
+        .skip_while(|l| !l.starts_with("slow calls by where they came from"))
+        .find(|l| l.contains("slow_reader"))
+        .unwrap_or_else(|| panic!("no call site with slow_reader:\n{}", summary.text));
+    assert_eq!(site.split_whitespace().next(), Some("3"), "{site}");
+
+    // Collapsed stacks: `frames weight`, the weights adding up to the three calls' time.
+    let text = std::fs::read_to_string(&folded).unwrap();
+    let mut total_ns = 0u64;
+    for line in text.lines() {
+        let (frames, weight) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not folded: {line}"));
+        assert!(!frames.is_empty() && frames.split(';').all(|f| !f.is_empty()), "{line}");
+        total_ns += weight.parse::<u64>().unwrap_or_else(|_| panic!("weight of {line}"));
+    }
+    assert!(text.contains("slow_reader"), "{text}");
+    let printed_ns: f64 = lines.iter().map(|(line, _)| seconds(line) * 1e9).sum();
+    assert!((total_ns as f64 - printed_ns).abs() < 3_000.0, "folded {total_ns} ns, lines {printed_ns} ns");
+
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<?xml") && picture.contains("<svg") && picture.trim_end().ends_with("</svg>"), "not an SVG");
+    assert!(picture.contains("slow_reader"), "the flame graph names the function");
+    assert_eq!(picture.matches("<g").count(), picture.matches("</g>").count(), "unbalanced SVG groups");
+
+    // The export carries the slow calls and their call sites.
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let slow = &json["slow"];
+    assert_eq!(slow["count"], 3, "{slow}");
+    assert_eq!(slow["slowest"].as_array().unwrap().len(), 3, "{slow}");
+    assert!(slow["slowest"][0]["call"].as_str().unwrap().starts_with("read(") , "{slow}");
+    let sites = slow["sites"].as_array().unwrap();
+    let site = sites.iter().find(|s| s["user_stack"].to_string().contains("slow_reader")).expect("a slow_reader site");
+    assert_eq!(site["count"], 3, "{slow}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_path_shows_the_path_and_enoent() {
+    let cmd = workload_bin();
+    let (_, output) = trace(&["--slow", "0", "-e", "trace=openat", "--", cmd.to_str().unwrap(), "rw", "0", "0", "0", "2"]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let missing: Vec<_> = slow_lines(&stderr)
+        .into_iter()
+        .filter(|(line, _)| line.contains(r#"openat(AT_FDCWD, "/nonexistent/tracer-test", O_RDONLY) = -1 ENOENT (No such file or directory) <"#))
+        .collect();
+    assert_eq!(missing.len(), 2, "{stderr}");
+    // --slow 0 is every call: the successful opens are there too, with their fds.
+    assert!(stderr.contains(r#"openat(AT_FDCWD, "/dev/zero", O_RDONLY) = 3"#), "{stderr}");
+}
+
+#[test]
+fn a_connect_shows_the_address_it_connected_to() {
+    let cmd = workload_bin();
+    let (_, output) = trace(&["--slow", "0", "-e", "trace=connect", "--", cmd.to_str().unwrap(), "tcp-echo", "1", "1", "10"]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let port = stdout.lines().find_map(|l| l.strip_prefix("server-port ")).expect("server port");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let connects: Vec<_> = slow_lines(&stderr).into_iter().filter(|(line, _)| line.contains("] connect(")).collect();
+    assert_eq!(connects.len(), 1, "{stderr}");
+    let wanted = format!(r#"{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr("127.0.0.1")}}, 16) = 0"#);
+    assert!(connects[0].0.contains(&wanted), "{} lacks {wanted}", connects[0].0);
+}
+
+#[test]
+fn a_go_program_shows_its_go_function_names() {
+    let dir = temp_dir("go");
+    let binary = dir.join("slowsleep");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go/slowsleep");
+    let build = Command::new("go")
+        .args(["build", "-o", binary.to_str().unwrap(), "."])
+        .current_dir(&source)
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .expect("go (cargo xtask setup installs golang-go)");
+    assert!(build.status.success(), "go build: {}", String::from_utf8_lossy(&build.stderr));
+    let (summary, output) =
+        trace(&["-f", "--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "3", "50"]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let sleeps: Vec<_> = slow_lines(&stderr).into_iter().filter(|(line, _)| line.contains("] nanosleep(")).collect();
+    assert_eq!(sleeps.len(), 3, "{stderr}");
+    for (line, frames) in &sleeps {
+        assert!(frames.iter().any(|f| f.starts_with("main.handler")), "no main.handler in the stack of {line}: {frames:?}");
+    }
+    assert!(summary.text.contains("main.handler"), "{}", summary.text);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn nothing_slow_is_said_so() {
+    let cmd = workload_bin();
+    let (summary, output) = trace(&["--slow", "10s", "--", cmd.to_str().unwrap(), "getppid", "1000"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(slow_lines(&String::from_utf8_lossy(&output.stderr)).is_empty());
+    assert!(summary.text.contains("slow calls (at least 10.0s): 0, 0ns in all"), "{}", summary.text);
+    assert_eq!(summary.calls("getppid"), 1000);
+}

@@ -1,0 +1,119 @@
+//! Slow calls (`--slow`): a call that took at least the threshold is sent as one bigger record,
+//! with its argument registers, its thread's name, the path or socket address it named, and,
+//! with `--stacks`, its user and kernel stacks. Everything is read at `sys_exit`, only for a
+//! call over the threshold: a faster call costs exactly what it costs without `--slow`.
+use core::ffi::c_void;
+
+use aya_ebpf::{
+    bindings::BPF_F_USER_STACK,
+    helpers::{
+        bpf_get_current_comm,
+        generated::{bpf_get_stack, bpf_probe_read_user, bpf_probe_read_user_str},
+    },
+};
+use tracer_common::{
+    Event, SlowEvent, SlowStackEvent, EVENT_SLOW, EVENT_SLOW_STACKS, KERNEL_STACK_FRAMES, LOST_SLOW, SLOW_COPY_PATH,
+    SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR, SLOW_USER_BYTES, STACKS_KERNEL, STACKS_USER, USER_STACK_FRAMES,
+};
+
+use crate::maps::{arg_offsets, count_lost_at, slow_stacks, submit, EVENTS, SLOW_USER_ARG};
+
+/// Longest socket address copied: a `sockaddr_un` with its path (`sockaddr_storage` is 128).
+const SOCKADDR_MAX: u64 = 128;
+
+/// Sends `call` as a slow-call record; false when the ring buffer had no room (the caller then
+/// sends the plain event, so that the call is still counted).
+#[inline(always)]
+pub fn emit_slow(ctx: *mut c_void, call: &Event, regs: *const u8) -> bool {
+    let stacks = slow_stacks();
+    if stacks == 0 {
+        let Some(mut entry) = EVENTS.reserve::<SlowEvent>(0) else {
+            count_lost_at(LOST_SLOW);
+            return false;
+        };
+        let slow = entry.as_mut_ptr();
+        fill(slow, call, EVENT_SLOW, regs);
+        submit(entry);
+        return true;
+    }
+    let Some(mut entry) = EVENTS.reserve::<SlowStackEvent>(0) else {
+        count_lost_at(LOST_SLOW);
+        return false;
+    };
+    let record = entry.as_mut_ptr();
+    unsafe {
+        fill(&raw mut (*record).slow, call, EVENT_SLOW_STACKS, regs);
+        (*record).user_stack_bytes = 0;
+        (*record).kernel_stack_bytes = 0;
+        if stacks & STACKS_USER != 0 {
+            let size = (USER_STACK_FRAMES * 8) as u32;
+            let buf = (&raw mut (*record).user_stack).cast::<c_void>();
+            (*record).user_stack_bytes = bpf_get_stack(ctx, buf, size, BPF_F_USER_STACK as u64);
+        }
+        if stacks & STACKS_KERNEL != 0 {
+            let size = (KERNEL_STACK_FRAMES * 8) as u32;
+            let buf = (&raw mut (*record).kernel_stack).cast::<c_void>();
+            (*record).kernel_stack_bytes = bpf_get_stack(ctx, buf, size, 0);
+        }
+    }
+    submit(entry);
+    true
+}
+
+#[inline(always)]
+fn fill(slow: *mut SlowEvent, call: &Event, kind: u32, regs: *const u8) {
+    let offsets = arg_offsets();
+    // The argument registers survive the syscall, as for the plain event's first argument.
+    let arg = |i: usize| unsafe { core::ptr::read_volatile(regs.add(offsets[i] as usize).cast::<u64>()) };
+    let args = [arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)];
+    unsafe {
+        (*slow).call = *call;
+        (*slow).call.kind = kind;
+        (*slow).args = args;
+        (*slow).comm = bpf_get_current_comm().unwrap_or([0; 16]);
+        (*slow).user_kind = 0;
+        (*slow).user_len = 0;
+    }
+    let how = SLOW_USER_ARG.get(call.nr).copied().unwrap_or(0);
+    let (kind, addr_arg, len_arg) = (how & 0xf, ((how >> 4) & 0xf) as usize, ((how >> 8) & 0xf) as usize);
+    if kind == 0 || addr_arg >= 6 || len_arg >= 6 {
+        return;
+    }
+    let ptr = args[addr_arg] as *const c_void;
+    if ptr.is_null() {
+        return;
+    }
+    let user = unsafe { (&raw mut (*slow).user).cast::<c_void>() };
+    let copied = match kind {
+        SLOW_COPY_PATH => (unsafe { bpf_probe_read_user_str(user, SLOW_USER_BYTES as u32, ptr) }) as i32,
+        SLOW_COPY_SOCKADDR | SLOW_COPY_SOCKADDR_LEN_PTR => {
+            // 64 bits throughout: a 32-bit copy would be the one bounded, and the verifier would
+            // see the helper get the other.
+            let len: u64 = if kind == SLOW_COPY_SOCKADDR {
+                args[len_arg]
+            } else {
+                // accept and recvfrom wrote the address's length through this pointer.
+                let mut len = 0u32;
+                let len_ptr = args[len_arg] as *const c_void;
+                if len_ptr.is_null() || unsafe { bpf_probe_read_user((&raw mut len).cast(), 4, len_ptr) } != 0 {
+                    return;
+                }
+                u64::from(len)
+            };
+            // Bounded for the verifier: a size it can prove is at most the buffer's.
+            let len = if len > SOCKADDR_MAX { SOCKADDR_MAX } else { len };
+            if len == 0 {
+                return;
+            }
+            match unsafe { bpf_probe_read_user(user, len as u32, ptr) } {
+                0 => len as i32,
+                error => error as i32,
+            }
+        }
+        _ => return,
+    };
+    unsafe {
+        (*slow).user_kind = kind;
+        (*slow).user_len = copied;
+    }
+}

@@ -1,0 +1,223 @@
+//! Symbolizing slow calls' stacks, in the reader, never in the kernel: user frames through the
+//! process's memory map and the ELF files it maps (symbols, DWARF for file:line, Go's symbol
+//! table), kernel frames through kallsyms. blazesym (the libbpf project's symbolizer) does the
+//! reading and caches each file it opened; names are cached here by (file, offset).
+//!
+//! A process's map is read the first time it is seen and again only when an address falls
+//! outside it, so a process that exits before its stacks arrive is still symbolized from the
+//! files it had mapped. A frame that cannot be named shows as `module+0xoffset`, never as an
+//! error.
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use blazesym::symbolize::{
+    source::{Elf, Kernel, Source},
+    Input, Symbolized, Symbolizer,
+};
+
+/// One frame of a stack, named.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// Function name (demangled), or `module+0xoffset` when there is none.
+    pub function: String,
+    /// `file:line`, where debug info has it.
+    pub location: Option<String>,
+}
+
+/// An executable mapping of a process.
+#[derive(Clone, Debug)]
+struct Mapping {
+    start: u64,
+    end: u64,
+    file_offset: u64,
+    /// The file, or a pseudo-path (`[vdso]`, `[anon]`) for memory without one.
+    path: Arc<PathBuf>,
+}
+
+pub struct Stacks {
+    symbolizer: Symbolizer,
+    maps: HashMap<u32, Vec<Mapping>>,
+    names: HashMap<(Arc<PathBuf>, u64), Frame>,
+    kernel_names: HashMap<u64, Frame>,
+}
+
+impl Default for Stacks {
+    fn default() -> Self {
+        Self {
+            symbolizer: Symbolizer::builder().enable_code_info(true).enable_inlined_fns(false).build(),
+            maps: HashMap::new(),
+            names: HashMap::new(),
+            kernel_names: HashMap::new(),
+        }
+    }
+}
+
+impl Stacks {
+    /// Reads `tgid`'s memory map now, while it lives (no-op if already known).
+    pub fn watch(&mut self, tgid: u32) {
+        if !self.maps.contains_key(&tgid) {
+            let maps = read_maps(tgid);
+            self.maps.insert(tgid, maps);
+        }
+    }
+
+    /// Forgets a process (its pid may be reused by another program).
+    pub fn forget(&mut self, tgid: u32) {
+        self.maps.remove(&tgid);
+    }
+
+    /// Names the user frames of `tgid` (innermost first, as the kernel gives them).
+    pub fn user_frames(&mut self, tgid: u32, ips: &[u64]) -> Vec<Frame> {
+        self.watch(tgid);
+        let mut frames = Vec::with_capacity(ips.len());
+        for (depth, &ip) in ips.iter().enumerate() {
+            // Past the first frame, each address is a return address: the call is just before.
+            let pc = if depth == 0 { ip } else { ip.saturating_sub(1) };
+            frames.push(self.user_frame(tgid, pc));
+        }
+        frames
+    }
+
+    fn user_frame(&mut self, tgid: u32, pc: u64) -> Frame {
+        let mapping = match self.mapping(tgid, pc) {
+            Some(mapping) => mapping,
+            None => {
+                // Maybe mapped since (dlopen, a JIT): look again while it may still live.
+                let fresh = read_maps(tgid);
+                if !fresh.is_empty() {
+                    self.maps.insert(tgid, fresh);
+                }
+                match self.mapping(tgid, pc) {
+                    Some(mapping) => mapping,
+                    None => return Frame { function: format!("[unknown] {pc:#x}"), location: None },
+                }
+            }
+        };
+        let offset = pc - mapping.start + mapping.file_offset;
+        let key = (mapping.path.clone(), offset);
+        if let Some(frame) = self.names.get(&key) {
+            return frame.clone();
+        }
+        let frame = self.name_in_file(&mapping.path, offset);
+        self.names.insert(key, frame.clone());
+        frame
+    }
+
+    fn mapping(&self, tgid: u32, pc: u64) -> Option<Mapping> {
+        self.maps.get(&tgid)?.iter().find(|m| (m.start..m.end).contains(&pc)).cloned()
+    }
+
+    fn name_in_file(&self, path: &Path, offset: u64) -> Frame {
+        let module = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let unnamed = || Frame { function: format!("{module}+{offset:#x}"), location: None };
+        if !path.is_absolute() {
+            return unnamed(); // [vdso], [anon], a deleted file: nothing to read symbols from
+        }
+        let source = Source::Elf(Elf::new(path));
+        match self.symbolizer.symbolize_single(&source, Input::FileOffset(offset)) {
+            Ok(Symbolized::Sym(sym)) => Frame { function: short_name(&sym.name), location: location(sym.code_info.as_deref()) },
+            _ => unnamed(),
+        }
+    }
+
+    /// Names kernel frames (innermost first), through kallsyms.
+    pub fn kernel_frames(&mut self, ips: &[u64]) -> Vec<Frame> {
+        ips.iter()
+            .map(|&ip| {
+                if let Some(frame) = self.kernel_names.get(&ip) {
+                    return frame.clone();
+                }
+                let source = Source::Kernel(Kernel { debug_syms: false, ..Kernel::default() });
+                let frame = match self.symbolizer.symbolize_single(&source, Input::AbsAddr(ip)) {
+                    Ok(Symbolized::Sym(sym)) => Frame { function: sym.name.to_string(), location: None },
+                    _ => Frame { function: format!("[kernel] {ip:#x}"), location: None },
+                };
+                self.kernel_names.insert(ip, frame.clone());
+                frame
+            })
+            .collect()
+    }
+}
+
+/// A demangled Rust name without its hash suffix (`tracer::main::h0123abcd` → `tracer::main`).
+fn short_name(name: &str) -> String {
+    match name.rsplit_once("::h") {
+        Some((head, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => head.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+fn location(info: Option<&blazesym::symbolize::CodeInfo>) -> Option<String> {
+    let info = info?;
+    let file = Path::new(&info.file);
+    let shown = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Some(match info.line {
+        Some(line) => format!("{shown}:{line}"),
+        None => shown,
+    })
+}
+
+/// The executable mappings of `tgid` (empty once it has exited).
+fn read_maps(tgid: u32) -> Vec<Mapping> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{tgid}/maps")) else { return Vec::new() };
+    text.lines().filter_map(parse_maps_line).collect()
+}
+
+/// `start-end perms offset dev inode [path]`, executable mappings only.
+fn parse_maps_line(line: &str) -> Option<Mapping> {
+    let mut fields = line.splitn(6, ' ');
+    let (range, perms, offset) = (fields.next()?, fields.next()?, fields.next()?);
+    let (_dev, _inode) = (fields.next()?, fields.next()?);
+    if !perms.contains('x') {
+        return None;
+    }
+    let path = fields.next().map(str::trim).filter(|p| !p.is_empty()).unwrap_or("[anon]");
+    // A file replaced since it was mapped: its symbols are no longer at that path.
+    let path = if path.ends_with(" (deleted)") { "[deleted]" } else { path };
+    let (start, end) = range.split_once('-')?;
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        file_offset: u64::from_str_radix(offset, 16).ok()?,
+        path: Arc::new(PathBuf::from(path)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[inline(never)]
+    fn a_function_to_find() -> u64 {
+        a_function_to_find as *const () as u64
+    }
+
+    #[test]
+    fn names_a_function_of_this_process() {
+        let mut stacks = Stacks::default();
+        let me = std::process::id();
+        let frames = stacks.user_frames(me, &[a_function_to_find() + 1]);
+        assert!(frames[0].function.ends_with("a_function_to_find"), "{frames:?}");
+    }
+
+    #[test]
+    fn an_address_in_no_mapping_is_shown_not_an_error() {
+        let mut stacks = Stacks::default();
+        let frames = stacks.user_frames(std::process::id(), &[8]);
+        assert!(frames[0].function.starts_with("[unknown]"), "{frames:?}");
+    }
+
+    #[test]
+    fn parses_maps_lines() {
+        let m = parse_maps_line("55d0c0a00000-55d0c0a21000 r-xp 00002000 08:01 1234   /usr/bin/cat").unwrap();
+        assert_eq!((m.start, m.end, m.file_offset, m.path.as_path()), (0x55d0c0a00000, 0x55d0c0a21000, 0x2000, Path::new("/usr/bin/cat")));
+        assert!(parse_maps_line("7ffd1000-7ffd3000 rw-p 00000000 00:00 0 [stack]").is_none(), "not executable");
+        let vdso = parse_maps_line("7ffd1000-7ffd3000 r-xp 00000000 00:00 0                  [vdso]").unwrap();
+        assert_eq!(vdso.path.as_path(), Path::new("[vdso]"));
+        assert_eq!(short_name("tracer::main::h0123456789abcdef"), "tracer::main");
+        assert_eq!(short_name("main.handler"), "main.handler");
+    }
+}

@@ -1,0 +1,221 @@
+//! Slow calls as people read them: one strace-shaped line per call as it completes (with
+//! `-tt -T`'s time and duration, and where the time went), its stack as `strace -k` prints it,
+//! and the summary's sections: the slowest calls whole, and the calls grouped by call site.
+use std::{fmt::Write as _, io::Write};
+
+use super::summary::format_ns;
+use crate::model::slow::{SlowCall, SlowCalls};
+
+/// Turns the kernel's CLOCK_MONOTONIC timestamps into wall-clock time of day.
+#[derive(Clone, Copy, Debug)]
+pub struct WallClock {
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns, when the trace began.
+    offset_ns: i128,
+}
+
+impl WallClock {
+    pub fn now() -> Self {
+        let read = |clock| {
+            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: a valid timespec to fill; both clocks always exist on Linux.
+            unsafe { libc::clock_gettime(clock, &mut ts) };
+            ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+        };
+        Self { offset_ns: read(libc::CLOCK_REALTIME) - read(libc::CLOCK_MONOTONIC) }
+    }
+
+    /// `HH:MM:SS.uuuuuu`, local time, as strace -tt prints it.
+    pub fn time_of_day(&self, monotonic_ns: u64) -> String {
+        let wall = monotonic_ns as i128 + self.offset_ns;
+        let (secs, micros) = (wall.div_euclid(1_000_000_000) as libc::time_t, wall.rem_euclid(1_000_000_000) / 1000);
+        // SAFETY: localtime_r fills the tm it is given; an all-zero tm is a valid start.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        unsafe { libc::localtime_r(&secs, &mut tm) };
+        format!("{:02}:{:02}:{:02}.{micros:06}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+    }
+}
+
+/// `12:00:01.234567 [4711 worker] read(7<pipe>, 1) = 1 <0.050123> cpu 0% runq 1% blocked 99%`;
+/// the split only where the scheduler programs measured it.
+pub fn line(call: &SlowCall, clock: &WallClock, split: bool) -> String {
+    let mut out = format!(
+        "{} [{} {}] {} <{:.6}>",
+        clock.time_of_day(call.start_ns),
+        call.tid,
+        call.comm,
+        call.text,
+        call.duration_ns as f64 / 1e9
+    );
+    if split && call.duration_ns > 0 {
+        let pct = |ns: u64| 100.0 * ns.min(call.duration_ns) as f64 / call.duration_ns as f64;
+        let blocked = pct(call.blocked_ns);
+        let runq = pct(call.runq_ns).min(100.0 - blocked);
+        let _ = write!(out, " cpu {:.0}% runq {runq:.0}% blocked {blocked:.0}%", 100.0 - blocked - runq);
+    }
+    out
+}
+
+/// The call's stack, innermost first, as `strace -k` shows it: ` > function (file:line)`;
+/// kernel frames first, marked `[k]`.
+pub fn stack_lines(call: &SlowCall) -> String {
+    let mut out = String::new();
+    for frame in &call.kernel_stack {
+        let _ = writeln!(out, " > [k] {}", frame.function);
+    }
+    for frame in &call.user_stack {
+        match &frame.location {
+            Some(location) => writeln!(out, " > {} ({location})", frame.function),
+            None => writeln!(out, " > {}", frame.function),
+        }
+        .ok();
+    }
+    out
+}
+
+/// Where the lines go while tracing: stderr, or the `-o` file (then the summary follows them).
+pub struct SlowLines {
+    out: Box<dyn Write + Send>,
+    clock: WallClock,
+    split: bool,
+    failed: bool,
+}
+
+impl SlowLines {
+    pub fn new(out: Box<dyn Write + Send>, clock: WallClock, split: bool) -> Self {
+        Self { out, clock, split, failed: false }
+    }
+
+    pub fn print(&mut self, call: &SlowCall) {
+        if self.failed {
+            return;
+        }
+        let text = format!("{}\n{}", line(call, &self.clock, self.split), stack_lines(call));
+        // A reader gone (a closed pipe) ends the lines, not the trace: the summary still counts.
+        if self.out.write_all(text.as_bytes()).and_then(|()| self.out.flush()).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// The writer back, for the summary that follows the lines.
+    pub fn into_inner(self) -> Box<dyn Write + Send> {
+        self.out
+    }
+}
+
+/// Frames shown for a call site in the grouped table.
+const SITE_FRAMES: usize = 5;
+/// Call sites shown.
+const SITE_ROWS: usize = 20;
+
+/// The summary's sections: the slowest calls whole, the calls by call site, and what could
+/// not be had (records lost, stacks unreadable), never silent.
+pub fn render(slow: &SlowCalls, lost_records: u64, clock: &WallClock, split: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nslow calls (at least {}): {}, {} in all; the {} slowest:",
+        format_ns(slow.threshold_ns),
+        slow.count,
+        format_ns(slow.total_ns),
+        slow.slowest.len()
+    );
+    for call in &slow.slowest {
+        let _ = writeln!(out, "{}", line(call, clock, split));
+        out.push_str(&stack_lines(call));
+    }
+    let sites = slow.sites();
+    if sites.iter().any(|site| !site.user_stack.is_empty() || !site.kernel_stack.is_empty()) {
+        let plural = if sites.len() == 1 { "" } else { "s" };
+        let _ = writeln!(out, "\nslow calls by where they came from ({} call site{plural}, most time first; innermost frame first):", sites.len());
+        let _ = writeln!(out, "{:>8} {:>9} {:>9}  stack", "calls", "total", "max");
+        for site in sites.iter().take(SITE_ROWS) {
+            let frames: Vec<&str> = site.user_stack.iter().take(SITE_FRAMES).map(|f| f.function.as_str()).collect();
+            let more = if site.user_stack.len() > SITE_FRAMES { " < ..." } else { "" };
+            let where_from = if frames.is_empty() { "(no user stack)".to_string() } else { frames.join(" < ") + more };
+            let _ = writeln!(out, "{:>8} {:>9} {:>9}  {where_from}", site.count, format_ns(site.total_ns), format_ns(site.max_ns));
+        }
+    }
+    let failures = slow.stack_failures;
+    let mut missing = Vec::new();
+    if lost_records > 0 {
+        missing.push(format!("{lost_records} slow-call records lost (ring buffer full; those calls are counted in the tables, not here)"));
+    }
+    if failures.user_unreadable > 0 {
+        missing.push(format!("{} user stacks unreadable", failures.user_unreadable));
+    }
+    if failures.user_truncated > 0 {
+        missing.push(format!("{} user stacks cut after one frame (code without frame pointers)", failures.user_truncated));
+    }
+    if failures.kernel_unreadable > 0 {
+        missing.push(format!("{} kernel stacks unreadable", failures.kernel_unreadable));
+    }
+    if !missing.is_empty() {
+        let _ = writeln!(out, "warning: {}", missing.join("; "));
+    }
+    out
+}
+
+/// Writes to a shared buffer, for tests of what was printed.
+#[cfg(test)]
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stacks::Frame;
+
+    fn call() -> SlowCall {
+        SlowCall {
+            tgid: 10,
+            tid: 11,
+            comm: "worker".into(),
+            start_ns: 1_000,
+            duration_ns: 50_000_000,
+            blocked_ns: 45_000_000,
+            runq_ns: 1_000_000,
+            text: "read(3<pipe>, 1) = 1".into(),
+            user_stack: vec![
+                Frame { function: "read".into(), location: None },
+                Frame { function: "slow_reader".into(), location: Some("workload.rs:10".into()) },
+            ],
+            kernel_stack: vec![Frame { function: "pipe_read".into(), location: None }],
+        }
+    }
+
+    #[test]
+    fn a_line_in_strace_shape_with_the_split() {
+        let clock = WallClock::now();
+        let text = line(&call(), &clock, true);
+        assert!(text.ends_with("[11 worker] read(3<pipe>, 1) = 1 <0.050000> cpu 8% runq 2% blocked 90%"), "{text}");
+        assert_eq!(text.as_bytes()[2], b':', "{text}");
+        assert_eq!(stack_lines(&call()), " > [k] pipe_read\n > read\n > slow_reader (workload.rs:10)\n");
+    }
+
+    #[test]
+    fn printed_lines_and_the_summary() {
+        let captured = Captured::default();
+        let mut lines = SlowLines::new(Box::new(captured.clone()), WallClock::now(), false);
+        lines.print(&call());
+        let printed = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(printed.contains("read(3<pipe>, 1) = 1 <0.050000>\n > [k] pipe_read\n"), "{printed}");
+        let mut slow = SlowCalls::new(20_000_000, 20);
+        slow.record(call());
+        slow.record(call());
+        let text = render(&slow, 1, &WallClock::now(), false);
+        assert!(text.contains("slow calls (at least 20.0ms): 2, 100ms in all; the 2 slowest:"), "{text}");
+        assert!(text.contains("       2     100ms    50.0ms  read < slow_reader\n"), "{text}");
+        assert!(text.contains("warning: 1 slow-call records lost"), "{text}");
+    }
+}

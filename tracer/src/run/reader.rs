@@ -1,0 +1,141 @@
+//! The reader: takes records off the ring buffer and hands each to the stage it is for. Slow
+//! calls are formatted and symbolized here, as they arrive, while their process and fds are
+//! still there to be looked at.
+use aya::maps::{MapData, RingBuf};
+
+use crate::{
+    kernel::{
+        event::{decode, Record, SlowRecord, StackRead, UserCopy},
+        syscall_table,
+    },
+    model::{
+        aggregate::Aggregator,
+        slow::SlowCall,
+        stacks::Stacks,
+    },
+    report::{
+        slow::SlowLines,
+        strace_line::{format_call, CallView},
+    },
+};
+
+/// Records taken per drain before the loop looks at signals, exits and intervals again: a
+/// producer faster than the reader must not keep it from answering Ctrl-C (what cannot be read
+/// in time is counted lost by the kernel).
+pub const DRAIN_BATCH: usize = 1 << 16;
+
+pub struct Reader {
+    pub aggregator: Aggregator,
+    /// Processes the kernel started tracing since the last look (children, with `-f`).
+    pub forks: Vec<u32>,
+    /// With `--stacks`: names stack frames.
+    stacks: Option<Stacks>,
+    /// With `--slow`, outside the live view: prints each slow call as it arrives.
+    lines: Option<SlowLines>,
+}
+
+impl Reader {
+    pub fn new(aggregator: Aggregator, stacks: bool, lines: Option<SlowLines>) -> Self {
+        Self { aggregator, forks: Vec::new(), stacks: stacks.then(Stacks::default), lines }
+    }
+
+    /// A process now traced: with `--stacks`, its memory map is read while it lives.
+    pub fn watch(&mut self, tgid: u32) {
+        if let Some(stacks) = &mut self.stacks {
+            stacks.watch(tgid);
+        }
+    }
+
+    /// The line printer back, once the trace is over.
+    pub fn take_lines(&mut self) -> Option<SlowLines> {
+        self.lines.take()
+    }
+
+    /// Takes what is waiting, up to 64 batches: enough for a full default ring buffer, and
+    /// bounded, since traced processes that are still running keep adding to it.
+    pub fn drain_backlog(&mut self, ring: &mut RingBuf<MapData>) {
+        self.drain_batches(ring, 64);
+    }
+
+    /// Takes what is waiting, up to `batches` batches.
+    pub fn drain_batches(&mut self, ring: &mut RingBuf<MapData>, batches: usize) {
+        for _ in 0..batches {
+            if self.drain(ring) {
+                return;
+            }
+        }
+    }
+
+    /// Takes up to [`DRAIN_BATCH`] records; true when the ring buffer is empty.
+    pub fn drain(&mut self, ring: &mut RingBuf<MapData>) -> bool {
+        for _ in 0..DRAIN_BATCH {
+            let Some(item) = ring.next() else { return true };
+            match decode(&item) {
+                Ok(Record::Syscall(rec)) => {
+                    if self.stacks.is_some() && rec.ret == 0 && is_exec(rec.nr) {
+                        // A new program: the map read before is another program's.
+                        self.stacks.as_mut().unwrap().forget(rec.tgid);
+                    }
+                    self.aggregator.record(&rec)
+                }
+                Ok(Record::Slow(rec)) => self.on_slow(*rec),
+                Ok(Record::Sched(rec)) => self.aggregator.record_sched(&rec),
+                Ok(Record::Socket(rec)) => self.aggregator.record_socket(&rec),
+                Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),
+                Ok(Record::Fork { child_pid, .. }) => self.forks.push(child_pid),
+                Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
+            }
+        }
+        false
+    }
+
+    fn on_slow(&mut self, rec: SlowRecord) {
+        let tgid = rec.call.tgid;
+        let name = syscall_table::name(rec.call.nr).unwrap_or("syscall");
+        let (path, addr) = match &rec.user {
+            UserCopy::Path(bytes) => (Some(bytes.as_slice()), None),
+            UserCopy::Sockaddr(bytes) => (None, Some(bytes.as_slice())),
+            UserCopy::None | UserCopy::Failed(_) => (None, None),
+        };
+        // The fds as they are now, before this call's own effect (a close) is applied.
+        let net = &self.aggregator.net;
+        let text = format_call(&CallView { name, args: rec.args, ret: rec.call.ret, path, addr }, &|fd| net.describe_fd(tgid, fd));
+        let (mut user_stack, mut kernel_stack) = (Vec::new(), Vec::new());
+        if let Some(stacks) = &mut self.stacks {
+            if let Some(StackRead::Frames(ips)) = &rec.user_stack {
+                user_stack = stacks.user_frames(tgid, ips);
+            }
+            if let Some(StackRead::Frames(ips)) = &rec.kernel_stack {
+                kernel_stack = stacks.kernel_frames(ips);
+            }
+        }
+        let call = SlowCall {
+            tgid,
+            tid: rec.call.tid,
+            comm: rec.comm.clone(),
+            start_ns: rec.call.start_ns,
+            duration_ns: rec.call.duration_ns.unwrap_or(0),
+            blocked_ns: rec.call.blocked_ns,
+            runq_ns: rec.call.runq_ns,
+            text,
+            user_stack,
+            kernel_stack,
+        };
+        if let Some(lines) = &mut self.lines {
+            lines.print(&call);
+        }
+        let opened = rec.call.ret >= 0 && matches!(name, "open" | "openat" | "openat2" | "creat");
+        self.aggregator.record(&rec.call);
+        if let (true, UserCopy::Path(path)) = (opened, &rec.user) {
+            self.aggregator.net.name_fd(tgid, rec.call.ret as i32, String::from_utf8_lossy(path).into_owned());
+        }
+        if let Some(slow) = &mut self.aggregator.slow {
+            slow.count_stack_failures(&rec);
+            slow.record(call);
+        }
+    }
+}
+
+fn is_exec(nr: u32) -> bool {
+    matches!(syscall_table::name(nr), Some("execve" | "execveat"))
+}
