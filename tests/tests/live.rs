@@ -67,7 +67,7 @@ impl Drop for Killed {
 fn top_under_tmux_shows_the_workload_and_answers_keys() {
     let busy = Killed(workload().args(["getppid", "100000000000"]).spawn().unwrap());
     let command = format!(
-        "{} top -e trace=getppid,write -p {}; echo TRACER-EXIT=$?; sleep 60",
+        "{} top --slow 100ms -e trace=getppid,write -p {}; echo TRACER-EXIT=$?; sleep 60",
         tracer_bin().display(),
         busy.0.id()
     );
@@ -94,6 +94,9 @@ fn top_under_tmux_shows_the_workload_and_answers_keys() {
     tmux.wait_for("TCP connections, since start");
     tmux.keys("Tab");
     tmux.wait_for("errors by errno, since start");
+    tmux.keys("Tab");
+    // No getppid takes 100 ms: the tab is there, and says how many there were.
+    tmux.wait_for("slow calls, most recent first (0 in all)");
     tmux.keys("q");
     // The view closes and the usual summary follows.
     let screen = tmux.wait_for("TRACER-EXIT=0");

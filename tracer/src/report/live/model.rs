@@ -397,7 +397,8 @@ mod tests {
         state.update(Snapshot { rows: vec![row("read", 1, 300)], ..Default::default() });
         assert_eq!(state.selected, 0);
         assert_eq!(state.history["read"], VecDeque::from(vec![100, 300]));
-        assert_eq!(state.pane.next().next().next().next(), Pane::Interval);
+        assert_eq!(state.pane.next().next().next().next(), Pane::Slow);
+        assert_eq!(state.pane.next().next().next().next().next(), Pane::Interval);
     }
 
     fn read(fd: u64, ns: u64) -> crate::kernel::event::SyscallRecord {
@@ -410,7 +411,7 @@ mod tests {
         let (table, live) = (crate::model::aggregate::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
         let mut snapshot = |net: &crate::model::net::NetStats| {
-            let tick = Tick { start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net };
+            let tick = Tick { start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None };
             let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
             (row.interval.calls, row.interval.max_ns, row.total.calls)
         };
