@@ -179,8 +179,12 @@ impl Probes {
         let btf = our_btf.join().map_err(|_| anyhow!("BTF parser panicked"))??;
         times.lap("BTF parse");
 
+        let stack_hint = |e: anyhow::Error| match config.slow.as_ref().is_some_and(|slow| slow.stacks != 0) {
+            true => e.context("with --stacks (bpf_get_stack); try without it"),
+            false => e,
+        };
         match (config.attach, &config.selected) {
-            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf, times)?,
+            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf, times).map_err(stack_hint)?,
             (AttachMode::Fentry, None) => bail!("--attach fentry needs -e trace= with at most {FENTRY_SLOTS} syscalls"),
             (AttachMode::Fentry, Some(selected)) => {
                 attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?, times)?
@@ -289,10 +293,24 @@ impl Drop for TracedBitmap {
     }
 }
 
+/// One line for a program the kernel would not load: the verifier's reason (its full log at
+/// debug level, `RUST_LOG=debug`), not its whole log.
+fn refused(program: &str, error: &aya::programs::ProgramError) -> anyhow::Error {
+    let text = error.to_string();
+    log::debug!("{program}: {text}");
+    let skip = ["verification time", "stack depth", "processed ", ": "];
+    let reason = text.lines().rev().map(str::trim).find(|l| !l.is_empty() && !skip.iter().any(|s| l.starts_with(s)));
+    let first = text.lines().next().unwrap_or_default();
+    match reason.filter(|r| *r != first) {
+        Some(reason) => anyhow!("the kernel refused the {program} program: {reason}"),
+        None => anyhow!("the kernel refused the {program} program: {first}"),
+    }
+}
+
 /// Attaches the classic tracepoint program named like its tracepoint.
 fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str, times: &mut StartupTimes) -> Result<()> {
     let program: &mut TracePoint = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
-    program.load().with_context(|| format!("cannot load the {name} program"))?;
+    program.load().map_err(|e| refused(name, &e))?;
     times.lap("load and verify");
     program.attach(category, name).with_context(|| format!("cannot attach to tracepoint {category}:{name}"))?;
     times.lap("attach");
@@ -302,7 +320,7 @@ fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str, times: &mut St
 /// Attaches BTF tracepoint program `program` to tracepoint `hook`.
 fn attach_btf_tracepoint(ebpf: &mut Ebpf, btf: &Btf, program: &str, hook: &str, times: &mut StartupTimes) -> Result<()> {
     let loaded: &mut BtfTracePoint = ebpf.program_mut(program).with_context(|| format!("program {program}"))?.try_into()?;
-    loaded.load(hook, btf).with_context(|| format!("cannot load the {program} program"))?;
+    loaded.load(hook, btf).map_err(|e| refused(program, &e))?;
     times.lap("load and verify");
     loaded.attach().with_context(|| format!("cannot attach to tracepoint {hook}"))?;
     times.lap("attach");
