@@ -127,7 +127,7 @@ fn stacks_name_the_function_group_the_calls_and_draw_them() {
 #[test]
 fn a_missing_path_shows_the_path_and_enoent() {
     let cmd = workload_bin();
-    let (_, output) = trace(&["--slow", "0", "-e", "trace=openat", "--", cmd.to_str().unwrap(), "rw", "0", "0", "0", "2"]);
+    let (_, output) = trace(&["--slow", "0", "-e", "trace=openat,execve", "--", cmd.to_str().unwrap(), "rw", "0", "0", "0", "2"]);
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let missing: Vec<_> = slow_lines(&stderr)
@@ -137,6 +137,8 @@ fn a_missing_path_shows_the_path_and_enoent() {
     assert_eq!(missing.len(), 2, "{stderr}");
     // --slow 0 is every call: the successful opens are there too, with their fds.
     assert!(stderr.contains(r#"openat(AT_FDCWD, "/dev/zero", O_RDONLY) = 3"#), "{stderr}");
+    // A successful exec replaced the memory its path was in: it was taken at entry.
+    assert!(stderr.contains(&format!(r#"execve("{}", 0x"#, cmd.display())), "{stderr}");
 }
 
 #[test]

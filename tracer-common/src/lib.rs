@@ -120,6 +120,18 @@ pub struct SlowEvent {
     pub user: [u8; SLOW_USER_BYTES],
 }
 
+/// An execve's arguments and path, taken at its entry with `--slow`: a successful exec replaces
+/// the registers and the memory they were in before its exit is seen.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ExecArgs {
+    pub args: [u64; 6],
+    /// Bytes copied into `path` (with its NUL), or a negative errno.
+    pub path_len: i32,
+    pub _pad: u32,
+    pub path: [u8; SLOW_USER_BYTES],
+}
+
 /// A slow call with its stacks (`--stacks`), innermost frame first.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -217,4 +229,5 @@ mod pod {
     unsafe impl aya::Pod for super::SockEvent {}
     unsafe impl aya::Pod for super::SlowEvent {}
     unsafe impl aya::Pod for super::SlowStackEvent {}
+    unsafe impl aya::Pod for super::ExecArgs {}
 }

@@ -6,7 +6,7 @@ use aya_ebpf::{
     maps::{ring_buf::RingBufEntry, Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     Global,
 };
-use tracer_common::{ConnectStart, InFlight, SockTuple, LOST_COUNTERS, LOST_EVENTS};
+use tracer_common::{ConnectStart, ExecArgs, InFlight, SockTuple, LOST_COUNTERS, LOST_EVENTS};
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
@@ -81,6 +81,30 @@ pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_COUNTERS,
 /// What a slow call's record copies from user memory, by syscall number (`SLOW_COPY_*`).
 #[map]
 pub static SLOW_USER_ARG: Array<u32> = Array::with_max_entries(tracer_common::MAX_SYSCALLS, 0);
+
+/// With `--slow`: each process's latest execve arguments, taken at entry.
+#[map]
+pub static EXEC_ARGS: LruHashMap<u32, ExecArgs> = LruHashMap::with_max_entries(1024, 0);
+
+/// Room to build an [`ExecArgs`] in (too large for the 512-byte stack).
+#[map]
+pub static EXEC_SCRATCH: PerCpuArray<ExecArgs> = PerCpuArray::with_max_entries(1, 0);
+
+/// Native numbers of `execve` and `execveat`.
+#[unsafe(no_mangle)]
+static NR_EXECVE: Global<u32> = Global::new(59);
+#[unsafe(no_mangle)]
+static NR_EXECVEAT: Global<u32> = Global::new(322);
+
+#[inline(always)]
+pub fn is_exec(nr: u32) -> bool {
+    nr == NR_EXECVE.load() || nr == NR_EXECVEAT.load()
+}
+
+#[inline(always)]
+pub fn is_execveat(nr: u32) -> bool {
+    nr == NR_EXECVEAT.load()
+}
 
 /// Non-zero with `--slow`: calls of at least `SLOW_NS` get a slow-call record.
 #[unsafe(no_mangle)]

@@ -85,15 +85,7 @@ fn slow_reads(fast: u64, slow: u64, sleep_ms: u64) {
     for _ in 0..fast {
         check(raw_read(zero), "read");
     }
-    let mut fds = [0; 2];
-    check(unsafe { libc::pipe(fds.as_mut_ptr()) } as isize, "pipe");
-    let [read_end, write_end] = fds;
-    let writer = thread::spawn(move || {
-        for _ in 0..slow {
-            thread::sleep(Duration::from_millis(sleep_ms));
-            check(unsafe { libc::write(write_end, b"x".as_ptr().cast(), 1) }, "write");
-        }
-    });
+    let (read_end, writer) = sleepy_pipe(slow, sleep_ms);
     slow_reader(read_end, slow);
     writer.join().unwrap();
 }
@@ -188,16 +180,23 @@ fn read_write(reads: u64, writes: u64, bad_closes: u64, missing_opens: u64) {
     }
 }
 
-fn pipe_sleep(reads: u64, sleep_ms: u64) {
+/// A pipe whose writer thread writes `writes` bytes, sleeping `sleep_ms` before each: its read
+/// end, and the writer.
+fn sleepy_pipe(writes: u64, sleep_ms: u64) -> (i32, thread::JoinHandle<()>) {
     let mut fds = [0; 2];
     check(unsafe { libc::pipe(fds.as_mut_ptr()) } as isize, "pipe");
     let [read_end, write_end] = fds;
     let writer = thread::spawn(move || {
-        for _ in 0..reads {
+        for _ in 0..writes {
             thread::sleep(Duration::from_millis(sleep_ms));
             check(unsafe { libc::write(write_end, b"x".as_ptr().cast(), 1) }, "write");
         }
     });
+    (read_end, writer)
+}
+
+fn pipe_sleep(reads: u64, sleep_ms: u64) {
+    let (read_end, writer) = sleepy_pipe(reads, sleep_ms);
     let mut byte = 0u8;
     for _ in 0..reads {
         check(unsafe { libc::read(read_end, (&raw mut byte).cast(), 1) }, "read");

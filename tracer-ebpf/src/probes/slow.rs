@@ -6,9 +6,8 @@ use core::ffi::c_void;
 
 use aya_ebpf::{
     bindings::BPF_F_USER_STACK,
-    helpers::{
-        bpf_get_current_comm,
-        generated::{bpf_get_stack, bpf_probe_read_user, bpf_probe_read_user_str},
+    helpers::generated::{
+        bpf_get_current_comm, bpf_get_stack, bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_str,
     },
 };
 use tracer_common::{
@@ -16,7 +15,34 @@ use tracer_common::{
     SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR, SLOW_USER_BYTES, STACKS_KERNEL, STACKS_USER, USER_STACK_FRAMES,
 };
 
-use crate::maps::{arg_offsets, count_lost_at, slow_stacks, submit, EVENTS, SLOW_USER_ARG};
+use crate::maps::{
+    arg_offsets, count_lost_at, is_exec, is_execveat, slow_stacks, submit, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
+};
+
+/// The six argument registers of the syscall `regs` belongs to (they survive the call).
+#[inline(always)]
+fn read_args(regs: *const u8) -> [u64; 6] {
+    let offsets = arg_offsets();
+    let arg = |i: usize| unsafe { core::ptr::read_volatile(regs.add(offsets[i] as usize).cast::<u64>()) };
+    [arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)]
+}
+
+/// At an execve's entry, with `--slow`: keeps its arguments and path for its exit, by which a
+/// successful exec has replaced them.
+#[inline(always)]
+pub fn remember_exec(tgid: u32, nr: u32, regs: *const u8) {
+    let Some(saved) = EXEC_SCRATCH.get_ptr_mut(0) else { return };
+    let args = read_args(regs);
+    // execve(path, ...), execveat(dirfd, path, ...)
+    let path = if is_execveat(nr) { args[1] } else { args[0] };
+    unsafe {
+        (*saved).args = args;
+        (*saved).path_len =
+            bpf_probe_read_user_str((&raw mut (*saved).path).cast(), SLOW_USER_BYTES as u32, path as *const c_void) as i32;
+        let _ = EXEC_ARGS.insert(&tgid, &*saved, 0);
+    }
+}
+
 
 /// Longest socket address copied: a `sockaddr_un` with its path (`sockaddr_storage` is 128).
 const SOCKADDR_MAX: u64 = 128;
@@ -62,23 +88,45 @@ pub fn emit_slow(ctx: *mut c_void, call: &Event, regs: *const u8) -> bool {
 
 #[inline(always)]
 fn fill(slow: *mut SlowEvent, call: &Event, kind: u32, regs: *const u8) {
-    let offsets = arg_offsets();
-    // The argument registers survive the syscall, as for the plain event's first argument.
-    let arg = |i: usize| unsafe { core::ptr::read_volatile(regs.add(offsets[i] as usize).cast::<u64>()) };
-    let args = [arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)];
+    // Written straight into the record: the programs' stack (512 bytes) is nearly full.
+    // An exec's arguments are its entry's; any other call's registers still hold them.
+    let saved = if is_exec(call.nr) { unsafe { EXEC_ARGS.get(&call.tgid) } } else { None };
     unsafe {
         (*slow).call = *call;
         (*slow).call.kind = kind;
-        (*slow).args = args;
-        (*slow).comm = bpf_get_current_comm().unwrap_or([0; 16]);
+        match saved {
+            Some(saved) => {
+                bpf_probe_read_kernel((&raw mut (*slow).args).cast(), 48, (&raw const saved.args).cast());
+            }
+            None => {
+                let offsets = arg_offsets();
+                for i in 0..6 {
+                    (*slow).args[i] = core::ptr::read_volatile(regs.add(offsets[i] as usize).cast::<u64>());
+                }
+            }
+        }
+        if bpf_get_current_comm((&raw mut (*slow).comm).cast(), 16) != 0 {
+            (*slow).comm = [0; 16];
+        }
         (*slow).user_kind = 0;
         (*slow).user_len = 0;
+    }
+    if let Some(saved) = saved {
+        unsafe {
+            let user = (&raw mut (*slow).user).cast::<c_void>();
+            if bpf_probe_read_kernel(user, SLOW_USER_BYTES as u32, (&raw const saved.path).cast()) == 0 {
+                (*slow).user_kind = SLOW_COPY_PATH;
+                (*slow).user_len = saved.path_len;
+            }
+        }
+        return;
     }
     let how = SLOW_USER_ARG.get(call.nr).copied().unwrap_or(0);
     let (kind, addr_arg, len_arg) = (how & 0xf, ((how >> 4) & 0xf) as usize, ((how >> 8) & 0xf) as usize);
     if kind == 0 || addr_arg >= 6 || len_arg >= 6 {
         return;
     }
+    let args = unsafe { &(*slow).args };
     let ptr = args[addr_arg] as *const c_void;
     if ptr.is_null() {
         return;

@@ -14,11 +14,11 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    arg0_offset, bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_selected, is_traced, never_returns,
+    arg0_offset, bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
-use super::slow::emit_slow;
+use super::slow::{emit_slow, remember_exec};
 
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
@@ -92,6 +92,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             core::ptr::write_volatile(&raw mut (*slot).blocked_ns, 0);
             core::ptr::write_volatile(&raw mut (*slot).runq_ns, 0);
         }
+    }
+    // A load-time constant: without --slow the verifier drops this branch.
+    if slow_threshold().is_some() && is_exec(nr) {
+        remember_exec(tgid, nr, regs);
     }
 }
 

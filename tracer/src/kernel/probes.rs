@@ -96,6 +96,7 @@ impl Probes {
         });
         let pid_max = read_pid_max()?;
         let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+        let (nr_execve, nr_execveat) = syscall_table::exec_numbers();
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
         let slow_on = u32::from(config.slow.is_some());
@@ -150,6 +151,8 @@ impl Probes {
             .override_global("SLOW_STACKS", &slow_stacks, true)
             .override_global("NR_EXIT", &nr_exit, true)
             .override_global("NR_EXIT_GROUP", &nr_exit_group, true)
+            .override_global("NR_EXECVE", &nr_execve, true)
+            .override_global("NR_EXECVEAT", &nr_execveat, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
             .override_global("ONLY_TGID", &only_tgid, true)
             .override_global("SLOT_MASK", &slot_mask, true);
@@ -358,30 +361,38 @@ fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)], times
         numbers.set(slot as u32, nr, 0)?;
     }
     // Some kernels refuse tracing programs outright (seen: 6.18 with lockdown=integrity and
-    // no kprobes: EPERM with an empty verifier log); say what to do instead.
-    let refused = |function: &str| format!("this kernel refused an fentry program for {function}; use --attach tracepoint");
+    // no kprobes: EPERM with an empty verifier log): timed_attach says what to do instead.
     let (nr_exit, nr_exit_group) = syscall_table::never_returning();
     for (slot, (nr, function)) in handlers.iter().enumerate() {
         let entry: &mut FEntry = ebpf.program_mut(&format!("fentry_{slot}")).context("fentry program")?.try_into()?;
-        if let Err(e) = entry.load(function, btf) {
-            log::debug!("fentry load: {e}");
-            bail!(refused(function));
-        }
-        times.lap("load and verify");
-        entry.attach().with_context(|| format!("cannot attach fentry to {function}"))?;
-        times.lap("attach");
+        let loaded = entry.load(function, btf);
+        timed_attach(loaded, || entry.attach().map(drop), "fentry", function, times)?;
         if *nr == nr_exit || *nr == nr_exit_group {
             continue; // never returns: the kernel refuses fexit there, and the entry reports it
         }
         let exit: &mut FExit = ebpf.program_mut(&format!("fexit_{slot}")).context("fexit program")?.try_into()?;
-        if let Err(e) = exit.load(function, btf) {
-            log::debug!("fexit load: {e}");
-            bail!(refused(function));
-        }
-        times.lap("load and verify");
-        exit.attach().with_context(|| format!("cannot attach fexit to {function}"))?;
-        times.lap("attach");
+        let loaded = exit.load(function, btf);
+        timed_attach(loaded, || exit.attach().map(drop), "fexit", function, times)?;
     }
+    Ok(())
+}
+
+/// After a program's load: attaches it, timing both; a refused load gets one line that says
+/// what to do instead.
+fn timed_attach(
+    loaded: Result<(), aya::programs::ProgramError>,
+    attach: impl FnOnce() -> Result<(), aya::programs::ProgramError>,
+    kind: &str,
+    function: &str,
+    times: &mut StartupTimes,
+) -> Result<()> {
+    if let Err(e) = loaded {
+        log::debug!("{kind} load: {e}");
+        bail!("this kernel refused an {kind} program for {function}; use --attach tracepoint");
+    }
+    times.lap("load and verify");
+    attach().with_context(|| format!("cannot attach {kind} to {function}"))?;
+    times.lap("attach");
     Ok(())
 }
 

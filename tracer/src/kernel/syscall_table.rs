@@ -54,6 +54,11 @@ pub fn all() -> impl Iterator<Item = u32> {
 }
 
 /// `exit` and `exit_group`: they never reach `sys_exit`, so the kernel reports them at entry.
+/// `execve` and `execveat`.
+pub fn exec_numbers() -> (u32, u32) {
+    (Sysno::execve.id() as u32, Sysno::execveat.id() as u32)
+}
+
 pub fn never_returning() -> (u32, u32) {
     (Sysno::exit.id() as u32, Sysno::exit_group.id() as u32)
 }
