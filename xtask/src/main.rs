@@ -50,7 +50,9 @@ fn run() -> Result<()> {
             cargo(&["build", "--workspace", "--bins"])?;
             // The end-to-end tests attach real programs; run them one at a time so the latency
             // assertions do not compete for the two cores.
-            cargo_test(&["test", "--workspace", "--", "--test-threads=1"])
+            // --no-fail-fast: every test binary runs even after one fails, so the total is the
+            // whole suite's, not the part before the first failure.
+            cargo_test(&["test", "--workspace", "--no-fail-fast", "--", "--test-threads=1"])
         }
         Some("bench") => {
             setup::ensure()?;
@@ -90,7 +92,7 @@ fn cargo_test(args: &[&str]) -> Result<()> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .context("run cargo test")?;
-    let (mut passed, mut failed) = (0u64, 0u64);
+    let (mut passed, mut failed, mut binaries) = (0u64, 0u64, 0u64);
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line?;
         println!("{line}");
@@ -102,10 +104,14 @@ fn cargo_test(args: &[&str]) -> Result<()> {
             };
             passed += count(" passed");
             failed += count(" failed");
+            binaries += 1;
         }
     }
     let status = child.wait()?;
-    println!("tests: {passed} passed, {failed} failed");
+    match binaries {
+        0 => println!("tests: none ran (the build failed)"),
+        _ => println!("tests: {passed} passed, {failed} failed"),
+    }
     if !status.success() {
         bail!("cargo {} failed ({status})", args.join(" "));
     }

@@ -56,11 +56,14 @@ impl Default for Stacks {
 }
 
 impl Stacks {
-    /// Reads `tgid`'s memory map now, while it lives (no-op if already known).
+    /// Reads `tgid`'s memory map now, while it lives (no-op if already known; nothing is kept
+    /// for a process already gone, so that a later look can still find it).
     pub fn watch(&mut self, tgid: u32) {
         if !self.maps.contains_key(&tgid) {
             let maps = read_maps(tgid);
-            self.maps.insert(tgid, maps);
+            if !maps.is_empty() {
+                self.maps.insert(tgid, maps);
+            }
         }
     }
 

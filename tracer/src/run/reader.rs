@@ -72,9 +72,12 @@ impl Reader {
             let Some(item) = ring.next() else { return true };
             match decode(&item) {
                 Ok(Record::Syscall(rec)) => {
-                    if self.stacks.is_some() && rec.ret == 0 && is_exec(rec.nr) {
-                        // A new program: the map read before is another program's.
-                        self.stacks.as_mut().unwrap().forget(rec.tgid);
+                    if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && is_exec(rec.nr)) {
+                        // A new program: the map read before is another program's. Read the new
+                        // one now, while the process may still live (a short-lived one may not
+                        // be there by its first slow call).
+                        stacks.forget(rec.tgid);
+                        stacks.watch(rec.tgid);
                     }
                     self.aggregator.record(&rec)
                 }
