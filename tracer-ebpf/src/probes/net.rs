@@ -1,21 +1,21 @@
 //! TCP: which socket a traced thread's syscall used, its addresses, and how long a connect took.
 //!
-//! `sock:inet_sock_set_state` records the addresses of every TCP socket that connects or is
-//! accepted (accepted sockets become established in softirq context, where the owner is not
-//! known yet), and times the connects of traced threads: SYN sent, in the connecting thread,
-//! until established; it is a classic tracepoint, whose record carries the addresses (field
-//! offsets from tracefs), so no kernel struct is read. `sock:sock_send_length` and
-//! `sock:sock_recv_length` fire inside a traced thread's syscall and tell `sys_exit` which
-//! socket it used.
+//! `inet_sock_set_state` records the addresses of every TCP socket that connects or is accepted
+//! (accepted sockets become established in softirq context, where the owner is not known yet),
+//! and times the connects of traced threads: SYN sent, in the connecting thread, until
+//! established. It is a BTF tracepoint, reading the socket's addresses at offsets the loader
+//! took from the kernel's BTF: the classic tracepoint's record would carry them, but its perf
+//! event takes the kernel an RCU grace period (~80 ms) to release at exit. `sock_send_length`
+//! and `sock_recv_length` fire inside a traced thread's syscall and tell `sys_exit` which socket
+//! it used.
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
-    macros::{btf_tracepoint, tracepoint},
-    programs::{BtfTracePointContext, TracePointContext},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
+    macros::btf_tracepoint,
+    programs::BtfTracePointContext,
     Global,
 };
 use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
 
-use super::read_field;
 use crate::maps::{count_lost, emit, is_traced, slot, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
@@ -23,58 +23,63 @@ const TCP_ESTABLISHED: i32 = 1;
 const TCP_SYN_SENT: i32 = 2;
 const TCP_CLOSE: i32 = 7;
 
+/// Offsets in `struct sock`, from the kernel's BTF.
 #[unsafe(no_mangle)]
-static STATE_SKADDR_OFFSET: Global<u32> = Global::new(8);
+static SK_PROTOCOL_OFFSET: Global<u32> = Global::new(0);
 #[unsafe(no_mangle)]
-static STATE_NEWSTATE_OFFSET: Global<u32> = Global::new(20);
+static SK_FAMILY_OFFSET: Global<u32> = Global::new(0);
+/// The local port, host order.
 #[unsafe(no_mangle)]
-static STATE_SPORT_OFFSET: Global<u32> = Global::new(24);
+static SK_NUM_OFFSET: Global<u32> = Global::new(0);
+/// The peer's port, network order.
 #[unsafe(no_mangle)]
-static STATE_DPORT_OFFSET: Global<u32> = Global::new(26);
+static SK_DPORT_OFFSET: Global<u32> = Global::new(0);
 #[unsafe(no_mangle)]
-static STATE_FAMILY_OFFSET: Global<u32> = Global::new(28);
+static SK_RCV_SADDR_OFFSET: Global<u32> = Global::new(0);
 #[unsafe(no_mangle)]
-static STATE_PROTOCOL_OFFSET: Global<u32> = Global::new(30);
+static SK_DADDR_OFFSET: Global<u32> = Global::new(0);
 #[unsafe(no_mangle)]
-static STATE_SADDR_OFFSET: Global<u32> = Global::new(32);
+static SK_V6_RCV_SADDR_OFFSET: Global<u32> = Global::new(0);
 #[unsafe(no_mangle)]
-static STATE_DADDR_OFFSET: Global<u32> = Global::new(36);
-#[unsafe(no_mangle)]
-static STATE_SADDR_V6_OFFSET: Global<u32> = Global::new(40);
-#[unsafe(no_mangle)]
-static STATE_DADDR_V6_OFFSET: Global<u32> = Global::new(56);
+static SK_V6_DADDR_OFFSET: Global<u32> = Global::new(0);
 
 const AF_INET6: u16 = 10;
 
+/// A field of the socket at `sk`.
+#[inline(always)]
+fn read_sk<T>(sk: *const u8, offset: &Global<u32>) -> Option<T> {
+    unsafe { bpf_probe_read_kernel(sk.add(offset.load() as usize).cast::<T>()) }.ok()
+}
 
-fn read_tuple(ctx: &TracePointContext) -> SockTuple {
-    let family = read_field::<u16>(ctx, &STATE_FAMILY_OFFSET).unwrap_or(0);
+fn read_tuple(sk: *const u8) -> SockTuple {
+    let family = read_sk::<u16>(sk, &SK_FAMILY_OFFSET).unwrap_or(0);
     let mut tuple = SockTuple {
         family,
-        sport: read_field::<u16>(ctx, &STATE_SPORT_OFFSET).unwrap_or(0),
-        dport: read_field::<u16>(ctx, &STATE_DPORT_OFFSET).unwrap_or(0),
+        sport: read_sk::<u16>(sk, &SK_NUM_OFFSET).unwrap_or(0),
+        dport: u16::from_be(read_sk::<u16>(sk, &SK_DPORT_OFFSET).unwrap_or(0)),
         ..SockTuple::default()
     };
     if family == AF_INET6 {
-        tuple.saddr = read_field::<[u8; 16]>(ctx, &STATE_SADDR_V6_OFFSET).unwrap_or([0; 16]);
-        tuple.daddr = read_field::<[u8; 16]>(ctx, &STATE_DADDR_V6_OFFSET).unwrap_or([0; 16]);
+        tuple.saddr = read_sk::<[u8; 16]>(sk, &SK_V6_RCV_SADDR_OFFSET).unwrap_or([0; 16]);
+        tuple.daddr = read_sk::<[u8; 16]>(sk, &SK_V6_DADDR_OFFSET).unwrap_or([0; 16]);
     } else {
-        let saddr = read_field::<[u8; 4]>(ctx, &STATE_SADDR_OFFSET).unwrap_or([0; 4]);
-        let daddr = read_field::<[u8; 4]>(ctx, &STATE_DADDR_OFFSET).unwrap_or([0; 4]);
+        let saddr = read_sk::<[u8; 4]>(sk, &SK_RCV_SADDR_OFFSET).unwrap_or([0; 4]);
+        let daddr = read_sk::<[u8; 4]>(sk, &SK_DADDR_OFFSET).unwrap_or([0; 4]);
         tuple.saddr[..4].copy_from_slice(&saddr);
         tuple.daddr[..4].copy_from_slice(&daddr);
     }
     tuple
 }
 
-#[tracepoint(category = "sock", name = "inet_sock_set_state")]
-pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
-    if read_field::<u16>(&ctx, &STATE_PROTOCOL_OFFSET) != Some(IPPROTO_TCP) {
+// inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate)
+#[btf_tracepoint(function = "inet_sock_set_state")]
+pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
+    let sk_ptr: *const u8 = ctx.arg(0);
+    if read_sk::<u16>(sk_ptr, &SK_PROTOCOL_OFFSET) != Some(IPPROTO_TCP) {
         return 0;
     }
-    let (Some(sk), Some(state)) = (read_field::<u64>(&ctx, &STATE_SKADDR_OFFSET), read_field::<i32>(&ctx, &STATE_NEWSTATE_OFFSET)) else {
-        return 0;
-    };
+    let sk = sk_ptr as u64;
+    let state: i32 = ctx.arg(2);
     match state {
         TCP_SYN_SENT => {
             // In the connecting thread: time it if it is traced, and tell its connect() the socket.
@@ -94,10 +99,10 @@ pub fn inet_sock_set_state(ctx: TracePointContext) -> u32 {
                     }
                 }
             }
-            let _ = SOCKETS.insert(&sk, &read_tuple(&ctx), 0);
+            let _ = SOCKETS.insert(&sk, &read_tuple(sk_ptr), 0);
         }
         TCP_ESTABLISHED => {
-            let tuple = read_tuple(&ctx);
+            let tuple = read_tuple(sk_ptr);
             let _ = SOCKETS.insert(&sk, &tuple, 0);
             if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);

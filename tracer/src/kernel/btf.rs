@@ -1,14 +1,17 @@
 //! Member offsets of kernel structs, read from the kernel's own BTF, for the few places a
-//! program reads a kernel struct (`task_struct.pid` in the scheduler programs). Reading the
-//! running kernel's BTF is what CO-RE relocations do; aya 0.14 has none for Rust programs.
+//! program reads a kernel struct (`task_struct.pid` in the scheduler programs, the addresses of
+//! `struct sock` in the TCP state program). Reading the running kernel's BTF is what CO-RE
+//! relocations do; aya 0.14 has none for Rust programs.
 use std::fs;
 
 use anyhow::{bail, Context, Result};
 
 const BTF_MAGIC: u16 = 0xeb9f;
 const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
 
-/// Byte offset of `member` in `struct name`, from the bytes of BTF file `path`.
+/// Byte offset of `member` in `struct name`, from the bytes of BTF file `path`; a member of an
+/// anonymous struct or union inside it (`sock_common.skc_daddr`) is found too.
 pub fn member_offset(path: &str, data: &[u8], name: &str, member: &str) -> Result<u32> {
     member_offset_in(data, name, member).with_context(|| format!("{path}: struct {name}, member {member}"))
 }
@@ -18,53 +21,91 @@ pub fn read(path: &str) -> Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {path}"))
 }
 
-fn member_offset_in(data: &[u8], name: &str, member: &str) -> Result<u32> {
-    let u16_at = |at: usize| -> Result<u16> {
-        Ok(u16::from_le_bytes(data.get(at..at + 2).context("truncated BTF")?.try_into().unwrap()))
-    };
-    let u32_at = |at: usize| -> Result<u32> {
-        Ok(u32::from_le_bytes(data.get(at..at + 4).context("truncated BTF")?.try_into().unwrap()))
-    };
-    if u16_at(0)? != BTF_MAGIC {
-        bail!("not little-endian BTF");
-    }
-    let header_len = u32_at(4)? as usize;
-    let (type_off, type_len) = (u32_at(8)? as usize, u32_at(12)? as usize);
-    let str_off = u32_at(16)? as usize;
-    let types = header_len + type_off;
-    let strings = header_len + str_off;
-    let string = |off: u32| -> &[u8] {
-        let start = strings + off as usize;
-        let rest = data.get(start..).unwrap_or_default();
-        &rest[..rest.iter().position(|b| *b == 0).unwrap_or(rest.len())]
-    };
-    let mut at = types;
-    while at < types + type_len {
-        let (name_off, info) = (u32_at(at)?, u32_at(at + 4)?);
-        let kind = (info >> 24) & 0x1f;
-        let vlen = (info & 0xffff) as usize;
-        let kind_flag = info >> 31 == 1;
-        at += 12;
-        if kind == KIND_STRUCT && string(name_off) == name.as_bytes() {
-            for i in 0..vlen {
-                let m = at + i * 12;
-                if string(u32_at(m)?) == member.as_bytes() {
-                    let offset = u32_at(m + 8)?;
-                    // With kind_flag, the low 24 bits are the bit offset (bitfield size above).
-                    let bits = if kind_flag { offset & 0x00ff_ffff } else { offset };
-                    return Ok(bits / 8);
-                }
-            }
-            bail!("no such member");
+/// The type section of a BTF blob, with where each type starts.
+struct Types<'a> {
+    data: &'a [u8],
+    strings: usize,
+    /// Start of type `id` (ids count from 1; 0 is void).
+    starts: Vec<usize>,
+}
+
+impl<'a> Types<'a> {
+    fn parse(data: &'a [u8]) -> Result<Self> {
+        let u32_at = |at: usize| u32_at(data, at);
+        if u16::from_le_bytes(data.get(0..2).context("truncated BTF")?.try_into().unwrap()) != BTF_MAGIC {
+            bail!("not little-endian BTF");
         }
-        // Skip what follows the common part, by kind.
-        at += match kind {
-            1 | 14 | 17 => 4,             // int, var, decl_tag
-            3 => 12,                       // array
-            4 | 5 | 15 | 19 => vlen * 12,  // struct, union, datasec, enum64
-            6 | 13 => vlen * 8,            // enum, func_proto
-            _ => 0,                        // ptr, fwd, typedef, modifiers, func, float, type_tag
-        };
+        let header_len = u32_at(4)? as usize;
+        let (type_off, type_len) = (u32_at(8)? as usize, u32_at(12)? as usize);
+        let strings = header_len + u32_at(16)? as usize;
+        let (types, end) = (header_len + type_off, header_len + type_off + type_len);
+        let mut starts = vec![0];
+        let mut at = types;
+        while at < end {
+            starts.push(at);
+            let info = u32_at(at + 4)?;
+            let vlen = (info & 0xffff) as usize;
+            // The common part, then what follows it, by kind.
+            at += 12 + match (info >> 24) & 0x1f {
+                1 | 14 | 17 => 4,             // int, var, decl_tag
+                3 => 12,                       // array
+                4 | 5 | 15 | 19 => vlen * 12,  // struct, union, datasec, enum64
+                6 | 13 => vlen * 8,            // enum, func_proto
+                _ => 0,                        // ptr, fwd, typedef, modifiers, func, float, type_tag
+            };
+        }
+        Ok(Self { data, strings, starts })
+    }
+
+    fn string(&self, off: u32) -> &[u8] {
+        let rest = self.data.get(self.strings + off as usize..).unwrap_or_default();
+        &rest[..rest.iter().position(|b| *b == 0).unwrap_or(rest.len())]
+    }
+
+    /// (kind, name offset, vlen, kind_flag, start) of type `id`.
+    fn header(&self, id: usize) -> Result<(u32, u32, usize, bool, usize)> {
+        let at = *self.starts.get(id).filter(|&&at| at != 0).context("bad type id")?;
+        let (name_off, info) = (u32_at(self.data, at)?, u32_at(self.data, at + 4)?);
+        Ok(((info >> 24) & 0x1f, name_off, (info & 0xffff) as usize, info >> 31 == 1, at))
+    }
+
+    /// Offset in bits of `member` in struct/union `id`, looking into anonymous members.
+    fn find(&self, id: usize, member: &[u8], depth: usize) -> Result<Option<u32>> {
+        let (kind, _, vlen, kind_flag, at) = self.header(id)?;
+        if !(kind == KIND_STRUCT || kind == KIND_UNION) || depth > 8 {
+            return Ok(None);
+        }
+        for i in 0..vlen {
+            let m = at + 12 + i * 12;
+            let (name_off, member_type, offset) = (u32_at(self.data, m)?, u32_at(self.data, m + 4)?, u32_at(self.data, m + 8)?);
+            // With kind_flag, the low 24 bits are the bit offset (bitfield size above).
+            let bits = if kind_flag { offset & 0x00ff_ffff } else { offset };
+            if name_off == 0 {
+                if let Some(inner) = self.find(member_type as usize, member, depth + 1)? {
+                    return Ok(Some(bits + inner));
+                }
+            } else if self.string(name_off) == member {
+                return Ok(Some(bits));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn u32_at(data: &[u8], at: usize) -> Result<u32> {
+    Ok(u32::from_le_bytes(data.get(at..at + 4).context("truncated BTF")?.try_into().unwrap()))
+}
+
+fn member_offset_in(data: &[u8], name: &str, member: &str) -> Result<u32> {
+    let types = Types::parse(data)?;
+    for id in 1..types.starts.len() {
+        let (kind, name_off, ..) = types.header(id)?;
+        if kind == KIND_STRUCT && types.string(name_off) == name.as_bytes() {
+            return match types.find(id, member.as_bytes(), 0)? {
+                Some(bits) => Ok(bits / 8),
+                None => bail!("no such member"),
+            };
+        }
     }
     bail!("no such struct")
 }
@@ -82,5 +123,11 @@ mod tests {
         assert_eq!(tgid, pid + 4, "pid and tgid are adjacent pid_t fields");
         assert!(member_offset(path, &data, "task_struct", "no_such_member").is_err());
         assert!(member_offset(path, &data, "no_such_struct", "pid").is_err());
+        // Members of anonymous unions and structs: sock_common's address and port pairs.
+        let daddr = member_offset(path, &data, "sock_common", "skc_daddr").unwrap();
+        let saddr = member_offset(path, &data, "sock_common", "skc_rcv_saddr").unwrap();
+        assert_eq!(saddr, daddr + 4, "skc_daddr and skc_rcv_saddr form skc_addrpair");
+        let dport = member_offset(path, &data, "sock_common", "skc_dport").unwrap();
+        assert_eq!(member_offset(path, &data, "sock_common", "skc_num").unwrap(), dport + 2);
     }
 }

@@ -85,13 +85,14 @@ impl Probes {
         }
         raise_memlock_limit();
         // The kernel's BTF is parsed twice: by EbpfLoader::new() for its relocations (aya
-        // keeps that copy private), and here for attaching BTF tracepoints and for the one
-        // struct offset the scheduler programs need. Ours is read and parsed on a thread of
-        // its own while the loader parses its copy: it costs no wall time.
-        let (pid_offset_tx, pid_offset) = std::sync::mpsc::channel();
+        // keeps that copy private), and here for attaching BTF tracepoints and for the struct
+        // offsets the scheduler and TCP programs read at. Ours is read and parsed on a thread
+        // of its own while the loader parses its copy.
+        let (struct_offsets_tx, struct_offsets) = std::sync::mpsc::channel();
+        let (sched, net) = (config.sched_split, config.net);
         let our_btf = std::thread::spawn(move || -> Result<Btf> {
             let data = btf::read(BTF_PATH)?;
-            let _ = pid_offset_tx.send(btf::member_offset(BTF_PATH, &data, "task_struct", "pid"));
+            let _ = struct_offsets_tx.send(btf_offsets(&data, sched, net));
             Btf::parse(&data, object::Endianness::default()).context("cannot parse the kernel's BTF")
         });
         let pid_max = read_pid_max()?;
@@ -110,34 +111,14 @@ impl Probes {
         if config.follow_forks {
             offsets.extend(field_offsets("task", "task_newtask", &[("NEWTASK_PID_OFFSET", "pid"), ("NEWTASK_FLAGS_OFFSET", "clone_flags")])?);
         }
-        if config.net {
-            offsets.extend(field_offsets(
-                "sock",
-                "inet_sock_set_state",
-                &[
-                    ("STATE_SKADDR_OFFSET", "skaddr"),
-                    ("STATE_NEWSTATE_OFFSET", "newstate"),
-                    ("STATE_SPORT_OFFSET", "sport"),
-                    ("STATE_DPORT_OFFSET", "dport"),
-                    ("STATE_FAMILY_OFFSET", "family"),
-                    ("STATE_PROTOCOL_OFFSET", "protocol"),
-                    ("STATE_SADDR_OFFSET", "saddr[4]"),
-                    ("STATE_DADDR_OFFSET", "daddr[4]"),
-                    ("STATE_SADDR_V6_OFFSET", "saddr_v6[16]"),
-                    ("STATE_DADDR_V6_OFFSET", "daddr_v6[16]"),
-                ],
-            )?);
-        }
         times.lap("field offsets");
         let slots = pid_max.next_power_of_two().min(MAX_SLOTS);
         let slot_mask = slots - 1;
 
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
-        if config.sched_split {
-            let offset = pid_offset.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
-            offsets.push(("TASK_PID_OFFSET", offset??));
-        }
+        let from_btf = struct_offsets.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
+        offsets.extend(from_btf??);
         loader
             .map_max_entries("TRACED", pid_max.div_ceil(64))
             .map_max_entries("IN_FLIGHT", slots)
@@ -202,8 +183,7 @@ impl Probes {
             }
         }
         if config.net {
-            attach_tracepoint(&mut ebpf, "sock", "inet_sock_set_state", times)?;
-            for name in ["sock_send_length", "sock_recv_length"] {
+            for name in ["inet_sock_set_state", "sock_send_length", "sock_recv_length"] {
                 attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
             }
         }
@@ -294,6 +274,33 @@ impl Drop for TracedBitmap {
         // SAFETY: the mapping made in new(), of this length.
         unsafe { libc::munmap(self.words as *mut libc::c_void, self.bytes) };
     }
+}
+
+/// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
+/// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
+fn btf_offsets(data: &[u8], sched: bool, net: bool) -> Result<Vec<(&'static str, u32)>> {
+    let offset = |name: &str, member: &str| btf::member_offset(BTF_PATH, data, name, member);
+    let mut offsets = Vec::new();
+    if sched {
+        offsets.push(("TASK_PID_OFFSET", offset("task_struct", "pid")?));
+    }
+    if net {
+        // `struct sock` begins with its `struct sock_common`, but BTF says where.
+        let common = offset("sock", "__sk_common")?;
+        offsets.push(("SK_PROTOCOL_OFFSET", offset("sock", "sk_protocol")?));
+        for (global, member) in [
+            ("SK_FAMILY_OFFSET", "skc_family"),
+            ("SK_NUM_OFFSET", "skc_num"),
+            ("SK_DPORT_OFFSET", "skc_dport"),
+            ("SK_RCV_SADDR_OFFSET", "skc_rcv_saddr"),
+            ("SK_DADDR_OFFSET", "skc_daddr"),
+            ("SK_V6_RCV_SADDR_OFFSET", "skc_v6_rcv_saddr"),
+            ("SK_V6_DADDR_OFFSET", "skc_v6_daddr"),
+        ] {
+            offsets.push((global, common + offset("sock_common", member)?));
+        }
+    }
+    Ok(offsets)
 }
 
 /// One line for a program the kernel would not load: the verifier's reason (its full log at
