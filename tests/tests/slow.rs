@@ -2,7 +2,7 @@
 //! which function), the lines tracer prints for them, their stacks, and the flame graph files.
 use std::{path::PathBuf, process::Command};
 
-use tracer_tests::{trace, workload_bin};
+use tracer_tests::{trace, workload_bin, Attached, Waiting};
 
 /// The slow-call lines of `stderr` (`HH:MM:SS.uuuuuu [tid comm] call = ret <secs> ...`), each
 /// with the stack lines (` > frame`) that follow it.
@@ -190,4 +190,24 @@ fn nothing_slow_is_said_so() {
     assert!(slow_lines(&String::from_utf8_lossy(&output.stderr)).is_empty());
     assert!(summary.text.contains("slow calls (at least 10.0s): 0, 0ns in all"), "{}", summary.text);
     assert_eq!(summary.calls("getppid"), 1000);
+}
+
+#[test]
+fn slow_calls_of_an_attached_process() {
+    // -p: the workload waits for its go signal, sent once tracer is attached.
+    let target = Waiting::spawn(&SLOW_READS);
+    let pid = target.pid().to_string();
+    let tracer = Attached::start(&["--slow", "20ms", "--stacks", "-e", "trace=read", "-p", &pid]);
+    target.go();
+    assert!(target.wait().success());
+    let (summary, output) = tracer.finish();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = slow_lines(&stderr);
+    assert_eq!(lines.len(), 3, "{stderr}");
+    for (line, frames) in &lines {
+        assert!(line.contains("<pipe>, 1) = 1 <"), "{line}");
+        assert!(frames.iter().any(|f| f.contains("slow_reader")), "{line}: {frames:?}");
+    }
+    assert!(summary.text.contains("slow calls (at least 20.0ms): 3, "), "{}", summary.text);
 }

@@ -103,6 +103,14 @@ impl Reader {
         // The fds as they are now, before this call's own effect (a close) is applied.
         let net = &self.aggregator.net;
         let text = format_call(&CallView { name, args: rec.args, ret: rec.call.ret, path, addr }, &|fd| net.describe_fd(tgid, fd));
+        // Counted before the stacks are named: a first symbolization reads a binary's debug
+        // info, which may take long enough for a short-lived process to be gone from /proc when
+        // its fds are looked at.
+        let opened = rec.call.ret >= 0 && matches!(name, "open" | "openat" | "openat2" | "creat");
+        self.aggregator.record(&rec.call);
+        if let (true, UserCopy::Path(path)) = (opened, &rec.user) {
+            self.aggregator.net.name_fd(tgid, rec.call.ret as i32, String::from_utf8_lossy(path).into_owned());
+        }
         let (mut user_stack, mut kernel_stack) = (Vec::new(), Vec::new());
         if let Some(stacks) = &mut self.stacks {
             if let Some(StackRead::Frames(ips)) = &rec.user_stack {
@@ -126,11 +134,6 @@ impl Reader {
         };
         if let Some(lines) = &mut self.lines {
             lines.print(&call);
-        }
-        let opened = rec.call.ret >= 0 && matches!(name, "open" | "openat" | "openat2" | "creat");
-        self.aggregator.record(&rec.call);
-        if let (true, UserCopy::Path(path)) = (opened, &rec.user) {
-            self.aggregator.net.name_fd(tgid, rec.call.ret as i32, String::from_utf8_lossy(path).into_owned());
         }
         if let Some(slow) = &mut self.aggregator.slow {
             slow.count_stack_failures(&rec);
