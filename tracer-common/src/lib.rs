@@ -60,6 +60,9 @@ pub const LOST_EVENTS: u32 = 0;
 pub const LOST_SLOW: u32 = 1;
 pub const LOST_COUNTERS: u32 = 2;
 
+/// Most `--cgroup` targets.
+pub const MAX_CGROUPS: usize = 8;
+
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
 /// fentry/fexit program pairs available for per-syscall attachment (`-e` with few syscalls).

@@ -6,7 +6,8 @@ use aya_ebpf::{
     maps::{ring_buf::RingBufEntry, Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     Global,
 };
-use tracer_common::{ConnectStart, ExecArgs, InFlight, SockTuple, LOST_COUNTERS, LOST_EVENTS};
+use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
+use tracer_common::{ConnectStart, ExecArgs, InFlight, SockTuple, LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS};
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
@@ -158,8 +159,36 @@ static NR_EXIT_GROUP: Global<u32> = Global::new(231);
 #[unsafe(no_mangle)]
 static WAKEUP_BYTES: Global<u64> = Global::new(1 << 20);
 
+/// `--cgroup`: how many cgroups are traced (0: none; a load-time constant, so that without
+/// `--cgroup` the verifier drops the check), their ids and their levels in the hierarchy.
+#[unsafe(no_mangle)]
+static CGROUP_COUNT: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static CGROUP_IDS: Global<[u64; MAX_CGROUPS]> = Global::new([0; MAX_CGROUPS]);
+#[unsafe(no_mangle)]
+static CGROUP_LEVELS: Global<[u32; MAX_CGROUPS]> = Global::new([0; MAX_CGROUPS]);
+
+/// The current task is in a traced cgroup or below one: its ancestor at that cgroup's level is it.
+#[inline(always)]
+fn in_traced_cgroup(count: u32) -> bool {
+    let (ids, levels) = (CGROUP_IDS.load(), CGROUP_LEVELS.load());
+    for i in 0..MAX_CGROUPS {
+        if i as u32 >= count {
+            break;
+        }
+        if unsafe { bpf_get_current_ancestor_cgroup_id(levels[i] as i32) } == ids[i] {
+            return true;
+        }
+    }
+    false
+}
+
 #[inline(always)]
 pub fn is_traced(tgid: u32) -> bool {
+    let cgroups = CGROUP_COUNT.load();
+    if cgroups != 0 && in_traced_cgroup(cgroups) {
+        return true;
+    }
     let only = ONLY_TGID.load();
     if only != 0 {
         return tgid == only;

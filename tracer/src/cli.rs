@@ -53,6 +53,12 @@ pub struct TraceArgs {
     #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',')]
     pub pids: Vec<u32>,
 
+    /// Trace every process in this cgroup v2 directory and below it, those started later too
+    /// (filtered in the kernel by cgroup id); repeatable. Runs until Ctrl-C, -d, or the cgroup
+    /// is removed.
+    #[arg(long = "cgroup", value_name = "PATH")]
+    pub cgroups: Vec<PathBuf>,
+
     /// Also trace child processes created after the start (-ff is the same: one summary).
     #[arg(short = 'f', long = "follow-forks", action = clap::ArgAction::Count)]
     pub follow_forks: u8,
@@ -163,8 +169,8 @@ pub fn run(cli: Cli) -> Result<i32> {
 }
 
 fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
-    if args.pids.is_empty() && args.command.is_empty() {
-        bail!("nothing to trace: give -p PID or a command after --");
+    if args.pids.is_empty() && args.command.is_empty() && args.cgroups.is_empty() {
+        bail!("nothing to trace: give -p PID, --cgroup PATH or a command after --");
     }
     if !args.buffer_mib.is_power_of_two() || args.buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
@@ -189,6 +195,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         ring_bytes: args.buffer_mib << 20,
         interval: args.interval,
         startup_times: args.startup_times,
+        cgroups: args.cgroups.clone(),
         slow: match args.slow {
             None if args.stacks.is_some() || args.folded.is_some() || args.flamegraph.is_some() => {
                 bail!("--stacks, --folded and --flamegraph are about slow calls: give --slow DURATION too")
@@ -205,7 +212,11 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
     for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph].into_iter().flatten() {
         export::check_writable(path)?;
     }
-    let description = describe_target(&options.pids, &options.command);
+    let mut description = describe_target(&options.pids, &options.command);
+    for cgroup in &options.cgroups {
+        let sep = if description.is_empty() { "" } else { ", " };
+        description = format!("{description}{sep}cgroup {}", cgroup.display());
+    }
     let started_at = std::time::SystemTime::now();
     let mut sinks: Vec<Box<dyn IntervalSink>> = Vec::new();
     if let Some(path) = &args.interval_log {

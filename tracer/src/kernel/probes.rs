@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, LOST_EVENTS, LOST_SLOW, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, SYSCALL_WORDS};
 
 use super::{btf, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
@@ -55,6 +55,8 @@ pub struct ProbeConfig {
     pub syscall_flags: Vec<(u32, u32)>,
     /// `--slow`: calls that take at least this long are sent whole (arguments, stacks).
     pub slow: Option<SlowConfig>,
+    /// `--cgroup`: (id, level) of each cgroup v2 whose processes are traced, descendants too.
+    pub cgroups: Vec<(u64, u32)>,
 }
 
 #[derive(Clone, Debug)]
@@ -104,9 +106,17 @@ impl Probes {
         let slow_ns = config.slow.as_ref().map_or(0, |slow| slow.threshold_ns);
         let slow_stacks = config.slow.as_ref().map_or(0, |slow| slow.stacks);
         let only_tgid = match config.tgids.as_slice() {
-            [only] if !config.follow_forks => *only,
+            [only] if !config.follow_forks && config.cgroups.is_empty() => *only,
             _ => 0,
         };
+        if config.cgroups.len() > MAX_CGROUPS {
+            bail!("at most {MAX_CGROUPS} --cgroup targets");
+        }
+        let cgroup_count = config.cgroups.len() as u32;
+        let (mut cgroup_ids, mut cgroup_levels) = ([0u64; MAX_CGROUPS], [0u32; MAX_CGROUPS]);
+        for (i, &(id, level)) in config.cgroups.iter().enumerate() {
+            (cgroup_ids[i], cgroup_levels[i]) = (id, level);
+        }
         let mut offsets: Vec<(&'static str, u32)> = Vec::new();
         if config.follow_forks {
             offsets.extend(field_offsets("task", "task_newtask", &[("NEWTASK_PID_OFFSET", "pid"), ("NEWTASK_FLAGS_OFFSET", "clone_flags")])?);
@@ -136,6 +146,9 @@ impl Probes {
             .override_global("NR_EXECVEAT", &nr_execveat, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
             .override_global("ONLY_TGID", &only_tgid, true)
+            .override_global("CGROUP_COUNT", &cgroup_count, true)
+            .override_global("CGROUP_IDS", &cgroup_ids, true)
+            .override_global("CGROUP_LEVELS", &cgroup_levels, true)
             .override_global("SLOT_MASK", &slot_mask, true);
         for (global, offset) in &offsets {
             loader.override_global(global, offset, true);

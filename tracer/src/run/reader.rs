@@ -32,11 +32,13 @@ pub struct Reader {
     stacks: Option<Stacks>,
     /// With `--slow`, outside the live view: prints each slow call as it arrives.
     lines: Option<SlowLines>,
+    /// With `--cgroup`: the processes seen making syscalls (nobody listed them up front).
+    pub tgids: Option<std::collections::HashSet<u32>>,
 }
 
 impl Reader {
     pub fn new(aggregator: Aggregator, stacks: bool, lines: Option<SlowLines>) -> Self {
-        Self { aggregator, forks: Vec::new(), stacks: stacks.then(Stacks::default), lines }
+        Self { aggregator, forks: Vec::new(), stacks: stacks.then(Stacks::default), lines, tgids: None }
     }
 
     /// A process now traced: with `--stacks`, its memory map is read while it lives.
@@ -72,6 +74,9 @@ impl Reader {
             let Some(item) = ring.next() else { return true };
             match decode(&item) {
                 Ok(Record::Syscall(rec)) => {
+                    if let Some(tgids) = &mut self.tgids {
+                        tgids.insert(rec.tgid);
+                    }
                     if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && is_exec(rec.nr)) {
                         // A new program: the map read before is another program's. Read the new
                         // one now, while the process may still live (a short-lived one may not
@@ -81,7 +86,12 @@ impl Reader {
                     }
                     self.aggregator.record(&rec)
                 }
-                Ok(Record::Slow(rec)) => self.on_slow(*rec),
+                Ok(Record::Slow(rec)) => {
+                    if let Some(tgids) = &mut self.tgids {
+                        tgids.insert(rec.call.tgid);
+                    }
+                    self.on_slow(*rec)
+                }
                 Ok(Record::Sched(rec)) => self.aggregator.record_sched(&rec),
                 Ok(Record::Socket(rec)) => self.aggregator.record_socket(&rec),
                 Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),

@@ -15,7 +15,7 @@ use tokio::{
 
 use super::{
     reader::{Reader, DRAIN_BATCH},
-    target::{self, SpawnedChild},
+    target::{self, CgroupTarget, SpawnedChild},
 };
 use crate::{
     kernel::{
@@ -60,6 +60,8 @@ pub struct TraceOptions {
     pub startup_times: bool,
     /// `--slow`: calls that take at least this long are shown one by one.
     pub slow: Option<SlowOptions>,
+    /// `--cgroup`: cgroup v2 directories whose processes are traced, those started later too.
+    pub cgroups: Vec<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +104,7 @@ impl Outcome {
 pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out: Option<Box<dyn Write + Send>>) -> Result<Outcome> {
     let mut times = StartupTimes::default();
     let targets: Vec<u32> = options.pids.iter().map(|&pid| target::resolve_pid(pid)).collect::<Result<_>>()?;
+    let cgroups: Vec<CgroupTarget> = options.cgroups.iter().map(|path| target::resolve_cgroup(path)).collect::<Result<_>>()?;
     // Single-threaded, so forking the command below stays safe. Signal handlers are installed
     // now, so a Ctrl-C that comes right after "attached" still ends with a summary.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
@@ -136,6 +139,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
             stacks: slow.stacks,
             user_args: slow_copy_table(),
         }),
+        cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
@@ -153,6 +157,22 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     for &tgid in &targets {
         reader.watch(tgid);
     }
+    if !cgroups.is_empty() {
+        reader.tgids = Some(HashSet::new());
+    }
+    for cgroup in &cgroups {
+        let members = target::cgroup_processes(&cgroup.path);
+        for &tgid in &members {
+            reader.aggregator.net.learn_fds(tgid);
+            reader.watch(tgid);
+        }
+        let plural = if members.len() == 1 { "" } else { "es" };
+        eprintln!(
+            "tracer: attached to cgroup {} ({} process{plural} now, and any started in it later)",
+            cgroup.path.display(),
+            members.len()
+        );
+    }
     times.lap("/proc scan");
     if options.startup_times {
         eprintln!("{}", format!("tracer: start-up: {times}")); // one write
@@ -167,7 +187,8 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let command = child.as_ref().map(|c| c.pid);
-    let (processes, ended) = runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, command, options, stop, sinks))?;
+    let (processes, ended) =
+        runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, &cgroups, command, options, stop, sinks))?;
     let lost_slow = probes.lost_slow_records()?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
@@ -247,10 +268,12 @@ impl CommandStop {
 
 /// Feeds `aggregator` until the trace ends; returns the number of processes traced and how
 /// the trace ended.
+#[allow(clippy::too_many_arguments)]
 async fn trace_loop(
     probes: &mut Probes,
     reader: &mut Reader,
     roots: &[u32],
+    cgroups: &[CgroupTarget],
     command: Option<u32>,
     options: &TraceOptions,
     mut stop: StopSignals,
@@ -296,6 +319,12 @@ async fn trace_loop(
             }
             _ = tick.tick() => {
                 reader.drain(ring.get_mut());
+                // A cgroup removed ends its part of the trace; the last one, the trace.
+                if !cgroups.is_empty() && cgroups.iter().all(|c| !c.path.exists()) {
+                    eprintln!("tracer: the traced cgroup{} removed", if cgroups.len() == 1 { " was" } else { "s were" });
+                    reader.drain_backlog(ring.get_mut());
+                    break;
+                }
             }
             Some(tgid) = exited_rx.recv() => {
                 // Everything the process did is in the ring by now: take it before deciding.
@@ -348,7 +377,8 @@ async fn trace_loop(
                 watch_exit(child, exited_tx.clone());
             }
         }
-        if live.is_empty() || stopping.as_ref().is_some_and(|stop| !live.contains(&stop.pid)) {
+        // Traced cgroups are watched until removed, however many processes they have now.
+        if (live.is_empty() && cgroups.is_empty()) || stopping.as_ref().is_some_and(|stop| !live.contains(&stop.pid)) {
             break;
         }
     }
@@ -358,6 +388,10 @@ async fn trace_loop(
         for sink in sinks.iter_mut() {
             sink.finish()?;
         }
+    }
+    if let Some(tgids) = &reader.tgids {
+        // With cgroups, the processes are the ones that made syscalls, and the -p ones.
+        seen = tgids.iter().chain(roots).collect::<HashSet<_>>().len();
     }
     Ok((seen, ending))
 }

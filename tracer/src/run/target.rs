@@ -1,5 +1,5 @@
-//! The processes to trace: existing PIDs, or a command spawned stopped before `execve` so that it
-//! is traced from its first syscall without ptrace.
+//! The processes to trace: existing PIDs, cgroups, or a command spawned stopped before `execve`
+//! so that it is traced from its first syscall without ptrace.
 use std::{
     ffi::CString,
     fs,
@@ -15,6 +15,67 @@ use nix::{
     },
     unistd::{fork, ForkResult, Pid},
 };
+
+/// A cgroup v2 directory whose processes are traced, descendants included.
+#[derive(Clone, Debug)]
+pub struct CgroupTarget {
+    pub path: PathBuf,
+    /// What `bpf_get_current_cgroup_id()` returns for it: the directory's inode number.
+    pub id: u64,
+    /// Its depth below the hierarchy's root (the root is 0), for the kernel's ancestor check.
+    pub level: u32,
+}
+
+/// Resolves `--cgroup PATH`.
+pub fn resolve_cgroup(path: &Path) -> Result<CgroupTarget> {
+    use std::os::unix::fs::MetadataExt;
+    let resolved = fs::canonicalize(path).map_err(|_| anyhow::anyhow!("no such cgroup: {}", path.display()))?;
+    let on_cgroup2 = nix::sys::statfs::statfs(&resolved)
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+    if !on_cgroup2 || !resolved.is_dir() {
+        bail!(
+            "{} is not a cgroup v2 directory (tracer filters by the unified hierarchy's cgroup ids; a cgroup v1 one cannot be traced)",
+            path.display()
+        );
+    }
+    let root = cgroup2_mounts()
+        .into_iter()
+        .filter(|mount| resolved.starts_with(mount))
+        .max_by_key(|mount| mount.as_os_str().len())
+        .with_context(|| format!("{}: no cgroup2 mount holds it", path.display()))?;
+    let level = resolved.strip_prefix(&root).map_or(0, |rest| rest.components().count()) as u32;
+    let id = fs::metadata(&resolved).with_context(|| format!("cannot read {}", path.display()))?.ino();
+    Ok(CgroupTarget { path: resolved, id, level })
+}
+
+/// Where cgroup2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid systems).
+fn cgroup2_mounts() -> Vec<PathBuf> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            // "36 35 0:30 / /sys/fs/cgroup/unified rw,... - cgroup2 cgroup2 rw"
+            let (mount, fs_part) = line.split_once(" - ")?;
+            let point = mount.split_whitespace().nth(4)?;
+            (fs_part.split_whitespace().next() == Some("cgroup2")).then(|| PathBuf::from(point))
+        })
+        .collect()
+}
+
+/// The processes in `cgroup` and its descendants now.
+pub fn cgroup_processes(cgroup: &Path) -> Vec<u32> {
+    let mut pids: Vec<u32> = fs::read_to_string(cgroup.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    if let Ok(children) = fs::read_dir(cgroup) {
+        for child in children.flatten().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())) {
+            pids.extend(cgroup_processes(&child.path()));
+        }
+    }
+    pids
+}
 
 /// Resolves `-p` arguments to tgids. A thread id stands for its whole process.
 pub fn resolve_pid(pid: u32) -> Result<u32> {
