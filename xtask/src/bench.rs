@@ -193,18 +193,32 @@ fn elapsed_seconds(stdout: &str) -> Result<f64> {
 /// unpinned untraced storm up to 15x slower than with both CPUs busy, so that tracing seemed to
 /// speed it up. Pinned, every wake-up is a switch on a busy CPU and the ratio is the tracer's.
 fn net_storm(args: &[&str], traced: bool) -> Result<(f64, String)> {
-    let workload = bin("workload");
-    let mut command = Command::new(if traced { bin("tracer") } else { "taskset".into() });
-    if traced {
-        command.args(["--", "taskset"]);
-    }
-    let out = command.args(["-c", "1"]).arg(&workload).arg("tcp-echo").args(args).output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tracer = bin("tracer");
+    let prefix = if traced { vec![tracer.to_str().unwrap(), "--"] } else { Vec::new() };
+    let mut workload_args = vec!["tcp-echo"];
+    workload_args.extend(args);
+    let (seconds, stderr) = pinned_workload(&prefix, &workload_args)?;
+    let events = stderr.lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
+    Ok((seconds, events))
+}
+
+/// `PREFIX taskset -c 1 workload ARGS` (PREFIX: a tracer and its options, or nothing): the
+/// workload's own elapsed time, and what went to stderr (a tracer's summary).
+fn pinned_workload(prefix: &[&str], args: &[&str]) -> Result<(f64, String)> {
+    let mut cmd = match prefix.split_first() {
+        Some((program, options)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(options).arg("taskset");
+            cmd
+        }
+        None => Command::new("taskset"),
+    };
+    let out = cmd.args(["-c", "1"]).arg(bin("workload")).args(args).stdin(Stdio::null()).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
-        bail!("tcp-echo failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!("{prefix:?} workload {args:?} failed: {stderr}");
     }
-    let events = String::from_utf8_lossy(&out.stderr).lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
-    Ok((elapsed_seconds(&stdout)?, events))
+    Ok((elapsed_seconds(&String::from_utf8_lossy(&out.stdout))?, stderr))
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -303,21 +317,12 @@ fn slow_storm(rounds: usize) -> Result<String> {
     // seconds, not minutes.
     const ITERATIONS: &str = "1000";
     const FAST: &str = "99";
-    let workload = bin("workload");
     let storm = |prefix: &[&str]| -> Result<(f64, String)> {
-        let mut cmd = Command::new(if prefix.is_empty() { "taskset".into() } else { PathBuf::from(prefix[0]) });
-        if !prefix.is_empty() {
-            cmd.args(&prefix[1..]).arg("taskset");
-        }
-        let out = cmd.args(["-c", "1"]).arg(&workload).args(["slow-mix", ITERATIONS, FAST]).stdin(Stdio::null()).output()?;
-        if !out.status.success() {
-            bail!("{prefix:?} slow-mix failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (seconds, stderr) = pinned_workload(prefix, &["slow-mix", ITERATIONS, FAST])?;
         let note = stderr.lines().find(|l| l.starts_with("events: ") || l.starts_with("slow calls")).unwrap_or("").to_string();
         // "slow calls (at least 20.0us): 1017, 85.2ms in all; the 20 slowest:" without its tail.
         let slow = stderr.lines().find(|l| l.starts_with("slow calls (")).and_then(|l| l.split(';').next()).unwrap_or("").to_string();
-        Ok((elapsed_seconds(&String::from_utf8_lossy(&out.stdout))?, if slow.is_empty() { note } else { format!("{note}; {slow}") }))
+        Ok((seconds, if slow.is_empty() { note } else { format!("{note}; {slow}") }))
     };
     let tracer = bin("tracer");
     let tracer = tracer.to_str().unwrap();

@@ -16,27 +16,21 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    arg_offsets, count_lost_at, is_exec, is_execveat, slow_stacks, submit, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
+    count_lost_at, is_exec, is_execveat, read_arg, slow_stacks, submit, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
 };
 
-/// The six argument registers of the syscall `regs` belongs to (they survive the call).
-#[inline(always)]
-fn read_args(regs: *const u8) -> [u64; 6] {
-    let offsets = arg_offsets();
-    let arg = |i: usize| unsafe { core::ptr::read_volatile(regs.add(offsets[i] as usize).cast::<u64>()) };
-    [arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)]
-}
 
 /// At an execve's entry, with `--slow`: keeps its arguments and path for its exit, by which a
 /// successful exec has replaced them.
 #[inline(always)]
 pub fn remember_exec(tgid: u32, nr: u32, regs: *const u8) {
     let Some(saved) = EXEC_SCRATCH.get_ptr_mut(0) else { return };
-    let args = read_args(regs);
     // execve(path, ...), execveat(dirfd, path, ...)
-    let path = if is_execveat(nr) { args[1] } else { args[0] };
+    let path = read_arg(regs, if is_execveat(nr) { 1 } else { 0 });
     unsafe {
-        (*saved).args = args;
+        for i in 0..6 {
+            (*saved).args[i] = read_arg(regs, i);
+        }
         (*saved).path_len =
             bpf_probe_read_user_str((&raw mut (*saved).path).cast(), SLOW_USER_BYTES as u32, path as *const c_void) as i32;
         let _ = EXEC_ARGS.insert(&tgid, &*saved, 0);
@@ -99,9 +93,8 @@ fn fill(slow: *mut SlowEvent, call: &Event, kind: u32, regs: *const u8) {
                 bpf_probe_read_kernel((&raw mut (*slow).args).cast(), 48, (&raw const saved.args).cast());
             }
             None => {
-                let offsets = arg_offsets();
                 for i in 0..6 {
-                    (*slow).args[i] = core::ptr::read_volatile(regs.add(offsets[i] as usize).cast::<u64>());
+                    (*slow).args[i] = read_arg(regs, i);
                 }
             }
         }

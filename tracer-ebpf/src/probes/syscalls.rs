@@ -14,8 +14,8 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    arg0_offset, bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
-    nr_offset, slot, slow_threshold, syscall_flags, SOCKETS,
+    bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
 use super::slow::{emit_slow, remember_exec};
@@ -129,11 +129,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     }
     let arg0 = read_arg0(regs);
     let flags = syscall_flags(nr);
-    // A close frees its fd even when it fails (EINTR, EIO), unless there was none (EBADF).
-    const EBADF: i64 = 9;
-    if flags & SYSCALL_FREES_FDS != 0 && ret != -EBADF {
-        bump_fd_generation();
-    }
+    note_freed_fds(flags, ret);
     // The syscall used a socket through the fd in its first argument: tell which (fd, socket)
     // pair, when it changed for this thread or any traced thread freed an fd since (the fd may
     // now be a new socket at a reused address). Sent before the syscall's own event, so that
@@ -203,9 +199,7 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
     if ret == 0 && syscall_flags(nr) & SYSCALL_CREATES_TASK != 0 {
         return;
     }
-    if syscall_flags(nr) & SYSCALL_FREES_FDS != 0 && ret != -9 {
-        bump_fd_generation();
-    }
+    note_freed_fds(syscall_flags(nr), ret);
     emit(Event {
         kind: EVENT_SYSCALL_IN_FLIGHT,
         nr,
@@ -222,9 +216,17 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
 
 #[inline(always)]
 pub fn read_arg0(regs: *const u8) -> u64 {
-    // `regs` is a BTF-typed `struct pt_regs *`: a direct load at a known field offset (a
-    // read-only global) passes the verifier and saves a helper call per syscall.
-    unsafe { core::ptr::read_volatile(regs.add(arg0_offset()).cast::<u64>()) }
+    read_arg(regs, 0)
+}
+
+/// A syscall that can free fd numbers did (a close frees its fd even when it fails with EINTR
+/// or EIO, unless there was none: EBADF): fd/socket pairs sent before may be stale now.
+#[inline(always)]
+fn note_freed_fds(flags: u32, ret: i64) {
+    const EBADF: i64 = 9;
+    if flags & SYSCALL_FREES_FDS != 0 && ret != -EBADF {
+        bump_fd_generation();
+    }
 }
 
 /// Empty programs on the same hooks: the benchmark's floor, what attaching alone costs.

@@ -134,7 +134,6 @@ impl Probes {
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
-            .override_global("ARG0_OFFSET", &syscall_table::ARG_PT_REGS_OFFSETS[0], true)
             .override_global("NR_OFFSET", &syscall_table::NR_PT_REGS_OFFSET, true)
             .override_global("ARG_OFFSETS", &syscall_table::ARG_PT_REGS_OFFSETS, true)
             .override_global("SLOW_ON", &slow_on, true)

@@ -65,6 +65,12 @@ pub(crate) struct SyscallClass {
     pub(crate) creates_task: bool,
 }
 
+/// The class of syscall `nr` (a default, empty one for a number this architecture lacks).
+pub(crate) fn class(nr: u32) -> &'static SyscallClass {
+    static NONE: std::sync::OnceLock<SyscallClass> = std::sync::OnceLock::new();
+    classes().get(nr as usize).unwrap_or_else(|| NONE.get_or_init(SyscallClass::default))
+}
+
 /// Classes of every syscall number, computed once.
 pub(crate) fn classes() -> &'static [SyscallClass] {
     static CLASSES: std::sync::OnceLock<Vec<SyscallClass>> = std::sync::OnceLock::new();

@@ -408,15 +408,12 @@ impl NetStats {
             return Some(path.clone());
         }
         let known_file = self.fds.get(&(tgid, fd)).is_some_and(|e| e.kind == FdKind::File);
-        let target = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?;
-        let target = target.to_string_lossy();
-        if known_file && !target.starts_with('/') {
-            return Some("file".into()); // /proc looked too late: the number is something else now
-        }
-        Some(match target.split_once(":[") {
-            Some(("pipe", _)) => "pipe".into(),
-            Some(("socket", _)) => "socket".into(),
-            _ => target.into_owned(), // a path, or anon_inode:[eventfd] and kin
+        let (kind, target) = fd_link(tgid, fd)?;
+        Some(match kind {
+            // /proc looked too late: the number is something else now.
+            _ if known_file && kind != FdKind::File => "file".into(),
+            FdKind::Pipe | FdKind::Socket => kind.name().into(),
+            FdKind::File | FdKind::Other => target, // a path, or anon_inode:[eventfd] and kin
         })
     }
 
@@ -450,21 +447,27 @@ impl NetStats {
 /// kernel having named it is such a reused fd: "other", unless `socket_from_proc` (the kernel
 /// could not have named it).
 fn resolve_fd(tgid: u32, fd: i32, socket_from_proc: bool) -> FdKind {
-    match std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")) {
-        Ok(target) => {
-            let target = target.to_string_lossy();
-            if target.starts_with("pipe:") {
-                FdKind::Pipe
-            } else if socket_from_proc && target.starts_with("socket:") {
-                FdKind::Socket
-            } else if target.starts_with('/') {
-                FdKind::File
-            } else {
-                FdKind::Other
-            }
-        }
-        Err(_) => FdKind::Other,
+    match fd_link(tgid, fd) {
+        Some((FdKind::Socket, _)) if !socket_from_proc => FdKind::Other,
+        Some((kind, _)) => kind,
+        None => FdKind::Other,
     }
+}
+
+/// What `/proc/PID/fd/FD` says fd `fd` of `tgid` is, and the link itself; `None` once it is
+/// closed or the process is gone.
+fn fd_link(tgid: u32, fd: i32) -> Option<(FdKind, String)> {
+    let target = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?.to_string_lossy().into_owned();
+    let kind = if target.starts_with("pipe:") {
+        FdKind::Pipe
+    } else if target.starts_with("socket:") {
+        FdKind::Socket
+    } else if target.starts_with('/') {
+        FdKind::File
+    } else {
+        FdKind::Other
+    };
+    Some((kind, target))
 }
 
 #[cfg(test)]

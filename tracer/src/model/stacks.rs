@@ -27,6 +27,16 @@ pub struct Frame {
     pub location: Option<String>,
 }
 
+/// `function (file:line)`, or the function alone without debug info.
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{} ({location})", self.function),
+            None => f.write_str(&self.function),
+        }
+    }
+}
+
 /// An executable mapping of a process.
 #[derive(Clone, Debug)]
 struct Mapping {

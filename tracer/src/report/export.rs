@@ -157,13 +157,7 @@ pub struct SlowSiteExport {
 }
 
 fn frame_names(frames: &[Frame]) -> Vec<String> {
-    frames
-        .iter()
-        .map(|f| match &f.location {
-            Some(location) => format!("{} ({location})", f.function),
-            None => f.function.clone(),
-        })
-        .collect()
+    frames.iter().map(Frame::to_string).collect()
 }
 
 /// The export's `slow` field.

@@ -63,11 +63,7 @@ pub fn stack_lines(call: &SlowCall) -> String {
         let _ = writeln!(out, " > [k] {}", frame.function);
     }
     for frame in &call.user_stack {
-        match &frame.location {
-            Some(location) => writeln!(out, " > {} ({location})", frame.function),
-            None => writeln!(out, " > {}", frame.function),
-        }
-        .ok();
+        let _ = writeln!(out, " > {frame}");
     }
     out
 }

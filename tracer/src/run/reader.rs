@@ -10,6 +10,7 @@ use crate::{
     },
     model::{
         aggregate::Aggregator,
+        fd_class::class,
         slow::SlowCall,
         stacks::Stacks,
     },
@@ -77,7 +78,7 @@ impl Reader {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(rec.tgid);
                     }
-                    if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && is_exec(rec.nr)) {
+                    if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && class(rec.nr).exec) {
                         // A new program: the map read before is another program's. Read the new
                         // one now, while the process may still live (a short-lived one may not
                         // be there by its first slow call).
@@ -116,7 +117,7 @@ impl Reader {
         // Counted before the stacks are named: a first symbolization reads a binary's debug
         // info, which may take long enough for a short-lived process to be gone from /proc when
         // its fds are looked at.
-        let opened = rec.call.ret >= 0 && matches!(name, "open" | "openat" | "openat2" | "creat");
+        let opened = rec.call.ret >= 0 && class(rec.call.nr).opens_path;
         self.aggregator.record(&rec.call);
         if let (true, UserCopy::Path(path)) = (opened, &rec.user) {
             self.aggregator.net.name_fd(tgid, rec.call.ret as i32, String::from_utf8_lossy(path).into_owned());
@@ -150,8 +151,4 @@ impl Reader {
             slow.record(call);
         }
     }
-}
-
-fn is_exec(nr: u32) -> bool {
-    matches!(syscall_table::name(nr), Some("execve" | "execveat"))
 }

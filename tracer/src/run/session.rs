@@ -73,6 +73,12 @@ pub struct SlowOptions {
     pub keep: usize,
 }
 
+impl SlowOptions {
+    fn threshold_ns(&self) -> u64 {
+        self.threshold.as_nanos().min(u64::MAX as u128) as u64
+    }
+}
+
 pub struct Outcome {
     pub totals: StatsTable,
     pub net: NetStats,
@@ -135,7 +141,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         ring_bytes: options.ring_bytes,
         syscall_flags: kernel_syscall_flags(),
         slow: options.slow.as_ref().map(|slow| SlowConfig {
-            threshold_ns: slow.threshold.as_nanos().min(u64::MAX as u128) as u64,
+            threshold_ns: slow.threshold_ns(),
             stacks: slow.stacks,
             user_args: slow_copy_table(),
         }),
@@ -146,7 +152,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     // What each fd of the targets is, before anyone is told "attached": a process that uses
     // an fd and exits right after may be gone before the reader could look.
     let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
-    aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(config.slow.as_ref().unwrap().threshold_ns, slow.keep));
+    aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
     for &tgid in &roots {
         aggregator.net.learn_fds(tgid);
     }
