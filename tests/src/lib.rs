@@ -308,11 +308,12 @@ impl Attached {
         Self { tracer, stderr_lines, forwarder: Some(forwarder) }
     }
 
-    pub fn wait_for_stderr(&self, needle: &str) {
+    /// Waits for a line of stderr that contains `needle`, and returns it.
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
         let mut seen = Vec::new();
         loop {
             match self.stderr_lines.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) if line.contains(needle) => return,
+                Ok(line) if line.contains(needle) => return line,
                 Ok(line) => seen.push(line),
                 Err(_) => panic!("tracer never printed '{needle}'; stderr so far:\n{}", seen.join("\n")),
             }
@@ -371,4 +372,64 @@ mod tests {
         assert_eq!(parse_duration_ns("50.1ms"), 50_100_000);
         assert_eq!(parse_duration_ns("2.00s"), 2_000_000_000);
     }
+}
+
+/// Where cgroup2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid system.
+pub fn cgroup2_root() -> PathBuf {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = mountinfo.lines().find(|l| l.split_once(" - ").is_some_and(|(_, fs)| fs.starts_with("cgroup2 "))).expect("a cgroup2 mount");
+    PathBuf::from(line.split_whitespace().nth(4).unwrap())
+}
+
+/// A cgroup v2 directory made for one test, removed when it ends (its processes are gone by then).
+pub struct TestCgroup {
+    pub path: PathBuf,
+}
+
+impl TestCgroup {
+    pub fn new(name: &str) -> Self {
+        let path = cgroup2_root().join(format!("tracer-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir(&path);
+        std::fs::create_dir(&path).expect("create a cgroup (as root)");
+        Self { path }
+    }
+
+    pub fn enter(&self, pid: u32) {
+        std::fs::write(self.path.join("cgroup.procs"), pid.to_string()).expect("move a process into the cgroup");
+    }
+
+    /// The last component of its path: the name `--by cgroup` gives it.
+    pub fn name(&self) -> String {
+        self.path.file_name().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// GET `http://ADDR/PATH`: the status code and the body. HTTP/1.0, so that the server closes
+/// the connection after the body (a test does not need a client library).
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, body.to_string()))
+}
+
+/// Percent-encodes a query string value.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -1,47 +1,15 @@
 //! `--cgroup`: every process in a cgroup v2 directory, and none outside it, filtered in the
 //! kernel by cgroup id; processes started in it after the trace began are traced too.
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use tracer_tests::{tracer, Attached, Waiting};
-
-/// Where cgroup2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid system.
-fn cgroup2_root() -> PathBuf {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let line = mountinfo.lines().find(|l| l.split_once(" - ").is_some_and(|(_, fs)| fs.starts_with("cgroup2 "))).expect("a cgroup2 mount");
-    PathBuf::from(line.split_whitespace().nth(4).unwrap())
-}
-
-/// A cgroup made for one test, removed when it ends (its processes are gone by then).
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(name: &str) -> Self {
-        let path = cgroup2_root().join(format!("tracer-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir(&path);
-        std::fs::create_dir(&path).expect("create a cgroup (as root)");
-        Self(path)
-    }
-
-    fn enter(&self, pid: u32) {
-        std::fs::write(self.0.join("cgroup.procs"), pid.to_string()).expect("move a process into the cgroup");
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
+use tracer_tests::{tracer, Attached, TestCgroup, Waiting};
 
 #[test]
 fn every_process_inside_and_none_outside_including_one_started_later() {
     let cgroup = TestCgroup::new("inside");
     let (inside, outside) = (Waiting::spawn(&["getppid", "1000"]), Waiting::spawn(&["getppid", "1000"]));
     cgroup.enter(inside.pid());
-    let tracer = Attached::spawn(&["-e", "trace=getppid", "--cgroup", cgroup.0.to_str().unwrap()]);
+    let tracer = Attached::spawn(&["-e", "trace=getppid", "--cgroup", cgroup.path.to_str().unwrap()]);
     tracer.wait_for_stderr("attached to cgroup");
     inside.go();
     outside.go();
@@ -52,7 +20,7 @@ fn every_process_inside_and_none_outside_including_one_started_later() {
     later.go();
     assert!(later.wait().success());
     // Removing the (now empty) cgroup ends the trace, with its summary.
-    std::fs::remove_dir(&cgroup.0).unwrap();
+    std::fs::remove_dir(&cgroup.path).unwrap();
     let (summary, output) = tracer.finish_within(Duration::from_secs(20));
     assert!(output.status.success(), "{output:?}");
     assert_eq!(summary.calls("getppid"), 1300, "inside and later, not outside:\n{}", summary.text);
@@ -63,10 +31,10 @@ fn every_process_inside_and_none_outside_including_one_started_later() {
 #[test]
 fn a_removed_cgroup_ends_the_trace() {
     let cgroup = TestCgroup::new("removed");
-    let tracer = Attached::spawn(&["--cgroup", cgroup.0.to_str().unwrap()]);
+    let tracer = Attached::spawn(&["--cgroup", cgroup.path.to_str().unwrap()]);
     tracer.wait_for_stderr("attached to cgroup");
     let started = Instant::now();
-    std::fs::remove_dir(&cgroup.0).unwrap();
+    std::fs::remove_dir(&cgroup.path).unwrap();
     let (summary, output) = tracer.finish_within(Duration::from_secs(20));
     assert!(output.status.success(), "{output:?}");
     assert!(summary.text.contains("events: 0 received, 0 lost"), "{}", summary.text);
@@ -81,4 +49,41 @@ fn a_path_that_is_not_a_cgroup_is_one_line() {
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(expected) && stderr.trim_end().lines().count() == 1, "{stderr}");
     }
+}
+
+#[test]
+fn by_cgroup_splits_the_counts_and_a_removed_cgroup_says_what_it_saw() {
+    let (first, second) = (TestCgroup::new("by-a"), TestCgroup::new("by-b"));
+    let tracer = Attached::spawn(&[
+        "-e",
+        "trace=getppid",
+        "--by",
+        "cgroup",
+        "--cgroup",
+        first.path.to_str().unwrap(),
+        "--cgroup",
+        second.path.to_str().unwrap(),
+    ]);
+    tracer.wait_for_stderr(&format!("attached to cgroup {}", second.path.display()));
+    // Short-lived: gone long before the reader could ask /proc where they were.
+    for (cgroup, calls) in [(&first, "111"), (&second, "222"), (&second, "3")] {
+        let workload = Waiting::spawn(&["getppid", calls]);
+        cgroup.enter(workload.pid());
+        workload.go();
+        assert!(workload.wait().success());
+    }
+    std::fs::remove_dir(&first.path).unwrap();
+    let line = tracer.wait_for_stderr("was removed");
+    assert!(line.contains(&format!("cgroup {} was removed: 111 syscalls", first.path.display())) && line.ends_with(", 1 process"), "{line}");
+    std::fs::remove_dir(&second.path).unwrap();
+    let (summary, output) = tracer.finish_within(Duration::from_secs(20));
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary.calls("getppid"), 336, "{}", summary.text);
+    let section = |cgroup: &TestCgroup, processes: &str| {
+        let text = &summary.text;
+        let start = text.find(&format!("cgroup {} ({processes}):", cgroup.name())).unwrap_or_else(|| panic!("no section for {}:\n{text}", cgroup.name()));
+        text[start..].lines().find(|l| l.ends_with(" getppid")).unwrap().split_whitespace().nth(2).unwrap().to_string()
+    };
+    assert_eq!(section(&first, "1 process"), "111");
+    assert_eq!(section(&second, "2 processes"), "225");
 }

@@ -32,6 +32,10 @@ pub const EVENT_SLOW: u32 = 8;
 /// The same with the call's stacks (record: [`SlowStackEvent`], `--stacks`).
 pub const EVENT_SLOW_STACKS: u32 = 9;
 
+/// A traced process ended (record: [`ProcessEvent`]; with `--by` only): its name and cgroup,
+/// for the reader to group what it did when it was gone before /proc could be asked.
+pub const EVENT_PROCESS_EXIT: u32 = 10;
+
 /// Bytes of user memory a slow call's record copies: a path, or a socket address.
 pub const SLOW_USER_BYTES: usize = 256;
 /// Frames of a slow call's user and kernel stacks.
@@ -62,6 +66,10 @@ pub const LOST_COUNTERS: u32 = 2;
 
 /// Most `--cgroup` targets.
 pub const MAX_CGROUPS: usize = 8;
+/// With several `--cgroup` targets, a record's `kind` carries the target its task is in,
+/// counted from 1 (0: traced by pid), from this bit up.
+pub const KIND_CGROUP_SHIFT: u32 = 16;
+pub const KIND_MASK: u32 = (1 << KIND_CGROUP_SHIFT) - 1;
 
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
@@ -145,6 +153,17 @@ pub struct SlowStackEvent {
     pub kernel_stack_bytes: i64,
     pub user_stack: [u64; USER_STACK_FRAMES],
     pub kernel_stack: [u64; KERNEL_STACK_FRAMES],
+}
+
+/// A traced process's end: sent by its main thread's exit, after its last syscall's record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessEvent {
+    pub kind: u32,
+    pub tgid: u32,
+    /// `bpf_get_current_cgroup_id()`: the inode number of its cgroup v2 directory.
+    pub cgroup_id: u64,
+    pub comm: [u8; 16],
 }
 
 /// Addresses of a TCP socket, as the `sock:inet_sock_set_state` tracepoint reports them.

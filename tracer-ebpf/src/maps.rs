@@ -172,25 +172,31 @@ static CGROUP_IDS: Global<[u64; MAX_CGROUPS]> = Global::new([0; MAX_CGROUPS]);
 #[unsafe(no_mangle)]
 static CGROUP_LEVELS: Global<[u32; MAX_CGROUPS]> = Global::new([0; MAX_CGROUPS]);
 
-/// The current task is in a traced cgroup or below one: its ancestor at that cgroup's level is it.
+/// The tracer's own process, never traced by cgroup (`--all` traces the root cgroup, which holds
+/// the tracer too: its reads of the ring buffer would feed the ring buffer).
+#[unsafe(no_mangle)]
+static SELF_TGID: Global<u32> = Global::new(0);
+
+/// Which traced cgroup the current task is in or below (its ancestor at that cgroup's level is
+/// it), counted from 1; 0 if none.
 #[inline(always)]
-fn in_traced_cgroup(count: u32) -> bool {
+fn traced_cgroup(count: u32) -> u32 {
     let (ids, levels) = (CGROUP_IDS.load(), CGROUP_LEVELS.load());
     for i in 0..MAX_CGROUPS {
         if i as u32 >= count {
             break;
         }
         if unsafe { bpf_get_current_ancestor_cgroup_id(levels[i] as i32) } == ids[i] {
-            return true;
+            return i as u32 + 1;
         }
     }
-    false
+    0
 }
 
 #[inline(always)]
 pub fn is_traced(tgid: u32) -> bool {
     let cgroups = CGROUP_COUNT.load();
-    if cgroups != 0 && in_traced_cgroup(cgroups) {
+    if cgroups != 0 && tgid != SELF_TGID.load() && traced_cgroup(cgroups) != 0 {
         return true;
     }
     let only = ONLY_TGID.load();
@@ -281,6 +287,22 @@ fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
             count_lost();
             false
         }
+    }
+}
+
+/// With several `--cgroup` targets, a syscall's record says which one its task is in (for `--by
+/// cgroup`): the reader cannot ask /proc about processes that are gone by the time it reads.
+/// Only records made in the task's own context (its syscalls), OR-ed into their `kind`; the
+/// reader gives its other records (scheduler, connect) the group of their tgid. Looked up again
+/// rather than passed down from the filter, so that runs with one target or none pay nothing
+/// (a load-time constant).
+#[inline(always)]
+pub fn cgroup_tag() -> u32 {
+    let cgroups = CGROUP_COUNT.load();
+    if cgroups > 1 {
+        traced_cgroup(cgroups) << tracer_common::KIND_CGROUP_SHIFT
+    } else {
+        0
     }
 }
 

@@ -11,12 +11,14 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     kernel::probes::AttachMode,
-    model::{filter, names},
+    model::{filter, groups::GroupBy, names},
     report::{
         compare::{self, CompareArgs},
-        export::{self, IntervalLogSink, PrometheusSink, RunInfo},
+        export::{self, IntervalLogSink, RunInfo},
+        prometheus::PrometheusSink,
         flamegraph,
         live,
+        serve,
         sink::IntervalSink,
         summary::{format_ns, SortKey},
     },
@@ -45,6 +47,28 @@ pub enum Command {
     Top(TraceArgs),
     /// Compare two exports; exit 0 within bounds, 1 on a regression, 2 on bad input.
     Compare(CompareArgs),
+    /// Run as an agent until stopped: Prometheus metrics on /metrics, and /healthz.
+    /// E.g. tracer serve --all --by cgroup, or tracer serve --cgroup /sys/fs/cgroup/system.slice/x.service
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to answer scrapes on; loopback unless told otherwise.
+    #[arg(long = "listen", value_name = "ADDR:PORT", default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+/// What a trace shows while it runs.
+enum View {
+    /// Nothing until the summary (slow calls as they come, if asked).
+    Summary,
+    /// `tracer top`.
+    Live,
+    /// `tracer serve`.
+    Serve(std::net::SocketAddr),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -58,6 +82,21 @@ pub struct TraceArgs {
     /// is removed.
     #[arg(long = "cgroup", value_name = "PATH")]
     pub cgroups: Vec<PathBuf>,
+
+    /// Trace every process of the machine (the tracer itself excepted), those started later
+    /// too: the root of the cgroup v2 hierarchy.
+    #[arg(long = "all", conflicts_with_all = ["pids", "cgroups", "command"])]
+    pub all: bool,
+
+    /// Split the tables, exports and metrics per group of processes: per cgroup (the traced
+    /// cgroup a process is in, else its own) or per process name.
+    #[arg(long = "by", value_enum, value_name = "cgroup|comm")]
+    pub by: Option<GroupBy>,
+
+    /// With --by: at most this many groups; processes of further groups are counted in one
+    /// group named "other" (and in tracer_group_overflow_total).
+    #[arg(long = "max-groups", value_name = "N", default_value_t = 50)]
+    pub max_groups: usize,
 
     /// Also trace child processes created after the start (-ff is the same: one summary).
     #[arg(short = 'f', long = "follow-forks", action = clap::ArgAction::Count)]
@@ -162,16 +201,18 @@ pub struct TraceArgs {
 /// Runs the tracer; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        None => trace(cli.trace, false),
-        Some(Command::Top(args)) => trace(args, true),
+        None => trace(cli.trace, View::Summary),
+        Some(Command::Top(args)) => trace(args, View::Live),
         Some(Command::Compare(args)) => Ok(compare::run(&args)),
+        Some(Command::Serve(args)) => trace(args.trace, View::Serve(args.listen)),
     }
 }
 
-fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
-    if args.pids.is_empty() && args.command.is_empty() && args.cgroups.is_empty() {
-        bail!("nothing to trace: give -p PID, --cgroup PATH or a command after --");
+fn trace(args: TraceArgs, view: View) -> Result<i32> {
+    if args.pids.is_empty() && args.command.is_empty() && args.cgroups.is_empty() && !args.all {
+        bail!("nothing to trace: give -p PID, --cgroup PATH, --all or a command after --");
     }
+    let live_view = matches!(view, View::Live);
     if !args.buffer_mib.is_power_of_two() || args.buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
     }
@@ -195,7 +236,12 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         ring_bytes: args.buffer_mib << 20,
         interval: args.interval,
         startup_times: args.startup_times,
-        cgroups: args.cgroups.clone(),
+        cgroups: match args.all {
+            true => vec![crate::run::target::cgroup2_root()?],
+            false => args.cgroups.clone(),
+        },
+        by: args.by,
+        max_groups: args.max_groups,
         slow: match args.slow {
             None if args.stacks.is_some() || args.folded.is_some() || args.flamegraph.is_some() => {
                 bail!("--stacks, --folded and --flamegraph are about slow calls: give --slow DURATION too")
@@ -213,7 +259,7 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
         export::check_writable(path)?;
     }
     let mut description = describe_target(&options.pids, &options.command);
-    for cgroup in &options.cgroups {
+    for cgroup in options.cgroups.iter().filter(|_| !args.all) {
         let sep = if description.is_empty() { "" } else { ", " };
         description = format!("{description}{sep}cgroup {}", cgroup.display());
     }
@@ -224,6 +270,14 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
     }
     if let Some(path) = &args.prometheus {
         sinks.push(Box::new(PrometheusSink { path: path.clone() }));
+    }
+    if args.all {
+        description = "all processes".into();
+    }
+    if let View::Serve(addr) = view {
+        let server = serve::Server::start(addr, args.interval)?;
+        eprintln!("tracer: serving metrics on http://{}/metrics", server.addr);
+        sinks.push(Box::new(server.sink()));
     }
     if live_view {
         match std::io::stdout().is_terminal() {
@@ -276,7 +330,8 @@ fn trace(args: TraceArgs, live_view: bool) -> Result<i32> {
     };
     if let Some(path) = &args.export {
         let slow = outcome.slow.as_ref().map(|slow| export::slow_export(slow, outcome.lost_slow, &outcome.clock));
-        export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, slow, &info)?)
+        let extras = export::Extras { slow, groups: outcome.groups.as_ref(), throttling: outcome.throttling.clone() };
+        export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, extras, &info)?)
             .with_context(|| format!("cannot export to {}", path.display()))?;
     }
     Ok(outcome.command_exit.unwrap_or(0))

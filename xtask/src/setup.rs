@@ -6,8 +6,10 @@ use anyhow::{bail, Context, Result};
 /// Debian packages: LLVM 22 to build bpf-linker; bpftrace for the benchmark's comparison;
 /// util-linux for `setpriv` (the no-privilege test); tmux for terminal tests; golang-go for
 /// the Go program whose slow calls must show Go function names; strace and linux-perf for the
-/// benchmark's side-by-side rows.
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "bpftrace", "util-linux", "tmux", "golang-go", "strace", "linux-perf"];
+/// benchmark's side-by-side rows; prometheus, the real server that scrapes `tracer serve` in
+/// the tests.
+const APT_PACKAGES: &[&str] =
+    &["llvm-22-dev", "libpolly-22-dev", "bpftrace", "util-linux", "tmux", "golang-go", "strace", "linux-perf", "prometheus"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 

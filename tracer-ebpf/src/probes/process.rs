@@ -1,13 +1,17 @@
-//! Follow-forks: a traced process that creates a new process (not a thread) gets the child
-//! traced before the child can run. `task:task_newtask` fires inside `copy_process`, in the
-//! parent, and carries the clone flags, so no kernel struct offsets are needed.
+//! Process lifecycle. Follow-forks: a traced process that creates a new process (not a thread)
+//! gets the child traced before the child can run. `task:task_newtask` fires inside
+//! `copy_process`, in the parent, and carries the clone flags, so no kernel struct offsets are
+//! needed. With `--by`: a traced process's end, with its name and cgroup.
 use aya_ebpf::{
-    helpers::bpf_get_current_pid_tgid, macros::tracepoint, programs::TracePointContext, Global,
+    helpers::{bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid},
+    macros::{btf_tracepoint, tracepoint},
+    programs::{BtfTracePointContext, TracePointContext},
+    Global,
 };
-use tracer_common::{Event, EVENT_FORK};
+use tracer_common::{Event, ProcessEvent, EVENT_FORK, EVENT_PROCESS_EXIT};
 
 use super::read_field;
-use crate::maps::{emit_volatile, is_traced, trace_tgid};
+use crate::maps::{emit, emit_volatile, is_traced, trace_tgid};
 
 const CLONE_THREAD: u64 = 0x0001_0000;
 
@@ -49,5 +53,21 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
         blocked_ns: 0,
         runq_ns: 0,
     });
+    0
+}
+
+/// sched_process_exit(struct task_struct *p), in the exiting thread, before its cgroup is left.
+/// The main thread's exit stands for the process's (its other threads' syscalls are before it
+/// in the ring, or belong to a process that is exiting anyway).
+#[btf_tracepoint(function = "sched_process_exit")]
+pub fn sched_process_exit(_ctx: BtfTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if pid_tgid as u32 != tgid || !is_traced(tgid) {
+        return 0;
+    }
+    let comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
+    emit(ProcessEvent { kind: EVENT_PROCESS_EXIT, tgid, cgroup_id, comm });
     0
 }

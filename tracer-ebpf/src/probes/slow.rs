@@ -87,7 +87,7 @@ fn fill(slow: *mut SlowEvent, call: &Event, kind: u32, regs: *const u8) {
     let saved = if is_exec(call.nr) { unsafe { EXEC_ARGS.get(&call.tgid) } } else { None };
     unsafe {
         (*slow).call = *call;
-        (*slow).call.kind = kind;
+        (*slow).call.kind = kind | (call.kind & !tracer_common::KIND_MASK); // keep the cgroup tag
         match saved {
             Some(saved) => {
                 bpf_probe_read_kernel((&raw mut (*slow).args).cast(), 48, (&raw const saved.args).cast());

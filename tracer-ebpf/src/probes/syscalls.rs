@@ -14,7 +14,7 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    bump_fd_generation, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -59,7 +59,7 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     let now = unsafe { bpf_ktime_get_ns() };
     if never_returns(nr) {
         emit_volatile(Event {
-            kind: EVENT_SYSCALL_NO_RETURN,
+            kind: EVENT_SYSCALL_NO_RETURN | cgroup_tag(),
             nr,
             tgid,
             tid,
@@ -151,7 +151,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         }
     }
     let event = || Event {
-        kind: EVENT_SYSCALL,
+        kind: EVENT_SYSCALL | cgroup_tag(),
         nr,
         tgid,
         tid,
@@ -201,7 +201,7 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
     }
     note_freed_fds(syscall_flags(nr), ret);
     emit(Event {
-        kind: EVENT_SYSCALL_IN_FLIGHT,
+        kind: EVENT_SYSCALL_IN_FLIGHT | cgroup_tag(),
         nr,
         tgid,
         tid,

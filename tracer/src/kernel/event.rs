@@ -1,8 +1,9 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
 use tracer_common::{
-    Event, SlowEvent, SlowStackEvent, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_SCHED, EVENT_SLOW,
-    EVENT_SLOW_STACKS, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN, SLOW_COPY_NONE,
-    SLOW_COPY_PATH,
+    Event, ProcessEvent, SlowEvent, SlowStackEvent, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_PROCESS_EXIT,
+    EVENT_SCHED, EVENT_SLOW,
+    EVENT_SLOW_STACKS, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN, KIND_CGROUP_SHIFT,
+    KIND_MASK, SLOW_COPY_NONE, SLOW_COPY_PATH,
 };
 
 /// What one ring-buffer record says.
@@ -19,6 +20,8 @@ pub enum Record {
     Socket(SocketRecord),
     /// A traced thread's TCP connect completed.
     Connect(SocketRecord),
+    /// A traced process ended (`--by`).
+    ProcessExit { tgid: u32, cgroup_id: u64, comm: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +128,6 @@ fn decode_slow(slow: &SlowEvent) -> SlowRecord {
         blocked_ns: slow.call.blocked_ns,
         runq_ns: slow.call.runq_ns,
     };
-    let comm_len = slow.comm.iter().position(|&b| b == 0).unwrap_or(slow.comm.len());
     let user = match (slow.user_kind, slow.user_len) {
         (SLOW_COPY_NONE, _) => UserCopy::None,
         (_, len) if len < 0 => UserCopy::Failed(-len),
@@ -138,7 +140,7 @@ fn decode_slow(slow: &SlowEvent) -> SlowRecord {
     SlowRecord {
         call,
         args: slow.args,
-        comm: String::from_utf8_lossy(&slow.comm[..comm_len]).into_owned(),
+        comm: comm_string(&slow.comm),
         user,
         user_stack: None,
         kernel_stack: None,
@@ -162,12 +164,33 @@ fn read_exact<T: Copy>(bytes: &[u8]) -> Result<T, DecodeError> {
     Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) })
 }
 
+/// A task's name as the kernel keeps it: NUL-terminated unless it fills all 16 bytes.
+fn comm_string(comm: &[u8; 16]) -> String {
+    let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+    String::from_utf8_lossy(&comm[..len]).into_owned()
+}
+
+fn raw_kind(bytes: &[u8]) -> Option<u32> {
+    bytes.get(..4).map(|k| u32::from_ne_bytes(k.try_into().unwrap()))
+}
+
+/// With several `--cgroup` targets: which one (counted from 1) a syscall record's task was in;
+/// 0 for other records and for processes traced by pid.
+pub fn cgroup_tag(bytes: &[u8]) -> u32 {
+    raw_kind(bytes).map_or(0, |kind| kind >> KIND_CGROUP_SHIFT)
+}
+
 pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
-    let kind = bytes.get(..4).map(|k| u32::from_ne_bytes(k.try_into().unwrap())).ok_or(DecodeError::Size(bytes.len()))?;
+    let kind = raw_kind(bytes).ok_or(DecodeError::Size(bytes.len()))? & KIND_MASK;
     if kind == EVENT_SOCKET || kind == EVENT_CONNECT {
         let sock: SockEvent = read_exact(bytes)?;
         let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple };
         return Ok(if kind == EVENT_SOCKET { Record::Socket(record) } else { Record::Connect(record) });
+    }
+    if kind == EVENT_PROCESS_EXIT {
+        let process: ProcessEvent = read_exact(bytes)?;
+        let comm = comm_string(&process.comm);
+        return Ok(Record::ProcessExit { tgid: process.tgid, cgroup_id: process.cgroup_id, comm });
     }
     if kind == EVENT_SLOW {
         let slow: SlowEvent = read_exact(bytes)?;
@@ -181,7 +204,8 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         slow.kernel_stack = Some(StackRead::from_kernel(record.kernel_stack_bytes, &record.kernel_stack));
         return Ok(Record::Slow(Box::new(slow)));
     }
-    let event: Event = read_exact(bytes)?;
+    let mut event: Event = read_exact(bytes)?;
+    event.kind &= KIND_MASK;
     let syscall = |duration_ns, returned| {
         Record::Syscall(SyscallRecord {
             nr: event.nr,

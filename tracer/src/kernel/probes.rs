@@ -57,6 +57,8 @@ pub struct ProbeConfig {
     pub slow: Option<SlowConfig>,
     /// `--cgroup`: (id, level) of each cgroup v2 whose processes are traced, descendants too.
     pub cgroups: Vec<(u64, u32)>,
+    /// Send a record when a traced process ends (`--by`).
+    pub process_exits: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -113,6 +115,7 @@ impl Probes {
             bail!("at most {MAX_CGROUPS} --cgroup targets");
         }
         let cgroup_count = config.cgroups.len() as u32;
+        let self_tgid = std::process::id();
         let (mut cgroup_ids, mut cgroup_levels) = ([0u64; MAX_CGROUPS], [0u32; MAX_CGROUPS]);
         for (i, &(id, level)) in config.cgroups.iter().enumerate() {
             (cgroup_ids[i], cgroup_levels[i]) = (id, level);
@@ -145,6 +148,7 @@ impl Probes {
             .override_global("NR_EXECVEAT", &nr_execveat, true)
             .override_global("WAKEUP_BYTES", &wakeup_bytes, true)
             .override_global("ONLY_TGID", &only_tgid, true)
+            .override_global("SELF_TGID", &self_tgid, true)
             .override_global("CGROUP_COUNT", &cgroup_count, true)
             .override_global("CGROUP_IDS", &cgroup_ids, true)
             .override_global("CGROUP_LEVELS", &cgroup_levels, true)
@@ -188,6 +192,9 @@ impl Probes {
         }
         if config.follow_forks {
             attach_tracepoint(&mut ebpf, "task", "task_newtask", times)?;
+        }
+        if config.process_exits {
+            attach_btf_tracepoint(&mut ebpf, &btf, "sched_process_exit", "sched_process_exit", times)?;
         }
         if config.sched_split {
             for name in ["sched_switch", "sched_wakeup", "sched_wakeup_new"] {

@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use tracer_common::MAX_SYSCALLS;
 
 use super::{
+    groups::Groups,
     histogram::{new_histogram, record_value},
     net::NetStats,
     slow::SlowCalls,
@@ -159,6 +160,8 @@ pub struct Aggregator {
     shown: Option<SyscallSet>,
     /// With `--slow`: the slow calls themselves.
     pub slow: Option<SlowCalls>,
+    /// With `--by`: the tables again, per group of processes.
+    pub groups: Option<Groups>,
 }
 
 impl Aggregator {
@@ -170,6 +173,7 @@ impl Aggregator {
             net: NetStats::default(),
             shown,
             slow: None,
+            groups: None,
         }
     }
 
@@ -186,6 +190,9 @@ impl Aggregator {
         if let Some(interval) = &mut self.interval {
             interval.record(rec);
         }
+        if let Some(groups) = &mut self.groups {
+            groups.record(rec);
+        }
     }
 
     pub fn record_sched(&mut self, rec: &SchedRecord) {
@@ -196,6 +203,9 @@ impl Aggregator {
         }
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
+        }
+        if let Some(groups) = &mut self.groups {
+            groups.record_sched(rec);
         }
     }
 
@@ -216,6 +226,9 @@ impl Aggregator {
     pub fn reset(&mut self) {
         self.total = StatsTable::default();
         self.net.reset_figures();
+        if let Some(groups) = &mut self.groups {
+            groups.reset();
+        }
         if let Some(slow) = &mut self.slow {
             *slow = SlowCalls::new(slow.threshold_ns, slow.keep());
         }

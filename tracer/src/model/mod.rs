@@ -1,8 +1,10 @@
 //! What the events mean: per-syscall, per-thread and per-connection aggregation into
 //! histograms, the `-e` filter, what each fd is, and the names of threads.
 pub mod aggregate;
+pub mod cpu_quota;
 pub mod fd_class;
 pub mod filter;
+pub mod groups;
 pub mod histogram;
 pub mod names;
 pub mod net;

@@ -8,5 +8,10 @@ pub fn thread_name(tgid: u32, tid: u32) -> Option<String> {
 
 /// Short command name of a process, for messages.
 pub fn comm(pid: u32) -> String {
-    fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_default()
+    process_name(pid).unwrap_or_default()
+}
+
+/// Short command name of a process, if it still exists.
+pub fn process_name(pid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/comm")).ok().map(|s| s.trim().to_string())
 }

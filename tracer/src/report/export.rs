@@ -25,6 +25,8 @@ use crate::{
     kernel::syscall_table,
     model::{
         aggregate::StatsTable,
+        cpu_quota::Throttling,
+        groups::Groups,
         histogram::SIGNIFICANT_DIGITS,
         net::{NetIntervals, NetStats},
         slow::SlowCalls,
@@ -115,6 +117,9 @@ pub struct Export {
     /// With `--slow`: the slow calls (absent otherwise, and in exports before it was added).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow: Option<SlowExport>,
+    /// CPU quota and CFS throttling of the traced cgroups over the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttling: Vec<Throttling>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -213,6 +218,13 @@ pub struct Meta {
     pub significant_digits: u8,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyGroup {
+    /// "cgroup" or "comm".
+    pub by: String,
+    pub name: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyStats {
     /// The syscall name, or a network/I/O key: `socket:read`, `pipe:write`, `tcp:connect`.
@@ -243,6 +255,10 @@ pub struct KeyStats {
     pub p999_ns: u64,
     pub max_ns: u64,
     pub errnos: BTreeMap<String, u64>,
+    /// With `--by`: the group whose figures these are (the key is then "GROUP/KEY"); absent for
+    /// the totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<KeyGroup>,
     /// Bytes moved, for "io" keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -282,6 +298,7 @@ impl KeyStats {
             p999_ns: q(0.999),
             max_ns: latency.max(),
             errnos: BTreeMap::new(),
+            group: None,
             bytes: None,
             histogram: encode_histogram(latency)?,
             latency: None,
@@ -307,19 +324,19 @@ pub struct RunInfo {
     pub lost: u64,
 }
 
-pub fn build_export(totals: &StatsTable, net: &NetStats, slow: Option<SlowExport>, info: &RunInfo) -> Result<Export> {
-    let mut keys = Vec::new();
-    for (name, stats) in sorted_rows(totals, SortKey::Name) {
-        let mut key = KeyStats::from_histogram(name, "syscall", &stats.latency, stats.total_ns)?;
-        key.calls = stats.calls;
-        key.errors = stats.errors;
-        key.no_return = stats.no_return;
-        key.in_flight = stats.in_flight;
-        key.on_cpu_ns = stats.on_cpu_ns();
-        key.runq_ns = stats.runq_ns;
-        key.blocked_ns = stats.blocked_ns;
-        key.errnos = stats.errnos.iter().map(|(errno, n)| (syscall_table::errno_name(*errno), *n)).collect();
-        keys.push(key);
+/// What an export holds besides the totals.
+pub struct Extras<'a> {
+    pub slow: Option<SlowExport>,
+    pub groups: Option<&'a Groups>,
+    pub throttling: Vec<Throttling>,
+}
+
+pub fn build_export(totals: &StatsTable, net: &NetStats, extras: Extras, info: &RunInfo) -> Result<Export> {
+    let mut keys = syscall_keys(totals, None)?;
+    if let Some(groups) = extras.groups {
+        for group in groups.sorted() {
+            keys.extend(syscall_keys(&group.table, Some(KeyGroup { by: groups.by.label().into(), name: group.name.clone() }))?);
+        }
     }
     for net_key in net.keys() {
         let kind = if net_key.moves_bytes { "io" } else { "tcp" };
@@ -345,8 +362,32 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, slow: Option<SlowExport
             significant_digits: SIGNIFICANT_DIGITS,
         },
         keys,
-        slow,
+        slow: extras.slow,
+        throttling: extras.throttling,
     })
+}
+
+/// One key per syscall of a table; a group's keys are named "GROUP/SYSCALL".
+fn syscall_keys(table: &StatsTable, group: Option<KeyGroup>) -> Result<Vec<KeyStats>> {
+    let mut keys = Vec::new();
+    for (name, stats) in sorted_rows(table, SortKey::Name) {
+        let key_name = match &group {
+            Some(group) => format!("{}/{name}", group.name),
+            None => name.to_string(),
+        };
+        let mut key = KeyStats::from_histogram(&key_name, "syscall", &stats.latency, stats.total_ns)?;
+        key.calls = stats.calls;
+        key.errors = stats.errors;
+        key.no_return = stats.no_return;
+        key.in_flight = stats.in_flight;
+        key.on_cpu_ns = stats.on_cpu_ns();
+        key.runq_ns = stats.runq_ns;
+        key.blocked_ns = stats.blocked_ns;
+        key.errnos = stats.errnos.iter().map(|(errno, n)| (syscall_table::errno_name(*errno), *n)).collect();
+        key.group = group.clone();
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 pub fn write_export(path: &Path, export: &Export) -> Result<()> {
@@ -373,83 +414,6 @@ pub fn read_export(path: &Path) -> Result<Export> {
         key.latency = Some(key.decode_histogram().with_context(|| format!("{} is corrupt", path.display()))?);
     }
     Ok(export)
-}
-
-/// Upper bounds (seconds) of the Prometheus histogram buckets: 1µs to 10s, 1-2.5-5 steps.
-const PROMETHEUS_BUCKETS: &[f64] = &[
-    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25,
-    0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// Prometheus text exposition of the totals (for node-exporter's textfile collector).
-pub fn prometheus_text(totals: &StatsTable, net: &NetStats, lost: u64) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "# HELP tracer_syscall_duration_seconds Latency of completed syscalls of the traced processes.");
-    let _ = writeln!(out, "# TYPE tracer_syscall_duration_seconds histogram");
-    let rows = sorted_rows(totals, SortKey::Name);
-    for (name, stats) in &rows {
-        prometheus_histogram(&mut out, "tracer_syscall_duration_seconds", &format!("syscall=\"{name}\""), &stats.latency, stats.total_ns);
-    }
-    let _ = writeln!(out, "# HELP tracer_syscall_errors_total Failed syscalls by errno.");
-    let _ = writeln!(out, "# TYPE tracer_syscall_errors_total counter");
-    for (name, stats) in &rows {
-        for (errno, count) in &stats.errnos {
-            let errno = syscall_table::errno_name(*errno);
-            let _ = writeln!(out, "tracer_syscall_errors_total{{syscall=\"{name}\",errno=\"{errno}\"}} {count}");
-        }
-    }
-    let keys = net.keys();
-    if !keys.is_empty() {
-        let _ = writeln!(
-            out,
-            "# HELP tracer_io_duration_seconds Latency of network and I/O operations: KIND:SYSCALL by fd kind, tcp:accept, tcp:connect."
-        );
-        let _ = writeln!(out, "# TYPE tracer_io_duration_seconds histogram");
-        for key in &keys {
-            prometheus_histogram(&mut out, "tracer_io_duration_seconds", &format!("op=\"{}\"", key.key), &key.stats.latency, key.stats.total_ns);
-        }
-    }
-    let in_flight: Vec<_> = rows.iter().filter(|(_, stats)| stats.in_flight > 0).collect();
-    if !in_flight.is_empty() {
-        let _ = writeln!(
-            out,
-            "# HELP tracer_syscall_in_flight_at_start_total Syscalls in progress when tracing began: they returned while traced, of unknown latency, so they are not in the histogram."
-        );
-        let _ = writeln!(out, "# TYPE tracer_syscall_in_flight_at_start_total counter");
-        for (name, stats) in in_flight {
-            let _ = writeln!(out, "tracer_syscall_in_flight_at_start_total{{syscall=\"{name}\"}} {}", stats.in_flight);
-        }
-    }
-    let _ = writeln!(out, "# HELP tracer_events_lost_total Events the kernel dropped because the ring buffer was full.");
-    let _ = writeln!(out, "# TYPE tracer_events_lost_total counter");
-    let _ = writeln!(out, "tracer_events_lost_total {lost}");
-    out
-}
-
-/// The bucket, sum and count lines of one Prometheus histogram series.
-fn prometheus_histogram(out: &mut String, metric: &str, labels: &str, latency: &Histogram<u64>, total_ns: u64) {
-    use std::fmt::Write as _;
-    for le in PROMETHEUS_BUCKETS {
-        let count = latency.count_between(0, (le * 1e9) as u64);
-        let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"{le}\"}} {count}");
-    }
-    let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"+Inf\"}} {}", latency.len());
-    let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", total_ns as f64 / 1e9);
-    let _ = writeln!(out, "{metric}_count{{{labels}}} {}", latency.len());
-}
-
-/// Rewrites the Prometheus file every interval, so a long run is visible while it lasts; the
-/// session's last (partial) interval writes the final totals.
-pub struct PrometheusSink {
-    pub path: PathBuf,
-}
-
-impl IntervalSink for PrometheusSink {
-    fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
-        write_atomic(&self.path, prometheus_text(tick.total, tick.net, tick.lost).as_bytes())?;
-        Ok(Control::Continue)
-    }
 }
 
 /// HdrHistogram interval log: one line per interval per syscall, tagged with its name, readable

@@ -3,6 +3,8 @@ pub mod compare;
 pub mod export;
 pub mod flamegraph;
 pub mod live;
+pub mod prometheus;
+pub mod serve;
 pub mod sink;
 pub mod slow;
 pub mod strace_line;

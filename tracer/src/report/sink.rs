@@ -3,7 +3,7 @@ use std::{collections::HashSet, time::Duration};
 
 use anyhow::Result;
 
-use crate::model::{aggregate::StatsTable, net::NetStats, slow::SlowCalls};
+use crate::model::{aggregate::StatsTable, cpu_quota::Throttling, groups::Groups, net::NetStats, slow::SlowCalls};
 
 /// One finished interval, as the interval sinks see it.
 pub struct Tick<'a> {
@@ -19,6 +19,10 @@ pub struct Tick<'a> {
     pub net: &'a NetStats,
     /// With `--slow`: the slow calls so far.
     pub slow: Option<&'a SlowCalls>,
+    /// With `--by`: the totals per group.
+    pub groups: Option<&'a Groups>,
+    /// CPU quota and throttling of the traced cgroups, since the start.
+    pub throttling: &'a [Throttling],
 }
 
 /// What a sink wants after an interval.
@@ -35,6 +39,12 @@ pub enum Control {
 /// Prometheus file. Sinks run on the reader's thread, so they must not block.
 pub trait IntervalSink {
     fn on_interval(&mut self, tick: &Tick) -> Result<Control>;
+
+    /// Whether groups that ended may be dropped now (`tracer serve`: their last figures were
+    /// scraped). Others keep every group until the end.
+    fn retire_ended(&self) -> bool {
+        false
+    }
 
     /// Called once after the last interval (a partial one, so intervals add up to the totals).
     fn finish(&mut self) -> Result<()> {

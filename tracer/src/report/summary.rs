@@ -7,6 +7,7 @@ use crate::{
     kernel::syscall_table,
     model::{
         aggregate::{StatsTable, SyscallStats},
+        groups::Groups,
         histogram::new_histogram,
         net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
     },
@@ -93,6 +94,31 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
         out.push_str(&render_network(net));
     }
     render_errors_and_footer(&mut out, facts, &rows, table);
+    out
+}
+
+/// `--by`: each group's own syscall table, the group with the most time first.
+pub fn render_groups(groups: &Groups, facts: &RunFacts, sort: SortKey) -> String {
+    let mut out = String::new();
+    for group in groups.sorted() {
+        let rows = sorted_rows(&group.table, sort);
+        let plural = if group.processes == 1 { "" } else { "es" };
+        let _ = writeln!(out, "\n{} {} ({} process{plural}):", groups.by.label(), group.name, group.processes);
+        match rows.is_empty() {
+            true => {
+                let _ = writeln!(out, "no traced syscall completed");
+            }
+            false => render_syscalls(&mut out, &group.table, facts, &rows),
+        }
+    }
+    if groups.overflowed > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} processes beyond --max-groups are in the group \"{}\"",
+            groups.overflowed,
+            crate::model::groups::OTHER
+        );
+    }
     out
 }
 

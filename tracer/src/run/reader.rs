@@ -5,7 +5,7 @@ use aya::maps::{MapData, RingBuf};
 
 use crate::{
     kernel::{
-        event::{decode, Record, SlowRecord, StackRead, UserCopy},
+        event::{cgroup_tag, decode, Record, SlowRecord, StackRead, UserCopy},
         syscall_table,
     },
     model::{
@@ -78,6 +78,9 @@ impl Reader {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(rec.tgid);
                     }
+                    if let Some(groups) = &mut self.aggregator.groups {
+                        groups.tag(rec.tgid, cgroup_tag(&item));
+                    }
                     if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && class(rec.nr).exec) {
                         // A new program: the map read before is another program's. Read the new
                         // one now, while the process may still live (a short-lived one may not
@@ -91,12 +94,20 @@ impl Reader {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(rec.call.tgid);
                     }
+                    if let Some(groups) = &mut self.aggregator.groups {
+                        groups.tag(rec.call.tgid, cgroup_tag(&item));
+                    }
                     self.on_slow(*rec)
                 }
                 Ok(Record::Sched(rec)) => self.aggregator.record_sched(&rec),
                 Ok(Record::Socket(rec)) => self.aggregator.record_socket(&rec),
                 Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),
                 Ok(Record::Fork { child_pid, .. }) => self.forks.push(child_pid),
+                Ok(Record::ProcessExit { tgid, cgroup_id, comm }) => {
+                    if let Some(groups) = &mut self.aggregator.groups {
+                        groups.exited(tgid, cgroup_id, &comm);
+                    }
+                }
                 Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
             }
         }

@@ -28,6 +28,8 @@ use crate::{
     model::{
         aggregate::{Aggregator, StatsTable},
         fd_class::{kernel_syscall_flags, with_fd_lifecycle},
+        cpu_quota::Throttling,
+        groups::{CgroupName, GroupBy, Groups},
         names,
         net::NetStats,
         slow::SlowCalls,
@@ -62,6 +64,9 @@ pub struct TraceOptions {
     pub slow: Option<SlowOptions>,
     /// `--cgroup`: cgroup v2 directories whose processes are traced, those started later too.
     pub cgroups: Vec<std::path::PathBuf>,
+    /// `--by`: the tables again per group of processes, at most `max_groups` of them.
+    pub by: Option<GroupBy>,
+    pub max_groups: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -83,6 +88,10 @@ pub struct Outcome {
     pub totals: StatsTable,
     pub net: NetStats,
     pub slow: Option<SlowCalls>,
+    /// With `--by`: the tables per group.
+    pub groups: Option<Groups>,
+    /// CPU quota and throttling of the traced cgroups over the whole run.
+    pub throttling: Vec<Throttling>,
     /// Slow-call records the kernel could not send (their calls are in the tables).
     pub lost_slow: u64,
     pub clock: WallClock,
@@ -99,6 +108,9 @@ pub struct Outcome {
 impl Outcome {
     pub fn summary(&self, sort: SortKey) -> String {
         let mut text = summary::render(&self.totals, &self.facts, sort, Some(&self.net));
+        if let Some(groups) = &self.groups {
+            text.push_str(&summary::render_groups(groups, &self.facts, sort));
+        }
         if let Some(slow) = &self.slow {
             text.push_str(&slow::render(slow, self.lost_slow, &self.clock, self.facts.sched_split));
         }
@@ -146,6 +158,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
             user_args: slow_copy_table(),
         }),
         cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
+        process_exits: options.by.is_some(),
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
@@ -153,6 +166,10 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     // an fd and exits right after may be gone before the reader could look.
     let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
     aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
+    aggregator.groups = options.by.map(|by| {
+        let names = cgroups.iter().map(|c| CgroupName { relative: c.relative.clone(), dir: c.path.clone() }).collect();
+        Groups::new(by, names, options.max_groups, target::cgroup2_root().ok())
+    });
     for &tgid in &roots {
         aggregator.net.learn_fds(tgid);
     }
@@ -208,6 +225,8 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         totals: aggregator.total,
         net: aggregator.net,
         slow: aggregator.slow,
+        groups: aggregator.groups,
+        throttling: Vec::new(),
         lost_slow,
         clock,
         slow_out,
@@ -287,7 +306,7 @@ async fn trace_loop(
 ) -> Result<(usize, Ending)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO };
+    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new() };
     let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
     intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
@@ -307,6 +326,7 @@ async fn trace_loop(
     // in records of at least 64 bytes).
     let unwoken_batches = (options.ring_bytes as usize / 8 / 64).div_ceil(DRAIN_BATCH);
     let mut ending = Ending::Done;
+    let mut removed = vec![false; cgroups.len()];
 
     loop {
         let mut request = None;
@@ -326,7 +346,16 @@ async fn trace_loop(
             _ = tick.tick() => {
                 reader.drain(ring.get_mut());
                 // A cgroup removed ends its part of the trace; the last one, the trace.
-                if !cgroups.is_empty() && cgroups.iter().all(|c| !c.path.exists()) {
+                for (cgroup, gone) in cgroups.iter().zip(removed.iter_mut()) {
+                    if !*gone && !cgroup.path.exists() {
+                        *gone = true;
+                        if cgroups.len() > 1 {
+                            reader.drain_backlog(ring.get_mut());
+                            eprintln!("tracer: cgroup {} was removed{}", cgroup.path.display(), seen_in(&reader.aggregator, cgroup));
+                        }
+                    }
+                }
+                if !cgroups.is_empty() && removed.iter().all(|&gone| gone) {
                     eprintln!("tracer: the traced cgroup{} removed", if cgroups.len() == 1 { " was" } else { "s were" });
                     reader.drain_backlog(ring.get_mut());
                     break;
@@ -402,10 +431,24 @@ async fn trace_loop(
     Ok((seen, ending))
 }
 
+/// What was seen of a removed cgroup, for the line that says so (with `--by cgroup`).
+fn seen_in(aggregator: &Aggregator, cgroup: &CgroupTarget) -> String {
+    let Some(group) = aggregator.groups.as_ref().and_then(|groups| groups.of_cgroup(&cgroup.relative)) else {
+        return String::new();
+    };
+    let (calls, ns) = group.table.syscalls().fold((0, 0), |(calls, ns), (_, s)| (calls + s.calls, ns + s.total_ns));
+    let plural = if group.processes == 1 { "" } else { "es" };
+    format!(": {calls} syscalls, {} in them, {} process{plural}", summary::format_ns(ns), group.processes)
+}
+
 /// Cuts the run into intervals for the sinks.
 struct IntervalClock {
     started: Instant,
     interval_start: Duration,
+    /// Intervals ended so far.
+    count: u64,
+    /// CPU quota and throttling of the traced cgroups, as of the last interval.
+    throttling: Vec<Throttling>,
 }
 
 impl IntervalClock {
@@ -419,6 +462,11 @@ impl IntervalClock {
     ) -> Result<Control> {
         let now = self.started.elapsed();
         let interval = aggregator.take_interval();
+        self.count += 1;
+        if let Some(groups) = &mut aggregator.groups {
+            let retire = sinks.iter().all(|sink| sink.retire_ended());
+            groups.end_interval(self.count, retire);
+        }
         let tick = Tick {
             start: self.interval_start,
             length: now - self.interval_start,
@@ -428,6 +476,8 @@ impl IntervalClock {
             live,
             net: &aggregator.net,
             slow: aggregator.slow.as_ref(),
+            groups: aggregator.groups.as_ref(),
+            throttling: &self.throttling,
         };
         self.interval_start = now;
         let mut control = Control::Continue;

@@ -24,6 +24,8 @@ pub struct CgroupTarget {
     pub id: u64,
     /// Its depth below the hierarchy's root (the root is 0), for the kernel's ancestor check.
     pub level: u32,
+    /// Its path from the hierarchy's root, as /proc/PID/cgroup shows it: "/system.slice/x".
+    pub relative: String,
 }
 
 /// Resolves `--cgroup PATH`.
@@ -43,9 +45,16 @@ pub fn resolve_cgroup(path: &Path) -> Result<CgroupTarget> {
         .filter(|mount| resolved.starts_with(mount))
         .max_by_key(|mount| mount.as_os_str().len())
         .with_context(|| format!("{}: no cgroup2 mount holds it", path.display()))?;
-    let level = resolved.strip_prefix(&root).map_or(0, |rest| rest.components().count()) as u32;
+    let below = resolved.strip_prefix(&root).unwrap_or(Path::new(""));
+    let level = below.components().count() as u32;
+    let relative = format!("/{}", below.display());
     let id = fs::metadata(&resolved).with_context(|| format!("cannot read {}", path.display()))?.ino();
-    Ok(CgroupTarget { path: resolved, id, level })
+    Ok(CgroupTarget { path: resolved, id, level, relative })
+}
+
+/// The root of the cgroup2 hierarchy (`--all` traces it: every process of the machine).
+pub fn cgroup2_root() -> Result<PathBuf> {
+    cgroup2_mounts().into_iter().min_by_key(|m| m.as_os_str().len()).context("no cgroup2 hierarchy is mounted (see /proc/self/mountinfo)")
 }
 
 /// Where cgroup2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid systems).
