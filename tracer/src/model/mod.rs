@@ -1,10 +1,11 @@
 //! What the events mean: per-syscall, per-thread and per-connection aggregation into
-//! histograms, the `-e` filter, what each fd is, and the names of threads.
+//! histograms, the `-e` filter, what each fd is, the names of threads, and a Go process's GOMAXPROCS.
 pub mod aggregate;
 pub mod cpu_quota;
 pub mod fd_class;
 pub mod filter;
 pub mod groups;
+pub mod go_runtime;
 pub mod histogram;
 pub mod names;
 pub mod net;
