@@ -188,9 +188,10 @@ pub struct TraceArgs {
     #[arg(long = "startup-times")]
     pub startup_times: bool,
 
-    /// Kernel ring-buffer size in MiB (a power of two). Lost events are counted and reported.
-    #[arg(long = "buffer-size", value_name = "MiB", default_value_t = 64)]
-    pub buffer_mib: u32,
+    /// Kernel ring-buffer size in MiB (a power of two; default 64, 16 for `tracer serve`, whose
+    /// memory stays resident for days). Lost events are counted and reported.
+    #[arg(long = "buffer-size", value_name = "MiB")]
+    pub buffer_mib: Option<u32>,
 
     /// Command to spawn and trace from its first syscall (`--` before it is optional, as in
     /// strace; needed for a command named like a subcommand, `tracer -- top`).
@@ -213,7 +214,8 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         bail!("nothing to trace: give -p PID, --cgroup PATH, --all or a command after --");
     }
     let live_view = matches!(view, View::Live);
-    if !args.buffer_mib.is_power_of_two() || args.buffer_mib > 1024 {
+    let buffer_mib = args.buffer_mib.unwrap_or(if matches!(view, View::Serve(_)) { 16 } else { 64 });
+    if !buffer_mib.is_power_of_two() || buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
     }
     if args.interval < Duration::from_millis(10) {
@@ -233,7 +235,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         selected,
         attach: args.attach,
         duration: args.duration,
-        ring_bytes: args.buffer_mib << 20,
+        ring_bytes: buffer_mib << 20,
         interval: args.interval,
         startup_times: args.startup_times,
         cgroups: match args.all {

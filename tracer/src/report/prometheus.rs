@@ -228,6 +228,10 @@ pub struct PrometheusSink {
 }
 
 impl IntervalSink for PrometheusSink {
+    fn wants_intervals(&self) -> bool {
+        false // cumulative figures only
+    }
+
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
         let text = render(&Exposition {
             totals: tick.total,

@@ -111,6 +111,10 @@ pub struct MetricsSink {
 }
 
 impl IntervalSink for MetricsSink {
+    fn wants_intervals(&self) -> bool {
+        false // cumulative figures only
+    }
+
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
         let page = render(&Exposition {
             totals: tick.total,

@@ -40,6 +40,11 @@ pub enum Control {
 pub trait IntervalSink {
     fn on_interval(&mut self, tick: &Tick) -> Result<Control>;
 
+    /// Whether it reads `Tick::interval` (else no interval table is kept, for none of the sinks).
+    fn wants_intervals(&self) -> bool {
+        true
+    }
+
     /// Whether groups that ended may be dropped now (`tracer serve`: their last figures were
     /// scraped). Others keep every group until the end.
     fn retire_ended(&self) -> bool {

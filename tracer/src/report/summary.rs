@@ -262,6 +262,14 @@ fn render_network(net: &NetStats) -> String {
     let mut connections: Vec<&Connection> = net.connections.iter().collect();
     connections.sort_by_key(|c| std::cmp::Reverse(c.total_ns));
     let _ = writeln!(out, "\nTCP connections, most time in syscalls first ({} in all):", connections.len());
+    if net.untracked_connections > 0 {
+        let _ = writeln!(
+            out,
+            "(and {} more not followed one by one: at most {} are; their I/O is in the table above)",
+            net.untracked_connections,
+            crate::model::net::MAX_CONNECTIONS
+        );
+    }
     let _ = writeln!(
         out,
         "{:>7} {:<22} {:<22} {:>8} {:>8} {:>7} {:>12} {:>12} {:>9} {:>9} {:>13}",
@@ -339,8 +347,9 @@ fn render_threads(out: &mut String, table: &StatsTable) {
             comm,
         );
     }
-    if threads.len() > THREAD_ROWS {
-        let _ = writeln!(out, "... and {} more threads", threads.len() - THREAD_ROWS);
+    let more = threads.len().saturating_sub(THREAD_ROWS) as u64 + table.threads_dropped;
+    if more > 0 {
+        let _ = writeln!(out, "... and {more} more threads");
     }
 }
 

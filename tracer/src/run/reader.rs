@@ -33,13 +33,15 @@ pub struct Reader {
     stacks: Option<Stacks>,
     /// With `--slow`, outside the live view: prints each slow call as it arrives.
     lines: Option<SlowLines>,
-    /// With `--cgroup`: the processes seen making syscalls (nobody listed them up front).
+    /// With `--cgroup`: the processes seen making syscalls (nobody listed them up front), and
+    /// how many of them were forgotten once they had exited.
     pub tgids: Option<std::collections::HashSet<u32>>,
+    pub tgids_forgotten: usize,
 }
 
 impl Reader {
     pub fn new(aggregator: Aggregator, stacks: bool, lines: Option<SlowLines>) -> Self {
-        Self { aggregator, forks: Vec::new(), stacks: stacks.then(Stacks::default), lines, tgids: None }
+        Self { aggregator, forks: Vec::new(), stacks: stacks.then(Stacks::default), lines, tgids: None, tgids_forgotten: 0 }
     }
 
     /// A process now traced: with `--stacks`, its memory map is read while it lives.
@@ -47,6 +49,22 @@ impl Reader {
         if let Some(stacks) = &mut self.stacks {
             stacks.watch(tgid);
         }
+    }
+
+    /// Once a second: forgets what is kept per process of those that have exited, so that a
+    /// long trace of many short-lived processes stays bounded.
+    pub fn housekeep(&mut self) {
+        self.aggregator.net.forget_exited();
+        if let Some(tgids) = &mut self.tgids {
+            let before = tgids.len();
+            tgids.retain(|&tgid| crate::model::names::process_exists(tgid));
+            self.tgids_forgotten += before - tgids.len();
+        }
+    }
+
+    /// Processes seen making syscalls, with `--cgroup`.
+    pub fn processes_seen(&self) -> Option<usize> {
+        self.tgids.as_ref().map(|tgids| tgids.len() + self.tgids_forgotten)
     }
 
     /// The line printer back, once the trace is over.

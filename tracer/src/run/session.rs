@@ -164,7 +164,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     let mut probes = Probes::load(&config, &mut times)?;
     // What each fd of the targets is, before anyone is told "attached": a process that uses
     // an fd and exits right after may be gone before the reader could look.
-    let mut aggregator = Aggregator::new(!sinks.is_empty(), options.selected.clone());
+    let mut aggregator = Aggregator::new(sinks.iter().any(|sink| sink.wants_intervals()), options.selected.clone());
     aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
     aggregator.groups = options.by.map(|by| {
         let names = cgroups.iter().map(|c| CgroupName { relative: c.relative.clone(), dir: c.path.clone() }).collect();
@@ -327,6 +327,7 @@ async fn trace_loop(
     let unwoken_batches = (options.ring_bytes as usize / 8 / 64).div_ceil(DRAIN_BATCH);
     let mut ending = Ending::Done;
     let mut removed = vec![false; cgroups.len()];
+    let mut ticks = 0u64;
 
     loop {
         let mut request = None;
@@ -345,6 +346,10 @@ async fn trace_loop(
             }
             _ = tick.tick() => {
                 reader.drain(ring.get_mut());
+                ticks += 1;
+                if ticks % 10 == 0 {
+                    reader.housekeep();
+                }
                 // A cgroup removed ends its part of the trace; the last one, the trace.
                 for (cgroup, gone) in cgroups.iter().zip(removed.iter_mut()) {
                     if !*gone && !cgroup.path.exists() {
@@ -424,9 +429,9 @@ async fn trace_loop(
             sink.finish()?;
         }
     }
-    if let Some(tgids) = &reader.tgids {
+    if let Some(processes) = reader.processes_seen() {
         // With cgroups, the processes are the ones that made syscalls, and the -p ones.
-        seen = tgids.iter().chain(roots).collect::<HashSet<_>>().len();
+        seen = processes + roots.iter().filter(|tgid| !reader.tgids.as_ref().is_some_and(|t| t.contains(tgid))).count();
     }
     Ok((seen, ending))
 }
