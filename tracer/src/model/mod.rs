@@ -1,6 +1,8 @@
 //! What the events mean: per-syscall, per-thread and per-connection aggregation into
-//! histograms, the `-e` filter, what each fd is, and the names of threads.
+//! histograms, the `-e` filter, what each fd is, the names of threads, and the CPU quota
+//! and throttling of the traced cgroups.
 pub mod aggregate;
+pub mod cpu_quota;
 pub mod fd_class;
 pub mod filter;
 pub mod histogram;
