@@ -433,3 +433,112 @@ pub fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Where the cpu controller is: a cgroup2 root that gives its children cpu.max, else the v1 cpu
+/// hierarchy (a hybrid system). `true` for v1.
+pub fn cpu_hierarchy() -> (PathBuf, bool) {
+    use tracer::run::target;
+    let has_cpu = |list: &str, sep: char| list.trim().split(sep).any(|w| w == "cpu");
+    for root in target::cgroup2_mounts() {
+        if std::fs::read_to_string(root.join("cgroup.subtree_control")).is_ok_and(|s| has_cpu(&s, ' ')) {
+            return (root, false);
+        }
+    }
+    let v1 = target::mounts().into_iter().find(|m| m.fs_type == "cgroup" && has_cpu(&m.super_options, ','));
+    (v1.expect("a cpu controller, on cgroup v2 or v1").point, true)
+}
+
+/// A cgroup with the cpu controller, with a CPU quota (QUOTA us per 100 ms) or none; on a hybrid
+/// system a v1 cpu cgroup and a v2 one that processes enter together. Removed when dropped,
+/// once its processes are gone (the test kills them first).
+pub struct QuotaCgroup {
+    /// The cpu cgroup, then (hybrid systems) the v2 one.
+    pub dirs: Vec<PathBuf>,
+    pub v1: bool,
+}
+
+impl QuotaCgroup {
+    pub fn new(name: &str, quota_us: Option<u64>) -> Self {
+        let (hierarchy, v1) = cpu_hierarchy();
+        let dir_name = format!("tracer-test-{name}-{}", std::process::id());
+        let mut dirs = vec![hierarchy.join(&dir_name)];
+        if v1 {
+            dirs.push(cgroup2_root().join(&dir_name));
+        }
+        for dir in &dirs {
+            let _ = std::fs::remove_dir(dir);
+            std::fs::create_dir(dir).unwrap_or_else(|e| panic!("create {} (as root): {e}", dir.display()));
+        }
+        if let Some(quota) = quota_us {
+            let cpu = &dirs[0];
+            if v1 {
+                std::fs::write(cpu.join("cpu.cfs_period_us"), "100000").unwrap();
+                std::fs::write(cpu.join("cpu.cfs_quota_us"), quota.to_string()).unwrap();
+            } else {
+                std::fs::write(cpu.join("cpu.max"), format!("{quota} 100000")).unwrap();
+            }
+        }
+        Self { dirs, v1 }
+    }
+
+    pub fn cpu_dir(&self) -> &std::path::Path {
+        &self.dirs[0]
+    }
+
+    /// The v2 directory (`--cgroup`): the cpu one itself on a pure v2 system.
+    pub fn v2_dir(&self) -> &std::path::Path {
+        self.dirs.last().unwrap()
+    }
+
+    /// Moves a process (all its threads; those it starts later are born inside) in.
+    pub fn enter(&self, pid: u32) {
+        for dir in &self.dirs {
+            std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap_or_else(|e| panic!("move {pid} into {}: {e}", dir.display()));
+        }
+    }
+}
+
+impl Drop for QuotaCgroup {
+    fn drop(&mut self) {
+        // Dying processes may take a moment to leave the cgroups.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        for dir in &self.dirs {
+            while std::fs::remove_dir(dir).is_err() && dir.exists() && std::time::Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Traces a [`Waiting`] workload with `-p` and `args` from before its start to its exit; the
+/// summary.
+pub fn trace_attached(workload: &Waiting, args: &[&str]) -> Summary {
+    let pid = workload.pid().to_string();
+    let mut all = args.to_vec();
+    all.extend(["-p", &pid]);
+    let tracer = Attached::start(&all);
+    workload.go();
+    let (summary, output) = tracer.finish_within(Duration::from_secs(60));
+    assert!(output.status.success(), "{output:?}");
+    summary
+}
+
+/// Builds the Go program tests/go/NAME with the machine's Go (Debian's golang-go); returns the
+/// binary and the directory to remove after.
+pub fn go_program(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tracer-go-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join(name);
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go").join(name);
+    let build = Command::new("go")
+        .args(["build", "-o", binary.to_str().unwrap(), "."])
+        .current_dir(&source)
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .expect("go (cargo xtask setup installs golang-go)");
+    assert!(build.status.success(), "go build: {}", String::from_utf8_lossy(&build.stderr));
+    (binary, dir)
+}

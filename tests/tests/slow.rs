@@ -157,18 +157,7 @@ fn a_connect_shows_the_address_it_connected_to() {
 
 #[test]
 fn a_go_program_shows_its_go_function_names() {
-    let dir = temp_dir("go");
-    let binary = dir.join("slowsleep");
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go/slowsleep");
-    let build = Command::new("go")
-        .args(["build", "-o", binary.to_str().unwrap(), "."])
-        .current_dir(&source)
-        .env("GOCACHE", dir.join("cache"))
-        .env("GOPATH", dir.join("gopath"))
-        .env("GOFLAGS", "-mod=mod")
-        .output()
-        .expect("go (cargo xtask setup installs golang-go)");
-    assert!(build.status.success(), "go build: {}", String::from_utf8_lossy(&build.stderr));
+    let (binary, dir) = tracer_tests::go_program("slowsleep");
     let (summary, output) =
         trace(&["-f", "--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "3", "50"]);
     assert!(output.status.success(), "{output:?}");

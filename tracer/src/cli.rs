@@ -22,7 +22,10 @@ use crate::{
         sink::IntervalSink,
         summary::{format_ns, SortKey},
     },
-    run::session::{self, SlowOptions, TraceOptions},
+    run::{
+        cgroup_lookup,
+        session::{self, SlowOptions, TraceOptions},
+    },
 };
 
 #[derive(Debug, Parser)]
@@ -83,9 +86,19 @@ pub struct TraceArgs {
     #[arg(long = "cgroup", value_name = "PATH")]
     pub cgroups: Vec<PathBuf>,
 
+    /// Trace a systemd unit's processes: its cgroup (from systemctl, else found by name under
+    /// the cgroup2 hierarchy); `nginx` means nginx.service. Repeatable.
+    #[arg(long = "unit", value_name = "NAME")]
+    pub units: Vec<String>,
+
+    /// Trace a container's processes: its cgroup, found by the id (or a prefix of 4+ hex digits)
+    /// in the names docker, containerd/CRI, CRI-O and podman give them. Repeatable.
+    #[arg(long = "container", value_name = "ID")]
+    pub containers: Vec<String>,
+
     /// Trace every process of the machine (the tracer itself excepted), those started later
     /// too: the root of the cgroup v2 hierarchy.
-    #[arg(long = "all", conflicts_with_all = ["pids", "cgroups", "command"])]
+    #[arg(long = "all", conflicts_with_all = ["pids", "cgroups", "units", "containers", "command"])]
     pub all: bool,
 
     /// Split the tables, exports and metrics per group of processes: per cgroup (the traced
@@ -210,8 +223,8 @@ pub fn run(cli: Cli) -> Result<i32> {
 }
 
 fn trace(args: TraceArgs, view: View) -> Result<i32> {
-    if args.pids.is_empty() && args.command.is_empty() && args.cgroups.is_empty() && !args.all {
-        bail!("nothing to trace: give -p PID, --cgroup PATH, --all or a command after --");
+    if args.pids.is_empty() && args.command.is_empty() && args.cgroups.is_empty() && args.units.is_empty() && args.containers.is_empty() && !args.all {
+        bail!("nothing to trace: give -p PID, --cgroup PATH, --unit NAME, --container ID, --all or a command after --");
     }
     let live_view = matches!(view, View::Live);
     let buffer_mib = args.buffer_mib.unwrap_or(if matches!(view, View::Serve(_)) { 16 } else { 64 });
@@ -240,7 +253,16 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         startup_times: args.startup_times,
         cgroups: match args.all {
             true => vec![crate::run::target::cgroup2_root()?],
-            false => args.cgroups.clone(),
+            false => {
+                let mut cgroups = args.cgroups.clone();
+                for unit in &args.units {
+                    cgroups.push(cgroup_lookup::unit_cgroup(unit)?);
+                }
+                for id in &args.containers {
+                    cgroups.push(cgroup_lookup::container_cgroup(id)?);
+                }
+                cgroups
+            }
         },
         by: args.by,
         max_groups: args.max_groups,
@@ -332,7 +354,8 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     };
     if let Some(path) = &args.export {
         let slow = outcome.slow.as_ref().map(|slow| export::slow_export(slow, outcome.lost_slow, &outcome.clock));
-        let extras = export::Extras { slow, groups: outcome.groups.as_ref(), throttling: outcome.throttling.clone() };
+        let go = outcome.go.iter().map(|seen| export::go_export(seen, outcome.runq_share())).collect();
+        let extras = export::Extras { slow, groups: outcome.groups.as_ref(), throttling: outcome.throttling.clone(), go };
         export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, extras, &info)?)
             .with_context(|| format!("cannot export to {}", path.display()))?;
     }

@@ -24,6 +24,7 @@ fn usage() -> ! {
          \x20                                          whose writer sleeps SLEEP_MS first\n  \
          accept N                                   listen on a loopback port (printed), accept N connections, read one byte from each\n  \
          cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
+         spread-read THREADS READS                  the same, on whichever CPUs the scheduler picks\n  \
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
          \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back"
     );
@@ -57,7 +58,8 @@ fn main() {
         Some("slow-reads") => slow_reads(arg(&args, 1), arg(&args, 2), arg(&args, 3)),
         Some("slow-mix") => slow_mix(arg(&args, 1), arg(&args, 2)),
         Some("accept") => accept(arg(&args, 1)),
-        Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2)),
+        Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2), true),
+        Some("spread-read") => cpu_read(arg(&args, 1), arg(&args, 2), false),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
         _ => usage(),
     }
@@ -226,14 +228,20 @@ fn fork_child(n: u64) {
 
 /// CPU-bound syscalls on one CPU (the last one, so a test can keep the tracer off it): with
 /// more than one thread they must queue for it. The main thread only waits for them.
-fn cpu_read(threads: u64, reads: u64) {
-    let cpu = thread::available_parallelism().map_or(1, |n| n.get()) - 1;
+/// THREADS threads each reading 1 MiB from /dev/zero READS times: CPU-bound syscalls. All on
+/// the last CPU with `pinned` (they wait for each other in the run queue), else wherever the
+/// scheduler puts them.
+fn cpu_read(threads: u64, reads: u64, pinned: bool) {
+    // Only when pinned: std reads the cgroup's cpu files to answer, reads the tests would count.
+    let cpu = if pinned { thread::available_parallelism().map_or(1, |n| n.get()) - 1 } else { 0 };
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             thread::spawn(move || {
                 let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
                 unsafe { libc::CPU_SET(cpu, &mut set) };
-                check(unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) } as isize, "sched_setaffinity");
+                if pinned {
+                    check(unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) } as isize, "sched_setaffinity");
+                }
                 let zero = open("/dev/zero", libc::O_RDONLY);
                 let mut buffer = vec![0u8; 1 << 20];
                 for _ in 0..reads {

@@ -50,6 +50,15 @@ pub struct GoProcess {
     pub cpus_allowed: u32,
 }
 
+/// A Go process the trace found, with what its note needs.
+#[derive(Clone, Debug)]
+pub struct GoSeen {
+    pub go: GoProcess,
+    pub comm: String,
+    /// Its cgroup's CPU quota in CPUs, if it has one.
+    pub quota_cpus: Option<f64>,
+}
+
 const MAGIC: &[u8] = b"\xff Go buildinf:";
 const HEADER_SIZE: usize = 32;
 const ALIGN: usize = 16;

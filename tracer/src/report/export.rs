@@ -26,6 +26,7 @@ use crate::{
     model::{
         aggregate::StatsTable,
         cpu_quota::Throttling,
+        go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,
         histogram::SIGNIFICANT_DIGITS,
         net::{NetIntervals, NetStats},
@@ -120,6 +121,50 @@ pub struct Export {
     /// CPU quota and CFS throttling of the traced cgroups over the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub throttling: Vec<Throttling>,
+    /// The Go programs among the traced processes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub go: Vec<GoExport>,
+}
+
+/// A Go program: what its binary and /proc say of its GOMAXPROCS, and the note if it disagrees
+/// with its cgroup's CPU quota.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GoExport {
+    pub pid: u32,
+    pub comm: String,
+    pub go_version: String,
+    pub module: Option<String>,
+    /// Absent when it cannot be known from outside (set at run time by the program).
+    pub gomaxprocs: Option<u32>,
+    /// "environment", "cpus_allowed", "cgroup_aware" or "set_at_run_time".
+    pub gomaxprocs_source: String,
+    pub cpus_allowed: u32,
+    pub threads: u32,
+    pub quota_cpus: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+pub fn go_export(seen: &GoSeen, runq_share: Option<f64>) -> GoExport {
+    let g = &seen.go;
+    GoExport {
+        pid: g.pid,
+        comm: seen.comm.clone(),
+        go_version: g.build.version.clone(),
+        module: g.build.main_module.clone(),
+        gomaxprocs: g.gomaxprocs,
+        gomaxprocs_source: match g.source {
+            GoMaxProcsSource::Environment => "environment",
+            GoMaxProcsSource::CpusAllowed => "cpus_allowed",
+            GoMaxProcsSource::CgroupAware => "cgroup_aware",
+            GoMaxProcsSource::SetAtRunTime => "set_at_run_time",
+        }
+        .into(),
+        cpus_allowed: g.cpus_allowed,
+        threads: g.threads,
+        quota_cpus: seen.quota_cpus,
+        note: seen.quota_cpus.and_then(|quota| go_runtime::quota_note(g, quota, runq_share)),
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -329,6 +374,7 @@ pub struct Extras<'a> {
     pub slow: Option<SlowExport>,
     pub groups: Option<&'a Groups>,
     pub throttling: Vec<Throttling>,
+    pub go: Vec<GoExport>,
 }
 
 pub fn build_export(totals: &StatsTable, net: &NetStats, extras: Extras, info: &RunInfo) -> Result<Export> {
@@ -364,6 +410,7 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, extras: Extras, info: &
         keys,
         slow: extras.slow,
         throttling: extras.throttling,
+        go: extras.go,
     })
 }
 

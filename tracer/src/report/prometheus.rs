@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     kernel::syscall_table,
-    model::{aggregate::StatsTable, cpu_quota::Throttling, groups::Groups, net::NetStats},
+    model::{aggregate::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats},
 };
 
 /// Upper bounds (seconds) of the histogram buckets: 1µs to 10s, 1-2.5-5 steps.
@@ -54,6 +54,7 @@ pub struct Exposition<'a> {
     pub lost: u64,
     pub groups: Option<&'a Groups>,
     pub throttling: &'a [Throttling],
+    pub go: &'a [GoSeen],
     /// For an agent: its own RSS and CPU.
     pub usage: Option<SelfUsage>,
 }
@@ -169,8 +170,23 @@ pub fn render(e: &Exposition) -> String {
             w.sample("tracer_io_bytes_total", &format!("op=\"{}\"", escape(&key.key)), key.stats.bytes);
         }
     }
-    if !e.throttling.is_empty() {
-        throttling(&mut w, e.throttling);
+    // Cgroups with no quota that were never throttled: nothing to say.
+    let limited: Vec<Throttling> = e.throttling.iter().filter(|t| t.quota_us.is_some() || t.nr_throttled > 0).cloned().collect();
+    if !limited.is_empty() {
+        throttling(&mut w, &limited);
+    }
+    if !e.go.is_empty() {
+        w.family(
+            "tracer_go_gomaxprocs",
+            "gauge",
+            "GOMAXPROCS of a traced Go program, as its runtime derives it at start (absent when the program sets it itself).",
+        );
+        for seen in e.go {
+            if let Some(procs) = seen.go.gomaxprocs {
+                let labels = format!("pid=\"{}\",comm=\"{}\",go_version=\"{}\"", seen.go.pid, escape(&seen.comm), escape(&seen.go.build.version));
+                w.sample("tracer_go_gomaxprocs", &labels, procs);
+            }
+        }
     }
     if let Some(groups) = e.groups {
         w.family("tracer_groups", "gauge", "Groups of processes with series now (--by), the cap's overflow group included.");
@@ -239,6 +255,7 @@ impl IntervalSink for PrometheusSink {
             lost: tick.lost,
             groups: tick.groups,
             throttling: tick.throttling,
+            go: tick.go,
             usage: None,
         });
         write_atomic(&self.path, text.as_bytes())?;
@@ -260,7 +277,7 @@ mod tests {
         groups.record(&rec);
         let totals = StatsTable::default();
         let net = NetStats::default();
-        let text = render(&Exposition { totals: &totals, net: &net, lost: 3, groups: Some(&groups), throttling: &[], usage: Some(SelfUsage::now(1.0)) });
+        let text = render(&Exposition { totals: &totals, net: &net, lost: 3, groups: Some(&groups), throttling: &[], go: &[], usage: Some(SelfUsage::now(1.0)) });
         let comm = escape(&crate::model::names::comm(me));
         assert!(text.contains(&format!("tracer_syscalls_total{{comm=\"{comm}\",syscall=\"read\"}} 1\n")), "{text}");
         assert!(text.contains(&format!("tracer_syscall_duration_seconds_bucket{{comm=\"{comm}\",syscall=\"read\",le=\"0.0000025\"}} 1\n")), "{text}");

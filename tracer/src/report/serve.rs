@@ -122,6 +122,7 @@ impl IntervalSink for MetricsSink {
             lost: tick.lost,
             groups: tick.groups,
             throttling: tick.throttling,
+            go: tick.go,
             usage: Some(SelfUsage::now(self.start_time)),
         });
         self.scrapes_at_render = self.shared.scrapes.load(Ordering::Relaxed);

@@ -3,7 +3,7 @@ use std::{collections::HashSet, time::Duration};
 
 use anyhow::Result;
 
-use crate::model::{aggregate::StatsTable, cpu_quota::Throttling, groups::Groups, net::NetStats, slow::SlowCalls};
+use crate::model::{aggregate::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats, slow::SlowCalls};
 
 /// One finished interval, as the interval sinks see it.
 pub struct Tick<'a> {
@@ -23,6 +23,8 @@ pub struct Tick<'a> {
     pub groups: Option<&'a Groups>,
     /// CPU quota and throttling of the traced cgroups, since the start.
     pub throttling: &'a [Throttling],
+    /// The Go programs found among the traced processes.
+    pub go: &'a [GoSeen],
 }
 
 /// What a sink wants after an interval.

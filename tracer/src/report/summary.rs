@@ -7,6 +7,8 @@ use crate::{
     kernel::syscall_table,
     model::{
         aggregate::{StatsTable, SyscallStats},
+        cpu_quota::Throttling,
+        go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,
         histogram::new_histogram,
         net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
@@ -353,6 +355,65 @@ fn render_threads(out: &mut String, table: &StatsTable) {
     }
 }
 
+/// The cgroups' CPU quota and throttling, and the Go programs' GOMAXPROCS against it. Cgroups
+/// with no quota that were never throttled say nothing.
+pub fn render_cpu_limits(throttling: &[Throttling], go: &[GoSeen], runq_share: Option<f64>) -> String {
+    let mut out = String::new();
+    let shown: Vec<&Throttling> = throttling.iter().filter(|t| t.quota_us.is_some() || t.nr_throttled > 0).collect();
+    if !shown.is_empty() {
+        let _ = writeln!(out, "\nCPU quota and CFS throttling while traced:");
+        for t in shown {
+            let _ = writeln!(out, "  {}", throttling_line(t));
+        }
+    }
+    if !go.is_empty() {
+        let _ = writeln!(out, "\nGo programs (GOMAXPROCS as the runtime derives it at start; the program may still change it):");
+        for seen in go {
+            let g = &seen.go;
+            let procs = g.gomaxprocs.map_or_else(|| "unknown".to_string(), |n| n.to_string());
+            let source = match g.source {
+                GoMaxProcsSource::Environment => "set in its environment",
+                GoMaxProcsSource::CpusAllowed => "default: the CPUs it may run on",
+                GoMaxProcsSource::CgroupAware => "default: the cgroup's CPU quota",
+                GoMaxProcsSource::SetAtRunTime => "set at run time by go.uber.org/automaxprocs",
+            };
+            let quota = seen.quota_cpus.map_or_else(|| "no cpu quota".to_string(), |q| format!("cpu quota {q:.2} CPUs"));
+            let module = g.build.main_module.as_deref().map_or(String::new(), |m| format!(", {m}"));
+            let _ = writeln!(
+                out,
+                "  pid {} {} ({}{module}): GOMAXPROCS {procs} ({source}), {} CPUs allowed, {quota}, {} threads",
+                g.pid, seen.comm, g.build.version, g.cpus_allowed, g.threads
+            );
+            if let Some(note) = seen.quota_cpus.and_then(|quota| go_runtime::quota_note(g, quota, runq_share)) {
+                let _ = writeln!(out, "  note: {note}");
+            }
+        }
+    }
+    out
+}
+
+/// One cgroup's line for the summary: "cpu quota 0.20 CPUs (20000us per 100000us) in DIR:
+/// throttled in 47 of 52 periods (90%), 3.81s in all", or "no cpu quota in DIR (...)".
+pub fn throttling_line(t: &Throttling) -> String {
+    let mut counts = format!("throttled in {} of {} periods", t.nr_throttled, t.nr_periods);
+    if t.nr_periods > 0 {
+        let percent = 100.0 * t.nr_throttled as f64 / t.nr_periods as f64;
+        // Rare throttling is still throttling: not rounded down to "0%".
+        let percent = if t.nr_throttled > 0 && percent < 0.5 { "<1".to_string() } else { format!("{percent:.0}") };
+        counts.push_str(&format!(" ({percent}%)"));
+    }
+    if t.throttled_ns > 0 {
+        counts.push_str(&format!(", {} in all", format_ns(t.throttled_ns)));
+    }
+    match (t.limit().cpus(), t.quota_us) {
+        (Some(cpus), Some(quota)) => {
+            format!("cpu quota {cpus:.2} CPUs ({quota}us per {}us) in {}: {counts}", t.period_us, t.cgroup)
+        }
+        // A quota removed during the trace may have throttled before: the counts still show.
+        _ => format!("no cpu quota in {} ({counts})", t.cgroup),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +450,26 @@ mod tests {
         assert!(text.contains("   3.00us    25.0%      25.0%    50.0% read"), "{text}");
         let by_calls = render(&agg, &RunFacts::default(), SortKey::Name, None);
         assert!(by_calls.lines().nth(2).unwrap().ends_with(" close"));
+    }
+
+    fn throttling(quota_us: Option<u64>, nr_periods: u64, nr_throttled: u64, throttled_ns: u64) -> Throttling {
+        Throttling { cgroup: "/sys/fs/cgroup/cpu/x".into(), quota_us, period_us: 100000, nr_periods, nr_throttled, throttled_ns }
+    }
+
+    #[test]
+    fn lines_for_the_summary() {
+        assert_eq!(
+            throttling_line(&throttling(Some(20000), 52, 47, 3_810_000_000)),
+            "cpu quota 0.20 CPUs (20000us per 100000us) in /sys/fs/cgroup/cpu/x: throttled in 47 of 52 periods (90%), 3.81s in all"
+        );
+        assert_eq!(throttling_line(&throttling(None, 0, 0, 0)), "no cpu quota in /sys/fs/cgroup/cpu/x (throttled in 0 of 0 periods)");
+        assert_eq!(
+            throttling_line(&throttling(Some(150000), 1000, 1, 2_000_000)),
+            "cpu quota 1.50 CPUs (150000us per 100000us) in /sys/fs/cgroup/cpu/x: throttled in 1 of 1000 periods (<1%), 2.00ms in all"
+        );
+        assert_eq!(
+            throttling_line(&throttling(Some(20000), 10, 0, 0)),
+            "cpu quota 0.20 CPUs (20000us per 100000us) in /sys/fs/cgroup/cpu/x: throttled in 0 of 10 periods (0%)"
+        );
     }
 }

@@ -15,6 +15,8 @@ use tokio::{
 
 use super::{
     reader::{Reader, DRAIN_BATCH},
+    cgroup_cpu::{CpuCgroup, ThrottleWatch},
+    go_watch::GoWatch,
     target::{self, CgroupTarget, SpawnedChild},
 };
 use crate::{
@@ -29,6 +31,7 @@ use crate::{
         aggregate::{Aggregator, StatsTable},
         fd_class::{kernel_syscall_flags, with_fd_lifecycle},
         cpu_quota::Throttling,
+        go_runtime::GoSeen,
         groups::{CgroupName, GroupBy, Groups},
         names,
         net::NetStats,
@@ -92,6 +95,8 @@ pub struct Outcome {
     pub groups: Option<Groups>,
     /// CPU quota and throttling of the traced cgroups over the whole run.
     pub throttling: Vec<Throttling>,
+    /// The Go programs among the traced processes.
+    pub go: Vec<GoSeen>,
     /// Slow-call records the kernel could not send (their calls are in the tables).
     pub lost_slow: u64,
     pub clock: WallClock,
@@ -106,11 +111,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The share of the traced syscalls' time spent waiting in the run queue, if measured.
+    pub fn runq_share(&self) -> Option<f64> {
+        let (runq, total) = self.totals.syscalls().fold((0u64, 0u64), |(r, t), (_, s)| (r + s.runq_ns, t + s.total_ns));
+        (self.facts.sched_split && total > 0).then(|| runq as f64 / total as f64)
+    }
+
     pub fn summary(&self, sort: SortKey) -> String {
         let mut text = summary::render(&self.totals, &self.facts, sort, Some(&self.net));
         if let Some(groups) = &self.groups {
             text.push_str(&summary::render_groups(groups, &self.facts, sort));
         }
+        text.push_str(&summary::render_cpu_limits(&self.throttling, &self.go, self.runq_share()));
         if let Some(slow) = &self.slow {
             text.push_str(&slow::render(slow, self.lost_slow, &self.clock, self.facts.sched_split));
         }
@@ -207,11 +219,12 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         child.release()?;
     }
 
+    let mut watchers = Watchers::start(&cgroups, &roots);
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let command = child.as_ref().map(|c| c.pid);
     let (processes, ended) =
-        runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, &cgroups, command, options, stop, sinks))?;
+        runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, &cgroups, command, options, stop, sinks, &mut watchers))?;
     let lost_slow = probes.lost_slow_records()?;
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
@@ -226,7 +239,11 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         net: aggregator.net,
         slow: aggregator.slow,
         groups: aggregator.groups,
-        throttling: Vec::new(),
+        throttling: watchers.cpu.read(),
+        go: {
+            watchers.go.settle(Duration::from_secs(1));
+            watchers.go.found()
+        },
         lost_slow,
         clock,
         slow_out,
@@ -303,10 +320,11 @@ async fn trace_loop(
     options: &TraceOptions,
     mut stop: StopSignals,
     sinks: &mut [Box<dyn IntervalSink>],
+    watchers: &mut Watchers,
 ) -> Result<(usize, Ending)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new() };
+    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), go: Vec::new() };
     let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
     intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
@@ -349,6 +367,8 @@ async fn trace_loop(
                 ticks += 1;
                 if ticks % 10 == 0 {
                     reader.housekeep();
+                    let seen = reader.tgids.iter().flatten().copied();
+                    watchers.housekeep(live.iter().copied().chain(seen));
                 }
                 // A cgroup removed ends its part of the trace; the last one, the trace.
                 for (cgroup, gone) in cgroups.iter().zip(removed.iter_mut()) {
@@ -386,6 +406,8 @@ async fn trace_loop(
                 // rather than the previous interval's tail.
                 reader.drain_batches(ring.get_mut(), unwoken_batches);
                 let lost = probes.lost_events()?;
+                intervals_state.throttling = watchers.cpu.read();
+                intervals_state.go = watchers.go.found();
                 match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live)? {
                     Control::Continue => {}
                     Control::Reset => reader.aggregator.reset(),
@@ -424,6 +446,8 @@ async fn trace_loop(
     }
     reader.drain_backlog(ring.get_mut());
     if !sinks.is_empty() {
+        intervals_state.throttling = watchers.cpu.read();
+        intervals_state.go = watchers.go.found();
         intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live)?;
         for sink in sinks.iter_mut() {
             sink.finish()?;
@@ -434,6 +458,54 @@ async fn trace_loop(
         seen = processes + roots.iter().filter(|tgid| !reader.tgids.as_ref().is_some_and(|t| t.contains(tgid))).count();
     }
     Ok((seen, ending))
+}
+
+/// What the trace watches besides the ring buffer: the traced cgroups' CPU quota and throttling,
+/// and the Go programs among the processes.
+struct Watchers {
+    cpu: ThrottleWatch,
+    /// Traced cgroups whose CPU controller is not found yet: on a hybrid system it is found
+    /// through a process in them, and they may have none yet.
+    cpu_pending: Vec<std::path::PathBuf>,
+    go: GoWatch,
+}
+
+impl Watchers {
+    fn start(cgroups: &[CgroupTarget], roots: &[u32]) -> Self {
+        let mut watchers = Self { cpu: ThrottleWatch::default(), cpu_pending: Vec::new(), go: GoWatch::default() };
+        // Not the root (`--all`): it has no quota of its own.
+        watchers.cpu_pending = cgroups.iter().filter(|c| c.level > 0).map(|c| c.path.clone()).collect();
+        watchers.find_cpu_cgroups();
+        for cgroup in roots.iter().filter_map(|&pid| CpuCgroup::of_pid(pid).ok().flatten()) {
+            watchers.watch(cgroup);
+        }
+        watchers
+    }
+
+    fn watch(&mut self, cgroup: CpuCgroup) {
+        if let Err(e) = self.cpu.add(cgroup) {
+            log::warn!("cpu quota: {e:#}");
+        }
+    }
+
+    fn find_cpu_cgroups(&mut self) {
+        let pending = std::mem::take(&mut self.cpu_pending);
+        for dir in pending {
+            match CpuCgroup::of_v2_dir(&dir) {
+                Ok(Some(cgroup)) => self.watch(cgroup),
+                Ok(None) => self.cpu_pending.push(dir),
+                Err(_) => {} // removed
+            }
+        }
+    }
+
+    /// Once a second: the processes that have run for a while are looked at (once each).
+    fn housekeep(&mut self, processes: impl Iterator<Item = u32>) {
+        self.find_cpu_cgroups();
+        for pid in processes {
+            self.go.look_at(pid);
+        }
+    }
 }
 
 /// What was seen of a removed cgroup, for the line that says so (with `--by cgroup`).
@@ -454,6 +526,8 @@ struct IntervalClock {
     count: u64,
     /// CPU quota and throttling of the traced cgroups, as of the last interval.
     throttling: Vec<Throttling>,
+    /// The Go programs found so far.
+    go: Vec<GoSeen>,
 }
 
 impl IntervalClock {
@@ -483,6 +557,7 @@ impl IntervalClock {
             slow: aggregator.slow.as_ref(),
             groups: aggregator.groups.as_ref(),
             throttling: &self.throttling,
+            go: &self.go,
         };
         self.interval_start = now;
         let mut control = Control::Continue;

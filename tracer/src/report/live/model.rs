@@ -97,6 +97,9 @@ pub struct Snapshot {
     pub connections: Vec<ConnectionRow>,
     /// With `--slow`: the latest slow calls' lines, newest first, and how many there were.
     pub slow: Option<(Vec<String>, u64)>,
+    /// The traced cgroups' CPU quota and throttling since the start, and Go programs whose
+    /// GOMAXPROCS disagrees with it: a line each.
+    pub cpu_limits: Vec<String>,
 }
 
 /// Builds the snapshots of one view.
@@ -171,6 +174,12 @@ impl SnapshotBuilder {
                 let lines = slow.recent.iter().rev().map(|call| line(call, &self.clock, false)).collect();
                 (lines, slow.count)
             }),
+            cpu_limits: crate::report::summary::render_cpu_limits(tick.throttling, tick.go, None)
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("cpu quota") || l.starts_with("no cpu quota") || l.starts_with("note: "))
+                .map(String::from)
+                .collect(),
         }
     }
 }
@@ -334,6 +343,9 @@ pub fn text_table(snapshot: &Snapshot, sort: SortKey) -> String {
         snapshot.events_per_sec,
         snapshot.lost
     );
+    for line in &snapshot.cpu_limits {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{:<18} {:>10} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}", "syscall / I/O", "rate/s", "calls", "errors", "p50", "p99", "p99.9", "max");
     let mut state = ViewState::new(sort);
     state.snapshot = snapshot.clone();
@@ -411,7 +423,7 @@ mod tests {
         let (table, live) = (crate::model::aggregate::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
         let mut snapshot = |net: &crate::model::net::NetStats| {
-            let tick = Tick { groups: None, throttling: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None };
+            let tick = Tick { groups: None, throttling: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None };
             let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
             (row.interval.calls, row.interval.max_ns, row.total.calls)
         };

@@ -84,7 +84,8 @@ fn show(mut terminal: DefaultTerminal, state: &mut ViewState, target: &str, snap
 
 fn draw(frame: &mut Frame, state: &ViewState, target: &str) {
     let [header, table, detail, help] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(5), Constraint::Length(9), Constraint::Length(1)]).areas(frame.area());
+        Layout::vertical([Constraint::Length(2 + state.snapshot.cpu_limits.len().min(3) as u16), Constraint::Min(5), Constraint::Length(9), Constraint::Length(1)])
+            .areas(frame.area());
     draw_header(frame, header, state, target);
     match state.pane {
         Pane::Errors => draw_errors(frame, table, state),
@@ -115,6 +116,7 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &ViewState, target: &str) {
             sort_name(state.sort)
         )),
     ];
+    let lines: Vec<Line> = lines.into_iter().chain(s.cpu_limits.iter().take(3).map(|l| Line::from(l.clone()))).collect();
     frame.render_widget(Paragraph::new(lines), area);
 }
 
