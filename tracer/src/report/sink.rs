@@ -23,6 +23,8 @@ pub struct Tick<'a> {
     pub groups: Option<&'a Groups>,
     /// CPU quota and throttling of the traced cgroups, since the start.
     pub throttling: &'a [Throttling],
+    /// The session's last (partial) interval: these are the final figures.
+    pub last: bool,
 }
 
 /// What a sink wants after an interval.

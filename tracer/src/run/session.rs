@@ -381,7 +381,7 @@ async fn trace_loop(
                 // rather than the previous interval's tail.
                 reader.drain_batches(ring.get_mut(), unwoken_batches);
                 let lost = probes.lost_events()?;
-                match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live)? {
+                match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live, false)? {
                     Control::Continue => {}
                     Control::Reset => reader.aggregator.reset(),
                     Control::Stop => request = Some(StopRequest::Quit),
@@ -419,7 +419,7 @@ async fn trace_loop(
     }
     reader.drain_backlog(ring.get_mut());
     if !sinks.is_empty() {
-        intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live)?;
+        intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live, true)?;
         for sink in sinks.iter_mut() {
             sink.finish()?;
         }
@@ -459,6 +459,7 @@ impl IntervalClock {
         sinks: &mut [Box<dyn IntervalSink>],
         lost: u64,
         live: &HashSet<u32>,
+        last: bool,
     ) -> Result<Control> {
         let now = self.started.elapsed();
         let interval = aggregator.take_interval();
@@ -478,6 +479,7 @@ impl IntervalClock {
             slow: aggregator.slow.as_ref(),
             groups: aggregator.groups.as_ref(),
             throttling: &self.throttling,
+            last,
         };
         self.interval_start = now;
         let mut control = Control::Continue;
