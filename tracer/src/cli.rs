@@ -18,6 +18,7 @@ use crate::{
         prometheus::PrometheusSink,
         flamegraph,
         live,
+        otlp,
         serve,
         sink::IntervalSink,
         summary::{format_ns, SortKey},
@@ -161,6 +162,17 @@ pub struct TraceArgs {
     #[arg(long = "prometheus", value_name = "FILE.prom")]
     pub prometheus: Option<PathBuf>,
 
+    /// Also push the metrics to an OpenTelemetry collector, as OTLP over plain HTTP (protobuf), e.g.
+    /// http://127.0.0.1:4318/v1/metrics (the path defaults to /v1/metrics). Mostly for `tracer
+    /// serve`; any run can.
+    #[arg(long = "otlp", value_name = "URL")]
+    pub otlp: Option<String>,
+
+    /// With --otlp: how often to push (rounded to a multiple of -i); the final figures are
+    /// pushed at the end too.
+    #[arg(long = "otlp-interval", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, requires = "otlp")]
+    pub otlp_interval: Duration,
+
     /// Interval of the live view, the interval log and the Prometheus file: seconds (2), or with
     /// a unit (500ms).
     #[arg(short = 'i', long = "interval", default_value = "1s", value_parser = parse_duration)]
@@ -234,6 +246,13 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     if args.interval < Duration::from_millis(10) {
         bail!("--interval must be at least 10ms");
     }
+    let otlp = match &args.otlp {
+        Some(url) => Some(otlp::Endpoint::parse(url).map_err(|e| anyhow::anyhow!("--otlp: {e}"))?),
+        None => None,
+    };
+    if otlp.is_some() && args.otlp_interval < Duration::from_millis(10) {
+        bail!("--otlp-interval must be at least 10ms");
+    }
     let selected = filter::parse_expressions(&args.expressions).context("-e")?;
     // A PID given twice is one process.
     let mut pids = args.pids.clone();
@@ -302,6 +321,12 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         let server = serve::Server::start(addr, args.interval)?;
         eprintln!("tracer: serving metrics on http://{}/metrics", server.addr);
         sinks.push(Box::new(server.sink()));
+    }
+    if let Some(endpoint) = otlp {
+        let url = endpoint.url.clone();
+        let (sink, every) = otlp::OtlpSink::start(endpoint, args.otlp_interval, args.interval)?;
+        eprintln!("tracer: pushing metrics to {url} every {} (OTLP)", humantime::format_duration(every));
+        sinks.push(Box::new(sink));
     }
     if live_view {
         match std::io::stdout().is_terminal() {

@@ -3,6 +3,7 @@ pub mod compare;
 pub mod export;
 pub mod flamegraph;
 pub mod live;
+pub mod otlp;
 pub mod prometheus;
 pub mod serve;
 pub mod sink;

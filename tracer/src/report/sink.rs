@@ -25,6 +25,8 @@ pub struct Tick<'a> {
     pub throttling: &'a [Throttling],
     /// The Go programs found among the traced processes.
     pub go: &'a [GoSeen],
+    /// The session's last (partial) interval: these are the final figures.
+    pub last: bool,
 }
 
 /// What a sink wants after an interval.

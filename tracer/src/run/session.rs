@@ -408,7 +408,7 @@ async fn trace_loop(
                 let lost = probes.lost_events()?;
                 intervals_state.throttling = watchers.cpu.read();
                 intervals_state.go = watchers.go.found();
-                match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live)? {
+                match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live, false)? {
                     Control::Continue => {}
                     Control::Reset => reader.aggregator.reset(),
                     Control::Stop => request = Some(StopRequest::Quit),
@@ -448,7 +448,7 @@ async fn trace_loop(
     if !sinks.is_empty() {
         intervals_state.throttling = watchers.cpu.read();
         intervals_state.go = watchers.go.found();
-        intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live)?;
+        intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live, true)?;
         for sink in sinks.iter_mut() {
             sink.finish()?;
         }
@@ -538,6 +538,7 @@ impl IntervalClock {
         sinks: &mut [Box<dyn IntervalSink>],
         lost: u64,
         live: &HashSet<u32>,
+        last: bool,
     ) -> Result<Control> {
         let now = self.started.elapsed();
         let interval = aggregator.take_interval();
@@ -558,6 +559,7 @@ impl IntervalClock {
             groups: aggregator.groups.as_ref(),
             throttling: &self.throttling,
             go: &self.go,
+            last,
         };
         self.interval_start = now;
         let mut control = Control::Continue;

@@ -423,7 +423,7 @@ mod tests {
         let (table, live) = (crate::model::aggregate::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
         let mut snapshot = |net: &crate::model::net::NetStats| {
-            let tick = Tick { groups: None, throttling: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None };
+            let tick = Tick { groups: None, throttling: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None, last: false };
             let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
             (row.interval.calls, row.interval.max_ns, row.total.calls)
         };
