@@ -23,6 +23,9 @@ enum Case {
     Untraced,
     Floor,
     Clock,
+    Paired,
+    Ring,
+    Aggregate,
     Tracer,
     TracerSyscallsOnly,
     TracerSelected,
@@ -38,6 +41,9 @@ impl Case {
             Case::Untraced => "untraced",
             Case::Floor => "floor: empty programs on tracer's hooks (sys_enter/sys_exit BTF tracepoints)",
             Case::Clock => "floor + one bpf_ktime_get_ns() per program (the clock reads any latency tracer needs)",
+            Case::Paired => "clock + each exit paired with its entry (a per-thread array slot): a latency, kept nowhere",
+            Case::Ring => "paired + one 64-byte event per call through the ring buffer, drained on the other CPU",
+            Case::Aggregate => "paired + per-CPU calls, total and log-linear histogram per syscall, in the kernel",
             Case::Tracer => "tracer, every syscall delivered (`tracer -- dd ...`)",
             Case::TracerSyscallsOnly => "tracer --no-sched --no-net (syscall latency only)",
             Case::TracerSelected => "tracer -e trace=read,write",
@@ -122,11 +128,15 @@ fn interrupt(mut child: Child) -> Result<()> {
 fn measure(case: Case, note: &mut String) -> Result<f64> {
     match case {
         Case::Untraced => run_dd(),
-        Case::Floor | Case::Clock => {
+        Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::Aggregate => {
             let mut cmd = Command::new(bin("floor"));
-            if case == Case::Clock {
-                cmd.arg("--clock");
-            }
+            match case {
+                Case::Clock => cmd.arg("--clock"),
+                Case::Paired => cmd.arg("--paired"),
+                Case::Ring => cmd.arg("--ring"),
+                Case::Aggregate => cmd.arg("--aggregate"),
+                _ => &mut cmd,
+            };
             let floor = spawn_until(cmd, false, "ready")?;
             let seconds = run_dd();
             interrupt(floor)?;
@@ -241,11 +251,15 @@ pub fn run() -> Result<()> {
         print!("{}", agent_soak()?);
         return Ok(());
     }
+    let storm_only = std::env::var("BENCH_ONLY").as_deref() == Ok("storm");
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let mut cases = vec![
         Case::Untraced,
         Case::Floor,
         Case::Clock,
+        Case::Paired,
+        Case::Ring,
+        Case::Aggregate,
         Case::Tracer,
         Case::TracerSyscallsOnly,
         Case::TracerSelected,
@@ -269,12 +283,14 @@ pub fn run() -> Result<()> {
     let floor = median(&results[1].seconds) / untraced;
     let mut table = String::new();
     let _ = writeln!(table, "Workload: `taskset -c 1 dd if=/dev/zero of=/dev/null bs=1 count={DD_COUNT}` ({} read+write syscalls), dd's own time, median of {rounds} interleaved rounds.\n", 2 * DD_COUNT);
-    let _ = writeln!(table, "| how it ran | ratio to untraced | cost in floors | notes |");
-    let _ = writeln!(table, "|---|---|---|---|");
+    let clock = results.iter().find(|r| r.case == Case::Clock).map_or(f64::NAN, |r| median(&r.seconds) / untraced);
+    let _ = writeln!(table, "| how it ran | ratio to untraced | above the clock pair | cost in floors | notes |");
+    let _ = writeln!(table, "|---|---|---|---|---|");
     for result in &results {
         let ratio = median(&result.seconds) / untraced;
         let floors = if result.case == Case::Untraced { "0".into() } else { format!("{:.2}", (ratio - 1.0) / (floor - 1.0)) };
-        let _ = writeln!(table, "| {} | {ratio:.2}x | {floors} | {} |", result.case.describe(), result.note);
+        let above = format!("{:+.2}x", ratio - clock);
+        let _ = writeln!(table, "| {} | {ratio:.2}x | {above} | {floors} | {} |", result.case.describe(), result.note);
     }
     let machine = format!(
         "{} cores, kernel {}",
@@ -282,6 +298,11 @@ pub fn run() -> Result<()> {
         fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
     );
     let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1).");
+    if storm_only {
+        // A quick look at the storm alone; BENCHMARKS.md is left as it is.
+        print!("{table}");
+        return Ok(());
+    }
 
     let _ = writeln!(table, "\nLoopback network storms (`taskset -c 1 workload tcp-echo`: client and server threads on CPU 1; its own time), untraced and under tracer with every feature on (syscalls, scheduler split, sockets), median of {rounds} interleaved rounds:\n");
     let _ = writeln!(table, "| storm | ratio to untraced | events |");
@@ -381,6 +402,7 @@ fn startup(rounds: usize) -> Result<String> {
     let pid = target.id().to_string();
     let (mut attached, mut tracer_exit, mut bpftrace_exit) = (Vec::new(), Vec::new(), Vec::new());
     let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
+    let storm_only = std::env::var("BENCH_ONLY").as_deref() == Ok("storm");
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     for round in 1..=rounds {
         // exec until "attached", and the phases tracer reports.
@@ -536,7 +558,13 @@ fn agent_soak() -> Result<String> {
         metric(&page, "process_cpu_seconds_total "),
         metric(&page, "tracer_groups_retired_total "),
     );
-    let trail: Vec<String> = samples.iter().map(|(s, kib)| format!("{s}s {:.1}", *kib as f64 / 1024.0)).collect();
+    // A sample a minute, and the last.
+    let trail: Vec<String> = samples
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 6 == 0 || *i == samples.len() - 1)
+        .map(|(_, (s, kib))| format!("{s}s {:.1}", *kib as f64 / 1024.0))
+        .collect();
     let _ = writeln!(out, "\nRSS samples (MiB): {}", trail.join(", "));
     Ok(out)
 }

@@ -1,28 +1,64 @@
 //! Benchmark helper: attaches reference programs to the tracer's hooks, says "ready" on
-//! stdout, and detaches when stdin closes. `floor` attaches empty programs; `floor --clock`
-//! programs that only read the clock.
-use std::io::{Read, Write};
+//! stdout, and detaches when stdin closes. `floor` attaches empty programs; `--clock` programs
+//! that only read the clock; `--paired` also pair each exit with its entry; `--ring` also send
+//! an event per call through the ring buffer (drained here, the count printed at the end);
+//! `--aggregate` instead keep a per-CPU histogram per syscall in the kernel.
+use std::{
+    io::{Read, Write},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+};
 
+use aya::maps::RingBuf;
 use tracer::kernel::probes::{attach_reference_probes, ReferenceProbes};
 
 fn main() {
     let kind = match std::env::args().nth(1).as_deref() {
         None => ReferenceProbes::Empty,
         Some("--clock") => ReferenceProbes::Clock,
+        Some("--paired") => ReferenceProbes::Paired,
+        Some("--ring") => ReferenceProbes::Ring,
+        Some("--aggregate") => ReferenceProbes::Aggregate,
         Some(other) => {
-            eprintln!("floor: unknown argument {other}; usage: floor [--clock]");
+            eprintln!("floor: unknown argument {other}; usage: floor [--clock|--paired|--ring|--aggregate]");
             std::process::exit(2);
         }
     };
-    let probes = match attach_reference_probes(kind) {
+    let mut probes = match attach_reference_probes(kind) {
         Ok(probes) => probes,
         Err(err) => {
             eprintln!("floor: {err:#}");
             std::process::exit(1);
         }
     };
+    let (done, received) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let drainer = matches!(kind, ReferenceProbes::Ring).then(|| {
+        let mut ring = RingBuf::try_from(probes.take_map("EVENTS").expect("map EVENTS")).expect("ring buffer");
+        let (done, received) = (done.clone(), received.clone());
+        // On the other CPU, as tracer's reader: polled, since the programs never wake it.
+        std::thread::spawn(move || loop {
+            let mut n = 0;
+            while ring.next().is_some() {
+                n += 1;
+            }
+            received.fetch_add(n, Ordering::Relaxed);
+            if n == 0 {
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        })
+    });
     println!("ready");
     std::io::stdout().flush().unwrap();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     drop(probes);
+    done.store(true, Ordering::Relaxed);
+    if let Some(drainer) = drainer {
+        let _ = drainer.join();
+        eprintln!("floor: {} events received", received.load(Ordering::Relaxed));
+    }
 }

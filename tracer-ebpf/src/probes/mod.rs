@@ -1,5 +1,6 @@
 mod net;
 mod process;
+mod reference;
 mod sched;
 mod slow;
 mod syscall_fentry;

@@ -228,32 +228,3 @@ fn note_freed_fds(flags: u32, ret: i64) {
         bump_fd_generation();
     }
 }
-
-/// Empty programs on the same hooks: the benchmark's floor, what attaching alone costs.
-#[btf_tracepoint(function = "sys_enter")]
-pub fn floor_sys_enter(_ctx: BtfTracePointContext) -> i32 {
-    0
-}
-
-#[btf_tracepoint(function = "sys_exit")]
-pub fn floor_sys_exit(_ctx: BtfTracePointContext) -> i32 {
-    0
-}
-
-/// The floor plus the two clock reads any latency measurement needs (the benchmark's second
-/// reference: what timing each syscall costs before anything is stored or sent).
-#[btf_tracepoint(function = "sys_enter")]
-pub fn clock_sys_enter(_ctx: BtfTracePointContext) -> i32 {
-    clock_only()
-}
-
-#[btf_tracepoint(function = "sys_exit")]
-pub fn clock_sys_exit(_ctx: BtfTracePointContext) -> i32 {
-    clock_only()
-}
-
-#[inline(always)]
-fn clock_only() -> i32 {
-    // Returned so that the call is not optimised away; tracepoint programs' return is ignored.
-    (unsafe { bpf_ktime_get_ns() } & 1) as i32
-}

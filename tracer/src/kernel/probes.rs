@@ -429,19 +429,30 @@ pub enum ReferenceProbes {
     Empty,
     /// Programs that only read the clock, as a latency measurement must at entry and exit.
     Clock,
+    /// The clock reads and the pairing of each exit with its entry (a per-thread slot).
+    Paired,
+    /// Paired, and an event per call through the ring buffer (64 MiB; the caller drains it).
+    Ring,
+    /// Paired, and calls, total and a log-linear histogram per syscall in per-CPU maps.
+    Aggregate,
 }
 
 /// Attaches reference programs and nothing else. Detached when the returned value is dropped.
 pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
-    let prefix = match kind {
-        ReferenceProbes::Empty => "floor",
-        ReferenceProbes::Clock => "clock",
+    let (enter, exit) = match kind {
+        ReferenceProbes::Empty => ("floor_sys_enter", "floor_sys_exit"),
+        ReferenceProbes::Clock => ("clock_sys_enter", "clock_sys_exit"),
+        ReferenceProbes::Paired => ("paired_sys_enter", "paired_sys_exit"),
+        ReferenceProbes::Ring => ("paired_sys_enter", "ring_sys_exit"),
+        ReferenceProbes::Aggregate => ("paired_sys_enter", "agg_sys_exit"),
     };
     check_privileges()?;
     let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
-    let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
-    for hook in ["sys_enter", "sys_exit"] {
-        attach_btf_tracepoint(&mut ebpf, &btf, &format!("{prefix}_{hook}"), hook, &mut StartupTimes::default())?;
+    let mut loader = EbpfLoader::new();
+    loader.btf(Some(&btf)).map_max_entries("EVENTS", 64 << 20);
+    let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
+    for (program, hook) in [(enter, "sys_enter"), (exit, "sys_exit")] {
+        attach_btf_tracepoint(&mut ebpf, &btf, program, hook, &mut StartupTimes::default())?;
     }
     Ok(ebpf)
 }
