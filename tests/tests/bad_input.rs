@@ -63,3 +63,11 @@ fn bad_slow_call_options() {
     let exit = tracer().args(["--slow", "abc", "--", cmd]).output().unwrap().status.code();
     assert_eq!(exit, Some(2), "a malformed command line exits 2");
 }
+
+#[test]
+fn unknown_unit_and_container() {
+    fails_with(&["--unit", "no-such-unit-here"], "no systemd unit no-such-unit-here");
+    fails_with(&["--container", "abcdef0123"], "no container abcdef0123");
+    fails_with(&["--container", "xyz"], "not a container id");
+    fails_with(&["serve", "--otlp", "https://collector:4318", "--all"], "--otlp");
+}

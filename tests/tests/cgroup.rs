@@ -87,3 +87,41 @@ fn by_cgroup_splits_the_counts_and_a_removed_cgroup_says_what_it_saw() {
     assert_eq!(section(&first, "1 process"), "111");
     assert_eq!(section(&second, "2 processes"), "225");
 }
+
+/// `--unit` and `--container` find the cgroups systemd and container runtimes make, by name
+/// (made here as a runtime would, under the cgroup2 hierarchy), and trace what runs in them.
+#[test]
+fn a_unit_and_a_container_are_found_by_name_and_traced() {
+    let root = tracer_tests::cgroup2_root();
+    let unit = format!("tracer-test-unit-{}", std::process::id());
+    let id = format!("{:064x}", 0xfeed_0000_0000u64 + u64::from(std::process::id()));
+    let slice = root.join("system.slice");
+    let made_slice = !slice.exists();
+    if made_slice {
+        std::fs::create_dir(&slice).unwrap();
+    }
+    let unit_dir = slice.join(format!("{unit}.service"));
+    let container_dir = slice.join(format!("docker-{id}.scope"));
+    for dir in [&unit_dir, &container_dir] {
+        let _ = std::fs::remove_dir(dir);
+        std::fs::create_dir(dir).unwrap();
+    }
+    let run = |flag: &str, value: &str, dir: &std::path::Path, calls: &str| {
+        let workload = Waiting::spawn(&["getppid", calls]);
+        std::fs::write(dir.join("cgroup.procs"), workload.pid().to_string()).unwrap();
+        let tracer = Attached::spawn(&["-e", "trace=getppid", flag, value]);
+        tracer.wait_for_stderr(&format!("attached to cgroup {}", dir.display()));
+        workload.go();
+        assert!(workload.wait().success());
+        std::fs::remove_dir(dir).unwrap();
+        let (summary, output) = tracer.finish_within(Duration::from_secs(20));
+        assert!(output.status.success(), "{output:?}");
+        summary.calls("getppid")
+    };
+    assert_eq!(run("--unit", &unit, &unit_dir, "123"), 123);
+    // As `docker ps` shows it: the first 12 hex digits.
+    assert_eq!(run("--container", &id[..12], &container_dir, "45"), 45);
+    if made_slice {
+        let _ = std::fs::remove_dir(&slice);
+    }
+}

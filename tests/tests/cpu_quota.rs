@@ -5,7 +5,7 @@ use std::{
     fs,
     io::Write,
     os::unix::process::CommandExt,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };

@@ -1,6 +1,6 @@
 //! Slow calls, end to end: a workload whose slow calls are known (how many, how slow, from
 //! which function), the lines tracer prints for them, their stacks, and the flame graph files.
-use std::{path::PathBuf, process::Command};
+use std::path::PathBuf;
 
 use tracer_tests::{trace, workload_bin, Attached, Waiting};
 

@@ -213,6 +213,12 @@ pub struct TraceArgs {
     #[arg(long = "startup-times")]
     pub startup_times: bool,
 
+    /// Print, at the end, what tracing cost tracer itself: its CPU time from attach and per
+    /// event, its peak RSS, and its kernel programs' run time where the kernel counts it
+    /// (`sysctl kernel.bpf_stats_enabled=1`).
+    #[arg(long = "own-usage")]
+    pub own_usage: bool,
+
     /// Kernel ring-buffer size in MiB (a power of two; default 64, 16 for `tracer serve`, whose
     /// memory stays resident for days). Lost events are counted and reported.
     #[arg(long = "buffer-size", value_name = "MiB")]
@@ -270,6 +276,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         ring_bytes: buffer_mib << 20,
         interval: args.interval,
         startup_times: args.startup_times,
+        own_usage: args.own_usage,
         cgroups: match args.all {
             true => vec![crate::run::target::cgroup2_root()?],
             false => {

@@ -29,6 +29,7 @@ enum Case {
     Tracer,
     TracerSyscallsOnly,
     TracerSelected,
+    TracerUnselected,
     TracerSlowIdle,
     Serve,
     Bpftrace,
@@ -36,6 +37,10 @@ enum Case {
 }
 
 impl Case {
+    fn is_tracer(self) -> bool {
+        matches!(self, Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected | Case::TracerUnselected | Case::TracerSlowIdle | Case::Serve)
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Case::Untraced => "untraced",
@@ -47,6 +52,7 @@ impl Case {
             Case::Tracer => "tracer, every syscall delivered (`tracer -- dd ...`)",
             Case::TracerSyscallsOnly => "tracer --no-sched --no-net (syscall latency only)",
             Case::TracerSelected => "tracer -e trace=read,write",
+            Case::TracerUnselected => "tracer -e trace=openat,close (dd's reads and writes not selected: what an unselected syscall costs)",
             Case::TracerSlowIdle => "tracer --slow 10ms --stacks (no call that slow: the threshold is checked in the kernel)",
             Case::Serve => "tracer serve --by comm (agent mode: metrics rendered every second, scraped by nobody)",
             Case::Bpftrace => "bpftrace, raw_syscalls tracepoints, in-kernel hist() per syscall, comm filter",
@@ -59,6 +65,32 @@ struct Measured {
     case: Case,
     seconds: Vec<f64>,
     note: String,
+    /// Tracer's own CPU from attach, per round (`--own-usage`).
+    tracer_cpu: Vec<f64>,
+}
+
+/// What `tracer --own-usage` says of itself: CPU seconds from attach, RSS at the end and at the
+/// peak (MiB), and its kernel programs' seconds, when the kernel counted them.
+#[derive(Default)]
+struct OwnUsage {
+    cpu: f64,
+    rss: f64,
+    peak_rss: f64,
+    programs: Option<f64>,
+}
+
+fn own_usage(stderr: &str) -> Option<OwnUsage> {
+    let line = stderr.lines().find_map(|l| l.strip_prefix("tracer: own use: "))?;
+    let number_after = |prefix: &str| -> Option<f64> {
+        let rest = &line[line.find(prefix)? + prefix.len()..];
+        rest.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse().ok()
+    };
+    Some(OwnUsage {
+        cpu: number_after("CPU ")?,
+        rss: number_after("; RSS ").unwrap_or(f64::NAN),
+        peak_rss: number_after("(peak ").unwrap_or(f64::NAN),
+        programs: number_after("kernel programs "),
+    })
 }
 
 fn bin(name: &str) -> PathBuf {
@@ -125,8 +157,14 @@ fn interrupt(mut child: Child) -> Result<()> {
     Ok(())
 }
 
-fn measure(case: Case, note: &mut String) -> Result<f64> {
-    match case {
+const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+/// One timed round of `case`: dd's seconds, and what a tracer said of its own use.
+fn measure(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {
+    if case.is_tracer() {
+        return measure_tracer(case, note);
+    }
+    let seconds = match case {
         Case::Untraced => run_dd(),
         Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::Aggregate => {
             let mut cmd = Command::new(bin("floor"));
@@ -141,25 +179,6 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
             let seconds = run_dd();
             interrupt(floor)?;
             seconds
-        }
-        Case::Tracer | Case::TracerSyscallsOnly | Case::TracerSelected | Case::TracerSlowIdle | Case::Serve => {
-            let mut cmd = Command::new(bin("tracer"));
-            match case {
-                Case::Serve => cmd.args(["serve", "--listen", "127.0.0.1:0", "--by", "comm"]),
-                Case::TracerSelected => cmd.args(["-e", "trace=read,write"]),
-                Case::TracerSlowIdle => cmd.args(["--slow", "10ms", "--stacks"]),
-                Case::TracerSyscallsOnly => cmd.args(["--no-sched", "--no-net"]),
-                _ => &mut cmd,
-            };
-            let out = cmd.arg("--").args(dd_command()).output().context("run tracer")?;
-            let summary = String::from_utf8_lossy(&out.stderr);
-            if let Some(events) = summary.lines().find(|l| l.starts_with("events: ")) {
-                *note = events.to_string();
-            }
-            if !out.status.success() {
-                bail!("tracer failed: {}", String::from_utf8_lossy(&out.stderr));
-            }
-            dd_seconds(&String::from_utf8_lossy(&out.stderr))
         }
         Case::Bpftrace => {
             let mut cmd = Command::new("bpftrace");
@@ -180,7 +199,31 @@ fn measure(case: Case, note: &mut String) -> Result<f64> {
             other.wait()?;
             seconds
         }
+        _ => unreachable!("tracer cases are measured by measure_tracer"),
+    };
+    Ok((seconds?, None))
+}
+
+/// One timed round of a tracer case: `tracer [OPTIONS] --own-usage -- dd ...`.
+fn measure_tracer(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {
+    let mut cmd = Command::new(bin("tracer"));
+    match case {
+        Case::Serve => cmd.args(["serve", "--listen", "127.0.0.1:0", "--by", "comm"]),
+        Case::TracerSelected => cmd.args(["-e", "trace=read,write"]),
+        Case::TracerUnselected => cmd.args(["-e", "trace=openat,close"]),
+        Case::TracerSlowIdle => cmd.args(["--slow", "10ms", "--stacks"]),
+        Case::TracerSyscallsOnly => cmd.args(["--no-sched", "--no-net"]),
+        _ => &mut cmd,
+    };
+    let out = cmd.arg("--own-usage").arg("--").args(dd_command()).output().context("run tracer")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("tracer failed: {stderr}");
     }
+    if let Some(events) = stderr.lines().find(|l| l.starts_with("events: ")) {
+        *note = events.to_string();
+    }
+    Ok((dd_seconds(&stderr)?, own_usage(&stderr)))
 }
 
 /// The loopback network storms: (label, tcp-echo arguments).
@@ -247,6 +290,10 @@ pub fn run() -> Result<()> {
         print!("{}", startup(rounds)?);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("scale") {
+        print!("{}", scale(rounds)?);
+        return Ok(());
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("soak") {
         print!("{}", agent_soak()?);
         return Ok(());
@@ -263,6 +310,7 @@ pub fn run() -> Result<()> {
         Case::Tracer,
         Case::TracerSyscallsOnly,
         Case::TracerSelected,
+        Case::TracerUnselected,
         Case::TracerSlowIdle,
         Case::Serve,
         Case::Bystander,
@@ -270,34 +318,55 @@ pub fn run() -> Result<()> {
     if have_bpftrace {
         cases.push(Case::Bpftrace);
     }
-    let mut results: Vec<Measured> = cases.iter().map(|&case| Measured { case, seconds: vec![], note: String::new() }).collect();
+    let mut results: Vec<Measured> =
+        cases.iter().map(|&case| Measured { case, seconds: vec![], note: String::new(), tracer_cpu: vec![] }).collect();
     // Interleaved rounds, so drift on a noisy machine spreads over every case alike.
     for round in 1..=rounds {
         for result in results.iter_mut() {
-            let seconds = measure(result.case, &mut result.note)?;
+            let (seconds, usage) = measure(result.case, &mut result.note)?;
             eprintln!("bench: round {round}/{rounds} {:?}: {seconds:.3}s", result.case);
             result.seconds.push(seconds);
+            result.tracer_cpu.extend(usage.map(|u| u.cpu));
         }
+    }
+    // The kernel programs' CPU, from one more round of each tracer case with the kernel's BPF
+    // run-time stats on: they add two clock reads a run, so these rounds are not timed.
+    let mut program_seconds = Vec::new();
+    if fs::write(BPF_STATS, "1").is_ok() {
+        for result in results.iter().filter(|r| r.case.is_tracer()) {
+            let usage = measure(result.case, &mut String::new());
+            program_seconds.push((result.case, usage.ok().and_then(|(_, u)| u?.programs)));
+        }
+        let _ = fs::write(BPF_STATS, "0");
     }
     let untraced = median(&results[0].seconds);
     let floor = median(&results[1].seconds) / untraced;
     let mut table = String::new();
     let _ = writeln!(table, "Workload: `taskset -c 1 dd if=/dev/zero of=/dev/null bs=1 count={DD_COUNT}` ({} read+write syscalls), dd's own time, median of {rounds} interleaved rounds.\n", 2 * DD_COUNT);
     let clock = results.iter().find(|r| r.case == Case::Clock).map_or(f64::NAN, |r| median(&r.seconds) / untraced);
-    let _ = writeln!(table, "| how it ran | ratio to untraced | above the clock pair | cost in floors | notes |");
-    let _ = writeln!(table, "|---|---|---|---|---|");
+    let _ = writeln!(table, "| how it ran | ratio to untraced | above the clock pair | cost in floors | tracer's CPU per million syscalls: reader, kernel programs | notes |");
+    let _ = writeln!(table, "|---|---|---|---|---|---|");
+    let per_million = 1e3 / (2 * DD_COUNT) as f64 * 1e6; // seconds -> ms per million syscalls
     for result in &results {
         let ratio = median(&result.seconds) / untraced;
         let floors = if result.case == Case::Untraced { "0".into() } else { format!("{:.2}", (ratio - 1.0) / (floor - 1.0)) };
         let above = format!("{:+.2}x", ratio - clock);
-        let _ = writeln!(table, "| {} | {ratio:.2}x | {above} | {floors} | {} |", result.case.describe(), result.note);
+        let cpu = match result.tracer_cpu.is_empty() {
+            true => String::new(),
+            false => {
+                let programs = program_seconds.iter().find(|(case, _)| *case == result.case).and_then(|(_, s)| *s);
+                let programs = programs.map_or("-".to_string(), |s| format!("{:.0} ms", s * per_million));
+                format!("{:.0} ms, {programs}", median(&result.tracer_cpu) * per_million)
+            }
+        };
+        let _ = writeln!(table, "| {} | {ratio:.2}x | {above} | {floors} | {cpu} | {} |", result.case.describe(), result.note);
     }
     let machine = format!(
         "{} cores, kernel {}",
         thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
     );
-    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1).");
+    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1). Tracer's CPU: the reader's (its whole process, from attach; `--own-usage`), median of the timed rounds; the kernel programs' from one untimed round with `kernel.bpf_stats_enabled=1`, whose own clock reads are in it.");
     if storm_only {
         // A quick look at the storm alone; BENCHMARKS.md is left as it is.
         print!("{table}");
@@ -322,6 +391,7 @@ pub fn run() -> Result<()> {
     }
 
     table.push_str(&slow_storm(rounds)?);
+    table.push_str(&scale(rounds)?);
     table.push_str(&startup(rounds)?);
     table.push_str(&agent_soak()?);
 
@@ -393,6 +463,49 @@ fn slow_storm(rounds: usize) -> Result<String> {
     Ok(table)
 }
 
+/// The scale rows: many threads, many short-lived processes, many open sockets; each untraced
+/// and under tracer with every feature on, interleaved, with tracer's events, losses and memory.
+fn scale(rounds: usize) -> Result<String> {
+    let rows: [(&str, &[&str], &[&str]); 3] = [
+        ("a process with 1,000 threads, 2,000 getppid calls each (`workload threads 1000 2000`)", &["threads", "1000", "2000"], &[]),
+        ("`-f` over 1,000 short-lived processes, 50 getppid calls each (`workload forks-timed 1000 50`)", &["forks-timed", "1000", "50"], &["-f"]),
+        ("10,000 open sockets: 5,000 loopback connections, one byte each way twice (`workload sockets 5000 2`)", &["sockets", "5000", "2"], &[]),
+    ];
+    let tracer = bin("tracer");
+    let mut table = String::new();
+    let _ = writeln!(table, "\nScale (each workload pinned to CPU 1, its own time), untraced and under tracer with every feature on, median of {rounds} interleaved rounds:\n");
+    let _ = writeln!(table, "| workload | ratio to untraced | events/s | lost | tracer RSS at the end (peak) | tracer CPU per event |");
+    let _ = writeln!(table, "|---|---|---|---|---|---|");
+    for (label, args, options) in rows {
+        let mut prefix = vec![tracer.to_str().unwrap()];
+        prefix.extend(options);
+        prefix.extend(["--own-usage", "--"]);
+        let (mut plain, mut traced, mut last) = (Vec::new(), Vec::new(), (String::new(), OwnUsage::default()));
+        for round in 1..=rounds {
+            plain.push(pinned_workload(&[], args)?.0);
+            let (seconds, stderr) = pinned_workload(&prefix, args)?;
+            traced.push(seconds);
+            let events = stderr.lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
+            last = (events, own_usage(&stderr).unwrap_or_default());
+            eprintln!("bench: round {round}/{rounds} scale {args:?}: {:.3}s untraced, {seconds:.3}s traced", plain.last().unwrap());
+        }
+        let (events, usage) = last;
+        // "events: N received, L lost; traced T s, ..."
+        let field = |i: usize| -> f64 { events.split(' ').nth(i).and_then(|s| s.trim_end_matches([',', 's']).parse().ok()).unwrap_or(f64::NAN) };
+        let (received, lost, traced_for) = (field(1), field(3), field(6).max(f64::MIN_POSITIVE));
+        let _ = writeln!(
+            table,
+            "| {label} | {:.2}x | {:.2} M | {lost} | {:.1} MiB ({:.1} MiB) | {:.0} ns |",
+            median(&traced) / median(&plain),
+            received / traced_for / 1e6,
+            usage.rss,
+            usage.peak_rss,
+            usage.cpu * 1e9 / received
+        );
+    }
+    Ok(table)
+}
+
 /// Start-up, measured from the outside (exec until tracer says "attached", which it says once
 /// every program is attached and the target's next syscall will be seen) and from the inside
 /// (`--startup-times`, phase by phase), with the exec-to-exit time of tracer and of bpftrace
@@ -402,7 +515,6 @@ fn startup(rounds: usize) -> Result<String> {
     let pid = target.id().to_string();
     let (mut attached, mut tracer_exit, mut bpftrace_exit) = (Vec::new(), Vec::new(), Vec::new());
     let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
-    let storm_only = std::env::var("BENCH_ONLY").as_deref() == Ok("storm");
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     for round in 1..=rounds {
         // exec until "attached", and the phases tracer reports.

@@ -26,7 +26,12 @@ fn usage() -> ! {
          cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
          spread-read THREADS READS                  the same, on whichever CPUs the scheduler picks\n  \
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
-         \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back"
+         \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back\n  \
+         threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
+         sockets CONNS ROUNDS                       CONNS loopback connections held open at once; ROUNDS times, one byte\n\
+         \x20                                          sent on each and read at the other end\n  \
+         forks-timed CHILDREN N                     forks, printing its own elapsed time\n\
+         \x20                                          (threads, sockets and tcp-echo print theirs too: \"elapsed S s\")"
     );
     std::process::exit(2)
 }
@@ -61,6 +66,9 @@ fn main() {
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2), true),
         Some("spread-read") => cpu_read(arg(&args, 1), arg(&args, 2), false),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
+        Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
+        Some("sockets") => sockets(arg(&args, 1), arg(&args, 2)),
+        Some("forks-timed") => timed(|| (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2)))),
         _ => usage(),
     }
     // Straight to exit_group: returning from main would add the runtime's own clean-up
@@ -296,4 +304,58 @@ fn tcp_echo(conns: u64, msgs: u64, size: usize) {
     out.push_str(&format!("elapsed {:.6} s\n", started.elapsed().as_secs_f64()));
     print!("server-port {server_port}\n{out}");
     std::io::stdout().flush().unwrap();
+}
+
+/// Runs `work`, then prints its own elapsed time, so that a benchmark leaves out the tracer's
+/// start-up.
+fn timed(work: impl FnOnce()) {
+    let started = std::time::Instant::now();
+    work();
+    println!("elapsed {:.6} s", started.elapsed().as_secs_f64());
+}
+
+fn threads(threads: u64, n: u64) {
+    let start = std::sync::Arc::new(std::sync::Barrier::new(threads as usize + 1));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let start = start.clone();
+            thread::spawn(move || {
+                start.wait();
+                getppid(n);
+            })
+        })
+        .collect();
+    timed(|| {
+        start.wait();
+        workers.into_iter().for_each(|w| w.join().unwrap());
+    });
+}
+
+fn sockets(conns: u64, rounds: u64) {
+    use std::{
+        io::{Read, Write},
+        net::{TcpListener, TcpStream},
+    };
+    // Two fds a connection, beyond the usual soft limit of 1,024.
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } as isize, "getrlimit");
+    limit.rlim_cur = limit.rlim_max.min(2 * conns + 64);
+    check(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } as isize, "setrlimit");
+    timed(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let mut pairs = Vec::with_capacity(conns as usize);
+        for _ in 0..conns {
+            let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let (server, _) = listener.accept().expect("accept");
+            pairs.push((client, server));
+        }
+        let mut byte = [0u8; 1];
+        for _ in 0..rounds {
+            for (client, server) in &mut pairs {
+                client.write_all(b"x").expect("write");
+                server.read_exact(&mut byte).expect("read");
+            }
+        }
+    });
 }

@@ -8,6 +8,14 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid")
 }
 
+/// Per-connection histograms: 2 significant digits (values within 1%), a tenth of the memory
+/// of 3: a busy server has thousands of connections, each with three histograms.
+pub const CONNECTION_SIGNIFICANT_DIGITS: u8 = 2;
+
+pub fn new_connection_histogram() -> Histogram<u64> {
+    Histogram::new(CONNECTION_SIGNIFICANT_DIGITS).expect("2 significant digits is valid")
+}
+
 /// Records `value`, clamped only if it is beyond any range the histogram can grow to.
 pub fn record_value(histogram: &mut Histogram<u64>, value: u64) {
     // Auto-resizing grows the range; only a value beyond its reach is clamped.

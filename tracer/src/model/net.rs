@@ -13,7 +13,7 @@ use tracer_common::SockTuple;
 
 use super::{
     fd_class::{classes, Direction, FdKind, FD_KINDS, KINDS},
-    histogram::{new_histogram, record_value},
+    histogram::{new_connection_histogram, new_histogram, record_value},
 };
 use crate::kernel::event::{SocketRecord, SyscallRecord};
 
@@ -145,9 +145,9 @@ impl Connection {
             connect_ns: None,
             sent: 0,
             received: 0,
-            sent_sizes: new_histogram(),
-            received_sizes: new_histogram(),
-            latency: new_histogram(),
+            sent_sizes: new_connection_histogram(),
+            received_sizes: new_connection_histogram(),
+            latency: new_connection_histogram(),
             total_ns: 0,
             untimed: 0,
         }
@@ -176,8 +176,8 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
     }
 }
 
-/// Connections followed one by one (each has three histograms): a bound for long traces of
-/// busy servers.
+/// Connections followed one by one (each has three histograms, of 2 significant digits): a
+/// bound for long traces of busy servers.
 pub const MAX_CONNECTIONS: usize = 4096;
 
 #[derive(Clone, Debug, Default)]

@@ -691,7 +691,7 @@ mod tests {
         let (net, live) = (crate::model::net::NetStats::default(), HashSet::new());
         let (start, length) = (Duration::ZERO, Duration::from_secs(1));
         let (interval, lost, throttling, last) = (&total, 4, &[][..], false);
-        let mut tick = Tick { start, length, interval, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling, last };
+        let mut tick = Tick { start, length, interval, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling_interval: &[], throttling, last };
         let find = |request: &ExportMetricsServiceRequest, name: &str| -> Option<Data> {
             request.resource_metrics[0].scope_metrics[0].metrics.iter().find(|m| m.name == name).and_then(|m| m.data.clone())
         };

@@ -21,8 +21,9 @@ pub struct Tick<'a> {
     pub slow: Option<&'a SlowCalls>,
     /// With `--by`: the totals per group.
     pub groups: Option<&'a Groups>,
-    /// CPU quota and throttling of the traced cgroups, since the start.
+    /// CPU quota and throttling of the traced cgroups, since the start, and in this interval.
     pub throttling: &'a [Throttling],
+    pub throttling_interval: &'a [Throttling],
     /// The Go programs found among the traced processes.
     pub go: &'a [GoSeen],
     /// The session's last (partial) interval: these are the final figures.

@@ -17,6 +17,7 @@ use super::{
     reader::{Reader, DRAIN_BATCH},
     cgroup_cpu::{CpuCgroup, ThrottleWatch},
     go_watch::GoWatch,
+    own_usage::OwnUsage,
     target::{self, CgroupTarget, SpawnedChild},
 };
 use crate::{
@@ -63,6 +64,8 @@ pub struct TraceOptions {
     pub interval: Duration,
     /// Print where start-up time went, phase by phase.
     pub startup_times: bool,
+    /// Print what tracing cost the tracer itself, at the end.
+    pub own_usage: bool,
     /// `--slow`: calls that take at least this long are shown one by one.
     pub slow: Option<SlowOptions>,
     /// `--cgroup`: cgroup v2 directories whose processes are traced, those started later too.
@@ -220,12 +223,16 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     }
 
     let mut watchers = Watchers::start(&cgroups, &roots);
+    let own_usage = options.own_usage.then(OwnUsage::start);
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
     let command = child.as_ref().map(|c| c.pid);
     let (processes, ended) =
         runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, &cgroups, command, options, stop, sinks, &mut watchers))?;
     let lost_slow = probes.lost_slow_records()?;
+    if let Some(own_usage) = own_usage {
+        eprintln!("{}", own_usage.line(reader.aggregator.total.events, probes.program_run_time()));
+    }
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
         // Stopped because the user asked for a duration or quit the view: that is success.
@@ -324,7 +331,7 @@ async fn trace_loop(
 ) -> Result<(usize, Ending)> {
     let ring = probes.take_ring().context("ring buffer already taken")?;
     let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), go: Vec::new() };
+    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), throttling_interval: Vec::new(), go: Vec::new() };
     let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
     intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
@@ -406,7 +413,7 @@ async fn trace_loop(
                 // rather than the previous interval's tail.
                 reader.drain_batches(ring.get_mut(), unwoken_batches);
                 let lost = probes.lost_events()?;
-                intervals_state.throttling = watchers.cpu.read();
+                (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
                 intervals_state.go = watchers.go.found();
                 match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live, false)? {
                     Control::Continue => {}
@@ -446,7 +453,7 @@ async fn trace_loop(
     }
     reader.drain_backlog(ring.get_mut());
     if !sinks.is_empty() {
-        intervals_state.throttling = watchers.cpu.read();
+        (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
         intervals_state.go = watchers.go.found();
         intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live, true)?;
         for sink in sinks.iter_mut() {
@@ -524,8 +531,9 @@ struct IntervalClock {
     interval_start: Duration,
     /// Intervals ended so far.
     count: u64,
-    /// CPU quota and throttling of the traced cgroups, as of the last interval.
+    /// CPU quota and throttling of the traced cgroups, since the start and in the last interval.
     throttling: Vec<Throttling>,
+    throttling_interval: Vec<Throttling>,
     /// The Go programs found so far.
     go: Vec<GoSeen>,
 }
@@ -558,6 +566,7 @@ impl IntervalClock {
             slow: aggregator.slow.as_ref(),
             groups: aggregator.groups.as_ref(),
             throttling: &self.throttling,
+            throttling_interval: &self.throttling_interval,
             go: &self.go,
             last,
         };

@@ -174,11 +174,12 @@ impl SnapshotBuilder {
                 let lines = slow.recent.iter().rev().map(|call| line(call, &self.clock, false)).collect();
                 (lines, slow.count)
             }),
-            cpu_limits: crate::report::summary::render_cpu_limits(tick.throttling, tick.go, None)
+            // The last interval's throttling: what is happening now.
+            cpu_limits: crate::report::summary::render_cpu_limits(tick.throttling_interval, tick.go, None)
                 .lines()
                 .map(str::trim)
                 .filter(|l| l.starts_with("cpu quota") || l.starts_with("no cpu quota") || l.starts_with("note: "))
-                .map(String::from)
+                .map(|l| if l.starts_with("note: ") { l.to_string() } else { format!("last interval: {l}") })
                 .collect(),
         }
     }
@@ -423,7 +424,7 @@ mod tests {
         let (table, live) = (crate::model::aggregate::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
         let mut snapshot = |net: &crate::model::net::NetStats| {
-            let tick = Tick { groups: None, throttling: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None, last: false };
+            let tick = Tick { groups: None, throttling: &[], throttling_interval: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None, last: false };
             let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
             (row.interval.calls, row.interval.max_ns, row.total.calls)
         };
