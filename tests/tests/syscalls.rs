@@ -335,3 +335,25 @@ fn lost_events_are_counted_never_silent() {
     // exit_group: nothing else happens after the trigger.
     assert_eq!(summary.received + summary.lost, 1 + CALLS + 1, "{}", summary.text);
 }
+
+/// `--own-usage` reports the tracer's own cost; with the kernel's BPF stats on, its programs'
+/// runs include at least an entry and an exit for each of the workload's calls.
+#[test]
+fn own_usage_counts_the_programs_runs() {
+    const STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+    let before = std::fs::read_to_string(STATS).unwrap();
+    std::fs::write(STATS, "1").unwrap();
+    let cmd = workload_bin();
+    let (summary, output) = trace(&["--own-usage", "--no-sched", "--no-net", "-e", "trace=getppid", "--", cmd.to_str().unwrap(), "getppid", "5000"]);
+    std::fs::write(STATS, before.trim()).unwrap();
+    assert_eq!(summary.calls("getppid"), 5000, "{}", summary.text);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr.lines().find_map(|l| l.strip_prefix("tracer: own use: CPU ")).unwrap_or_else(|| panic!("{stderr}"));
+    let runs: u64 = line
+        .split("kernel programs ")
+        .nth(1)
+        .and_then(|rest| rest.split(" in ").nth(1)?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no program runs in: {line}"));
+    assert!(runs >= 10_000, "{runs} runs for 5,000 traced calls: {line}");
+    assert!(line.contains("per event received") && line.contains("; RSS "), "{line}");
+}
