@@ -88,6 +88,54 @@ pub const SYSCALL_FREES_FDS: u32 = 2;
 /// with 0, is the end of the parent's call, not a call of its own.
 pub const SYSCALL_CREATES_TASK: u32 = 4;
 
+/// Its calls must reach the reader one by one even when calls are counted in the kernel: it
+/// creates, frees or does I/O on fds (the I/O view classifies them), execs, or creates tasks.
+pub const SYSCALL_NEEDS_EVENT: u32 = 8;
+
+/// A syscall's calls counted in the kernel (the `AGG_TOTALS` per-CPU map, by syscall number):
+/// successful calls under the `--slow` threshold of syscalls without [`SYSCALL_NEEDS_EVENT`].
+/// The parts are clamped per call as the reader clamps an event's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallTotals {
+    pub calls: u64,
+    pub total_ns: u64,
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
+    pub max_ns: u64,
+}
+
+/// The kernel's latency histograms (the `AGG_HIST` array, `HIST_BUCKETS` counters a syscall):
+/// exact below 256 ns, then 128 buckets per power of two (each under 0.8% of its values: as
+/// HdrHistogram with 2 significant digits), up to 2^41 ns (36 minutes); longer calls count in
+/// the last bucket (their exact maximum is in [`SyscallTotals::max_ns`]).
+pub const HIST_EXACT_BELOW: u64 = 256;
+pub const HIST_SUB_BUCKETS: u32 = 128;
+/// Highest power of two with buckets of its own.
+pub const HIST_TOP_LOG2: u32 = 40;
+pub const HIST_BUCKETS: u32 = HIST_EXACT_BELOW as u32 + (HIST_TOP_LOG2 - 7) * HIST_SUB_BUCKETS;
+
+/// The bucket of a latency, in the kernel and in the reader alike.
+#[inline(always)]
+pub fn hist_bucket(ns: u64) -> u32 {
+    if ns < HIST_EXACT_BELOW {
+        return ns as u32;
+    }
+    let log2 = 63 - ns.leading_zeros(); // 8 or more
+    let top = (ns >> (log2 - 7)) as u32; // 128..=255
+    ((log2 - 7) * HIST_SUB_BUCKETS + top).min(HIST_BUCKETS - 1)
+}
+
+/// The lowest value of a bucket and its width.
+pub fn hist_bucket_range(bucket: u32) -> (u64, u64) {
+    if u64::from(bucket) < HIST_EXACT_BELOW {
+        return (u64::from(bucket), 1);
+    }
+    let log2 = bucket / HIST_SUB_BUCKETS + 6;
+    let top = u64::from(bucket % HIST_SUB_BUCKETS + HIST_SUB_BUCKETS);
+    (top << (log2 - 7), 1 << (log2 - 7))
+}
+
 /// In [`InFlight::nr`]: the slot's owner has entered or left a syscall since tracing began,
 /// so an exit without a recorded entry is of a syscall `-e` did not select, not of one that
 /// was in progress at attach.
@@ -252,4 +300,26 @@ mod pod {
     unsafe impl aya::Pod for super::SlowEvent {}
     unsafe impl aya::Pod for super::SlowStackEvent {}
     unsafe impl aya::Pod for super::ExecArgs {}
+    unsafe impl aya::Pod for super::SyscallTotals {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_contiguous_and_hold_their_values() {
+        let mut next = 0;
+        for bucket in 0..HIST_BUCKETS {
+            let (low, width) = hist_bucket_range(bucket);
+            assert_eq!(low, next, "bucket {bucket}");
+            assert_eq!(hist_bucket(low), bucket);
+            assert_eq!(hist_bucket(low + width - 1), bucket);
+            // Under 0.8% of its lowest value wide.
+            assert!(width == 1 || width * 128 <= low, "bucket {bucket}: {low} + {width}");
+            next = low + width;
+        }
+        assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
+        assert_eq!(hist_bucket(u64::MAX), HIST_BUCKETS - 1);
+    }
 }

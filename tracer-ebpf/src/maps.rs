@@ -7,7 +7,10 @@ use aya_ebpf::{
     Global,
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
-use tracer_common::{ConnectStart, ExecArgs, InFlight, SockTuple, LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS};
+use tracer_common::{
+    hist_bucket, ConnectStart, ExecArgs, InFlight, SockTuple, SyscallTotals, HIST_BUCKETS, LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS,
+    MAX_SYSCALLS, SYSCALL_NEEDS_EVENT,
+};
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
@@ -315,6 +318,47 @@ pub fn submit<T: 'static>(entry: RingBufEntry<T>) {
         BPF_RB_NO_WAKEUP
     };
     entry.submit(wakeup as u64);
+}
+
+/// Non-zero when calls that need no event of their own are counted here instead (not with
+/// `--events`, `--by` or cgroup targets): a load-time constant.
+#[unsafe(no_mangle)]
+static AGGREGATE_ON: Global<u32> = Global::new(0);
+
+/// Calls counted in the kernel, by syscall number, per CPU (plain adds: a CPU's slot is only
+/// written by sys_exit on that CPU, which does not nest).
+#[map]
+static AGG_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(MAX_SYSCALLS, 0);
+
+/// Their latency histograms, `HIST_BUCKETS` counters a syscall, shared by the CPUs (atomic
+/// adds; per CPU they would take 18 MiB each) and mapped by the reader, which reads them
+/// without a syscall. The loader gives it its size only when calls are counted here.
+#[map]
+static AGG_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Counts the call here, and returns true, when that is enough: it succeeded, and its syscall
+/// needs no event of its own (the `--slow` threshold is checked before).
+#[inline(always)]
+pub fn aggregate(nr: u32, flags: u32, ret: i64, ns: u64, blocked_ns: u64, runq_ns: u64) -> bool {
+    if AGGREGATE_ON.load() == 0 || ret < 0 || flags & SYSCALL_NEEDS_EVENT != 0 {
+        return false;
+    }
+    let blocked = if blocked_ns < ns { blocked_ns } else { ns };
+    let runq = if runq_ns < ns - blocked { runq_ns } else { ns - blocked };
+    let Some(totals) = AGG_TOTALS.get_ptr_mut(nr) else { return false };
+    unsafe {
+        (*totals).calls += 1;
+        (*totals).total_ns += ns;
+        (*totals).blocked_ns += blocked;
+        (*totals).runq_ns += runq;
+        if ns > (*totals).max_ns {
+            (*totals).max_ns = ns;
+        }
+    }
+    if let Some(count) = AGG_HIST.get_ptr_mut(nr * HIST_BUCKETS + hist_bucket(ns)) {
+        atomic_add(count, 1);
+    }
+    true
 }
 
 /// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a

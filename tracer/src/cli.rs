@@ -219,6 +219,12 @@ pub struct TraceArgs {
     #[arg(long = "own-usage")]
     pub own_usage: bool,
 
+    /// Send every call through the ring buffer, as one event each. By default, successful
+    /// calls of syscalls that neither make, free nor do I/O on fds (nor exec, nor clone) and are
+    /// under the --slow threshold are counted in the kernel, in per-syscall histograms.
+    #[arg(long = "events")]
+    pub events: bool,
+
     /// Kernel ring-buffer size in MiB (a power of two; default 64, 16 for `tracer serve`, whose
     /// memory stays resident for days). Lost events are counted and reported.
     #[arg(long = "buffer-size", value_name = "MiB")]
@@ -277,6 +283,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         interval: args.interval,
         startup_times: args.startup_times,
         own_usage: args.own_usage,
+        events: args.events,
         cgroups: match args.all {
             true => vec![crate::run::target::cgroup2_root()?],
             false => {

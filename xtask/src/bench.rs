@@ -290,6 +290,10 @@ pub fn run() -> Result<()> {
         print!("{}", startup(rounds)?);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("plain") {
+        print!("{}", plain_storm(rounds)?);
+        return Ok(());
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("scale") {
         print!("{}", scale(rounds)?);
         return Ok(());
@@ -390,6 +394,7 @@ pub fn run() -> Result<()> {
         raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}}}"));
     }
 
+    table.push_str(&plain_storm(rounds)?);
     table.push_str(&slow_storm(rounds)?);
     table.push_str(&scale(rounds)?);
     table.push_str(&startup(rounds)?);
@@ -463,6 +468,60 @@ fn slow_storm(rounds: usize) -> Result<String> {
     Ok(table)
 }
 
+/// A storm of a syscall that needs no event of its own (getppid): counted in the kernel by
+/// default, against every call sent (`--events`) and the clock pair's floor.
+fn plain_storm(rounds: usize) -> Result<String> {
+    const ARGS: [&str; 3] = ["threads", "1", "4000000"];
+    let tracer = bin("tracer");
+    let tracer = tracer.to_str().unwrap();
+    let cases: [(&str, &[&str]); 4] = [
+        ("untraced", &[]),
+        ("floor + the clock pair (empty programs that read the clock)", &[]),
+        ("tracer (counted in the kernel)", &[tracer, "--own-usage", "--"]),
+        ("tracer --events (every call through the ring buffer)", &[tracer, "--events", "--own-usage", "--"]),
+    ];
+    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut notes = vec![(String::new(), Vec::new()); cases.len()];
+    for round in 1..=rounds {
+        for (i, (label, prefix)) in cases.iter().enumerate() {
+            let (secs, stderr) = if i == 1 {
+                let mut cmd = Command::new(bin("floor"));
+                cmd.arg("--clock");
+                let floor = spawn_until(cmd, false, "ready")?;
+                let measured = pinned_workload(&[], &ARGS);
+                interrupt(floor)?;
+                measured?
+            } else {
+                pinned_workload(prefix, &ARGS)?
+            };
+            eprintln!("bench: round {round}/{rounds} getppid storm {label}: {secs:.3}s");
+            seconds[i].push(secs);
+            if let Some(events) = stderr.lines().find(|l| l.starts_with("events: ")) {
+                notes[i].0 = events.to_string();
+            }
+            notes[i].1.extend(own_usage(&stderr).map(|u| u.cpu));
+        }
+    }
+    let untraced = median(&seconds[0]);
+    let mut table = String::new();
+    let _ = writeln!(table, "\nA storm of a syscall that needs no event (`taskset -c 1 workload threads 1 4000000`: 4,000,000 getppid calls; its own time), median of {rounds} interleaved rounds:\n");
+    let _ = writeln!(table, "| how it ran | ratio to untraced | tracer's CPU per million syscalls | notes |");
+    let _ = writeln!(table, "|---|---|---|---|");
+    for (i, (label, _)) in cases.iter().enumerate() {
+        let cpu = match notes[i].1.is_empty() {
+            true => String::new(),
+            false => format!("{:.0} ms", median(&notes[i].1) * 1e3 / 4.0),
+        };
+        let _ = writeln!(table, "| {label} | {:.2}x | {cpu} | {} |", median(&seconds[i]) / untraced, notes[i].0);
+    }
+    Ok(table)
+}
+
+/// "...; N more calls counted in the kernel" at the end of the summary's events line.
+fn kernel_counted(events: &str) -> f64 {
+    events.split("; ").find_map(|part| part.strip_suffix(" more calls counted in the kernel")?.parse().ok()).unwrap_or(0.0)
+}
+
 /// The scale rows: many threads, many short-lived processes, many open sockets; each untraced
 /// and under tracer with every feature on, interleaved, with tracer's events, losses and memory.
 fn scale(rounds: usize) -> Result<String> {
@@ -474,7 +533,7 @@ fn scale(rounds: usize) -> Result<String> {
     let tracer = bin("tracer");
     let mut table = String::new();
     let _ = writeln!(table, "\nScale (each workload pinned to CPU 1, its own time), untraced and under tracer with every feature on, median of {rounds} interleaved rounds:\n");
-    let _ = writeln!(table, "| workload | ratio to untraced | events/s | lost | tracer RSS at the end (peak) | tracer CPU per event |");
+    let _ = writeln!(table, "| workload | ratio to untraced | calls and events traced per second (events) | lost | tracer RSS at the end (peak) | tracer CPU per call or event |");
     let _ = writeln!(table, "|---|---|---|---|---|---|");
     for (label, args, options) in rows {
         let mut prefix = vec![tracer.to_str().unwrap()];
@@ -493,14 +552,16 @@ fn scale(rounds: usize) -> Result<String> {
         // "events: N received, L lost; traced T s, ..."
         let field = |i: usize| -> f64 { events.split(' ').nth(i).and_then(|s| s.trim_end_matches([',', 's']).parse().ok()).unwrap_or(f64::NAN) };
         let (received, lost, traced_for) = (field(1), field(3), field(6).max(f64::MIN_POSITIVE));
+        let counted = kernel_counted(&events);
         let _ = writeln!(
             table,
-            "| {label} | {:.2}x | {:.2} M | {lost} | {:.1} MiB ({:.1} MiB) | {:.0} ns |",
+            "| {label} | {:.2}x | {:.2} M ({:.2} M) | {lost} | {:.1} MiB ({:.1} MiB) | {:.0} ns |",
             median(&traced) / median(&plain),
+            (received + counted) / traced_for / 1e6,
             received / traced_for / 1e6,
             usage.rss,
             usage.peak_rss,
-            usage.cpu * 1e9 / received
+            usage.cpu * 1e9 / (received + counted)
         );
     }
     Ok(table)

@@ -28,6 +28,7 @@ fn usage() -> ! {
          tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
          \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back\n  \
          threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
+         naps N US                                  N nanosleeps of US microseconds each\n  \
          sockets CONNS ROUNDS                       CONNS loopback connections held open at once; ROUNDS times, one byte\n\
          \x20                                          sent on each and read at the other end\n  \
          forks-timed CHILDREN N                     forks, printing its own elapsed time\n\
@@ -67,6 +68,7 @@ fn main() {
         Some("spread-read") => cpu_read(arg(&args, 1), arg(&args, 2), false),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
         Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
+        Some("naps") => (0..arg(&args, 1)).for_each(|_| nap(arg(&args, 2))),
         Some("sockets") => sockets(arg(&args, 1), arg(&args, 2)),
         Some("forks-timed") => timed(|| (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2)))),
         _ => usage(),
@@ -218,6 +220,11 @@ fn getppid(n: u64) {
     for _ in 0..n {
         unsafe { libc::getppid() };
     }
+}
+
+fn nap(us: u64) {
+    let request = libc::timespec { tv_sec: (us / 1_000_000) as libc::time_t, tv_nsec: (us % 1_000_000 * 1000) as libc::c_long };
+    check(unsafe { libc::nanosleep(&request, std::ptr::null_mut()) } as isize, "nanosleep");
 }
 
 fn fork_child(n: u64) {

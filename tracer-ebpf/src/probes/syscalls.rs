@@ -14,7 +14,7 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    aggregate, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -127,8 +127,15 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         count_lost(); // a clock that went back: never seen, but not silent
         return;
     }
-    let arg0 = read_arg0(regs);
     let flags = syscall_flags(nr);
+    // Counted here, without an event, when nothing needs the call itself. Load-time constants
+    // make the verifier drop this branch with --events, and the slow-call compare without --slow.
+    if slow_threshold().is_none_or(|threshold| now - start_ns < threshold)
+        && aggregate(nr, flags, ret, now - start_ns, blocked_ns, runq_ns)
+    {
+        return;
+    }
+    let arg0 = read_arg0(regs);
     note_freed_fds(flags, ret);
     // The syscall used a socket through the fd in its first argument: tell which (fd, socket)
     // pair, when it changed for this thread or any traced thread freed an fd since (the fd may

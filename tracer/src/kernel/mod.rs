@@ -2,6 +2,8 @@
 //! kernel's BTF, the syscall ABI of this architecture, and decoding the ring-buffer records.
 pub mod btf;
 pub mod event;
+pub mod kernel_counts;
+pub mod mapped;
 pub mod probes;
 pub mod startup;
 pub mod syscall_args;

@@ -1,9 +1,8 @@
 //! Loading and attaching the kernel programs, and the userspace handles on their maps.
 use std::{
     fs,
-    os::fd::{AsFd, AsRawFd},
     path::Path,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::Ordering,
     time::Duration,
 };
 
@@ -14,9 +13,9 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_WORDS};
 
-use super::{btf, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf, kernel_counts::KernelCounts, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -60,6 +59,8 @@ pub struct ProbeConfig {
     pub cgroups: Vec<(u64, u32)>,
     /// Send a record when a traced process ends (`--by`).
     pub process_exits: bool,
+    /// Count in the kernel the calls that need no event of their own (not `--events`).
+    pub kernel_counts: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -82,9 +83,10 @@ pub struct ProgramRunTime {
 pub struct Probes {
     // Keeps programs and links alive.
     ebpf: Ebpf,
-    traced: TracedBitmap,
+    traced: MappedWords,
     lost: PerCpuArray<MapData, u64>,
     ring: Option<RingBuf<MapData>>,
+    kernel_counts: Option<KernelCounts>,
 }
 
 impl Probes {
@@ -136,6 +138,7 @@ impl Probes {
         let slots = pid_max.next_power_of_two().min(MAX_SLOTS);
         let slot_mask = slots - 1;
 
+        let aggregate_on = u32::from(config.kernel_counts);
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
         let from_btf = struct_offsets.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
@@ -144,6 +147,7 @@ impl Probes {
             .map_max_entries("TRACED", pid_max.div_ceil(64))
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
+            .map_max_entries("AGG_HIST", if config.kernel_counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
             // The benchmark's reference maps are made with the object's other maps; at their
             // full size (a histogram per syscall per CPU) they took over a second to allocate.
             .map_max_entries("REF_SLOTS", 1)
@@ -165,7 +169,8 @@ impl Probes {
             .override_global("CGROUP_COUNT", &cgroup_count, true)
             .override_global("CGROUP_IDS", &cgroup_ids, true)
             .override_global("CGROUP_LEVELS", &cgroup_levels, true)
-            .override_global("SLOT_MASK", &slot_mask, true);
+            .override_global("SLOT_MASK", &slot_mask, true)
+            .override_global("AGGREGATE_ON", &aggregate_on, true);
         for (global, offset) in &offsets {
             loader.override_global(global, offset, true);
         }
@@ -220,10 +225,18 @@ impl Probes {
             }
         }
 
-        let traced = TracedBitmap::new(Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?)?;
+        let traced = MappedWords::new(Array::try_from(ebpf.take_map("TRACED").context("map TRACED")?)?).context("cannot map the traced-process bitmap")?;
         let lost = PerCpuArray::try_from(ebpf.take_map("LOST").context("map LOST")?)?;
         let ring = Some(RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?);
-        let mut probes = Self { ebpf, traced, lost, ring };
+        let kernel_counts = match config.kernel_counts {
+            true => {
+                let totals = PerCpuArray::try_from(ebpf.take_map("AGG_TOTALS").context("map AGG_TOTALS")?)?;
+                let hist = Array::try_from(ebpf.take_map("AGG_HIST").context("map AGG_HIST")?)?;
+                Some(KernelCounts::new(totals, MappedWords::new(hist).context("cannot map the kernel's histograms")?))
+            }
+            false => None,
+        };
+        let mut probes = Self { ebpf, traced, lost, ring, kernel_counts };
         for &tgid in &config.tgids {
             probes.trace(tgid)?;
         }
@@ -244,7 +257,7 @@ impl Probes {
     }
 
     fn set_traced(&mut self, tgid: u32, on: bool) -> Result<()> {
-        let word = self.traced.word(tgid / 64).with_context(|| format!("pid {tgid} is above pid_max"))?;
+        let word = self.traced.word((tgid / 64) as usize).with_context(|| format!("pid {tgid} is above pid_max"))?;
         let bit = 1u64 << (tgid % 64);
         match on {
             true => word.fetch_or(bit, Ordering::SeqCst),
@@ -277,48 +290,14 @@ impl Probes {
         })
     }
 
+    /// The calls counted in the kernel, when they are.
+    pub fn kernel_counts(&mut self) -> Option<&mut KernelCounts> {
+        self.kernel_counts.as_mut()
+    }
+
     /// The ring buffer, handed to the reader once.
     pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
         self.ring.take()
-    }
-}
-
-/// The kernel's bitmap of traced tgids, mapped into this process. The kernel sets a new
-/// child's bit with an atomic add; bits are set and cleared here with atomic OR and AND on the
-/// same words, so neither side can erase the other's change.
-struct TracedBitmap {
-    words: *const AtomicU64,
-    len: usize,
-    /// Length of the mapping (mmap and munmap round it up to whole pages alike).
-    bytes: usize,
-    /// Keeps the map, hence the mapping's object, alive.
-    _map: Array<MapData, u64>,
-}
-
-impl TracedBitmap {
-    fn new(map: Array<MapData, u64>) -> Result<Self> {
-        let len = map.len() as usize;
-        let fd = aya::maps::IterableMap::map(&map).fd().as_fd().as_raw_fd();
-        let bytes = len * size_of::<u64>();
-        // SAFETY: a shared mapping of an mmapable array map (BPF_F_MMAPABLE) of `len` u64 words,
-        // unmapped in Drop before the map's fd closes.
-        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
-        if ptr == libc::MAP_FAILED {
-            bail!("cannot map the traced-process bitmap: {}", std::io::Error::last_os_error());
-        }
-        Ok(Self { words: ptr.cast(), len, bytes, _map: map })
-    }
-
-    fn word(&self, index: u32) -> Option<&AtomicU64> {
-        // SAFETY: in bounds, mapped for the life of self, and only ever accessed atomically.
-        ((index as usize) < self.len).then(|| unsafe { &*self.words.add(index as usize) })
-    }
-}
-
-impl Drop for TracedBitmap {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in new(), of this length.
-        unsafe { libc::munmap(self.words as *mut libc::c_void, self.bytes) };
     }
 }
 

@@ -65,6 +65,14 @@ pub(crate) struct SyscallClass {
     pub(crate) creates_task: bool,
 }
 
+impl SyscallClass {
+    /// Its calls are looked at one by one (fds made, freed or used for I/O; exec; new tasks),
+    /// so the kernel cannot just count them.
+    pub(crate) fn needs_event(&self) -> bool {
+        self.direction.is_some() || self.returns_fd || self.accept || self.frees_fds || self.exec || self.creates_task
+    }
+}
+
 /// The class of syscall `nr` (a default, empty one for a number this architecture lacks).
 pub(crate) fn class(nr: u32) -> &'static SyscallClass {
     static NONE: std::sync::OnceLock<SyscallClass> = std::sync::OnceLock::new();
@@ -113,7 +121,8 @@ pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
 }
 
 /// The kernel's `SYSCALL_*` flags, from the same classes the reader uses: the read/write
-/// family names its socket in its first argument; close and kin free fds.
+/// family names its socket in its first argument; close and kin free fds; whatever the I/O
+/// view, exec or task creation needs to see is sent one call at a time.
 pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
     classes()
         .iter()
@@ -128,6 +137,9 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
             }
             if class.creates_task {
                 flags |= tracer_common::SYSCALL_CREATES_TASK;
+            }
+            if class.needs_event() {
+                flags |= tracer_common::SYSCALL_NEEDS_EVENT;
             }
             (nr as u32, flags)
         })

@@ -23,3 +23,10 @@ pub fn record_value(histogram: &mut Histogram<u64>, value: u64) {
         histogram.saturating_record(value);
     }
 }
+
+/// Records `count` calls of `value` at once.
+pub fn record_count(histogram: &mut Histogram<u64>, value: u64, count: u64) {
+    if histogram.record_n(value, count).is_err() {
+        histogram.saturating_record_n(value, count);
+    }
+}

@@ -202,6 +202,8 @@ pub fn render(e: &Exposition) -> String {
     }
     w.family("tracer_events_total", "counter", "Events the tracer received from the kernel.");
     w.sample("tracer_events_total", "", e.totals.events);
+    w.family("tracer_kernel_counted_calls_total", "counter", "Calls counted in the kernel rather than received as events.");
+    w.sample("tracer_kernel_counted_calls_total", "", e.totals.kernel_calls);
     w.family("tracer_events_lost_total", "counter", "Events the kernel dropped because the ring buffer was full.");
     w.sample("tracer_events_lost_total", "", e.lost);
     if let Some(usage) = e.usage {

@@ -197,12 +197,16 @@ fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'stati
     }
     let _ = writeln!(
         out,
-        "\nevents: {} received, {} lost; traced {:.3}s, {} process{}",
+        "\nevents: {} received, {} lost; traced {:.3}s, {} process{}{}",
         table.events,
         facts.lost,
         facts.duration.as_secs_f64(),
         facts.processes,
         if facts.processes == 1 { "" } else { "es" },
+        match table.kernel_calls {
+            0 => String::new(),
+            calls => format!("; {calls} more calls counted in the kernel"),
+        }
     );
     if facts.lost > 0 {
         let _ = writeln!(

@@ -1,5 +1,5 @@
 //! What tracing cost the tracer itself (`--own-usage`): its CPU time from attach to the end, per
-//! event received, its peak memory, and, where the kernel counts them (`sysctl
+//! event received or call counted in the kernel, its peak memory, and, where the kernel counts them (`sysctl
 //! kernel.bpf_stats_enabled=1`), its programs' run time. Nothing is measured on the hot path:
 //! two getrusage calls and, at the end, one info query per program.
 use std::{fmt::Write as _, time::Duration};
@@ -32,7 +32,8 @@ impl OwnUsage {
     }
 
     /// One line: `tracer: own use: ...`.
-    pub fn line(&self, events: u64, programs: Option<ProgramRunTime>) -> String {
+    /// `calls`: events received and calls counted in the kernel.
+    pub fn line(&self, calls: u64, programs: Option<ProgramRunTime>) -> String {
         let now = usage();
         let (user, system) = (now.user.saturating_sub(self.at_attach.user), now.system.saturating_sub(self.at_attach.system));
         let cpu = user + system;
@@ -42,8 +43,8 @@ impl OwnUsage {
             user.as_secs_f64(),
             system.as_secs_f64()
         );
-        if events > 0 {
-            let _ = write!(line, ", {:.0}ns per event received", cpu.as_nanos() as f64 / events as f64);
+        if calls > 0 {
+            let _ = write!(line, ", {:.0}ns per call or event", cpu.as_nanos() as f64 / calls as f64);
         }
         // Now and at the peak (start-up's BTF parse included): the ring buffer's pages count
         // once touched.

@@ -6,6 +6,7 @@ use aya::maps::{MapData, RingBuf};
 use crate::{
     kernel::{
         event::{cgroup_tag, decode, Record, SlowRecord, StackRead, UserCopy},
+        kernel_counts::KernelCounts,
         syscall_table,
     },
     model::{
@@ -65,6 +66,16 @@ impl Reader {
     /// Processes seen making syscalls, with `--cgroup`.
     pub fn processes_seen(&self) -> Option<usize> {
         self.tgids.as_ref().map(|tgids| tgids.len() + self.tgids_forgotten)
+    }
+
+    /// Takes what the kernel counted since the last look into the tables.
+    pub fn record_kernel_counts(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
+        if let Some(counts) = counts {
+            for calls in counts.read()? {
+                self.aggregator.record_kernel(&calls);
+            }
+        }
+        Ok(())
     }
 
     /// The line printer back, once the trace is over.

@@ -66,6 +66,8 @@ pub struct TraceOptions {
     pub startup_times: bool,
     /// Print what tracing cost the tracer itself, at the end.
     pub own_usage: bool,
+    /// `--events`: every call through the ring buffer, none counted in the kernel.
+    pub events: bool,
     /// `--slow`: calls that take at least this long are shown one by one.
     pub slow: Option<SlowOptions>,
     /// `--cgroup`: cgroup v2 directories whose processes are traced, those started later too.
@@ -174,6 +176,9 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         }),
         cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
         process_exits: options.by.is_some(),
+        // `--by` and cgroup targets need each call's process (cgroup targets learn their
+        // processes from their calls); fentry attachment is left as it was.
+        kernel_counts: !options.events && options.by.is_none() && cgroups.is_empty() && options.attach == AttachMode::Tracepoint,
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
@@ -231,7 +236,8 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, &cgroups, command, options, stop, sinks, &mut watchers))?;
     let lost_slow = probes.lost_slow_records()?;
     if let Some(own_usage) = own_usage {
-        eprintln!("{}", own_usage.line(reader.aggregator.total.events, probes.program_run_time()));
+        let totals = &reader.aggregator.total;
+        eprintln!("{}", own_usage.line(totals.events + totals.kernel_calls, probes.program_run_time()));
     }
     let facts = RunFacts { lost: probes.lost_events()?, duration: started.elapsed(), processes, sched_split: options.sched_split };
     let command_exit = match (child.as_ref().and_then(SpawnedChild::exit_code), ended) {
@@ -412,6 +418,7 @@ async fn trace_loop(
                 // waiting (about that much at most), so that the interval holds its own events
                 // rather than the previous interval's tail.
                 reader.drain_batches(ring.get_mut(), unwoken_batches);
+                reader.record_kernel_counts(probes.kernel_counts())?;
                 let lost = probes.lost_events()?;
                 (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
                 intervals_state.go = watchers.go.found();
@@ -452,6 +459,7 @@ async fn trace_loop(
         }
     }
     reader.drain_backlog(ring.get_mut());
+    reader.record_kernel_counts(probes.kernel_counts())?;
     if !sinks.is_empty() {
         (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
         intervals_state.go = watchers.go.found();

@@ -1,0 +1,62 @@
+//! Calls counted in the kernel against the same calls sent one by one (`--events`): two
+//! tracers attached to one workload at once see the same calls, and must agree on the counts
+//! exactly and on the percentiles within the kernel histograms' precision.
+use tracer_tests::{Attached, Row, Summary, Waiting};
+
+const GETPPID: u64 = 5000;
+const NAPS: u64 = 200;
+const NAP_US: u64 = 1000;
+
+/// Within the kernel buckets' 0.8%, the summary's three digits, and the few hundred
+/// nanoseconds by which two tracers' clock reads around the same call differ.
+fn close(a: u64, b: u64) -> bool {
+    a.abs_diff(b) as f64 <= 0.015 * a.max(b) as f64 + 2000.0
+}
+
+fn assert_same_latencies(kernel: &Row, events: &Row, what: &str, texts: (&Summary, &Summary)) {
+    let (k, e) = (kernel.percentiles_ns.unwrap(), events.percentiles_ns.unwrap());
+    for (i, name) in ["p50", "p90", "p99", "p99.9", "max"].iter().enumerate() {
+        assert!(close(k[i], e[i]), "{what} {name}: {} counted in the kernel, {} from events\n{}\n{}", k[i], e[i], texts.0.text, texts.1.text);
+    }
+    assert!(close(kernel.total_ns, events.total_ns), "{what} total\n{}\n{}", texts.0.text, texts.1.text);
+}
+
+#[test]
+fn kernel_counts_agree_with_events() {
+    let getppid = GETPPID.to_string();
+    let (naps, nap_us) = (NAPS.to_string(), NAP_US.to_string());
+    // One process, two scenarios in turn: a shell would add its own calls.
+    let workload = Waiting::spawn(&["getppid", &getppid]);
+    let pid = workload.pid().to_string();
+    let counted = Attached::start(&["-e", "trace=getppid", "-p", &pid]);
+    let sent = Attached::start(&["--events", "-e", "trace=getppid", "-p", &pid]);
+    workload.go();
+    assert!(workload.wait().success());
+    let (kernel, _) = counted.finish();
+    let (events, _) = sent.finish();
+    assert_eq!(kernel.calls("getppid"), GETPPID, "{}", kernel.text);
+    assert_eq!(events.calls("getppid"), GETPPID, "{}", events.text);
+    assert!(kernel.text.contains(&format!("; {GETPPID} more calls counted in the kernel")), "{}", kernel.text);
+    assert!(kernel.received < 10, "counted in the kernel, not sent:\n{}", kernel.text);
+    assert!(events.received >= GETPPID && !events.text.contains("counted in the kernel"), "{}", events.text);
+
+    let workload = Waiting::spawn(&["naps", &naps, &nap_us]);
+    let pid = workload.pid().to_string();
+    let counted = Attached::start(&["-e", "trace=nanosleep,clock_nanosleep", "-p", &pid]);
+    let sent = Attached::start(&["--events", "-e", "trace=nanosleep,clock_nanosleep", "-p", &pid]);
+    workload.go();
+    assert!(workload.wait().success());
+    let (kernel, _) = counted.finish();
+    let (events, _) = sent.finish();
+    let name = if events.rows.contains_key("clock_nanosleep") { "clock_nanosleep" } else { "nanosleep" };
+    assert_eq!(kernel.calls(name), NAPS, "{}", kernel.text);
+    assert_eq!(events.calls(name), NAPS, "{}", events.text);
+    assert_same_latencies(kernel.row(name), events.row(name), name, (&kernel, &events));
+    // The sleeps we caused: at least their length, each.
+    assert!(kernel.row(name).percentiles_ns.unwrap()[0] >= NAP_US * 1000, "{}", kernel.text);
+    // Blocked most of the time, by both counts.
+    for summary in [&kernel, &events] {
+        let (_, _, blocked) = summary.split[name];
+        assert!(blocked >= 90.0, "{name} blocked {blocked}%\n{}", summary.text);
+    }
+}
