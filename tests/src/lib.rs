@@ -542,3 +542,16 @@ pub fn go_program(name: &str) -> (PathBuf, PathBuf) {
     assert!(build.status.success(), "go build: {}", String::from_utf8_lossy(&build.stderr));
     (binary, dir)
 }
+
+/// A row of the summary's I/O table (`read file ...`), split into its columns.
+pub fn op_row<'a>(text: &'a str, op: &str, kind: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("I/O and network by operation"))
+        .find(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() >= 2 && f[0] == op && f[1] == kind
+        })
+        .unwrap_or_else(|| panic!("no {op}/{kind} row in:\n{text}"))
+        .split_whitespace()
+        .collect()
+}

@@ -1,7 +1,7 @@
 //! Calls counted in the kernel against the same calls sent one by one (`--events`): two
 //! tracers attached to one workload at once see the same calls, and must agree on the counts
 //! exactly and on the percentiles within the kernel histograms' precision.
-use tracer_tests::{Attached, Row, Summary, Waiting};
+use tracer_tests::{op_row, parse_duration_ns, Attached, Row, Summary, Waiting};
 
 const GETPPID: u64 = 5000;
 const NAPS: u64 = 200;
@@ -19,6 +19,52 @@ fn assert_same_latencies(kernel: &Row, events: &Row, what: &str, texts: (&Summar
         assert!(close(k[i], e[i]), "{what} {name}: {} counted in the kernel, {} from events\n{}\n{}", k[i], e[i], texts.0.text, texts.1.text);
     }
     assert!(close(kernel.total_ns, events.total_ns), "{what} total\n{}\n{}", texts.0.text, texts.1.text);
+}
+
+/// Runs `scenario` once, traced by two tracers at once with `args`: one counting in the kernel,
+/// one with `--events`.
+fn both_ways(args: &[&str], scenario: &[&str]) -> (Summary, Summary) {
+    let workload = Waiting::spawn(scenario);
+    let pid = workload.pid().to_string();
+    let with_pid = |extra: &[&str]| -> Vec<String> { extra.iter().chain(args).chain(&["-p", &pid]).map(|s| s.to_string()).collect() };
+    let (counted, sent) = (with_pid(&[]), with_pid(&["--events"]));
+    let counted = Attached::start(&counted.iter().map(String::as_str).collect::<Vec<_>>());
+    let sent = Attached::start(&sent.iter().map(String::as_str).collect::<Vec<_>>());
+    workload.go();
+    assert!(workload.wait().success());
+    (counted.finish().0, sent.finish().0)
+}
+
+/// Reads and writes of files and pipes are counted in the kernel by fd kind, as the reader
+/// classifies them from events: the same calls, bytes and errors, and for reads that block on a
+/// pipe for a known time, the same latencies.
+#[test]
+fn io_by_fd_kind_counted_in_the_kernel_agrees_with_events() {
+    // 3,000 reads of /dev/zero, 2,000 writes to /dev/null, 7 failed closes, 5 failed opens.
+    let (kernel, events) = both_ways(&[], &["rw", "3000", "2000", "7", "5"]);
+    assert!(kernel.text.contains("more calls counted in the kernel") && kernel.received < 100, "{}", kernel.text);
+    for (op, kind, calls, bytes) in [("read", "file", "3000", "3000"), ("write", "file", "2000", "2000")] {
+        for summary in [&kernel, &events] {
+            let row = op_row(&summary.text, op, kind);
+            assert_eq!((row[2], row[3]), (calls, bytes), "{op} {kind}:\n{}", summary.text);
+        }
+    }
+    for syscall in ["read", "write", "close", "openat"] {
+        let (k, e) = (kernel.row(syscall), events.row(syscall));
+        assert_eq!((k.calls, k.errors), (e.calls, e.errors), "{syscall}\n{}\n{}", kernel.text, events.text);
+    }
+    assert_eq!(kernel.errnos, events.errnos);
+
+    // 20 one-byte reads of a pipe, each waiting 5 ms for its writer.
+    let (kernel, events) = both_ways(&[], &["pipe-sleep", "20", "5"]);
+    let (k, e) = (op_row(&kernel.text, "read", "pipe"), op_row(&events.text, "read", "pipe"));
+    assert_eq!((k[2], k[3]), ("20", "20"), "{}", kernel.text);
+    assert_eq!((e[2], e[3]), ("20", "20"), "{}", events.text);
+    // p50, p99, max.
+    for column in [4, 5, 6] {
+        let (a, b) = (parse_duration_ns(k[column]), parse_duration_ns(e[column]));
+        assert!(close(a, b) && a >= 5_000_000, "read pipe column {column}: {a} against {b}\n{}\n{}", kernel.text, events.text);
+    }
 }
 
 #[test]

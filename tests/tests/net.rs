@@ -5,7 +5,7 @@ use std::{
     net::TcpStream,
 };
 
-use tracer_tests::{trace, wait_until_blocked_in, workload, workload_bin, Attached};
+use tracer_tests::{op_row, trace, wait_until_blocked_in, workload, workload_bin, Attached};
 
 const CONNS: u64 = 5;
 const MSGS: u64 = 10;
@@ -23,18 +23,6 @@ fn connections(text: &str) -> Vec<Conn> {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f[1].to_string(), f[2].to_string(), f[3] != "-", f[4] != "-", f[6].parse().unwrap(), f[7].parse().unwrap())
         })
-        .collect()
-}
-
-fn op_row<'a>(text: &'a str, op: &str, kind: &str) -> Vec<&'a str> {
-    text.lines()
-        .skip_while(|l| !l.starts_with("I/O and network by operation"))
-        .find(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() >= 2 && f[0] == op && f[1] == kind
-        })
-        .unwrap_or_else(|| panic!("no {op}/{kind} row in:\n{text}"))
-        .split_whitespace()
         .collect()
 }
 

@@ -91,6 +91,9 @@ pub const SYSCALL_CREATES_TASK: u32 = 4;
 /// Its calls must reach the reader one by one even when calls are counted in the kernel: it
 /// creates, frees or does I/O on fds (the I/O view classifies them), execs, or creates tasks.
 pub const SYSCALL_NEEDS_EVENT: u32 = 8;
+/// A read/write-family syscall that sends (writes) from its fd: its kind is remembered apart
+/// from the receiving calls'.
+pub const SYSCALL_SENDS: u32 = 16;
 
 /// A syscall's calls counted in the kernel (the `AGG_TOTALS` per-CPU map, by syscall number):
 /// successful calls under the `--slow` threshold of syscalls without [`SYSCALL_NEEDS_EVENT`].
@@ -288,7 +291,48 @@ pub struct InFlight {
     /// The fd generation (bumped by every fd-freeing syscall of any traced thread) when it was
     /// sent: after a close anywhere, the same fd may be a new socket at the same address.
     pub last_generation: u64,
+    /// What the fds of this thread's latest receive and send calls are (`FD_KIND_*`), as of
+    /// `kinds_generation` in process `kinds_tgid`: a reader and a writer of two fds (dd, cat, a
+    /// proxy) look each up once.
+    pub kinds: [FdKindSeen; 2],
+    pub kinds_tgid: u32,
+    pub _pad: u32,
+    pub kinds_generation: u64,
 }
+
+/// An fd and its kind, in [`InFlight::kinds`]; `fd_plus_one` 0 is none.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FdKindSeen {
+    pub fd_plus_one: i32,
+    pub kind: u32,
+}
+
+/// What an fd is, from its inode's mode, in the order of the reader's `FdKind`.
+pub const FD_KIND_SOCKET: u32 = 0;
+pub const FD_KIND_PIPE: u32 = 1;
+/// Regular files, directories and devices.
+pub const FD_KIND_FILE: u32 = 2;
+/// Anonymous inodes (eventfd, epoll, timerfd, signalfd...): no file type.
+pub const FD_KIND_OTHER: u32 = 3;
+
+/// Reads and writes counted in the kernel (the `IO_TOTALS` per-CPU map), by I/O slot (the
+/// `IO_SLOT` map gives a read/write-family syscall's, from 1) and fd kind (pipe, file, other:
+/// sockets are sent as events, for their connections).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoTotals {
+    pub calls: u64,
+    pub total_ns: u64,
+    pub bytes: u64,
+    pub max_ns: u64,
+}
+
+/// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.
+pub const IO_SLOTS: u32 = 32;
+pub const IO_KINDS: u32 = 3;
+/// `IO_HIST` holds, per (slot, kind), a latency histogram and a bytes histogram.
+pub const IO_HIST_WORDS: u32 = IO_SLOTS * IO_KINDS * 2 * HIST_BUCKETS;
 
 #[cfg(feature = "user")]
 mod pod {
@@ -301,6 +345,7 @@ mod pod {
     unsafe impl aya::Pod for super::SlowStackEvent {}
     unsafe impl aya::Pod for super::ExecArgs {}
     unsafe impl aya::Pod for super::SyscallTotals {}
+    unsafe impl aya::Pod for super::IoTotals {}
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    hist_bucket, ConnectStart, ExecArgs, InFlight, SockTuple, SyscallTotals, HIST_BUCKETS, LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS,
-    MAX_SYSCALLS, SYSCALL_NEEDS_EVENT,
+    hist_bucket, ConnectStart, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, FD_KIND_SOCKET, HIST_BUCKETS, IO_KINDS, IO_SLOTS,
+    LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
@@ -336,26 +336,74 @@ static AGG_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(MA
 #[map]
 static AGG_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
-/// Counts the call here, and returns true, when that is enough: it succeeded, and its syscall
-/// needs no event of its own (the `--slow` threshold is checked before).
+/// Whether calls are counted here (a load-time constant: the verifier drops what depends on it
+/// when they are not).
 #[inline(always)]
-pub fn aggregate(nr: u32, flags: u32, ret: i64, ns: u64, blocked_ns: u64, runq_ns: u64) -> bool {
-    if AGGREGATE_ON.load() == 0 || ret < 0 || flags & SYSCALL_NEEDS_EVENT != 0 {
-        return false;
-    }
+pub fn kernel_counts() -> bool {
+    AGGREGATE_ON.load() != 0
+}
+
+/// Counts a successful call of syscall `nr` (the caller checked that no event is needed), in
+/// its histogram too unless `histogram` is false: a read or write is in its (slot, kind)
+/// histogram, which the reader adds to its syscall's, and one atomic add is saved.
+#[inline(always)]
+pub fn count_call(nr: u32, ns: u64, blocked_ns: u64, runq_ns: u64, histogram: bool) {
     let blocked = if blocked_ns < ns { blocked_ns } else { ns };
     let runq = if runq_ns < ns - blocked { runq_ns } else { ns - blocked };
-    let Some(totals) = AGG_TOTALS.get_ptr_mut(nr) else { return false };
+    if let Some(totals) = AGG_TOTALS.get_ptr_mut(nr) {
+        unsafe {
+            (*totals).calls += 1;
+            (*totals).total_ns += ns;
+            (*totals).blocked_ns += blocked;
+            (*totals).runq_ns += runq;
+            if ns > (*totals).max_ns {
+                (*totals).max_ns = ns;
+            }
+        }
+    }
+    if !histogram {
+        return;
+    }
+    if let Some(count) = AGG_HIST.get_ptr_mut(nr * HIST_BUCKETS + hist_bucket(ns)) {
+        atomic_add(count, 1);
+    }
+}
+
+/// The I/O slot of a read/write-family syscall, from 1 (0: none).
+#[map]
+static IO_SLOT: Array<u32> = Array::with_max_entries(MAX_SYSCALLS, 0);
+
+/// Reads and writes counted here, by (slot, kind), per CPU.
+#[map]
+static IO_TOTALS: PerCpuArray<IoTotals> = PerCpuArray::with_max_entries(IO_SLOTS * IO_KINDS, 0);
+
+/// Their latency and bytes histograms, shared and mapped by the reader as `AGG_HIST` is.
+#[map]
+static IO_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Counts a successful read or write of `bytes` on an fd of `kind` (not a socket); false when
+/// the syscall has no I/O slot, and the call needs its event.
+#[inline(always)]
+pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
+    let slot = IO_SLOT.get(nr).copied().unwrap_or(0);
+    if slot == 0 || kind == FD_KIND_SOCKET || kind > IO_KINDS {
+        return false;
+    }
+    let index = (slot - 1) * IO_KINDS + kind - 1;
+    let Some(totals) = IO_TOTALS.get_ptr_mut(index) else { return false };
     unsafe {
         (*totals).calls += 1;
         (*totals).total_ns += ns;
-        (*totals).blocked_ns += blocked;
-        (*totals).runq_ns += runq;
+        (*totals).bytes += bytes;
         if ns > (*totals).max_ns {
             (*totals).max_ns = ns;
         }
     }
-    if let Some(count) = AGG_HIST.get_ptr_mut(nr * HIST_BUCKETS + hist_bucket(ns)) {
+    let base = index * 2 * HIST_BUCKETS;
+    if let Some(count) = IO_HIST.get_ptr_mut(base + hist_bucket(ns)) {
+        atomic_add(count, 1);
+    }
+    if let Some(count) = IO_HIST.get_ptr_mut(base + HIST_BUCKETS + hist_bucket(bytes)) {
         atomic_add(count, 1);
     }
     true

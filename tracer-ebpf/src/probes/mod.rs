@@ -1,3 +1,4 @@
+mod fd_kind;
 mod net;
 mod process;
 mod reference;

@@ -10,11 +10,12 @@ use aya_ebpf::{
 };
 use tracer_common::{
     Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
-    MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_SOCKET_FD_ARG0,
+    MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
+use super::fd_kind::fd_kind;
 use crate::maps::{
-    aggregate, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    count_call, count_io, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -130,10 +131,20 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     let flags = syscall_flags(nr);
     // Counted here, without an event, when nothing needs the call itself. Load-time constants
     // make the verifier drop this branch with --events, and the slow-call compare without --slow.
-    if slow_threshold().is_none_or(|threshold| now - start_ns < threshold)
-        && aggregate(nr, flags, ret, now - start_ns, blocked_ns, runq_ns)
-    {
-        return;
+    let ns = now - start_ns;
+    if kernel_counts() && ret >= 0 && slow_threshold().is_none_or(|threshold| ns < threshold) {
+        if flags & SYSCALL_NEEDS_EVENT == 0 {
+            count_call(nr, ns, blocked_ns, runq_ns, true);
+            return;
+        }
+        // A read or write that touched no socket, on an fd that is none: by fd kind here too.
+        if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
+            let kind = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0);
+            if kind.is_some_and(|kind| count_io(nr, kind, ns, ret as u64)) {
+                count_call(nr, ns, blocked_ns, runq_ns, false);
+                return;
+            }
+        }
     }
     let arg0 = read_arg0(regs);
     note_freed_fds(flags, ret);

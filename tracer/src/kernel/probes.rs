@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_WORDS};
 
 use super::{btf, kernel_counts::KernelCounts, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
@@ -61,6 +61,9 @@ pub struct ProbeConfig {
     pub process_exits: bool,
     /// Count in the kernel the calls that need no event of their own (not `--events`).
     pub kernel_counts: bool,
+    /// The read/write-family syscalls, by I/O slot: their reads and writes of pipes, files and
+    /// other fds are counted in the kernel too.
+    pub io_slots: Vec<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,10 +106,10 @@ impl Probes {
         // offsets the scheduler and TCP programs read at. Ours is read and parsed on a thread
         // of its own while the loader parses its copy.
         let (struct_offsets_tx, struct_offsets) = std::sync::mpsc::channel();
-        let (sched, net) = (config.sched_split, config.net);
+        let (sched, net, fds) = (config.sched_split, config.net, config.kernel_counts);
         let our_btf = std::thread::spawn(move || -> Result<Btf> {
             let data = btf::read(BTF_PATH)?;
-            let _ = struct_offsets_tx.send(btf_offsets(&data, sched, net));
+            let _ = struct_offsets_tx.send(btf_offsets(&data, sched, net, fds));
             Btf::parse(&data, object::Endianness::default()).context("cannot parse the kernel's BTF")
         });
         let pid_max = read_pid_max()?;
@@ -148,6 +151,7 @@ impl Probes {
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
             .map_max_entries("AGG_HIST", if config.kernel_counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
+            .map_max_entries("IO_HIST", if config.kernel_counts { IO_HIST_WORDS } else { 1 })
             // The benchmark's reference maps are made with the object's other maps; at their
             // full size (a histogram per syscall per CPU) they took over a second to allocate.
             .map_max_entries("REF_SLOTS", 1)
@@ -230,9 +234,21 @@ impl Probes {
         let ring = Some(RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?);
         let kernel_counts = match config.kernel_counts {
             true => {
+                let mut io_slot: Array<_, u32> = Array::try_from(ebpf.map_mut("IO_SLOT").context("map IO_SLOT")?)?;
+                if config.io_slots.len() > IO_SLOTS as usize {
+                    bail!("{} read/write-family syscalls, room for {IO_SLOTS}", config.io_slots.len());
+                }
+                for (slot, &nr) in config.io_slots.iter().enumerate() {
+                    io_slot.set(nr, slot as u32 + 1, 0)?;
+                }
+                let mapped = |ebpf: &mut Ebpf, name: &str| -> Result<MappedWords> {
+                    let map = Array::try_from(ebpf.take_map(name).with_context(|| format!("map {name}"))?)?;
+                    MappedWords::new(map).with_context(|| format!("cannot map {name}"))
+                };
                 let totals = PerCpuArray::try_from(ebpf.take_map("AGG_TOTALS").context("map AGG_TOTALS")?)?;
-                let hist = Array::try_from(ebpf.take_map("AGG_HIST").context("map AGG_HIST")?)?;
-                Some(KernelCounts::new(totals, MappedWords::new(hist).context("cannot map the kernel's histograms")?))
+                let io_totals = PerCpuArray::try_from(ebpf.take_map("IO_TOTALS").context("map IO_TOTALS")?)?;
+                let (hist, io_hist) = (mapped(&mut ebpf, "AGG_HIST")?, mapped(&mut ebpf, "IO_HIST")?);
+                Some(KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone()))
             }
             false => None,
         };
@@ -303,9 +319,23 @@ impl Probes {
 
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
 /// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
-fn btf_offsets(data: &[u8], sched: bool, net: bool) -> Result<Vec<(&'static str, u32)>> {
+fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'static str, u32)>> {
     let offset = |name: &str, member: &str| btf::member_offset(BTF_PATH, data, name, member);
     let mut offsets = Vec::new();
+    if fds {
+        // current->files->fdt->fd[fd]->f_inode->i_mode: what an fd is, for counting I/O by fd
+        // kind in the kernel.
+        for (global, name, member) in [
+            ("TASK_FILES_OFFSET", "task_struct", "files"),
+            ("FILES_FDT_OFFSET", "files_struct", "fdt"),
+            ("FDT_MAX_FDS_OFFSET", "fdtable", "max_fds"),
+            ("FDT_FD_OFFSET", "fdtable", "fd"),
+            ("FILE_INODE_OFFSET", "file", "f_inode"),
+            ("INODE_MODE_OFFSET", "inode", "i_mode"),
+        ] {
+            offsets.push((global, offset(name, member)?));
+        }
+    }
     if sched {
         offsets.push(("TASK_PID_OFFSET", offset("task_struct", "pid")?));
     }

@@ -11,13 +11,13 @@ use tracer_common::MAX_SYSCALLS;
 
 use super::{
     groups::Groups,
-    histogram::{new_histogram, record_count, record_value},
+    histogram::{new_histogram, record_kernel_buckets, record_value},
     net::NetStats,
     slow::SlowCalls,
 };
 use crate::kernel::{
     event::{SchedRecord, SocketRecord, SyscallRecord},
-    kernel_counts::KernelCalls,
+    kernel_counts::{KernelCalls, KernelIo},
     syscall_set::SyscallSet,
 };
 
@@ -76,27 +76,14 @@ impl SyscallStats {
 }
 
 impl SyscallStats {
-    /// Calls counted in the kernel: their totals, and their histogram buckets recorded at each
-    /// bucket's middle (within 0.4% of every value in it), but for the longest call, recorded
-    /// as it was so that the maximum is exact.
+    /// Calls counted in the kernel: their totals and histogram buckets.
     fn record_kernel(&mut self, calls: &KernelCalls) {
         let totals = &calls.totals;
         self.calls += totals.calls;
         self.total_ns += totals.total_ns;
         self.blocked_ns += totals.blocked_ns;
         self.runq_ns += totals.runq_ns;
-        let max_bucket = tracer_common::hist_bucket(totals.max_ns);
-        for &(bucket, count) in &calls.buckets {
-            let (low, width) = tracer_common::hist_bucket_range(bucket);
-            if bucket == max_bucket && totals.max_ns > self.latency.max() {
-                record_value(&mut self.latency, totals.max_ns);
-                if count > 1 {
-                    record_count(&mut self.latency, low + width / 2, count - 1);
-                }
-            } else {
-                record_count(&mut self.latency, low + width / 2, count);
-            }
-        }
+        record_kernel_buckets(&mut self.latency, &calls.buckets, Some(totals.max_ns));
     }
 
     pub fn on_cpu_ns(&self) -> u64 {
@@ -193,6 +180,13 @@ impl StatsTable {
         }
     }
 
+    fn record_kernel_latency(&mut self, io: &KernelIo) {
+        if let Some(slot) = self.by_nr.get_mut(io.nr as usize) {
+            let stats = slot.get_or_insert_with(SyscallStats::new);
+            record_kernel_buckets(&mut stats.latency, &io.latency, Some(io.totals.max_ns));
+        }
+    }
+
     /// Syscalls seen, by number.
     pub fn syscalls(&self) -> impl Iterator<Item = (u32, &SyscallStats)> {
         self.by_nr.iter().enumerate().filter_map(|(nr, s)| s.as_ref().map(|s| (nr as u32, s)))
@@ -249,8 +243,8 @@ impl Aggregator {
         }
     }
 
-    /// Calls the kernel counted: into the tables like events (they are none of the I/O view's,
-    /// and `--by` has every call sent as an event).
+    /// Calls the kernel counted: into the tables like events (`--by` has every call sent as an
+    /// event). A read's or write's latency comes with [`Aggregator::record_kernel_io`].
     pub fn record_kernel(&mut self, calls: &KernelCalls) {
         if self.shown.as_ref().is_some_and(|shown| !shown.contains(calls.nr)) {
             return;
@@ -258,6 +252,19 @@ impl Aggregator {
         self.total.record_kernel(calls);
         if let Some(interval) = &mut self.interval {
             interval.record_kernel(calls);
+        }
+    }
+
+    /// Reads and writes the kernel counted, by fd kind: into the I/O view, and their latency
+    /// into their syscall's histogram (their totals came with [`Aggregator::record_kernel`]).
+    pub fn record_kernel_io(&mut self, io: &KernelIo) {
+        self.net.record_kernel_io(io);
+        if self.shown.as_ref().is_some_and(|shown| !shown.contains(io.nr)) {
+            return;
+        }
+        self.total.record_kernel_latency(io);
+        if let Some(interval) = &mut self.interval {
+            interval.record_kernel_latency(io);
         }
     }
 

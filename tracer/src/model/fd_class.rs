@@ -132,7 +132,11 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
             if class.direction.is_some() {
                 flags |= tracer_common::SYSCALL_SOCKET_FD_ARG0;
             }
-            if class.frees_fds {
+            if class.direction == Some(Direction::Send) {
+                flags |= tracer_common::SYSCALL_SENDS;
+            }
+            // An exec closes the close-on-exec fds: what the kernel knew of fd kinds is stale.
+            if class.frees_fds || class.exec {
                 flags |= tracer_common::SYSCALL_FREES_FDS;
             }
             if class.creates_task {
@@ -145,6 +149,21 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
         })
         .filter(|&(_, flags)| flags != 0)
         .collect()
+}
+
+/// The read/write-family syscalls, in the order of their I/O slots in the kernel.
+pub fn io_slots() -> Vec<u32> {
+    classes().iter().enumerate().filter(|(_, class)| class.direction.is_some()).map(|(nr, _)| nr as u32).collect()
+}
+
+/// What the kernel's fd kinds (`FD_KIND_*`, from the inode's mode) are here.
+pub fn kind_of_kernel(kind: u32) -> FdKind {
+    match kind {
+        tracer_common::FD_KIND_SOCKET => FdKind::Socket,
+        tracer_common::FD_KIND_PIPE => FdKind::Pipe,
+        tracer_common::FD_KIND_FILE => FdKind::File,
+        _ => FdKind::Other,
+    }
 }
 
 fn io_direction(name: &str) -> Option<Direction> {

@@ -30,3 +30,21 @@ pub fn record_count(histogram: &mut Histogram<u64>, value: u64, count: u64) {
         histogram.saturating_record_n(value, count);
     }
 }
+
+/// Records the kernel's histogram buckets (`tracer_common::hist_bucket`) that grew: each at its
+/// bucket's middle (within 0.4% of every value in it), but for the longest value since the
+/// start, `max`, recorded as it was once it is new, so that the maximum is exact.
+pub fn record_kernel_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)], max: Option<u64>) {
+    let max_bucket = max.map(tracer_common::hist_bucket);
+    for &(bucket, count) in buckets {
+        let (low, width) = tracer_common::hist_bucket_range(bucket);
+        let mut count = count;
+        if let Some(max) = max.filter(|&max| Some(bucket) == max_bucket && max > histogram.max()) {
+            record_value(histogram, max);
+            count -= 1;
+        }
+        if count > 0 {
+            record_count(histogram, low + width / 2, count);
+        }
+    }
+}

@@ -12,10 +12,13 @@ use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
 use super::{
-    fd_class::{classes, Direction, FdKind, FD_KINDS, KINDS},
-    histogram::{new_connection_histogram, new_histogram, record_value},
+    fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
+    histogram::{new_connection_histogram, new_histogram, record_kernel_buckets, record_value},
 };
-use crate::kernel::event::{SocketRecord, SyscallRecord};
+use crate::kernel::{
+    event::{SocketRecord, SyscallRecord},
+    kernel_counts::KernelIo,
+};
 
 /// Latency and bytes of one kind of operation (`read` on a socket, `write` on a pipe, ...).
 #[derive(Clone, Debug)]
@@ -415,6 +418,20 @@ impl NetStats {
                 record_value(sizes, bytes);
             }
         }
+    }
+
+    /// Reads and writes the kernel counted on fds of one kind (never sockets: their calls come
+    /// as events, for their connections).
+    pub fn record_kernel_io(&mut self, io: &KernelIo) {
+        let index = io.nr as usize * FD_KINDS + kind_of_kernel(io.kind) as usize;
+        if self.ops.len() <= index {
+            self.ops.resize(index + 1, None);
+        }
+        let op = self.ops[index].get_or_insert_with(OpStats::new);
+        op.total_ns += io.totals.total_ns;
+        op.bytes += io.totals.bytes;
+        record_kernel_buckets(&mut op.latency, &io.latency, Some(io.totals.max_ns));
+        record_kernel_buckets(&mut op.sizes, &io.bytes, None);
     }
 
     /// What fd `fd` of `tgid` is, as strace -y shows it: `socket 10.0.0.2:5432` (its peer),

@@ -71,8 +71,12 @@ impl Reader {
     /// Takes what the kernel counted since the last look into the tables.
     pub fn record_kernel_counts(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
         if let Some(counts) = counts {
-            for calls in counts.read()? {
-                self.aggregator.record_kernel(&calls);
+            let delta = counts.read()?;
+            for calls in &delta.calls {
+                self.aggregator.record_kernel(calls);
+            }
+            for io in &delta.io {
+                self.aggregator.record_kernel_io(io);
             }
         }
         Ok(())

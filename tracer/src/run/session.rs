@@ -30,7 +30,7 @@ use crate::{
     },
     model::{
         aggregate::{Aggregator, StatsTable},
-        fd_class::{kernel_syscall_flags, with_fd_lifecycle},
+        fd_class::{io_slots, kernel_syscall_flags, with_fd_lifecycle},
         cpu_quota::Throttling,
         go_runtime::GoSeen,
         groups::{CgroupName, GroupBy, Groups},
@@ -179,6 +179,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         // `--by` and cgroup targets need each call's process (cgroup targets learn their
         // processes from their calls); fentry attachment is left as it was.
         kernel_counts: !options.events && options.by.is_none() && cgroups.is_empty() && options.attach == AttachMode::Tracepoint,
+        io_slots: io_slots(),
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
