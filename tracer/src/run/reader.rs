@@ -34,8 +34,8 @@ pub struct Reader {
     stacks: Option<Stacks>,
     /// With `--slow`, outside the live view: prints each slow call as it arrives.
     lines: Option<SlowLines>,
-    /// With `--cgroup`: the processes seen making syscalls (nobody listed them up front), and
-    /// how many of them were forgotten once they had exited.
+    /// With `--cgroup`: the processes seen in the traced cgroups (at attach, making syscalls,
+    /// ending, at the end), and how many of them were forgotten once they had exited.
     pub tgids: Option<std::collections::HashSet<u32>>,
     pub tgids_forgotten: usize,
 }
@@ -137,6 +137,9 @@ impl Reader {
                 Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),
                 Ok(Record::Fork { child_pid, .. }) => self.forks.push(child_pid),
                 Ok(Record::ProcessExit { tgid, cgroup_id, comm }) => {
+                    if let Some(tgids) = &mut self.tgids {
+                        tgids.insert(tgid);
+                    }
                     if let Some(groups) = &mut self.aggregator.groups {
                         groups.exited(tgid, cgroup_id, &comm);
                     }

@@ -175,10 +175,11 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
             user_args: slow_copy_table(),
         }),
         cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
-        process_exits: options.by.is_some(),
-        // `--by` and cgroup targets need each call's process (cgroup targets learn their
-        // processes from their calls); fentry attachment is left as it was.
-        kernel_counts: !options.events && options.by.is_none() && cgroups.is_empty() && options.attach == AttachMode::Tracepoint,
+        // For `--by`, and for cgroup targets, whose processes are counted as they end (their
+        // calls may all be counted in the kernel).
+        process_exits: options.by.is_some() || !cgroups.is_empty(),
+        // `--by` needs each call's process; fentry attachment is left as it was.
+        kernel_counts: !options.events && options.by.is_none() && options.attach == AttachMode::Tracepoint,
         io_slots: io_slots(),
     };
     times.lap("targets");
@@ -206,6 +207,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     }
     for cgroup in &cgroups {
         let members = target::cgroup_processes(&cgroup.path);
+        reader.tgids.get_or_insert_with(HashSet::new).extend(&members);
         for &tgid in &members {
             reader.aggregator.net.learn_fds(tgid);
             reader.watch(tgid);
@@ -461,6 +463,12 @@ async fn trace_loop(
     }
     reader.drain_backlog(ring.get_mut());
     reader.record_kernel_counts(probes.kernel_counts())?;
+    if let Some(tgids) = &mut reader.tgids {
+        // Those still there: their calls may all have been counted in the kernel.
+        for cgroup in cgroups {
+            tgids.extend(target::cgroup_processes(&cgroup.path));
+        }
+    }
     if !sinks.is_empty() {
         (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
         intervals_state.go = watchers.go.found();
@@ -470,7 +478,7 @@ async fn trace_loop(
         }
     }
     if let Some(processes) = reader.processes_seen() {
-        // With cgroups, the processes are the ones that made syscalls, and the -p ones.
+        // With cgroups: the processes seen in them, and the -p ones.
         seen = processes + roots.iter().filter(|tgid| !reader.tgids.as_ref().is_some_and(|t| t.contains(tgid))).count();
     }
     Ok((seen, ending))
