@@ -220,8 +220,9 @@ pub struct TraceArgs {
     pub own_usage: bool,
 
     /// Send every call through the ring buffer, as one event each. By default, successful
-    /// calls of syscalls that neither make, free nor do I/O on fds (nor exec, nor clone) and are
-    /// under the --slow threshold are counted in the kernel, in per-syscall histograms.
+    /// calls under the --slow threshold that need no event of their own are counted in the
+    /// kernel, in histograms: those of syscalls that neither make nor free fds (nor exec, nor
+    /// clone), and reads and writes of fds that are not sockets.
     #[arg(long = "events")]
     pub events: bool,
 

@@ -92,6 +92,8 @@ pub struct Snapshot {
     pub processes: usize,
     pub threads: usize,
     pub events_per_sec: f64,
+    /// Calls counted in the kernel, without events.
+    pub kernel_calls_per_sec: f64,
     pub lost: u64,
     pub rows: Vec<RowSnapshot>,
     pub connections: Vec<ConnectionRow>,
@@ -167,6 +169,7 @@ impl SnapshotBuilder {
             processes: tick.live.len(),
             threads,
             events_per_sec: if interval_s > 0.0 { tick.interval.events as f64 / interval_s } else { 0.0 },
+            kernel_calls_per_sec: if interval_s > 0.0 { tick.interval.kernel_calls as f64 / interval_s } else { 0.0 },
             lost: tick.lost,
             rows,
             connections,
@@ -337,11 +340,12 @@ pub fn text_table(snapshot: &Snapshot, sort: SortKey) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "--- {:.1}s: {} processes, {} threads, {:.0} events/s, {} lost ---",
+        "--- {:.1}s: {} processes, {} threads, {:.0} events/s, {:.0} calls/s counted in the kernel, {} lost ---",
         snapshot.elapsed.as_secs_f64(),
         snapshot.processes,
         snapshot.threads,
         snapshot.events_per_sec,
+        snapshot.kernel_calls_per_sec,
         snapshot.lost
     );
     for line in &snapshot.cpu_limits {
