@@ -106,11 +106,11 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &ViewState, target: &str) {
     let lines = vec![
         Line::from(format!("tracer top: {target}{paused}")),
         Line::from(format!(
-            "{} proc, {} threads | {:.0} events/s, {:.0} calls/s in kernel | lost {} | {:.0}s | {} | sort: {}",
+            // Events and calls counted in the kernel together: the line has 80 columns.
+            "{} proc, {} threads | {:.0} traced/s | lost {} | {:.0}s | {} | sort: {}",
             s.processes,
             s.threads,
-            s.events_per_sec,
-            s.kernel_calls_per_sec,
+            s.events_per_sec + s.kernel_calls_per_sec,
             s.lost,
             s.elapsed.as_secs_f64(),
             state.pane.title(),
