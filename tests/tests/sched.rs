@@ -31,8 +31,10 @@ fn reads_competing_for_one_cpu_wait_in_the_run_queue() {
     assert!(runq >= 30.0, "run queue {runq}%:\n{}", summary.text);
     assert!(on_cpu >= 15.0, "on-CPU {on_cpu}%:\n{}", summary.text);
     assert!(blocked <= 5.0, "nothing blocks reading /dev/zero: {blocked}%:\n{}", summary.text);
-    // Per thread: the three readers typically wait for a CPU milliseconds at a time (CFS slices).
-    let waiting = summary.threads.iter().filter(|t| t.runq_p50_ns >= 1_000_000).count();
+    // Per thread: each of the three readers waits for a CPU milliseconds at a time (a slice of
+    // another's). Judged by p99, not the median: a kernel thread waking on that CPU (writeback
+    // after a build, in a fresh-clone CI run) adds many short waits, which set the median.
+    let waiting = summary.threads.iter().filter(|t| t.runq_p99_ns >= 1_000_000).count();
     assert!(waiting >= 3, "three threads queued for one CPU:\n{}", summary.text);
 }
 
