@@ -331,8 +331,9 @@ pub struct IoTotals {
 /// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.
 pub const IO_SLOTS: u32 = 32;
 pub const IO_KINDS: u32 = 3;
-/// `IO_HIST` holds, per (slot, kind), a latency histogram and a bytes histogram.
-pub const IO_HIST_WORDS: u32 = IO_SLOTS * IO_KINDS * 2 * HIST_BUCKETS;
+/// `IO_HIST` holds, per (slot, kind), a latency histogram and a bytes histogram: this many
+/// words for each.
+pub const IO_HIST_WORDS_PER_KIND: u32 = 2 * HIST_BUCKETS;
 
 #[cfg(feature = "user")]
 mod pod {

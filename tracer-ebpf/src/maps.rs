@@ -8,7 +8,8 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    hist_bucket, ConnectStart, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, FD_KIND_SOCKET, HIST_BUCKETS, IO_KINDS, IO_SLOTS,
+    hist_bucket, ConnectStart, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, FD_KIND_SOCKET, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
 
@@ -321,7 +322,7 @@ pub fn submit<T: 'static>(entry: RingBufEntry<T>) {
 }
 
 /// Non-zero when calls that need no event of their own are counted here instead (not with
-/// `--events`, `--by` or cgroup targets): a load-time constant.
+/// `--events` or `--by`): a load-time constant.
 #[unsafe(no_mangle)]
 static AGGREGATE_ON: Global<u32> = Global::new(0);
 
@@ -399,7 +400,7 @@ pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
             (*totals).max_ns = ns;
         }
     }
-    let base = index * 2 * HIST_BUCKETS;
+    let base = index * IO_HIST_WORDS_PER_KIND;
     if let Some(count) = IO_HIST.get_ptr_mut(base + hist_bucket(ns)) {
         atomic_add(count, 1);
     }

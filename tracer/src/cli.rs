@@ -214,8 +214,8 @@ pub struct TraceArgs {
     pub startup_times: bool,
 
     /// Print, at the end, what tracing cost tracer itself: its CPU time from attach and per
-    /// event, its peak RSS, and its kernel programs' run time where the kernel counts it
-    /// (`sysctl kernel.bpf_stats_enabled=1`).
+    /// call or event, its RSS now and at the peak, and its kernel programs' run time where the
+    /// kernel counts it (`sysctl kernel.bpf_stats_enabled=1`).
     #[arg(long = "own-usage")]
     pub own_usage: bool,
 

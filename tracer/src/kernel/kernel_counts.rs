@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 use aya::maps::{MapData, PerCpuArray};
-use tracer_common::{IoTotals, SyscallTotals, HIST_BUCKETS, IO_KINDS, MAX_SYSCALLS};
+use tracer_common::{IoTotals, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, MAX_SYSCALLS};
 
 use super::mapped::MappedWords;
 
@@ -106,7 +106,7 @@ impl KernelCounts {
             }
             let (last_totals, last_hist) = last.get_or_insert_with(|| (IoTotals::default(), zeros(2)));
             let (latency_last, bytes_last) = last_hist.split_at_mut(HIST_BUCKETS as usize);
-            let base = index * 2 * HIST_BUCKETS as usize;
+            let base = index * IO_HIST_WORDS_PER_KIND as usize;
             let latency = grown(&self.io_hist, base, latency_last);
             let bytes = grown(&self.io_hist, base + HIST_BUCKETS as usize, bytes_last);
             let added = IoTotals {

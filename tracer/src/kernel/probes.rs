@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_WORDS};
 
 use super::{btf, kernel_counts::KernelCounts, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
@@ -57,7 +57,7 @@ pub struct ProbeConfig {
     pub slow: Option<SlowConfig>,
     /// `--cgroup`: (id, level) of each cgroup v2 whose processes are traced, descendants too.
     pub cgroups: Vec<(u64, u32)>,
-    /// Send a record when a traced process ends (`--by`).
+    /// Send a record when a traced process ends (`--by`, and cgroup targets).
     pub process_exits: bool,
     /// Count in the kernel the calls that need no event of their own (not `--events`).
     pub kernel_counts: bool,
@@ -142,6 +142,7 @@ impl Probes {
         let slot_mask = slots - 1;
 
         let aggregate_on = u32::from(config.kernel_counts);
+        let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
         let from_btf = struct_offsets.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
@@ -151,7 +152,8 @@ impl Probes {
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
             .map_max_entries("AGG_HIST", if config.kernel_counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
-            .map_max_entries("IO_HIST", if config.kernel_counts { IO_HIST_WORDS } else { 1 })
+            // Sized for the read/write-family syscalls there are (19 on x86_64), not the room.
+            .map_max_entries("IO_HIST", if config.kernel_counts { io_hist_words } else { 1 })
             // The benchmark's reference maps are made with the object's other maps; at their
             // full size (a histogram per syscall per CPU) they took over a second to allocate.
             .map_max_entries("REF_SLOTS", 1)

@@ -387,11 +387,7 @@ impl NetStats {
         // its socket, so /proc's word is taken for it.
         let (connection, kind) = self.fd_info(rec.tgid, fd, duration.is_none());
         let bytes = rec.ret.max(0) as u64;
-        let index = rec.nr as usize * FD_KINDS + kind as usize;
-        if self.ops.len() <= index {
-            self.ops.resize(index + 1, None);
-        }
-        let op = self.ops[index].get_or_insert_with(OpStats::new);
+        let op = self.op_mut(rec.nr, kind);
         op.record_call(duration);
         op.bytes += bytes;
         let succeeded = rec.ret >= 0;
@@ -420,14 +416,19 @@ impl NetStats {
         }
     }
 
-    /// Reads and writes the kernel counted on fds of one kind (never sockets: their calls come
-    /// as events, for their connections).
-    pub fn record_kernel_io(&mut self, io: &KernelIo) {
-        let index = io.nr as usize * FD_KINDS + kind_of_kernel(io.kind) as usize;
+    /// The figures of syscall `nr` on fds of `kind`, made at first use.
+    fn op_mut(&mut self, nr: u32, kind: FdKind) -> &mut OpStats {
+        let index = nr as usize * FD_KINDS + kind as usize;
         if self.ops.len() <= index {
             self.ops.resize(index + 1, None);
         }
-        let op = self.ops[index].get_or_insert_with(OpStats::new);
+        self.ops[index].get_or_insert_with(OpStats::new)
+    }
+
+    /// Reads and writes the kernel counted on fds of one kind (never sockets: their calls come
+    /// as events, for their connections).
+    pub fn record_kernel_io(&mut self, io: &KernelIo) {
+        let op = self.op_mut(io.nr, kind_of_kernel(io.kind));
         op.total_ns += io.totals.total_ns;
         op.bytes += io.totals.bytes;
         record_kernel_buckets(&mut op.latency, &io.latency, Some(io.totals.max_ns));

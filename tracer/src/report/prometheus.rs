@@ -32,8 +32,24 @@ pub struct SelfUsage {
 }
 
 impl SelfUsage {
-    /// Read from /proc/self (RSS) and getrusage (user + system CPU of every thread).
     pub fn now(start_time_seconds: f64) -> Self {
+        let usage = ProcessUsage::now();
+        Self { resident_bytes: usage.resident_bytes, cpu_seconds: (usage.user + usage.system).as_secs_f64(), start_time_seconds }
+    }
+}
+
+/// The tracer process's use so far: user and system CPU of every thread (getrusage), resident
+/// memory now (/proc/self/statm) and at its peak.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessUsage {
+    pub user: std::time::Duration,
+    pub system: std::time::Duration,
+    pub resident_bytes: u64,
+    pub peak_resident_bytes: u64,
+}
+
+impl ProcessUsage {
+    pub fn now() -> Self {
         let pages: u64 = std::fs::read_to_string("/proc/self/statm")
             .ok()
             .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
@@ -42,8 +58,14 @@ impl SelfUsage {
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        Self { resident_bytes: pages * page, cpu_seconds: secs(usage.ru_utime) + secs(usage.ru_stime), start_time_seconds }
+        let time = |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        Self {
+            user: time(usage.ru_utime),
+            system: time(usage.ru_stime),
+            resident_bytes: pages * page,
+            // ru_maxrss is in KiB.
+            peak_resident_bytes: usage.ru_maxrss as u64 * 1024,
+        }
     }
 }
 
