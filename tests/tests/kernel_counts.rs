@@ -104,3 +104,37 @@ fn kernel_counts_agree_with_events() {
         assert!(blocked >= 90.0, "{name} blocked {blocked}%\n{}", summary.text);
     }
 }
+
+/// With `--by`, the kernel counts a group's calls in rows of their own, from when the reader has
+/// seen the group's first calls as events and placed its process (within a tenth of a second):
+/// the same counts per group, and the same percentiles, as every call sent.
+#[test]
+fn by_comm_counted_in_the_kernel_agrees_with_events() {
+    const ROUNDS: u64 = 5;
+    let per_round = GETPPID * 4;
+    // Each round's pause (150 ms) leaves the reader time to place the process.
+    let (kernel, events) = both_ways(&["--by", "comm", "-e", "trace=getppid"], &["paced", &per_round.to_string(), &ROUNDS.to_string(), "150"]);
+    for summary in [&kernel, &events] {
+        assert_eq!(summary.calls("getppid"), per_round * ROUNDS, "{}", summary.text);
+        assert_eq!(group_calls(summary, "comm workload (1 process):", "getppid"), per_round * ROUNDS, "{}", summary.text);
+    }
+    // At least the last three rounds were counted in the kernel.
+    let counted = kernel_counted(&kernel);
+    assert!(counted >= 3 * per_round && kernel.received + counted >= per_round * ROUNDS, "{}", kernel.text);
+    assert_eq!(kernel_counted(&events), 0, "{}", events.text);
+    assert_same_latencies(kernel.row("getppid"), events.row("getppid"), "getppid", (&kernel, &events));
+}
+
+/// The calls of `syscall` in the per-group table under `heading`.
+fn group_calls(summary: &Summary, heading: &str, syscall: &str) -> u64 {
+    let text = &summary.text;
+    let start = text.find(heading).unwrap_or_else(|| panic!("no {heading} in:\n{text}"));
+    let row = text[start..].lines().find(|l| l.ends_with(&format!(" {syscall}"))).unwrap_or_else(|| panic!("no {syscall} under {heading}:\n{text}"));
+    row.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+/// "N more calls counted in the kernel" of the summary's events line, or 0.
+fn kernel_counted(summary: &Summary) -> u64 {
+    let line = summary.text.lines().find(|l| l.starts_with("events: ")).expect("an events line");
+    line.split("; ").find_map(|part| part.strip_suffix(" more calls counted in the kernel")).map_or(0, |n| n.parse().unwrap())
+}

@@ -73,6 +73,10 @@ pub const KIND_MASK: u32 = (1 << KIND_CGROUP_SHIFT) - 1;
 
 /// Syscall numbers above this are ignored; it covers every x86_64 and aarch64 syscall.
 pub const MAX_SYSCALLS: u32 = 512;
+/// With `--by`: the rows the kernel counts calls in, each one (group, syscall) pair that the
+/// reader gave it when it first saw the pair as an event (the rows of the counting maps, which
+/// without `--by` are one per syscall: as many).
+pub const GROUP_ROWS: u32 = MAX_SYSCALLS;
 /// fentry/fexit program pairs available for per-syscall attachment (`-e` with few syscalls).
 pub const FENTRY_SLOTS: u32 = 64;
 /// Words of the `-e` syscall selection bitmap.

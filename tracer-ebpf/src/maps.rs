@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    hist_bucket, ConnectStart, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, FD_KIND_SOCKET, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    hist_bucket, ConnectStart, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, FD_KIND_SOCKET, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
     IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
@@ -326,10 +326,11 @@ pub fn submit<T: 'static>(entry: RingBufEntry<T>) {
 #[unsafe(no_mangle)]
 static AGGREGATE_ON: Global<u32> = Global::new(0);
 
-/// Calls counted in the kernel, by syscall number, per CPU (plain adds: a CPU's slot is only
-/// written by sys_exit on that CPU, which does not nest).
+/// Calls counted in the kernel, by counting row (the syscall number, or with `--by` see
+/// [`count_row`]), per CPU (plain adds: a CPU's slot is only written by sys_exit on that CPU,
+/// which does not nest).
 #[map]
-static AGG_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(MAX_SYSCALLS, 0);
+static AGG_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(GROUP_ROWS, 0);
 
 /// Their latency histograms, `HIST_BUCKETS` counters a syscall, shared by the CPUs (atomic
 /// adds; per CPU they would take 18 MiB each) and mapped by the reader, which reads them
@@ -344,14 +345,54 @@ pub fn kernel_counts() -> bool {
     AGGREGATE_ON.load() != 0
 }
 
-/// Counts a successful call of syscall `nr` (the caller checked that no event is needed), in
-/// its histogram too unless `histogram` is false: a read or write is in its (slot, kind)
-/// histogram, which the reader adds to its syscall's, and one atomic add is saved.
+/// Non-zero with `--by` (a load-time constant): calls are counted in their group's rows.
+#[unsafe(no_mangle)]
+static GROUPS_ON: Global<u32> = Global::new(0);
+
+/// With `--by`: the group of each traced process the reader has placed, by tgid. A process not
+/// in it (new, or the map full) has its calls sent as events, which place it.
+#[map]
+static GROUP_OF: HashMap<u32, u32> = HashMap::with_max_entries(1, 0);
+
+/// With `--by`: the counting row of each (group, syscall), at `group * MAX_SYSCALLS + nr`,
+/// from 1 (0: none yet, and the call is sent as an event).
+#[map]
+static GROUP_ROW: Array<u32> = Array::with_max_entries(1, 0);
+
 #[inline(always)]
-pub fn count_call(nr: u32, ns: u64, blocked_ns: u64, runq_ns: u64, histogram: bool) {
+pub fn grouped() -> bool {
+    GROUPS_ON.load() != 0
+}
+
+/// The row that counts a call of `nr` by process `tgid`: `nr` itself, or with `--by`, its
+/// group's row for `nr` if the reader made one (else the call is sent as an event).
+#[inline(always)]
+pub fn count_row(tgid: u32, nr: u32) -> Option<u32> {
+    if !grouped() {
+        return Some(nr);
+    }
+    let group = unsafe { GROUP_OF.get(&tgid) }.copied()?;
+    let row = GROUP_ROW.get(group * MAX_SYSCALLS + nr).copied().unwrap_or(0);
+    row.checked_sub(1)
+}
+
+/// A traced process ended: with `--by`, its pid may come back as another process, of another
+/// group.
+#[inline(always)]
+pub fn forget_group(tgid: u32) {
+    if grouped() {
+        let _ = GROUP_OF.remove(&tgid);
+    }
+}
+
+/// Counts a successful call in counting row `row` (the caller checked that no event is
+/// needed), in its histogram too unless `histogram` is false: a read or write is in its (slot,
+/// kind) histogram, which the reader adds to its syscall's, and one atomic add is saved.
+#[inline(always)]
+pub fn count_call(row: u32, ns: u64, blocked_ns: u64, runq_ns: u64, histogram: bool) {
     let blocked = if blocked_ns < ns { blocked_ns } else { ns };
     let runq = if runq_ns < ns - blocked { runq_ns } else { ns - blocked };
-    if let Some(totals) = AGG_TOTALS.get_ptr_mut(nr) {
+    if let Some(totals) = AGG_TOTALS.get_ptr_mut(row) {
         unsafe {
             (*totals).calls += 1;
             (*totals).total_ns += ns;
@@ -365,7 +406,7 @@ pub fn count_call(nr: u32, ns: u64, blocked_ns: u64, runq_ns: u64, histogram: bo
     if !histogram {
         return;
     }
-    if let Some(count) = AGG_HIST.get_ptr_mut(nr * HIST_BUCKETS + hist_bucket(ns)) {
+    if let Some(count) = AGG_HIST.get_ptr_mut(row * HIST_BUCKETS + hist_bucket(ns)) {
         atomic_add(count, 1);
     }
 }

@@ -226,8 +226,9 @@ pub struct TraceArgs {
     #[arg(long = "events")]
     pub events: bool,
 
-    /// Kernel ring-buffer size in MiB (a power of two; default 64, 16 for `tracer serve`, whose
-    /// memory stays resident for days). Lost events are counted and reported.
+    /// Kernel ring-buffer size in MiB (a power of two; default 16, or 64 when every call is an
+    /// event: --events, --attach fentry; `tracer serve` 16 always, its memory stays resident for
+    /// days). Lost events are counted and reported.
     #[arg(long = "buffer-size", value_name = "MiB")]
     pub buffer_mib: Option<u32>,
 
@@ -252,7 +253,10 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         bail!("nothing to trace: give -p PID, --cgroup PATH, --unit NAME, --container ID, --all or a command after --");
     }
     let live_view = matches!(view, View::Live);
-    let buffer_mib = args.buffer_mib.unwrap_or(if matches!(view, View::Serve(_)) { 16 } else { 64 });
+    // Most calls are counted in the kernel, not sent: a quarter of the ring that every call
+    // needs is room enough for the rest (the ring's pages are memory for as long as it runs).
+    let every_call_sent = args.events || args.attach == AttachMode::Fentry;
+    let buffer_mib = args.buffer_mib.unwrap_or(if every_call_sent && !matches!(view, View::Serve(_)) { 64 } else { 16 });
     if !buffer_mib.is_power_of_two() || buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
     }

@@ -663,14 +663,15 @@ fn startup(rounds: usize) -> Result<String> {
 
 /// Replaces the generated part of BENCHMARKS.md, between its two markers.
 /// The agent over a long busy stretch: `tracer serve --all --by comm`, scraped every second,
-/// while short-lived processes come and go (batches of 1,000 forks, each child making 50
-/// syscalls), for BENCH_SOAK_MINUTES (10). Its RSS is sampled from /proc every 10 s: it must
-/// level off, not grow with the processes seen.
+/// while short-lived processes and connections come and go (batches of 1,000 forks, each child
+/// making 50 syscalls, then of 200 loopback connections of 20 echoed messages each), for
+/// BENCH_SOAK_MINUTES (10). Its RSS is sampled from /proc every 10 s: it must level off, not
+/// grow with the processes and connections seen.
 fn agent_soak() -> Result<String> {
     use std::time::{Duration, Instant};
     let minutes: f64 = std::env::var("BENCH_SOAK_MINUTES").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
     let mut cmd = Command::new(bin("tracer"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--all", "--by", "comm", "-e", "trace=getppid", "--no-net"]);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--all", "--by", "comm"]);
     cmd.stderr(Stdio::piped()).stdout(Stdio::null()).stdin(Stdio::piped());
     let mut agent = cmd.spawn().context("spawn tracer serve")?;
     let mut lines = BufReader::new(agent.stderr.take().unwrap()).lines();
@@ -704,6 +705,10 @@ fn agent_soak() -> Result<String> {
         if !status.success() {
             bail!("workload forks failed");
         }
+        let echo = Command::new(bin("workload")).args(["tcp-echo", "200", "20", "512"]).stdout(Stdio::null()).status()?;
+        if !echo.success() {
+            bail!("workload tcp-echo failed");
+        }
         batches += 1;
         if started.elapsed() >= next_scrape {
             page = scrape(&addr)?;
@@ -718,11 +723,11 @@ fn agent_soak() -> Result<String> {
     page = scrape(&addr).unwrap_or(page);
     samples.push((started.elapsed().as_secs(), rss_kib(agent.id())));
     interrupt(agent)?;
-    let processes = batches * 1001;
+    let (processes, connections) = (batches * 1002, batches * 200);
     let (first, last) = (samples[1.min(samples.len() - 1)].1, samples.last().unwrap().1);
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let mut out = String::new();
-    let _ = writeln!(out, "\nAgent soak: `tracer serve --all --by comm -e trace=getppid --no-net`, scraped every second, for {minutes} min while {processes} short-lived processes ran ({batches} batches of `workload forks 1000 50`):\n");
+    let _ = writeln!(out, "\nAgent soak: `tracer serve --all --by comm`, scraped every second, for {minutes} min while {processes} short-lived processes ran and {connections} loopback connections came and went ({batches} batches of `workload forks 1000 50` then `workload tcp-echo 200 20 512`):\n");
     let _ = writeln!(out, "| agent RSS at 10 s | at the end | peak | events received | lost | agent CPU | groups retired |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     let _ = writeln!(

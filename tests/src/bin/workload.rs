@@ -29,6 +29,7 @@ fn usage() -> ! {
          \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back\n  \
          threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
          naps N US                                  N nanosleeps of US microseconds each\n  \
+         paced N ROUNDS MS                          ROUNDS times: N getppid calls, then a nanosleep of MS milliseconds\n  \
          sockets CONNS ROUNDS                       CONNS loopback connections held open at once; ROUNDS times, one byte\n\
          \x20                                          sent on each and read at the other end\n  \
          forks-timed CHILDREN N                     forks, printing its own elapsed time\n\
@@ -69,6 +70,10 @@ fn main() {
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
         Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
         Some("naps") => (0..arg(&args, 1)).for_each(|_| nap(arg(&args, 2))),
+        Some("paced") => (0..arg(&args, 2)).for_each(|_| {
+            getppid(arg(&args, 1));
+            nap(arg(&args, 3) * 1000);
+        }),
         Some("sockets") => sockets(arg(&args, 1), arg(&args, 2)),
         Some("forks-timed") => timed(|| (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2)))),
         _ => usage(),

@@ -1,7 +1,8 @@
 //! Process lifecycle. Follow-forks: a traced process that creates a new process (not a thread)
 //! gets the child traced before the child can run. `task:task_newtask` fires inside
 //! `copy_process`, in the parent, and carries the clone flags, so no kernel struct offsets are
-//! needed. With `--by`: a traced process's end, with its name and cgroup.
+//! needed. With `--by`: a traced process's end, with its name and cgroup (and its place in a
+//! group forgotten).
 use aya_ebpf::{
     helpers::{bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid},
     macros::{btf_tracepoint, tracepoint},
@@ -11,7 +12,7 @@ use aya_ebpf::{
 use tracer_common::{Event, ProcessEvent, EVENT_FORK, EVENT_PROCESS_EXIT};
 
 use super::read_field;
-use crate::maps::{emit, emit_volatile, is_traced, trace_tgid};
+use crate::maps::{emit, emit_volatile, forget_group, is_traced, trace_tgid};
 
 const CLONE_THREAD: u64 = 0x0001_0000;
 
@@ -66,6 +67,7 @@ pub fn sched_process_exit(_ctx: BtfTracePointContext) -> i32 {
     if pid_tgid as u32 != tgid || !is_traced(tgid) {
         return 0;
     }
+    forget_group(tgid);
     let comm = bpf_get_current_comm().unwrap_or([0; 16]);
     let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
     emit(ProcessEvent { kind: EVENT_PROCESS_EXIT, tgid, cgroup_id, comm });

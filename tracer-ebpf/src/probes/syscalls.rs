@@ -15,7 +15,7 @@ use tracer_common::{
 
 use super::fd_kind::fd_kind;
 use crate::maps::{
-    count_call, count_io, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    count_call, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -133,16 +133,19 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     // make the verifier drop this branch with --events, and the slow-call compare without --slow.
     let ns = now - start_ns;
     if kernel_counts() && ret >= 0 && slow_threshold().is_none_or(|threshold| ns < threshold) {
-        if flags & SYSCALL_NEEDS_EVENT == 0 {
-            count_call(nr, ns, blocked_ns, runq_ns, true);
-            return;
-        }
-        // A read or write that touched no socket, on an fd that is none: by fd kind here too.
-        if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
-            let kind = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0);
-            if kind.is_some_and(|kind| count_io(nr, kind, ns, ret as u64)) {
-                count_call(nr, ns, blocked_ns, runq_ns, false);
+        if let Some(row) = count_row(tgid, nr) {
+            if flags & SYSCALL_NEEDS_EVENT == 0 {
+                count_call(row, ns, blocked_ns, runq_ns, true);
                 return;
+            }
+            // A read or write that touched no socket, on an fd that is none: by fd kind here too.
+            if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
+                let kind = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0);
+                if kind.is_some_and(|kind| count_io(nr, kind, ns, ret as u64)) {
+                    // Per group, the reader cannot take the latency from the I/O histogram.
+                    count_call(row, ns, blocked_ns, runq_ns, grouped());
+                    return;
+                }
             }
         }
     }

@@ -1,12 +1,17 @@
 //! The calls counted in the kernel rather than sent one by one (successful calls, under the
 //! `--slow` threshold, of syscalls that need no event: see `SYSCALL_NEEDS_EVENT`; and reads and
 //! writes of pipes, files and other fds that are not sockets): per-CPU totals and shared
-//! latency (and bytes) histograms, read as what changed since the last read.
+//! latency (and bytes) histograms, read as what changed since the last read. With `--by`, the
+//! syscall counts are kept per group: in rows this side gives each (group, syscall) pair.
 use std::sync::atomic::Ordering;
 
 use anyhow::Result;
-use aya::maps::{MapData, PerCpuArray};
-use tracer_common::{IoTotals, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, MAX_SYSCALLS};
+use aya::{
+    maps::{Array, HashMap, MapData, PerCpuArray, PerCpuValues},
+    util::nr_cpus,
+};
+use rustc_hash::FxHashMap;
+use tracer_common::{IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, MAX_SYSCALLS};
 
 use super::mapped::MappedWords;
 
@@ -14,6 +19,8 @@ use super::mapped::MappedWords;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelCalls {
     pub nr: u32,
+    /// With `--by`: the group whose calls these are (the index the reader gave it).
+    pub group: Option<u32>,
     /// Calls and times added; `max_ns` is the longest call since tracing began.
     pub totals: SyscallTotals,
     /// The histogram's buckets that grew, and by how many calls.
@@ -46,6 +53,8 @@ pub struct KernelCounts {
     io_hist: MappedWords,
     /// The syscall of each I/O slot.
     io_slots: Vec<u32>,
+    /// With `--by`: the rows given to (group, syscall) pairs (without, row `nr` counts `nr`).
+    groups: Option<GroupRows>,
     /// As of the last read, for what was counted so far: totals and histograms (copies only
     /// of those counted here: most syscalls never are).
     last: Vec<Option<(SyscallTotals, Box<[u64]>)>>,
@@ -61,7 +70,74 @@ impl KernelCounts {
         io_slots: Vec<u32>,
     ) -> Self {
         let io_entries = io_slots.len() * IO_KINDS as usize;
-        Self { totals, hist, io_totals, io_hist, io_slots, last: vec![None; MAX_SYSCALLS as usize], last_io: vec![None; io_entries] }
+        Self { totals, hist, io_totals, io_hist, io_slots, groups: None, last: vec![None; GROUP_ROWS as usize], last_io: vec![None; io_entries] }
+    }
+
+    /// With `--by`: calls are counted per group, in rows given out by [`KernelCounts::want_row`].
+    pub fn with_groups(mut self, groups: GroupRows) -> Self {
+        self.groups = Some(groups);
+        self
+    }
+
+    /// Process `tgid` is in group `group`: its calls are counted in the group's rows from now on.
+    pub fn place(&mut self, tgid: u32, group: u32) {
+        if let Some(groups) = self.groups.as_mut().filter(|g| group < g.groups) {
+            // A full map leaves the process's calls sent as events: slower, not wrong.
+            let _ = groups.group_of.insert(tgid, group, 0);
+        }
+    }
+
+    /// Process `tgid` is gone (the kernel forgets it at its end; this is for the ends it could
+    /// not see, and for pids placed after they ended).
+    pub fn unplace(&mut self, tgid: u32) {
+        if let Some(groups) = &mut self.groups {
+            let _ = groups.group_of.remove(&tgid);
+        }
+    }
+
+    /// A call of `nr` by group `group` came as an event: give the pair a row, if the syscall's
+    /// calls can be counted at all and a row is free (else they stay events).
+    pub fn want_row(&mut self, group: u32, nr: u32) -> Result<()> {
+        let Some(groups) = &mut self.groups else { return Ok(()) };
+        if group >= groups.groups || !groups.countable.get(nr as usize).copied().unwrap_or(false) || groups.row_of.contains_key(&(group, nr)) {
+            return Ok(());
+        }
+        let Some(row) = groups.of_row.iter().position(Option::is_none) else { return Ok(()) };
+        // A row used before (by a group since retired) starts again from zero; nothing writes
+        // it while no (group, syscall) points at it.
+        self.totals.set(row as u32, PerCpuValues::try_from(vec![SyscallTotals::default(); nr_cpus().map_err(|(what, e)| anyhow::anyhow!("{what}: {e}"))?])?, 0)?;
+        for bucket in 0..HIST_BUCKETS as usize {
+            if let Some(word) = self.hist.word(row * HIST_BUCKETS as usize + bucket) {
+                word.store(0, Ordering::Relaxed);
+            }
+        }
+        self.last[row] = None;
+        groups.of_row[row] = Some((group, nr));
+        groups.row_of.insert((group, nr), row as u32);
+        groups.rows.set(group * MAX_SYSCALLS + nr, row as u32 + 1, 0)?;
+        Ok(())
+    }
+
+    /// Group `group` was retired (its figures reported, its processes gone): its rows are free,
+    /// and its index may be given to a new group.
+    pub fn free_rows(&mut self, group: u32) -> Result<()> {
+        let Some(groups) = &mut self.groups else { return Ok(()) };
+        for row in 0..groups.of_row.len() {
+            if let Some((owner, nr)) = groups.of_row[row].filter(|&(owner, _)| owner == group) {
+                groups.rows.set(owner * MAX_SYSCALLS + nr, 0, 0)?;
+                groups.row_of.remove(&(owner, nr));
+                groups.of_row[row] = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// What counting row `row` counts: (syscall, group), or nothing.
+    fn row_owner(&self, row: u32) -> Option<(u32, Option<u32>)> {
+        match &self.groups {
+            None => Some((row, None)),
+            Some(groups) => groups.of_row[row as usize].map(|(group, nr)| (nr, Some(group))),
+        }
     }
 
     /// What was counted since the last read. The totals are read before the histograms, so a
@@ -69,20 +145,21 @@ impl KernelCounts {
     /// traced processes are done, both agree.
     pub fn read(&mut self) -> Result<KernelDelta> {
         let mut delta = KernelDelta::default();
-        for nr in 0..MAX_SYSCALLS {
-            let sum = self.totals.get(&nr, 0)?.iter().fold(SyscallTotals::default(), |sum, cpu| SyscallTotals {
+        for row in 0..GROUP_ROWS {
+            let Some((nr, group)) = self.row_owner(row) else { continue };
+            let sum = self.totals.get(&row, 0)?.iter().fold(SyscallTotals::default(), |sum, cpu| SyscallTotals {
                 calls: sum.calls + cpu.calls,
                 total_ns: sum.total_ns + cpu.total_ns,
                 blocked_ns: sum.blocked_ns + cpu.blocked_ns,
                 runq_ns: sum.runq_ns + cpu.runq_ns,
                 max_ns: sum.max_ns.max(cpu.max_ns),
             });
-            let last = &mut self.last[nr as usize];
+            let last = &mut self.last[row as usize];
             if sum.calls == last.as_ref().map_or(0, |(totals, _)| totals.calls) {
                 continue;
             }
             let (last_totals, last_hist) = last.get_or_insert_with(|| (SyscallTotals::default(), zeros(1)));
-            let buckets = grown(&self.hist, nr as usize * HIST_BUCKETS as usize, last_hist);
+            let buckets = grown(&self.hist, row as usize * HIST_BUCKETS as usize, last_hist);
             let added = SyscallTotals {
                 calls: sum.calls - last_totals.calls,
                 total_ns: sum.total_ns - last_totals.total_ns,
@@ -91,7 +168,7 @@ impl KernelCounts {
                 max_ns: sum.max_ns,
             };
             *last_totals = sum;
-            delta.calls.push(KernelCalls { nr, totals: added, buckets });
+            delta.calls.push(KernelCalls { nr, group, totals: added, buckets });
         }
         for index in 0..self.last_io.len() {
             let sum = self.io_totals.get(&(index as u32), 0)?.iter().fold(IoTotals::default(), |sum, cpu| IoTotals {
@@ -120,6 +197,25 @@ impl KernelCounts {
             delta.io.push(KernelIo { nr: self.io_slots[slot], kind, totals: added, latency, bytes });
         }
         Ok(delta)
+    }
+}
+
+/// With `--by`: which (group, syscall) pair each counting row counts, and the kernel's two maps
+/// that place processes in groups and pairs in rows.
+pub struct GroupRows {
+    group_of: HashMap<MapData, u32, u32>,
+    rows: Array<MapData, u32>,
+    /// Groups the kernel has room for (indices from 0).
+    groups: u32,
+    /// Syscalls whose successful calls the kernel can count (the others always need events).
+    countable: Vec<bool>,
+    of_row: Vec<Option<(u32, u32)>>,
+    row_of: FxHashMap<(u32, u32), u32>,
+}
+
+impl GroupRows {
+    pub fn new(group_of: HashMap<MapData, u32, u32>, rows: Array<MapData, u32>, groups: u32, countable: Vec<bool>) -> Self {
+        Self { group_of, rows, groups, countable, of_row: vec![None; GROUP_ROWS as usize], row_of: FxHashMap::default() }
     }
 }
 

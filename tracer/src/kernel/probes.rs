@@ -8,14 +8,14 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
-    maps::{Array, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
     programs::{BtfTracePoint, FEntry, FExit, TracePoint},
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_WORDS};
+use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
-use super::{btf, kernel_counts::KernelCounts, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -23,6 +23,9 @@ static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"),
 /// slot and are in syscalls at once lose an event, counted as lost.
 const MAX_SLOTS: u32 = 1 << 18;
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
+/// With `--by`: processes placed in groups at once, for the kernel to count their calls per
+/// group (about 1 MiB of map); past it, a process's calls are sent as events.
+const MAX_GROUPED_PROCESSES: u32 = 16384;
 const TRACEFS: &str = "/sys/kernel/tracing";
 
 /// How syscalls are hooked.
@@ -61,6 +64,9 @@ pub struct ProbeConfig {
     pub process_exits: bool,
     /// Count in the kernel the calls that need no event of their own (not `--events`).
     pub kernel_counts: bool,
+    /// With `--by` and `kernel_counts`: how many group indices the kernel counts per group (the
+    /// calls of groups past them are sent as events).
+    pub groups: Option<u32>,
     /// The read/write-family syscalls, by I/O slot: their reads and writes of pipes, files and
     /// other fds are counted in the kernel too.
     pub io_slots: Vec<u32>,
@@ -142,6 +148,8 @@ impl Probes {
         let slot_mask = slots - 1;
 
         let aggregate_on = u32::from(config.kernel_counts);
+        let groups = config.groups.filter(|_| config.kernel_counts);
+        let groups_on = u32::from(groups.is_some());
         let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
@@ -154,6 +162,8 @@ impl Probes {
             .map_max_entries("AGG_HIST", if config.kernel_counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
             // Sized for the read/write-family syscalls there are (19 on x86_64), not the room.
             .map_max_entries("IO_HIST", if config.kernel_counts { io_hist_words } else { 1 })
+            .map_max_entries("GROUP_OF", if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })
+            .map_max_entries("GROUP_ROW", groups.map_or(1, |groups| groups * MAX_SYSCALLS))
             // The benchmark's reference maps are made with the object's other maps; at their
             // full size (a histogram per syscall per CPU) they took over a second to allocate.
             .map_max_entries("REF_SLOTS", 1)
@@ -176,7 +186,8 @@ impl Probes {
             .override_global("CGROUP_IDS", &cgroup_ids, true)
             .override_global("CGROUP_LEVELS", &cgroup_levels, true)
             .override_global("SLOT_MASK", &slot_mask, true)
-            .override_global("AGGREGATE_ON", &aggregate_on, true);
+            .override_global("AGGREGATE_ON", &aggregate_on, true)
+            .override_global("GROUPS_ON", &groups_on, true);
         for (global, offset) in &offsets {
             loader.override_global(global, offset, true);
         }
@@ -250,7 +261,22 @@ impl Probes {
                 let totals = PerCpuArray::try_from(ebpf.take_map("AGG_TOTALS").context("map AGG_TOTALS")?)?;
                 let io_totals = PerCpuArray::try_from(ebpf.take_map("IO_TOTALS").context("map IO_TOTALS")?)?;
                 let (hist, io_hist) = (mapped(&mut ebpf, "AGG_HIST")?, mapped(&mut ebpf, "IO_HIST")?);
-                Some(KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone()))
+                let counts = KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone());
+                match groups {
+                    None => Some(counts),
+                    Some(groups) => {
+                        let group_of = HashMap::try_from(ebpf.take_map("GROUP_OF").context("map GROUP_OF")?)?;
+                        let rows = Array::try_from(ebpf.take_map("GROUP_ROW").context("map GROUP_ROW")?)?;
+                        let mut countable = vec![true; MAX_SYSCALLS as usize];
+                        for &(nr, flags) in &config.syscall_flags {
+                            // Sent as events always, but for reads and writes of what is no socket.
+                            if flags & SYSCALL_NEEDS_EVENT != 0 && flags & SYSCALL_SOCKET_FD_ARG0 == 0 {
+                                countable[nr as usize] = false;
+                            }
+                        }
+                        Some(counts.with_groups(GroupRows::new(group_of, rows, groups, countable)))
+                    }
+                }
             }
             false => None,
         };
@@ -258,8 +284,14 @@ impl Probes {
         for &tgid in &config.tgids {
             probes.trace(tgid)?;
         }
-        // Freed on another thread: unmapping a parsed BTF takes milliseconds.
-        std::thread::spawn(move || drop(btf));
+        // Freed on another thread: unmapping a parsed BTF takes milliseconds. Then the memory
+        // that the two parses and the loader freed is given back to the system (malloc keeps
+        // it otherwise: tens of MiB, for the life of an agent).
+        std::thread::spawn(move || {
+            drop(btf);
+            // SAFETY: no arguments to get wrong; it only releases free memory.
+            unsafe { libc::malloc_trim(0) };
+        });
         times.lap("maps");
         Ok(probes)
     }

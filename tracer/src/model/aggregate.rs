@@ -243,8 +243,9 @@ impl Aggregator {
         }
     }
 
-    /// Calls the kernel counted: into the tables like events (`--by` has every call sent as an
-    /// event). A read's or write's latency comes with [`Aggregator::record_kernel_io`].
+    /// Calls the kernel counted: into the tables like events, and with `--by` into their
+    /// group's. Without `--by`, a read's or write's latency comes with
+    /// [`Aggregator::record_kernel_io`].
     pub fn record_kernel(&mut self, calls: &KernelCalls) {
         if self.shown.as_ref().is_some_and(|shown| !shown.contains(calls.nr)) {
             return;
@@ -253,13 +254,17 @@ impl Aggregator {
         if let Some(interval) = &mut self.interval {
             interval.record_kernel(calls);
         }
+        if let (Some(groups), Some(group)) = (&mut self.groups, calls.group) {
+            groups.record_kernel(group as usize, calls);
+        }
     }
 
-    /// Reads and writes the kernel counted, by fd kind: into the I/O view, and their latency
-    /// into their syscall's histogram (their totals came with [`Aggregator::record_kernel`]).
+    /// Reads and writes the kernel counted, by fd kind: into the I/O view, and without `--by`
+    /// their latency into their syscall's histogram (their totals came with
+    /// [`Aggregator::record_kernel`]; per group, the kernel counts the latency there too).
     pub fn record_kernel_io(&mut self, io: &KernelIo) {
         self.net.record_kernel_io(io);
-        if self.shown.as_ref().is_some_and(|shown| !shown.contains(io.nr)) {
+        if self.groups.is_some() || self.shown.as_ref().is_some_and(|shown| !shown.contains(io.nr)) {
             return;
         }
         self.total.record_kernel_latency(io);
@@ -327,7 +332,7 @@ mod tests {
             totals = SyscallTotals { calls: totals.calls + 1, total_ns: totals.total_ns + ns, max_ns: totals.max_ns.max(ns), ..totals };
             *buckets.entry(hist_bucket(ns)).or_insert(0u64) += 1;
         }
-        kernel.record_kernel(&KernelCalls { nr: 3, totals, buckets: buckets.into_iter().collect() });
+        kernel.record_kernel(&KernelCalls { nr: 3, group: None, totals, buckets: buckets.into_iter().collect() });
         let (e, k) = (events.total.get(3).unwrap(), kernel.total.get(3).unwrap());
         assert_eq!((k.calls, k.total_ns, k.latency.len()), (e.calls, e.total_ns, e.latency.len()));
         assert_eq!(k.latency.max(), e.latency.max());

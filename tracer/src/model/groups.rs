@@ -3,10 +3,10 @@
 //! cardinality stay bounded), and groups that ended dropped once they have been reported.
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::aggregate::StatsTable;
-use crate::kernel::event::SyscallRecord;
+use crate::kernel::{event::SyscallRecord, kernel_counts::KernelCalls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GroupBy {
@@ -82,6 +82,24 @@ pub struct Groups {
     /// The cgroup2 root, and its directories' paths by cgroup id (inode), for ended processes.
     cgroup_root: Option<PathBuf>,
     cgroup_paths: HashMap<u64, String>,
+    /// What the kernel needs to know to count calls per group, since it was last told.
+    changes: GroupChanges,
+    /// (group, syscall) pairs whose successful calls have been seen as events.
+    seen: HashSet<(usize, u32)>,
+}
+
+/// What happened to the groups that the kernel must be told of, for it to count calls per
+/// group instead of sending them (in this order: a retired group's index may be given again).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupChanges {
+    /// Groups dropped: the kernel's rows for them are free.
+    pub retired: Vec<usize>,
+    /// Processes put in a group, by tgid.
+    pub placed: Vec<(u32, usize)>,
+    /// Processes found gone.
+    pub gone: Vec<u32>,
+    /// (group, syscall) pairs seen succeed for the first time: the kernel can count them.
+    pub seen: Vec<(usize, u32)>,
 }
 
 impl Groups {
@@ -101,6 +119,25 @@ impl Groups {
             max: max.max(1),
             overflowed: 0,
             retired: 0,
+            changes: GroupChanges::default(),
+            seen: HashSet::default(),
+        }
+    }
+
+    /// Group indices there may be with a cap of `max` groups: those, [`OTHER`] and [`UNKNOWN`].
+    pub fn indices(max: usize) -> usize {
+        max.max(1) + 2
+    }
+
+    /// What the kernel must be told since the last call.
+    pub fn take_changes(&mut self) -> GroupChanges {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Calls of group `index` the kernel counted.
+    pub fn record_kernel(&mut self, index: usize, calls: &KernelCalls) {
+        if let Some(Some(group)) = self.groups.get_mut(index) {
+            group.table.record_kernel(calls);
         }
     }
 
@@ -125,6 +162,9 @@ impl Groups {
     fn record_in(&mut self, index: usize, rec: &SyscallRecord) {
         if let Some(group) = &mut self.groups[index] {
             group.table.record(rec);
+            if rec.ret >= 0 && rec.duration_ns.is_some() && self.seen.insert((index, rec.nr)) {
+                self.changes.seen.push((index, rec.nr));
+            }
         }
     }
 
@@ -153,6 +193,10 @@ impl Groups {
     /// Puts a process in its group, with the records held for it.
     fn settle(&mut self, tgid: u32, index: usize) {
         self.join(tgid, index);
+        if self.held.contains_key(&tgid) {
+            // Gone already: nothing for the kernel to count, and its pid may be another's now.
+            self.changes.placed.retain(|&(placed, _)| placed != tgid);
+        }
         if let Some((_, held)) = self.held.remove(&tgid) {
             self.held_records -= held.len();
             for rec in &held {
@@ -202,10 +246,13 @@ impl Groups {
             self.exited(tgid, 0, UNKNOWN);
         }
         let mut alive = vec![0u64; self.groups.len()];
+        let gone = &mut self.changes.gone;
         self.of_tgid.retain(|&tgid, &mut index| {
             let exists = super::names::process_exists(tgid);
             if exists {
                 alive[index] += 1;
+            } else {
+                gone.push(tgid);
             }
             exists
         });
@@ -220,6 +267,8 @@ impl Groups {
                     self.by_key.retain(|_, &mut i| i != index);
                     *slot = None;
                     self.retired += 1;
+                    self.seen.retain(|&(group, _)| group != index);
+                    self.changes.retired.push(index);
                 }
                 (true, Some(_)) => {}
             }
@@ -269,6 +318,7 @@ impl Groups {
 
     fn join(&mut self, tgid: u32, index: usize) {
         self.of_tgid.insert(tgid, index);
+        self.changes.placed.push((tgid, index));
         if let Some(group) = &mut self.groups[index] {
             group.processes += 1;
             group.alive += 1;
@@ -434,6 +484,38 @@ mod tests {
         groups.end_interval(2, false);
         assert!(groups.sorted().iter().any(|g| g.name == UNKNOWN && g.table.get(0).unwrap().calls == 1));
         assert_eq!(groups.held_records, 0);
+    }
+
+    #[test]
+    fn the_kernel_is_told_of_placements_first_successes_and_retired_groups() {
+        let mut groups = Groups::new(GroupBy::Comm, Vec::new(), 10, None);
+        let me = std::process::id();
+        let mine = groups.group_for("me", None);
+        groups.join(me, mine);
+        groups.record(&call(me, 39));
+        groups.record(&call(me, 39));
+        groups.record(&SyscallRecord { ret: -2, ..call(me, 2) });
+        let changes = groups.take_changes();
+        assert_eq!(changes.placed, vec![(me, mine)]);
+        assert_eq!(changes.seen, vec![(mine, 39)], "once a pair, and failures need events anyway");
+        assert_eq!(groups.take_changes(), GroupChanges::default());
+        // A process gone before it was looked at is placed nowhere: its pid may be another's.
+        let gone = 5_000_002;
+        groups.record(&call(gone, 39));
+        groups.exited(gone, 0, "short");
+        let short = groups.by_key["short"];
+        assert!(groups.take_changes().placed.is_empty());
+        groups.end_interval(1, true);
+        groups.end_interval(2, true);
+        let changes = groups.take_changes();
+        assert_eq!(changes.retired, vec![short]);
+        assert!(changes.gone.contains(&gone));
+        // Its index, given again, is new to the kernel: the pair is seen anew.
+        let again = groups.group_for("again", None);
+        assert_eq!(again, short);
+        groups.join(me, again);
+        groups.record(&call(me, 39));
+        assert_eq!(groups.take_changes().seen, vec![(again, 39)]);
     }
 
     #[test]

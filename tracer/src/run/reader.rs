@@ -68,6 +68,26 @@ impl Reader {
         self.tgids.as_ref().map(|tgids| tgids.len() + self.tgids_forgotten)
     }
 
+    /// With `--by`: tells the kernel which processes are in which group, and which (group,
+    /// syscall) pairs it can count, as the events make them known.
+    pub fn place_groups(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
+        let (Some(counts), Some(groups)) = (counts, &mut self.aggregator.groups) else { return Ok(()) };
+        let changes = groups.take_changes();
+        for &group in &changes.retired {
+            counts.free_rows(group as u32)?;
+        }
+        for &(tgid, group) in &changes.placed {
+            counts.place(tgid, group as u32);
+        }
+        for &tgid in &changes.gone {
+            counts.unplace(tgid);
+        }
+        for &(group, nr) in &changes.seen {
+            counts.want_row(group as u32, nr)?;
+        }
+        Ok(())
+    }
+
     /// Takes what the kernel counted since the last look into the tables.
     pub fn record_kernel_counts(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
         if let Some(counts) = counts {

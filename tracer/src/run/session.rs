@@ -178,8 +178,9 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         // For `--by`, and for cgroup targets, whose processes are counted as they end (their
         // calls may all be counted in the kernel).
         process_exits: options.by.is_some() || !cgroups.is_empty(),
-        // `--by` needs each call's process; fentry attachment is left as it was.
-        kernel_counts: !options.events && options.by.is_none() && options.attach == AttachMode::Tracepoint,
+        // Fentry attachment is left as it was.
+        kernel_counts: !options.events && options.attach == AttachMode::Tracepoint,
+        groups: options.by.map(|_| Groups::indices(options.max_groups) as u32),
         io_slots: io_slots(),
     };
     times.lap("targets");
@@ -380,6 +381,7 @@ async fn trace_loop(
             }
             _ = tick.tick() => {
                 reader.drain(ring.get_mut());
+                reader.place_groups(probes.kernel_counts())?;
                 ticks += 1;
                 if ticks % 10 == 0 {
                     reader.housekeep();
