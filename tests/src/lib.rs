@@ -44,6 +44,8 @@ pub fn workload() -> Command {
 /// the test fails first.
 pub struct Waiting {
     child: Child,
+    /// Kept open, so that what the scenario prints (a few lines) does not meet a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Waiting {
@@ -51,11 +53,12 @@ impl Waiting {
         let mut child =
             workload().arg("--wait-signal").args(scenario).stdout(Stdio::piped()).spawn().expect("spawn workload");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read from workload");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).expect("read from workload");
         assert_eq!(line, "ready\n", "workload did not start");
         // In the wait for sure: tests can count on that call being in progress at attach.
         wait_until_blocked_in(child.id(), libc::SYS_rt_sigtimedwait);
-        Self { child }
+        Self { child, _stdout: stdout }
     }
 
     pub fn pid(&self) -> u32 {

@@ -5,7 +5,7 @@ use std::{
     net::TcpStream,
 };
 
-use tracer_tests::{op_row, trace, wait_until_blocked_in, workload, workload_bin, Attached};
+use tracer_tests::{op_row, parse_duration_ns, trace, wait_until_blocked_in, workload, workload_bin, Attached, Waiting};
 
 const CONNS: u64 = 5;
 const MSGS: u64 = 10;
@@ -159,4 +159,54 @@ fn an_accept_in_progress_at_attach_is_counted() {
     assert_eq!(accepted.len() as u64, N, "{text}");
     let unknown_waits = text.lines().skip_while(|l| !l.starts_with("TCP connections")).filter(|l| l.split_whitespace().nth(3) == Some("?"));
     assert_eq!(unknown_waits.count(), 1, "{text}");
+}
+
+/// A connection's reads and writes are counted in the kernel, in a row of the connection's,
+/// from when the reader has learnt the connection (within a tenth of a second of its first
+/// call): two tracers attached at once, one with `--events`, see each connection's calls and
+/// bytes alike, and its p99 and sizes within the kernel buckets' precision.
+#[test]
+fn connections_counted_in_the_kernel_agree_with_events() {
+    const MSGS: u64 = 3000;
+    let workload = Waiting::spawn(&["tcp-echo", "2", &MSGS.to_string(), "512", "300"]);
+    let pid = workload.pid().to_string();
+    // Without the scheduler's events (two context switches a message), only calls are sent.
+    let (counted, sent) = (Attached::start(&["--no-sched", "-p", &pid]), Attached::start(&["--no-sched", "--events", "-p", &pid]));
+    workload.go();
+    assert!(workload.wait().success());
+    let (kernel, events) = (counted.finish().0, sent.finish().0);
+    // (local, peer) -> (calls, sent, received, p99, sizes p50)
+    let rows = |text: &str| -> std::collections::BTreeMap<(String, String), (u64, u64, u64, u64, String)> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("TCP connections"))
+            .skip(2)
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let key = (f[1].to_string(), f[2].to_string());
+                (key, (f[5].parse().unwrap(), f[6].parse().unwrap(), f[7].parse().unwrap(), parse_duration_ns(f[9]), f[10].to_string()))
+            })
+            .collect()
+    };
+    let (k, e) = (rows(&kernel.text), rows(&events.text));
+    assert_eq!(k.len(), 4, "{}", kernel.text);
+    assert_eq!(k.keys().collect::<Vec<_>>(), e.keys().collect::<Vec<_>>(), "{}\n{}", kernel.text, events.text);
+    for (key, (calls, sent, received, p99, sizes)) in &k {
+        let (e_calls, e_sent, e_received, e_p99, e_sizes) = &e[key];
+        assert_eq!((calls, sent, received), (e_calls, e_sent, e_received), "{key:?}\n{}\n{}", kernel.text, events.text);
+        assert_eq!((*sent, *received), (MSGS * 512, MSGS * 512), "{key:?}\n{}", kernel.text);
+        // Within the kernel buckets' 3.2%, HdrHistogram's 1%, and what two tracers' clock reads
+        // around the same call may differ by.
+        assert!(p99.abs_diff(*e_p99) as f64 <= 0.1 * *p99.max(e_p99) as f64 + 20_000.0, "{key:?} p99\n{}\n{}", kernel.text, events.text);
+        let size = |s: &str| -> Vec<f64> { s.split('/').map(|n| n.parse().unwrap()).collect() };
+        for (a, b) in size(sizes).iter().zip(size(e_sizes)) {
+            assert!((a - b).abs() <= 0.045 * a.max(b), "{key:?} sizes {sizes} against {e_sizes}\n{}\n{}", kernel.text, events.text);
+        }
+    }
+    // The connections' calls after the first tenth of a second were counted, not sent.
+    assert!(kernel.received * 4 < events.received && events.received > 4 * MSGS * 2, "{}\n{}", kernel.text, events.text);
+    for (op, kind) in [("sendto", "socket"), ("recvfrom", "socket")] {
+        let (ko, eo) = (op_row(&kernel.text, op, kind), op_row(&events.text, op, kind));
+        assert_eq!((ko[2], ko[3]), (eo[2], eo[3]), "{op}\n{}\n{}", kernel.text, events.text);
+    }
 }

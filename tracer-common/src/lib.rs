@@ -125,22 +125,36 @@ pub const HIST_BUCKETS: u32 = HIST_EXACT_BELOW as u32 + (HIST_TOP_LOG2 - 7) * HI
 /// The bucket of a latency, in the kernel and in the reader alike.
 #[inline(always)]
 pub fn hist_bucket(ns: u64) -> u32 {
-    if ns < HIST_EXACT_BELOW {
-        return ns as u32;
-    }
-    let log2 = 63 - ns.leading_zeros(); // 8 or more
-    let top = (ns >> (log2 - 7)) as u32; // 128..=255
-    ((log2 - 7) * HIST_SUB_BUCKETS + top).min(HIST_BUCKETS - 1)
+    log_linear_bucket(ns, 7, HIST_BUCKETS)
 }
 
 /// The lowest value of a bucket and its width.
 pub fn hist_bucket_range(bucket: u32) -> (u64, u64) {
-    if u64::from(bucket) < HIST_EXACT_BELOW {
+    log_linear_range(bucket, 7)
+}
+
+/// Log-linear buckets of 2^`sub_log2` a power of two: values below twice that are exact; the
+/// last of `buckets` holds everything above.
+#[inline(always)]
+fn log_linear_bucket(value: u64, sub_log2: u32, buckets: u32) -> u32 {
+    let sub = 1u32 << sub_log2;
+    if value < u64::from(2 * sub) {
+        return value as u32;
+    }
+    let log2 = 63 - value.leading_zeros(); // above sub_log2
+    let top = (value >> (log2 - sub_log2)) as u32; // sub..2 * sub
+    let bucket = (log2 - sub_log2) * sub + top;
+    if bucket < buckets { bucket } else { buckets - 1 }
+}
+
+fn log_linear_range(bucket: u32, sub_log2: u32) -> (u64, u64) {
+    let sub = 1u32 << sub_log2;
+    if bucket < 2 * sub {
         return (u64::from(bucket), 1);
     }
-    let log2 = bucket / HIST_SUB_BUCKETS + 6;
-    let top = u64::from(bucket % HIST_SUB_BUCKETS + HIST_SUB_BUCKETS);
-    (top << (log2 - 7), 1 << (log2 - 7))
+    let log2 = bucket / sub + sub_log2 - 1;
+    let top = u64::from(bucket % sub + sub);
+    (top << (log2 - sub_log2), 1 << (log2 - sub_log2))
 }
 
 /// In [`InFlight::nr`]: the slot's owner has entered or left a syscall since tracing began,
@@ -300,7 +314,9 @@ pub struct InFlight {
     /// proxy) look each up once.
     pub kinds: [FdKindSeen; 2],
     pub kinds_tgid: u32,
-    pub _pad: u32,
+    /// Whether the socket of the last [`EVENT_SOCKET`] is a TCP connection whose addresses the
+    /// kernel saw (one the reader follows), as 1.
+    pub last_tcp: u32,
     pub kinds_generation: u64,
 }
 
@@ -321,8 +337,7 @@ pub const FD_KIND_FILE: u32 = 2;
 pub const FD_KIND_OTHER: u32 = 3;
 
 /// Reads and writes counted in the kernel (the `IO_TOTALS` per-CPU map), by I/O slot (the
-/// `IO_SLOT` map gives a read/write-family syscall's, from 1) and fd kind (pipe, file, other:
-/// sockets are sent as events, for their connections).
+/// `IO_SLOT` map gives a read/write-family syscall's, from 1) and fd kind (`FD_KIND_*`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IoTotals {
@@ -334,7 +349,32 @@ pub struct IoTotals {
 
 /// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.
 pub const IO_SLOTS: u32 = 32;
-pub const IO_KINDS: u32 = 3;
+pub const IO_KINDS: u32 = 4;
+
+/// TCP connections whose reads and writes the kernel counts at once (`CONN_ROW`, from socket
+/// address to row, filled by the reader when it learns a connection; the others' calls are
+/// sent as events).
+pub const CONN_ROWS: u32 = 1024;
+/// The per-connection histograms (`CONN_HIST`): exact below 32, then 16 buckets per power of
+/// two (each under 6.25% wide; the reader records a bucket at its middle, within 3.2% of any
+/// value in it) up to 2^41.
+pub const CONN_SUB_LOG2: u32 = 4;
+pub const CONN_BUCKETS: u32 = 2 * (1 << CONN_SUB_LOG2) + (HIST_TOP_LOG2 - CONN_SUB_LOG2) * (1 << CONN_SUB_LOG2);
+/// A connection's row in `CONN_HIST`, in u64 words: calls, bytes sent, bytes received, total
+/// ns, then three histograms of u32 counters (latency, sent sizes, received sizes), two a word.
+pub const CONN_TOTAL_WORDS: u32 = 4;
+pub const CONN_ROW_WORDS: u32 = CONN_TOTAL_WORDS + 3 * CONN_BUCKETS / 2;
+
+/// The bucket of a value in a connection's histograms, in the kernel and in the reader alike.
+#[inline(always)]
+pub fn conn_bucket(value: u64) -> u32 {
+    log_linear_bucket(value, CONN_SUB_LOG2, CONN_BUCKETS)
+}
+
+/// The lowest value of a connection histogram's bucket, and its width.
+pub fn conn_bucket_range(bucket: u32) -> (u64, u64) {
+    log_linear_range(bucket, CONN_SUB_LOG2)
+}
 /// `IO_HIST` holds, per (slot, kind), a latency histogram and a bytes histogram: this many
 /// words for each.
 pub const IO_HIST_WORDS_PER_KIND: u32 = 2 * HIST_BUCKETS;
@@ -371,5 +411,20 @@ mod tests {
         }
         assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
         assert_eq!(hist_bucket(u64::MAX), HIST_BUCKETS - 1);
+    }
+
+    #[test]
+    fn connection_buckets_are_contiguous_and_hold_their_values() {
+        let mut next = 0;
+        for bucket in 0..CONN_BUCKETS {
+            let (low, width) = conn_bucket_range(bucket);
+            assert_eq!(low, next, "bucket {bucket}");
+            assert_eq!((conn_bucket(low), conn_bucket(low + width - 1)), (bucket, bucket));
+            assert!(width == 1 || width * 16 <= low, "bucket {bucket}: {low} + {width}");
+            next = low + width;
+        }
+        assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
+        assert_eq!(conn_bucket(u64::MAX), CONN_BUCKETS - 1);
+        assert_eq!(CONN_BUCKETS % 2, 0, "two counters a word");
     }
 }

@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    hist_bucket, ConnectStart, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, FD_KIND_SOCKET, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    conn_bucket, hist_bucket, ConnectStart, CONN_BUCKETS, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
     IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
@@ -423,15 +423,15 @@ static IO_TOTALS: PerCpuArray<IoTotals> = PerCpuArray::with_max_entries(IO_SLOTS
 #[map]
 static IO_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
-/// Counts a successful read or write of `bytes` on an fd of `kind` (not a socket); false when
-/// the syscall has no I/O slot, and the call needs its event.
+/// Counts a successful read or write of `bytes` on an fd of `kind`; false when the syscall has
+/// no I/O slot, and the call needs its event.
 #[inline(always)]
 pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
     let slot = IO_SLOT.get(nr).copied().unwrap_or(0);
-    if slot == 0 || kind == FD_KIND_SOCKET || kind > IO_KINDS {
+    if slot == 0 || kind >= IO_KINDS {
         return false;
     }
-    let index = (slot - 1) * IO_KINDS + kind - 1;
+    let index = (slot - 1) * IO_KINDS + kind;
     let Some(totals) = IO_TOTALS.get_ptr_mut(index) else { return false };
     unsafe {
         (*totals).calls += 1;
@@ -449,6 +449,43 @@ pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
         atomic_add(count, 1);
     }
     true
+}
+
+/// The counting row of TCP connection `sk`, if the reader gave it one (a connection it follows,
+/// while rows are left). Emptied by `inet_sock_set_state` when the connection closes.
+#[map]
+pub static CONN_ROW: HashMap<u64, u32> = HashMap::with_max_entries(1, 0);
+
+/// The connections' figures, `CONN_ROW_WORDS` a row, shared by the CPUs and mapped by the
+/// reader; sized by the loader only when connections are counted here.
+#[map]
+static CONN_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+#[inline(always)]
+pub fn connection_row(sk: u64) -> Option<u32> {
+    unsafe { CONN_ROW.get(&sk) }.copied()
+}
+
+/// Counts a successful send (`sends`) or receive of `bytes` on the connection in `row`.
+#[inline(always)]
+pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
+    let base = row * CONN_ROW_WORDS;
+    let add = |word: u32, value: u64| {
+        if let Some(target) = CONN_HIST.get_ptr_mut(base + word) {
+            atomic_add(target, value);
+        }
+    };
+    add(0, 1);
+    add(if sends { 1 } else { 2 }, bytes);
+    add(3, ns);
+    let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
+    for counter in [conn_bucket(ns), sizes + conn_bucket(bytes)] {
+        // Counter `counter` of the u32 counters after the totals: half of a word.
+        if let Some(word) = CONN_HIST.get_ptr_mut(base + CONN_TOTAL_WORDS + counter / 2) {
+            let half = unsafe { word.cast::<u32>().add((counter & 1) as usize) };
+            unsafe { core::intrinsics::atomic_xadd::<u32, u32, { core::intrinsics::AtomicOrdering::Relaxed }>(half, 1) };
+        }
+    }
 }
 
 /// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a

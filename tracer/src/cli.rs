@@ -222,7 +222,7 @@ pub struct TraceArgs {
     /// Send every call through the ring buffer, as one event each. By default, successful
     /// calls under the --slow threshold that need no event of their own are counted in the
     /// kernel, in histograms: those of syscalls that neither make nor free fds (nor exec, nor
-    /// clone), and reads and writes of fds that are not sockets.
+    /// clone), and reads and writes (on TCP connections, per connection once followed).
     #[arg(long = "events")]
     pub events: bool,
 

@@ -25,8 +25,9 @@ fn usage() -> ! {
          accept N                                   listen on a loopback port (printed), accept N connections, read one byte from each\n  \
          cpu-read THREADS READS                     THREADS threads pinned to the last CPU, each READS reads of 1 MiB from /dev/zero\n  \
          spread-read THREADS READS                  the same, on whichever CPUs the scheduler picks\n  \
-         tcp-echo CONNS MSGS SIZE                   a loopback echo server thread; the client connects CONNS times and\n\
-         \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back\n  \
+         tcp-echo CONNS MSGS SIZE [PAUSE_MS]        a loopback echo server thread; the client connects CONNS times and\n\
+         \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back\n\
+         \x20                                          (pausing PAUSE_MS after the first echo of each)\n  \
          threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
          naps N US                                  N nanosleeps of US microseconds each\n  \
          paced N ROUNDS MS                          ROUNDS times: N getppid calls, then a nanosleep of MS milliseconds\n  \
@@ -67,7 +68,7 @@ fn main() {
         Some("accept") => accept(arg(&args, 1)),
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2), true),
         Some("spread-read") => cpu_read(arg(&args, 1), arg(&args, 2), false),
-        Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize),
+        Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize, args.get(4).map_or(0, |_| arg(&args, 4))),
         Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
         Some("naps") => (0..arg(&args, 1)).for_each(|_| nap(arg(&args, 2))),
         Some("paced") => (0..arg(&args, 2)).for_each(|_| {
@@ -277,7 +278,7 @@ fn cpu_read(threads: u64, reads: u64, pinned: bool) {
 
 /// Loopback TCP with known counts: CONNS accepts and connects, MSGS * SIZE bytes each way per
 /// connection. Prints the server's port and each client port, for the tests to match.
-fn tcp_echo(conns: u64, msgs: u64, size: usize) {
+fn tcp_echo(conns: u64, msgs: u64, size: usize, pause_ms: u64) {
     use std::{
         io::{Read, Write},
         net::{Shutdown, TcpListener, TcpStream},
@@ -304,9 +305,12 @@ fn tcp_echo(conns: u64, msgs: u64, size: usize) {
     for _ in 0..conns {
         let mut stream = TcpStream::connect(("127.0.0.1", server_port)).expect("connect");
         out.push_str(&format!("client-port {}\n", stream.local_addr().unwrap().port()));
-        for _ in 0..msgs {
+        for sent in 0..msgs {
             stream.write_all(&message).expect("client write");
             stream.read_exact(&mut echo).expect("client read");
+            if sent == 0 && pause_ms > 0 {
+                thread::sleep(Duration::from_millis(pause_ms));
+            }
         }
         stream.shutdown(Shutdown::Write).expect("shutdown");
         assert_eq!(stream.read(&mut echo).expect("read EOF"), 0);

@@ -16,7 +16,7 @@ use aya_ebpf::{
 };
 use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
 
-use crate::maps::{count_lost, emit, is_traced, slot, CONNECTING, SOCKETS};
+use crate::maps::{count_lost, emit, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -112,6 +112,9 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         }
         TCP_CLOSE => {
             let _ = CONNECTING.remove(&sk);
+            // Its row holds what it did; the reader finds it gone and takes the rest. Its
+            // address may be a new socket's next.
+            let _ = CONN_ROW.remove(&sk);
         }
         _ => {}
     }

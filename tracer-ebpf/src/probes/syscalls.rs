@@ -10,12 +10,12 @@ use aya_ebpf::{
 };
 use tracer_common::{
     Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
-    MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
+    FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
 use super::fd_kind::fd_kind;
 use crate::maps::{
-    count_call, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    connection_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -138,7 +138,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                 count_call(row, ns, blocked_ns, runq_ns, true);
                 return;
             }
-            // A read or write that touched no socket, on an fd that is none: by fd kind here too.
+            // A read or write that touched no socket: by the fd's kind here too.
             if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
                 let kind = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0);
                 if kind.is_some_and(|kind| count_io(nr, kind, ns, ret as u64)) {
@@ -147,29 +147,27 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                     return;
                 }
             }
+            // One on a socket: the reader is told which once per (thread, fd, socket), then the
+            // call is counted as socket I/O, and on a TCP connection the reader follows, in the
+            // connection's row (one it has not given a row yet is sent as events).
+            if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
+                if let Some(tcp) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns) {
+                    let connection = if tcp { connection_row(sk) } else { None };
+                    if (!tcp || connection.is_some()) && count_io(nr, FD_KIND_SOCKET, ns, ret as u64) {
+                        if let Some(connection) = connection {
+                            count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
+                        }
+                        count_call(row, ns, blocked_ns, runq_ns, grouped());
+                        return;
+                    }
+                }
+            }
         }
     }
     let arg0 = read_arg0(regs);
     note_freed_fds(flags, ret);
-    // The syscall used a socket through the fd in its first argument: tell which (fd, socket)
-    // pair, when it changed for this thread or any traced thread freed an fd since (the fd may
-    // now be a new socket at a reused address). Sent before the syscall's own event, so that
-    // the reader knows the fd's socket by then.
     if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
-        let generation = fd_generation();
-        let fd = arg0 as i32;
-        let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
-        if sk != last_sk || fd != last_fd || generation != last_generation {
-            let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
-            // Remembered once sent: a pair lost to a full buffer is sent again next time.
-            if emit(SockEvent { kind: EVENT_SOCKET, fd, tgid, tid, sk, latency_ns: start_ns, tuple }) {
-                unsafe {
-                    (*slot).last_sk = sk;
-                    (*slot).last_fd = fd;
-                    (*slot).last_generation = generation;
-                }
-            }
-        }
+        announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns);
     }
     let event = || Event {
         kind: EVENT_SYSCALL | cgroup_tag(),
@@ -233,6 +231,32 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
         blocked_ns: 0,
         runq_ns: 0,
     });
+}
+
+/// The syscall used socket `sk` through `fd`, its first argument: tells the reader which (fd,
+/// socket) pair, when it changed for this thread or any traced thread freed an fd since (the fd
+/// may now be a new socket at a reused address), before the call's own event or count. Whether
+/// the socket is a TCP connection whose addresses were seen; `None` when the pair could not be
+/// told (the ring buffer full: it is told again next time).
+#[inline(always)]
+fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64) -> Option<bool> {
+    let generation = fd_generation();
+    let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
+    if sk == last_sk && fd == last_fd && generation == last_generation {
+        return Some(unsafe { (*slot).last_tcp } != 0);
+    }
+    let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
+    if !emit(SockEvent { kind: EVENT_SOCKET, fd, tgid, tid, sk, latency_ns: start_ns, tuple }) {
+        return None;
+    }
+    let tcp = tuple.family != 0;
+    unsafe {
+        (*slot).last_sk = sk;
+        (*slot).last_fd = fd;
+        (*slot).last_generation = generation;
+        (*slot).last_tcp = u32::from(tcp);
+    }
+    Some(tcp)
 }
 
 #[inline(always)]

@@ -1,6 +1,6 @@
 //! The calls counted in the kernel rather than sent one by one (successful calls, under the
 //! `--slow` threshold, of syscalls that need no event: see `SYSCALL_NEEDS_EVENT`; and reads and
-//! writes of pipes, files and other fds that are not sockets): per-CPU totals and shared
+//! writes, by the kind of their fd, and of TCP connections per connection): per-CPU totals and shared
 //! latency (and bytes) histograms, read as what changed since the last read. With `--by`, the
 //! syscall counts are kept per group: in rows this side gives each (group, syscall) pair.
 use std::sync::atomic::Ordering;
@@ -13,7 +13,10 @@ use aya::{
 use rustc_hash::FxHashMap;
 use tracer_common::{IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, MAX_SYSCALLS};
 
-use super::mapped::MappedWords;
+use super::{
+    connection_counts::{ConnectionCounts, ConnectionDelta},
+    mapped::MappedWords,
+};
 
 /// What one syscall's kernel-counted calls added since the last read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,7 +34,7 @@ pub struct KernelCalls {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelIo {
     pub nr: u32,
-    /// `FD_KIND_PIPE`, `FD_KIND_FILE` or `FD_KIND_OTHER`.
+    /// One of `FD_KIND_*`.
     pub kind: u32,
     /// `max_ns` is since tracing began.
     pub totals: IoTotals,
@@ -44,6 +47,7 @@ pub struct KernelIo {
 pub struct KernelDelta {
     pub calls: Vec<KernelCalls>,
     pub io: Vec<KernelIo>,
+    pub connections: Vec<ConnectionDelta>,
 }
 
 pub struct KernelCounts {
@@ -55,6 +59,8 @@ pub struct KernelCounts {
     io_slots: Vec<u32>,
     /// With `--by`: the rows given to (group, syscall) pairs (without, row `nr` counts `nr`).
     groups: Option<GroupRows>,
+    /// With the socket tracepoints: the TCP connections followed in rows of their own.
+    connections: Option<ConnectionCounts>,
     /// As of the last read, for what was counted so far: totals and histograms (copies only
     /// of those counted here: most syscalls never are).
     last: Vec<Option<(SyscallTotals, Box<[u64]>)>>,
@@ -70,13 +76,30 @@ impl KernelCounts {
         io_slots: Vec<u32>,
     ) -> Self {
         let io_entries = io_slots.len() * IO_KINDS as usize;
-        Self { totals, hist, io_totals, io_hist, io_slots, groups: None, last: vec![None; GROUP_ROWS as usize], last_io: vec![None; io_entries] }
+        Self { totals, hist, io_totals, io_hist, io_slots, groups: None, connections: None, last: vec![None; GROUP_ROWS as usize], last_io: vec![None; io_entries] }
     }
 
     /// With `--by`: calls are counted per group, in rows given out by [`KernelCounts::want_row`].
     pub fn with_groups(mut self, groups: GroupRows) -> Self {
         self.groups = Some(groups);
         self
+    }
+
+    /// TCP connections' calls are counted per connection, in rows of `connections`.
+    pub fn with_connections(mut self, connections: ConnectionCounts) -> Self {
+        self.connections = Some(connections);
+        self
+    }
+
+    /// Connection `connection` (the reader's index) uses socket `sk`: see
+    /// [`ConnectionCounts::follow`].
+    pub fn follow_connection(&mut self, sk: u64, connection: usize) -> Result<Option<ConnectionDelta>> {
+        self.connections.as_mut().map_or(Ok(None), |connections| connections.follow(sk, connection))
+    }
+
+    /// The last figures of connections that closed, whose rows are free again.
+    pub fn closed_connections(&mut self) -> Vec<ConnectionDelta> {
+        self.connections.as_mut().map_or_else(Vec::new, ConnectionCounts::release_closed)
     }
 
     /// Process `tgid` is in group `group`: its calls are counted in the group's rows from now on.
@@ -193,8 +216,11 @@ impl KernelCounts {
                 max_ns: sum.max_ns,
             };
             *last_totals = sum;
-            let (slot, kind) = (index / IO_KINDS as usize, index as u32 % IO_KINDS + 1);
+            let (slot, kind) = (index / IO_KINDS as usize, index as u32 % IO_KINDS);
             delta.io.push(KernelIo { nr: self.io_slots[slot], kind, totals: added, latency, bytes });
+        }
+        if let Some(connections) = &mut self.connections {
+            delta.connections = connections.read();
         }
         Ok(delta)
     }

@@ -1,6 +1,7 @@
 //! Everything that talks to the kernel: loading and attaching the programs, their maps, the
 //! kernel's BTF, the syscall ABI of this architecture, and decoding the ring-buffer records.
 pub mod btf;
+pub mod connection_counts;
 pub mod event;
 pub mod kernel_counts;
 pub mod mapped;

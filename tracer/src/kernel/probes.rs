@@ -13,9 +13,9 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
+use tracer_common::{CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
-use super::{btf, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf, connection_counts::ConnectionCounts, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -150,6 +150,8 @@ impl Probes {
         let aggregate_on = u32::from(config.kernel_counts);
         let groups = config.groups.filter(|_| config.kernel_counts);
         let groups_on = u32::from(groups.is_some());
+        // TCP connections' calls counted per connection, with the socket tracepoints.
+        let connections = config.kernel_counts && config.net;
         let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
@@ -163,6 +165,8 @@ impl Probes {
             // Sized for the read/write-family syscalls there are (19 on x86_64), not the room.
             .map_max_entries("IO_HIST", if config.kernel_counts { io_hist_words } else { 1 })
             .map_max_entries("GROUP_OF", if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })
+            .map_max_entries("CONN_ROW", if connections { CONN_ROWS } else { 1 })
+            .map_max_entries("CONN_HIST", if connections { CONN_ROWS * CONN_ROW_WORDS } else { 1 })
             .map_max_entries("GROUP_ROW", groups.map_or(1, |groups| groups * MAX_SYSCALLS))
             // The benchmark's reference maps are made with the object's other maps; at their
             // full size (a histogram per syscall per CPU) they took over a second to allocate.
@@ -261,7 +265,11 @@ impl Probes {
                 let totals = PerCpuArray::try_from(ebpf.take_map("AGG_TOTALS").context("map AGG_TOTALS")?)?;
                 let io_totals = PerCpuArray::try_from(ebpf.take_map("IO_TOTALS").context("map IO_TOTALS")?)?;
                 let (hist, io_hist) = (mapped(&mut ebpf, "AGG_HIST")?, mapped(&mut ebpf, "IO_HIST")?);
-                let counts = KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone());
+                let mut counts = KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone());
+                if connections {
+                    let rows = HashMap::try_from(ebpf.take_map("CONN_ROW").context("map CONN_ROW")?)?;
+                    counts = counts.with_connections(ConnectionCounts::new(rows, mapped(&mut ebpf, "CONN_HIST")?));
+                }
                 match groups {
                     None => Some(counts),
                     Some(groups) => {
@@ -269,7 +277,7 @@ impl Probes {
                         let rows = Array::try_from(ebpf.take_map("GROUP_ROW").context("map GROUP_ROW")?)?;
                         let mut countable = vec![true; MAX_SYSCALLS as usize];
                         for &(nr, flags) in &config.syscall_flags {
-                            // Sent as events always, but for reads and writes of what is no socket.
+                            // Sent as events always, but for reads and writes.
                             if flags & SYSCALL_NEEDS_EVENT != 0 && flags & SYSCALL_SOCKET_FD_ARG0 == 0 {
                                 countable[nr as usize] = false;
                             }

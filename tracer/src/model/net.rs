@@ -13,9 +13,10 @@ use tracer_common::SockTuple;
 
 use super::{
     fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
-    histogram::{new_connection_histogram, new_histogram, record_kernel_buckets, record_value},
+    histogram::{new_connection_histogram, new_histogram, record_count, record_kernel_buckets, record_value},
 };
 use crate::kernel::{
+    connection_counts::ConnectionDelta,
     event::{SocketRecord, SyscallRecord},
     kernel_counts::KernelIo,
 };
@@ -203,6 +204,9 @@ pub struct NetStats {
     pending_accepts: HashMap<(u32, i32), Option<u64>>,
     /// Paths of files opened by calls seen whole (`--slow`), for naming their fds.
     paths: HashMap<(u32, i32), String>,
+    /// (socket, connection) pairs learnt since the last look, for the kernel to count the
+    /// connections' calls itself.
+    followed: Vec<(u64, usize)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -262,6 +266,9 @@ impl NetStats {
         }
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: id, since_ns });
+        if let Some(id) = id {
+            self.followed.push((rec.sk, id));
+        }
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
             if let Some(connection) = id.map(|id| &mut self.connections[id]) {
                 if !connection.accepted {
@@ -425,8 +432,28 @@ impl NetStats {
         self.ops[index].get_or_insert_with(OpStats::new)
     }
 
-    /// Reads and writes the kernel counted on fds of one kind (never sockets: their calls come
-    /// as events, for their connections).
+    /// (socket, connection) pairs learnt since the last call.
+    pub fn take_followed(&mut self) -> Vec<(u64, usize)> {
+        std::mem::take(&mut self.followed)
+    }
+
+    /// A TCP connection's calls the kernel counted: each histogram bucket at its middle (within
+    /// 3.2% of every value in it).
+    pub fn record_kernel_connection(&mut self, delta: &ConnectionDelta) {
+        let Some(c) = self.connections.get_mut(delta.connection) else { return };
+        c.total_ns += delta.total_ns;
+        c.sent += delta.sent;
+        c.received += delta.received;
+        for (histogram, buckets) in [(&mut c.latency, &delta.latency), (&mut c.sent_sizes, &delta.sent_sizes), (&mut c.received_sizes, &delta.received_sizes)] {
+            for &(bucket, count) in buckets {
+                let (low, width) = tracer_common::conn_bucket_range(bucket);
+                record_count(histogram, low + width / 2, count);
+            }
+        }
+    }
+
+    /// Reads and writes the kernel counted on fds of one kind (of sockets: by operation; a
+    /// connection's are in [`NetStats::record_kernel_connection`]).
     pub fn record_kernel_io(&mut self, io: &KernelIo) {
         let op = self.op_mut(io.nr, kind_of_kernel(io.kind));
         op.total_ns += io.totals.total_ns;

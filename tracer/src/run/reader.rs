@@ -12,6 +12,7 @@ use crate::{
     model::{
         aggregate::Aggregator,
         fd_class::class,
+        groups::Groups,
         slow::SlowCall,
         stacks::Stacks,
     },
@@ -53,8 +54,14 @@ impl Reader {
     }
 
     /// Once a second: forgets what is kept per process of those that have exited, so that a
-    /// long trace of many short-lived processes stays bounded.
-    pub fn housekeep(&mut self) {
+    /// long trace of many short-lived processes stays bounded, and takes the last figures of the
+    /// connections the kernel saw close (their rows are free again).
+    pub fn housekeep(&mut self, counts: Option<&mut KernelCounts>) {
+        if let Some(counts) = counts {
+            for closed in counts.closed_connections() {
+                self.aggregator.net.record_kernel_connection(&closed);
+            }
+        }
         self.aggregator.net.forget_exited();
         if let Some(tgids) = &mut self.tgids {
             let before = tgids.len();
@@ -68,11 +75,19 @@ impl Reader {
         self.tgids.as_ref().map(|tgids| tgids.len() + self.tgids_forgotten)
     }
 
-    /// With `--by`: tells the kernel which processes are in which group, and which (group,
-    /// syscall) pairs it can count, as the events make them known.
-    pub fn place_groups(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
-        let (Some(counts), Some(groups)) = (counts, &mut self.aggregator.groups) else { return Ok(()) };
-        let changes = groups.take_changes();
+    /// Tells the kernel what the events made known, for it to count more itself: the TCP
+    /// connections followed (by socket), and with `--by`, which process is in which group and
+    /// which (group, syscall) pairs it can count.
+    pub fn tell_kernel(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
+        // Taken even when the kernel counts nothing (`--events`), so that they do not pile up.
+        let followed = self.aggregator.net.take_followed();
+        let changes = self.aggregator.groups.as_mut().map(Groups::take_changes).unwrap_or_default();
+        let Some(counts) = counts else { return Ok(()) };
+        for (sk, connection) in followed {
+            if let Some(rest) = counts.follow_connection(sk, connection)? {
+                self.aggregator.net.record_kernel_connection(&rest);
+            }
+        }
         for &group in &changes.retired {
             counts.free_rows(group as u32)?;
         }
@@ -97,6 +112,9 @@ impl Reader {
             }
             for io in &delta.io {
                 self.aggregator.record_kernel_io(io);
+            }
+            for connection in &delta.connections {
+                self.aggregator.net.record_kernel_connection(connection);
             }
         }
         Ok(())

@@ -381,10 +381,10 @@ async fn trace_loop(
             }
             _ = tick.tick() => {
                 reader.drain(ring.get_mut());
-                reader.place_groups(probes.kernel_counts())?;
+                reader.tell_kernel(probes.kernel_counts())?;
                 ticks += 1;
                 if ticks % 10 == 0 {
-                    reader.housekeep();
+                    reader.housekeep(probes.kernel_counts());
                     let seen = reader.tgids.iter().flatten().copied();
                     watchers.housekeep(live.iter().copied().chain(seen));
                 }
