@@ -11,8 +11,20 @@ const CONNS: u64 = 5;
 const MSGS: u64 = 10;
 const SIZE: u64 = 1000;
 
-/// A row of the connections table: (local, peer, accepted?, connected?, sent, received).
-type Conn = (String, String, bool, bool, u64, u64);
+/// A row of the connections table.
+#[derive(Debug)]
+struct Conn {
+    local: String,
+    peer: String,
+    accepted: bool,
+    connected: bool,
+    calls: u64,
+    sent: u64,
+    received: u64,
+    p99_ns: u64,
+    /// "SEND/RECV" p50 sizes.
+    sizes: String,
+}
 
 fn connections(text: &str) -> Vec<Conn> {
     text.lines()
@@ -21,7 +33,17 @@ fn connections(text: &str) -> Vec<Conn> {
         .take_while(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f[1].to_string(), f[2].to_string(), f[3] != "-", f[4] != "-", f[6].parse().unwrap(), f[7].parse().unwrap())
+            Conn {
+                local: f[1].to_string(),
+                peer: f[2].to_string(),
+                accepted: f[3] != "-",
+                connected: f[4] != "-",
+                calls: f[5].parse().unwrap(),
+                sent: f[6].parse().unwrap(),
+                received: f[7].parse().unwrap(),
+                p99_ns: parse_duration_ns(f[9]),
+                sizes: f[10].to_string(),
+            }
         })
         .collect()
 }
@@ -54,22 +76,22 @@ fn echo_server_and_client_counted_exactly() {
 
     let conns = connections(text);
     assert_eq!(conns.len() as u64, 2 * CONNS, "{text}");
-    let accepted: Vec<&Conn> = conns.iter().filter(|c| c.2).collect();
-    let connected: Vec<&Conn> = conns.iter().filter(|c| c.3).collect();
+    let accepted: Vec<&Conn> = conns.iter().filter(|c| c.accepted).collect();
+    let connected: Vec<&Conn> = conns.iter().filter(|c| c.connected).collect();
     assert_eq!((accepted.len() as u64, connected.len() as u64), (CONNS, CONNS), "{text}");
     for c in &conns {
-        assert_eq!((c.4, c.5), (per_conn, per_conn), "bytes of {c:?}:\n{text}");
+        assert_eq!((c.sent, c.received), (per_conn, per_conn), "bytes of {c:?}:\n{text}");
     }
     // Addresses: the server side's peers are the client ports, the client side's peer the server.
-    let mut peers: Vec<String> = accepted.iter().map(|c| c.1.clone()).collect();
-    let mut locals: Vec<String> = connected.iter().map(|c| c.0.clone()).collect();
+    let mut peers: Vec<String> = accepted.iter().map(|c| c.peer.clone()).collect();
+    let mut locals: Vec<String> = connected.iter().map(|c| c.local.clone()).collect();
     let mut expected = clients.clone();
     peers.sort();
     locals.sort();
     expected.sort();
     assert_eq!(peers, expected, "{text}");
     assert_eq!(locals, expected, "{text}");
-    assert!(accepted.iter().all(|c| c.0 == server) && connected.iter().all(|c| c.1 == server), "{text}");
+    assert!(accepted.iter().all(|c| c.local == server) && connected.iter().all(|c| c.peer == server), "{text}");
 }
 
 #[test]
@@ -155,7 +177,7 @@ fn an_accept_in_progress_at_attach_is_counted() {
     assert_eq!(summary.calls("read"), N, "{text}");
     assert_eq!(op_row(text, "read", "socket")[2..4], [N.to_string(), N.to_string()], "{text}");
     // Every connection the server accepted is in the table, the first with an unknown wait.
-    let accepted: Vec<Conn> = connections(text).into_iter().filter(|c| c.2).collect();
+    let accepted: Vec<Conn> = connections(text).into_iter().filter(|c| c.accepted).collect();
     assert_eq!(accepted.len() as u64, N, "{text}");
     let unknown_waits = text.lines().skip_while(|l| !l.starts_with("TCP connections")).filter(|l| l.split_whitespace().nth(3) == Some("?"));
     assert_eq!(unknown_waits.count(), 1, "{text}");
@@ -175,32 +197,23 @@ fn connections_counted_in_the_kernel_agree_with_events() {
     workload.go();
     assert!(workload.wait().success());
     let (kernel, events) = (counted.finish().0, sent.finish().0);
-    // (local, peer) -> (calls, sent, received, p99, sizes p50)
-    let rows = |text: &str| -> std::collections::BTreeMap<(String, String), (u64, u64, u64, u64, String)> {
-        text.lines()
-            .skip_while(|l| !l.starts_with("TCP connections"))
-            .skip(2)
-            .take_while(|l| !l.trim().is_empty())
-            .map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                let key = (f[1].to_string(), f[2].to_string());
-                (key, (f[5].parse().unwrap(), f[6].parse().unwrap(), f[7].parse().unwrap(), parse_duration_ns(f[9]), f[10].to_string()))
-            })
-            .collect()
+    let by_key = |text: &str| -> std::collections::BTreeMap<(String, String), Conn> {
+        connections(text).into_iter().map(|c| ((c.local.clone(), c.peer.clone()), c)).collect()
     };
-    let (k, e) = (rows(&kernel.text), rows(&events.text));
+    let (k, e) = (by_key(&kernel.text), by_key(&events.text));
     assert_eq!(k.len(), 4, "{}", kernel.text);
     assert_eq!(k.keys().collect::<Vec<_>>(), e.keys().collect::<Vec<_>>(), "{}\n{}", kernel.text, events.text);
-    for (key, (calls, sent, received, p99, sizes)) in &k {
-        let (e_calls, e_sent, e_received, e_p99, e_sizes) = &e[key];
-        assert_eq!((calls, sent, received), (e_calls, e_sent, e_received), "{key:?}\n{}\n{}", kernel.text, events.text);
-        assert_eq!((*sent, *received), (MSGS * 512, MSGS * 512), "{key:?}\n{}", kernel.text);
+    for (key, c) in &k {
+        let other = &e[key];
+        assert_eq!((c.calls, c.sent, c.received), (other.calls, other.sent, other.received), "{key:?}\n{}\n{}", kernel.text, events.text);
+        assert_eq!((c.sent, c.received), (MSGS * 512, MSGS * 512), "{key:?}\n{}", kernel.text);
         // Within the kernel buckets' 3.2%, HdrHistogram's 1%, and what two tracers' clock reads
         // around the same call may differ by.
-        assert!(p99.abs_diff(*e_p99) as f64 <= 0.1 * *p99.max(e_p99) as f64 + 20_000.0, "{key:?} p99\n{}\n{}", kernel.text, events.text);
+        let (p99, e_p99) = (c.p99_ns, other.p99_ns);
+        assert!(p99.abs_diff(e_p99) as f64 <= 0.1 * p99.max(e_p99) as f64 + 20_000.0, "{key:?} p99\n{}\n{}", kernel.text, events.text);
         let size = |s: &str| -> Vec<f64> { s.split('/').map(|n| n.parse().unwrap()).collect() };
-        for (a, b) in size(sizes).iter().zip(size(e_sizes)) {
-            assert!((a - b).abs() <= 0.045 * a.max(b), "{key:?} sizes {sizes} against {e_sizes}\n{}\n{}", kernel.text, events.text);
+        for (a, b) in size(&c.sizes).iter().zip(size(&other.sizes)) {
+            assert!((a - b).abs() <= 0.045 * a.max(b), "{key:?} sizes {} against {}\n{}\n{}", c.sizes, other.sizes, kernel.text, events.text);
         }
     }
     // The connections' calls after the first tenth of a second were counted, not sent.
