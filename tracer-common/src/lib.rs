@@ -397,34 +397,28 @@ mod pod {
 mod tests {
     use super::*;
 
-    #[test]
-    fn buckets_are_contiguous_and_hold_their_values() {
-        let mut next = 0;
-        for bucket in 0..HIST_BUCKETS {
-            let (low, width) = hist_bucket_range(bucket);
-            assert_eq!(low, next, "bucket {bucket}");
-            assert_eq!(hist_bucket(low), bucket);
-            assert_eq!(hist_bucket(low + width - 1), bucket);
-            // Under 0.8% of its lowest value wide.
-            assert!(width == 1 || width * 128 <= low, "bucket {bucket}: {low} + {width}");
-            next = low + width;
-        }
-        assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
-        assert_eq!(hist_bucket(u64::MAX), HIST_BUCKETS - 1);
-    }
+    /// Each scheme: (bucket of a value, range of a bucket, buckets, sub-buckets a power of two).
+    type Scheme = (fn(u64) -> u32, fn(u32) -> (u64, u64), u32, u64);
 
     #[test]
-    fn connection_buckets_are_contiguous_and_hold_their_values() {
-        let mut next = 0;
-        for bucket in 0..CONN_BUCKETS {
-            let (low, width) = conn_bucket_range(bucket);
-            assert_eq!(low, next, "bucket {bucket}");
-            assert_eq!((conn_bucket(low), conn_bucket(low + width - 1)), (bucket, bucket));
-            assert!(width == 1 || width * 16 <= low, "bucket {bucket}: {low} + {width}");
-            next = low + width;
+    fn buckets_are_contiguous_and_hold_their_values() {
+        let schemes: [Scheme; 2] = [
+            (hist_bucket, hist_bucket_range, HIST_BUCKETS, 128),
+            (conn_bucket, conn_bucket_range, CONN_BUCKETS, 16),
+        ];
+        for (bucket_of, range, buckets, sub) in schemes {
+            let mut next = 0;
+            for bucket in 0..buckets {
+                let (low, width) = range(bucket);
+                assert_eq!(low, next, "bucket {bucket}");
+                assert_eq!((bucket_of(low), bucket_of(low + width - 1)), (bucket, bucket));
+                // Under 1/sub of its lowest value wide.
+                assert!(width == 1 || width * sub <= low, "bucket {bucket}: {low} + {width}");
+                next = low + width;
+            }
+            assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
+            assert_eq!(bucket_of(u64::MAX), buckets - 1);
         }
-        assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
-        assert_eq!(conn_bucket(u64::MAX), CONN_BUCKETS - 1);
-        assert_eq!(CONN_BUCKETS % 2, 0, "two counters a word");
+        assert_eq!(CONN_BUCKETS % 2, 0, "two connection counters a word");
     }
 }
