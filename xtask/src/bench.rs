@@ -245,15 +245,18 @@ fn elapsed_seconds(stdout: &str) -> Result<f64> {
         .with_context(|| format!("no elapsed time in:\n{stdout}"))
 }
 
-/// One network storm, untraced or under tracer with every feature on; returns seconds and,
-/// when traced, the summary's events line.
+/// One network storm, untraced or under tracer (`options`: `None` untraced) with every feature
+/// on; returns seconds and, when traced, the summary's events line.
 /// The storm runs pinned to CPU 1, client and server threads alike, as dd does: on these VMs
 /// a halted vCPU takes tens of microseconds to wake (guest halt polling is off), which made an
 /// unpinned untraced storm up to 15x slower than with both CPUs busy, so that tracing seemed to
 /// speed it up. Pinned, every wake-up is a switch on a busy CPU and the ratio is the tracer's.
-fn net_storm(args: &[&str], traced: bool) -> Result<(f64, String)> {
+fn net_storm(args: &[&str], options: Option<&[&str]>) -> Result<(f64, String)> {
     let tracer = bin("tracer");
-    let prefix = if traced { vec![tracer.to_str().unwrap(), "--"] } else { Vec::new() };
+    let prefix: Vec<&str> = match options {
+        Some(options) => [tracer.to_str().unwrap()].into_iter().chain(options.iter().copied()).chain(["--"]).collect(),
+        None => Vec::new(),
+    };
     let mut workload_args = vec!["tcp-echo"];
     workload_args.extend(args);
     let (seconds, stderr) = pinned_workload(&prefix, &workload_args)?;
@@ -381,21 +384,25 @@ pub fn run() -> Result<()> {
         return Ok(());
     }
 
-    let _ = writeln!(table, "\nLoopback network storms (`taskset -c 1 workload tcp-echo`: client and server threads on CPU 1; its own time), untraced and under tracer with every feature on (syscalls, scheduler split, sockets), median of {rounds} interleaved rounds:\n");
-    let _ = writeln!(table, "| storm | ratio to untraced | events |");
-    let _ = writeln!(table, "|---|---|---|");
+    let _ = writeln!(table, "\nLoopback network storms (`taskset -c 1 workload tcp-echo`: client and server threads on CPU 1; its own time), untraced and under tracer with every feature on (syscalls, scheduler split, sockets), by default and with every call sent (`--events`), median of {rounds} interleaved rounds:\n");
+    let _ = writeln!(table, "| storm | ratio to untraced | events | --events | events |");
+    let _ = writeln!(table, "|---|---|---|---|---|");
     let mut raw_net = Vec::new();
     for (label, args) in NET_STORMS {
-        let (mut plain, mut traced, mut events) = (Vec::new(), Vec::new(), String::new());
+        let (mut plain, mut traced, mut sent, mut events, mut sent_events) = (Vec::new(), Vec::new(), Vec::new(), String::new(), String::new());
         for round in 1..=rounds {
-            plain.push(net_storm(&args, false)?.0);
-            let (seconds, line) = net_storm(&args, true)?;
-            traced.push(seconds);
+            plain.push(net_storm(&args, None)?.0);
+            let (seconds, line) = net_storm(&args, Some(&[]))?;
             events = line;
-            eprintln!("bench: round {round}/{rounds} {label}: {:.3}s untraced, {seconds:.3}s traced", plain.last().unwrap());
+            traced.push(seconds);
+            let (every, line) = net_storm(&args, Some(&["--events"]))?;
+            sent.push(every);
+            sent_events = line;
+            eprintln!("bench: round {round}/{rounds} {label}: {:.3}s untraced, {seconds:.3}s traced, {every:.3}s --events", plain.last().unwrap());
         }
-        let _ = writeln!(table, "| {label} | {:.2}x | {events} |", median(&traced) / median(&plain));
-        raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}}}"));
+        let ratio = |v: &[f64]| median(v) / median(&plain);
+        let _ = writeln!(table, "| {label} | {:.2}x | {events} | {:.2}x | {sent_events} |", ratio(&traced), ratio(&sent));
+        raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}, \"events\": {sent:?}}}"));
     }
 
     table.push_str(&plain_storm(rounds)?);
