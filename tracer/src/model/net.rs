@@ -13,7 +13,7 @@ use tracer_common::SockTuple;
 
 use super::{
     fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
-    histogram::{new_connection_histogram, new_histogram, record_count, record_kernel_buckets, record_value},
+    histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_value},
 };
 use crate::kernel::{
     connection_counts::ConnectionDelta,
@@ -149,9 +149,9 @@ impl Connection {
             connect_ns: None,
             sent: 0,
             received: 0,
-            sent_sizes: new_connection_histogram(),
-            received_sizes: new_connection_histogram(),
-            latency: new_connection_histogram(),
+            sent_sizes: new_compact_histogram(),
+            received_sizes: new_compact_histogram(),
+            latency: new_compact_histogram(),
             total_ns: 0,
             untimed: 0,
         }
@@ -180,9 +180,9 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
     }
 }
 
-/// Connections followed one by one (each has three histograms, of 2 significant digits): a
-/// bound for long traces of busy servers.
-pub const MAX_CONNECTIONS: usize = 4096;
+/// Connections followed one by one (each has three histograms, of 2 significant digits, about
+/// 25 KiB each): a bound for long traces of busy servers, as many as the kernel has rows for.
+pub const MAX_CONNECTIONS: usize = tracer_common::CONN_ROWS as usize;
 
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {

@@ -10,7 +10,7 @@ use crate::{
         cpu_quota::Throttling,
         go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,
-        histogram::new_connection_histogram,
+        histogram::new_compact_histogram,
         net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
     },
 };
@@ -305,7 +305,7 @@ fn render_network(net: &NetStats) -> String {
     // Peers: the remote address, all its connections together.
     let mut peers: HashMap<std::net::IpAddr, (usize, u64, u64, Histogram<u64>)> = HashMap::new();
     for c in &net.connections {
-        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, new_connection_histogram()));
+        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, new_compact_histogram()));
         peer.0 += 1;
         peer.1 += c.total_ns;
         peer.2 += c.sent + c.received;
