@@ -355,6 +355,24 @@ pub const IO_KINDS: u32 = 4;
 /// address to row, filled by the reader when it learns a connection; the others' calls are
 /// sent as events).
 pub const CONN_ROWS: u32 = 1024;
+/// An established TCP connection's entry in `CONN_ROW`, by socket address: made by the kernel
+/// when the connection is established, with no row, and dropped when it closes. The reader gives
+/// it a row by updating an entry that exists and has the ports of the connection it learnt, so
+/// that it cannot bring back one that closed, nor take the next socket at the same address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnEntry {
+    /// Its row, or [`CONN_NO_ROW`].
+    pub row: u32,
+    /// Local port (host order) and the peer's port, as in [`SockTuple`].
+    pub sport: u16,
+    pub dport: u16,
+}
+
+pub const CONN_NO_ROW: u32 = u32::MAX;
+/// Established TCP connections the kernel keeps entries for (those of the whole machine:
+/// an accepted one's owner is not known yet); the least recently used make room.
+pub const CONN_ENTRIES: u32 = 65536;
 /// The per-connection histograms (`CONN_HIST`): exact below 32, then 16 buckets per power of
 /// two (each under 6.25% wide; the reader records a bucket at its middle, within 3.2% of any
 /// value in it) up to 2^41.
@@ -391,6 +409,7 @@ mod pod {
     unsafe impl aya::Pod for super::ExecArgs {}
     unsafe impl aya::Pod for super::SyscallTotals {}
     unsafe impl aya::Pod for super::IoTotals {}
+    unsafe impl aya::Pod for super::ConnEntry {}
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    conn_bucket, hist_bucket, ConnectStart, CONN_BUCKETS, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    conn_bucket, hist_bucket, ConnEntry, ConnectStart, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
     IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
@@ -451,10 +451,20 @@ pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
     true
 }
 
-/// The counting row of TCP connection `sk`, if the reader gave it one (a connection it follows,
-/// while rows are left). Emptied by `inet_sock_set_state` when the connection closes.
+/// Non-zero when TCP connections are counted here, per connection (a load-time constant).
+#[unsafe(no_mangle)]
+static CONNECTIONS_ON: Global<u32> = Global::new(0);
+
+#[inline(always)]
+pub fn connections_on() -> bool {
+    CONNECTIONS_ON.load() != 0
+}
+
+/// Each established TCP connection by socket address, and its counting row once the reader
+/// gives it one (a connection it follows, while rows are left). Made and dropped by
+/// `inet_sock_set_state`; sized by the loader.
 #[map]
-pub static CONN_ROW: HashMap<u64, u32> = HashMap::with_max_entries(1, 0);
+pub static CONN_ROW: LruHashMap<u64, ConnEntry> = LruHashMap::with_max_entries(1, 0);
 
 /// The connections' figures, `CONN_ROW_WORDS` a row, shared by the CPUs and mapped by the
 /// reader; sized by the loader only when connections are counted here.
@@ -463,21 +473,14 @@ static CONN_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
 #[inline(always)]
 pub fn connection_row(sk: u64) -> Option<u32> {
-    unsafe { CONN_ROW.get(&sk) }.copied()
+    unsafe { CONN_ROW.get(&sk) }.map(|entry| entry.row).filter(|&row| row != CONN_NO_ROW)
 }
 
-/// Counts a successful send (`sends`) or receive of `bytes` on the connection in `row`.
+/// Counts a successful send (`sends`) or receive of `bytes` on the connection in `row`. The
+/// call count goes last: a reader that sees it has the call's other figures too.
 #[inline(always)]
 pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
     let base = row * CONN_ROW_WORDS;
-    let add = |word: u32, value: u64| {
-        if let Some(target) = CONN_HIST.get_ptr_mut(base + word) {
-            atomic_add(target, value);
-        }
-    };
-    add(0, 1);
-    add(if sends { 1 } else { 2 }, bytes);
-    add(3, ns);
     let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
     for counter in [conn_bucket(ns), sizes + conn_bucket(bytes)] {
         // Counter `counter` of the u32 counters after the totals: half of a word.
@@ -486,6 +489,14 @@ pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
             unsafe { core::intrinsics::atomic_xadd::<u32, u32, { core::intrinsics::AtomicOrdering::Relaxed }>(half, 1) };
         }
     }
+    let add = |word: u32, value: u64| {
+        if let Some(target) = CONN_HIST.get_ptr_mut(base + word) {
+            atomic_add(target, value);
+        }
+    };
+    add(if sends { 1 } else { 2 }, bytes);
+    add(3, ns);
+    add(0, 1);
 }
 
 /// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a

@@ -14,9 +14,9 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
     Global,
 };
-use tracer_common::{ConnectStart, SockEvent, SockTuple, EVENT_CONNECT};
+use tracer_common::{ConnEntry, ConnectStart, SockEvent, SockTuple, CONN_NO_ROW, EVENT_CONNECT};
 
-use crate::maps::{count_lost, emit, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
+use crate::maps::{connections_on, count_lost, emit, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -104,6 +104,11 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         TCP_ESTABLISHED => {
             let tuple = read_tuple(sk_ptr);
             let _ = SOCKETS.insert(&sk, &tuple, 0);
+            if connections_on() {
+                // Room for the reader to give it a row; replaces a closed socket's at this address.
+                let entry = ConnEntry { row: CONN_NO_ROW, sport: tuple.sport, dport: tuple.dport };
+                let _ = CONN_ROW.insert(&sk, &entry, 0);
+            }
             if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
@@ -112,8 +117,8 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         }
         TCP_CLOSE => {
             let _ = CONNECTING.remove(&sk);
-            // Its row holds what it did; the reader finds it gone and takes the rest. Its
-            // address may be a new socket's next.
+            // Its row holds what it did; the reader finds the entry gone and takes the rest.
+            // Its address may be a new socket's next.
             let _ = CONN_ROW.remove(&sk);
         }
         _ => {}

@@ -15,7 +15,7 @@ use tracer_common::{
 
 use super::fd_kind::fd_kind;
 use crate::maps::{
-    connection_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -138,10 +138,12 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                 count_call(row, ns, blocked_ns, runq_ns, true);
                 return;
             }
-            // A read or write that touched no socket: by the fd's kind here too.
+            // A read or write that the socket tracepoints did not see: by its fd's kind. A socket
+            // (sendfile to one, say) is sent as an event when connections are counted here,
+            // since the reader may know its connection by the fd.
             if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
                 let kind = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0);
-                if kind.is_some_and(|kind| count_io(nr, kind, ns, ret as u64)) {
+                if kind.is_some_and(|kind| (kind != FD_KIND_SOCKET || !connections_on()) && count_io(nr, kind, ns, ret as u64)) {
                     // Per group, the reader cannot take the latency from the I/O histogram.
                     count_call(row, ns, blocked_ns, runq_ns, grouped());
                     return;

@@ -1,13 +1,14 @@
 //! TCP connections' reads and writes counted in the kernel: each connection the reader follows
 //! gets a row of `CONN_HIST` (calls, bytes each way, time, and histograms of latency and sizes),
-//! given when the reader learns the connection and taken back once the kernel has dropped the
-//! connection's entry at its close (or its socket's address is another connection's).
+//! given when the reader learns the connection (in the entry the kernel made for it when it was
+//! established) and taken back once the kernel has dropped that entry at its close (or its
+//! socket's address is another connection's).
 use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 use aya::maps::{HashMap, MapData};
 use rustc_hash::FxHashMap;
-use tracer_common::{CONN_BUCKETS, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
+use tracer_common::{ConnEntry, CONN_BUCKETS, CONN_NO_ROW, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
 
 use super::mapped::MappedWords;
 
@@ -28,7 +29,7 @@ pub struct ConnectionDelta {
 
 pub struct ConnectionCounts {
     /// The kernel's map from socket address to row.
-    rows: HashMap<MapData, u64, u32>,
+    rows: HashMap<MapData, u64, ConnEntry>,
     words: MappedWords,
     /// The (socket, connection) of each row in use.
     of_row: Vec<Option<(u64, usize)>>,
@@ -38,14 +39,14 @@ pub struct ConnectionCounts {
 }
 
 impl ConnectionCounts {
-    pub fn new(rows: HashMap<MapData, u64, u32>, words: MappedWords) -> Self {
+    pub fn new(rows: HashMap<MapData, u64, ConnEntry>, words: MappedWords) -> Self {
         Self { rows, words, of_row: vec![None; CONN_ROWS as usize], row_of: FxHashMap::default(), last: Vec::new() }
     }
 
-    /// Connection `connection` uses socket `sk`: its calls are counted in a row of their own from
-    /// now on, while rows are left. Returns what a previous connection at the same address left
-    /// in its row.
-    pub fn follow(&mut self, sk: u64, connection: usize) -> Result<Option<ConnectionDelta>> {
+    /// Connection `connection`, of local and peer ports `ports`, uses socket `sk`: its calls are
+    /// counted in a row of their own from now on, while rows are left and the connection is
+    /// open. Returns what a previous connection at the same address left in its row.
+    pub fn follow(&mut self, sk: u64, connection: usize, ports: (u16, u16)) -> Result<Option<ConnectionDelta>> {
         let mut rest = None;
         if let Some(&row) = self.row_of.get(&sk) {
             if self.of_row[row as usize].is_some_and(|(_, owner)| owner == connection) {
@@ -53,8 +54,14 @@ impl ConnectionCounts {
             }
             rest = self.release(row);
         }
+        // Open, with no row yet, and this connection (not a later one at the same address).
+        let entry = self.rows.get(&sk, 0).ok();
+        if !entry.is_some_and(|e| e.row == CONN_NO_ROW && (e.sport, e.dport) == ports) {
+            return Ok(rest);
+        }
         let Some(row) = self.of_row.iter().position(Option::is_none) else { return Ok(rest) };
-        // Nothing writes a row no socket points at: zeroed, it starts the connection afresh.
+        // No socket points at a free row (but for a call that looked its row up just before its
+        // connection closed, a second or more ago): zeroed, it starts the connection afresh.
         let base = row * CONN_ROW_WORDS as usize;
         for word in 0..CONN_ROW_WORDS as usize {
             if let Some(word) = self.words.word(base + word) {
@@ -65,7 +72,11 @@ impl ConnectionCounts {
             self.last.resize_with(row + 1, || vec![0; CONN_ROW_WORDS as usize].into_boxed_slice());
         }
         self.last[row].fill(0);
-        if self.rows.insert(sk, row as u32, 0).is_ok() {
+        // Only into the entry the kernel made when the connection was established: one that has
+        // closed since has none.
+        const BPF_EXIST: u64 = 2;
+        let (sport, dport) = ports;
+        if self.rows.insert(sk, ConnEntry { row: row as u32, sport, dport }, BPF_EXIST).is_ok() {
             self.of_row[row] = Some((sk, connection));
             self.row_of.insert(sk, row as u32);
         }
@@ -77,14 +88,14 @@ impl ConnectionCounts {
         (0..self.of_row.len()).filter_map(|row| self.take(row as u32)).collect()
     }
 
-    /// The rows of connections the kernel saw close: what they added since the last read; the
-    /// rows are free again.
+    /// The rows of connections the kernel saw close (their entries gone, or another
+    /// connection's now): what they added since the last read; the rows are free again.
     pub fn release_closed(&mut self) -> Vec<ConnectionDelta> {
         let closed: Vec<u32> = self
             .of_row
             .iter()
             .enumerate()
-            .filter_map(|(row, owner)| owner.filter(|&(sk, _)| self.rows.get(&sk, 0).is_err()).map(|_| row as u32))
+            .filter_map(|(row, owner)| owner.filter(|&(sk, _)| self.rows.get(&sk, 0).map(|e| e.row).ok() != Some(row as u32)).map(|_| row as u32))
             .collect();
         closed.into_iter().filter_map(|row| self.release(row)).collect()
     }
@@ -92,9 +103,9 @@ impl ConnectionCounts {
     /// Frees `row`, returning what it added since the last read.
     fn release(&mut self, row: u32) -> Option<ConnectionDelta> {
         let rest = self.take(row);
+        // The kernel's entry is gone already, or a new connection's at the same address.
         if let Some((sk, _)) = self.of_row[row as usize].take() {
             self.row_of.remove(&sk);
-            let _ = self.rows.remove(&sk); // gone already, unless its address is another's now
         }
         rest
     }

@@ -93,8 +93,8 @@ impl KernelCounts {
 
     /// Connection `connection` (the reader's index) uses socket `sk`: see
     /// [`ConnectionCounts::follow`].
-    pub fn follow_connection(&mut self, sk: u64, connection: usize) -> Result<Option<ConnectionDelta>> {
-        self.connections.as_mut().map_or(Ok(None), |connections| connections.follow(sk, connection))
+    pub fn follow_connection(&mut self, sk: u64, connection: usize, ports: (u16, u16)) -> Result<Option<ConnectionDelta>> {
+        self.connections.as_mut().map_or(Ok(None), |connections| connections.follow(sk, connection, ports))
     }
 
     /// The last figures of connections that closed, whose rows are free again.
@@ -119,15 +119,17 @@ impl KernelCounts {
     }
 
     /// A call of `nr` by group `group` came as an event: give the pair a row, if the syscall's
-    /// calls can be counted at all and a row is free (else they stay events).
-    pub fn want_row(&mut self, group: u32, nr: u32) -> Result<()> {
-        let Some(groups) = &mut self.groups else { return Ok(()) };
+    /// calls can be counted at all and a row is free (else they stay events). False when no row
+    /// was free: it may be asked again once one is.
+    pub fn want_row(&mut self, group: u32, nr: u32) -> Result<bool> {
+        let Some(groups) = &mut self.groups else { return Ok(true) };
         if group >= groups.groups || !groups.countable.get(nr as usize).copied().unwrap_or(false) || groups.row_of.contains_key(&(group, nr)) {
-            return Ok(());
+            return Ok(true);
         }
-        let Some(row) = groups.of_row.iter().position(Option::is_none) else { return Ok(()) };
-        // A row used before (by a group since retired) starts again from zero; nothing writes
-        // it while no (group, syscall) points at it.
+        let Some(row) = groups.of_row.iter().position(Option::is_none) else { return Ok(false) };
+        // A row used before (by a group since retired) starts again from zero; no (group,
+        // syscall) points at it (but for a call that looked it up just before its group was
+        // retired, which has no process left).
         self.totals.set(row as u32, PerCpuValues::try_from(vec![SyscallTotals::default(); nr_cpus().map_err(|(what, e)| anyhow::anyhow!("{what}: {e}"))?])?, 0)?;
         for bucket in 0..HIST_BUCKETS as usize {
             if let Some(word) = self.hist.word(row * HIST_BUCKETS as usize + bucket) {
@@ -138,7 +140,7 @@ impl KernelCounts {
         groups.of_row[row] = Some((group, nr));
         groups.row_of.insert((group, nr), row as u32);
         groups.rows.set(group * MAX_SYSCALLS + nr, row as u32 + 1, 0)?;
-        Ok(())
+        Ok(true)
     }
 
     /// Group `group` was retired (its figures reported, its processes gone): its rows are free,

@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
+use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
 use super::{btf, connection_counts::ConnectionCounts, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
@@ -152,6 +152,7 @@ impl Probes {
         let groups_on = u32::from(groups.is_some());
         // TCP connections' calls counted per connection, with the socket tracepoints.
         let connections = config.kernel_counts && config.net;
+        let connections_on = u32::from(connections);
         let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
@@ -165,7 +166,7 @@ impl Probes {
             // Sized for the read/write-family syscalls there are (19 on x86_64), not the room.
             .map_max_entries("IO_HIST", if config.kernel_counts { io_hist_words } else { 1 })
             .map_max_entries("GROUP_OF", if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })
-            .map_max_entries("CONN_ROW", if connections { CONN_ROWS } else { 1 })
+            .map_max_entries("CONN_ROW", if connections { CONN_ENTRIES } else { 1 })
             .map_max_entries("CONN_HIST", if connections { CONN_ROWS * CONN_ROW_WORDS } else { 1 })
             .map_max_entries("GROUP_ROW", groups.map_or(1, |groups| groups * MAX_SYSCALLS))
             // The benchmark's reference maps are made with the object's other maps; at their
@@ -191,7 +192,8 @@ impl Probes {
             .override_global("CGROUP_LEVELS", &cgroup_levels, true)
             .override_global("SLOT_MASK", &slot_mask, true)
             .override_global("AGGREGATE_ON", &aggregate_on, true)
-            .override_global("GROUPS_ON", &groups_on, true);
+            .override_global("GROUPS_ON", &groups_on, true)
+            .override_global("CONNECTIONS_ON", &connections_on, true);
         for (global, offset) in &offsets {
             loader.override_global(global, offset, true);
         }

@@ -82,24 +82,25 @@ pub struct Groups {
     /// The cgroup2 root, and its directories' paths by cgroup id (inode), for ended processes.
     cgroup_root: Option<PathBuf>,
     cgroup_paths: HashMap<u64, String>,
-    /// What the kernel needs to know to count calls per group, since it was last told.
-    changes: GroupChanges,
+    /// What the kernel needs to know to count calls per group, since it was last told, in order.
+    changes: Vec<GroupChange>,
     /// (group, syscall) pairs whose successful calls have been seen as events.
     seen: HashSet<(usize, u32)>,
 }
 
 /// What happened to the groups that the kernel must be told of, for it to count calls per
-/// group instead of sending them (in this order: a retired group's index may be given again).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupChanges {
-    /// Groups dropped: the kernel's rows for them are free.
-    pub retired: Vec<usize>,
-    /// Processes put in a group, by tgid.
-    pub placed: Vec<(u32, usize)>,
-    /// Processes found gone.
-    pub gone: Vec<u32>,
-    /// (group, syscall) pairs seen succeed for the first time: the kernel can count them.
-    pub seen: Vec<(usize, u32)>,
+/// group instead of sending them; told in the order it happened (a pid may be gone and back,
+/// a retired group's index given again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupChange {
+    /// A group was dropped: the kernel's rows for it are free.
+    Retired(usize),
+    /// A process (by tgid) was put in a group.
+    Placed(u32, usize),
+    /// A process was found gone.
+    Gone(u32),
+    /// A (group, syscall) pair was seen succeed for the first time: the kernel can count it.
+    Seen(usize, u32),
 }
 
 impl Groups {
@@ -119,7 +120,7 @@ impl Groups {
             max: max.max(1),
             overflowed: 0,
             retired: 0,
-            changes: GroupChanges::default(),
+            changes: Vec::new(),
             seen: HashSet::default(),
         }
     }
@@ -130,8 +131,13 @@ impl Groups {
     }
 
     /// What the kernel must be told since the last call.
-    pub fn take_changes(&mut self) -> GroupChanges {
+    pub fn take_changes(&mut self) -> Vec<GroupChange> {
         std::mem::take(&mut self.changes)
+    }
+
+    /// The kernel had no row left for the pair: it is asked for again at its next call.
+    pub fn unsee(&mut self, index: usize, nr: u32) {
+        self.seen.remove(&(index, nr));
     }
 
     /// Calls of group `index` the kernel counted.
@@ -163,7 +169,7 @@ impl Groups {
         if let Some(group) = &mut self.groups[index] {
             group.table.record(rec);
             if rec.ret >= 0 && rec.duration_ns.is_some() && self.seen.insert((index, rec.nr)) {
-                self.changes.seen.push((index, rec.nr));
+                self.changes.push(GroupChange::Seen(index, rec.nr));
             }
         }
     }
@@ -177,6 +183,8 @@ impl Groups {
     /// The kernel's record of a traced process's end: names the group of a process that was
     /// gone before /proc could be asked, and hands it what it did.
     pub fn exited(&mut self, tgid: u32, cgroup_id: u64, comm: &str) {
+        // The kernel forgot it at its end, but the reader may have placed it after that.
+        self.changes.push(GroupChange::Gone(tgid));
         if !self.held.contains_key(&tgid) {
             return;
         }
@@ -193,10 +201,6 @@ impl Groups {
     /// Puts a process in its group, with the records held for it.
     fn settle(&mut self, tgid: u32, index: usize) {
         self.join(tgid, index);
-        if self.held.contains_key(&tgid) {
-            // Gone already: nothing for the kernel to count, and its pid may be another's now.
-            self.changes.placed.retain(|&(placed, _)| placed != tgid);
-        }
         if let Some((_, held)) = self.held.remove(&tgid) {
             self.held_records -= held.len();
             for rec in &held {
@@ -246,13 +250,13 @@ impl Groups {
             self.exited(tgid, 0, UNKNOWN);
         }
         let mut alive = vec![0u64; self.groups.len()];
-        let gone = &mut self.changes.gone;
+        let changes = &mut self.changes;
         self.of_tgid.retain(|&tgid, &mut index| {
             let exists = super::names::process_exists(tgid);
             if exists {
                 alive[index] += 1;
             } else {
-                gone.push(tgid);
+                changes.push(GroupChange::Gone(tgid));
             }
             exists
         });
@@ -268,7 +272,7 @@ impl Groups {
                     *slot = None;
                     self.retired += 1;
                     self.seen.retain(|&(group, _)| group != index);
-                    self.changes.retired.push(index);
+                    self.changes.push(GroupChange::Retired(index));
                 }
                 (true, Some(_)) => {}
             }
@@ -318,7 +322,7 @@ impl Groups {
 
     fn join(&mut self, tgid: u32, index: usize) {
         self.of_tgid.insert(tgid, index);
-        self.changes.placed.push((tgid, index));
+        self.changes.push(GroupChange::Placed(tgid, index));
         if let Some(group) = &mut self.groups[index] {
             group.processes += 1;
             group.alive += 1;
@@ -487,7 +491,7 @@ mod tests {
     }
 
     #[test]
-    fn the_kernel_is_told_of_placements_first_successes_and_retired_groups() {
+    fn the_kernel_is_told_of_placements_first_successes_and_retired_groups_in_order() {
         let mut groups = Groups::new(GroupBy::Comm, Vec::new(), 10, None);
         let me = std::process::id();
         let mine = groups.group_for("me", None);
@@ -495,27 +499,28 @@ mod tests {
         groups.record(&call(me, 39));
         groups.record(&call(me, 39));
         groups.record(&SyscallRecord { ret: -2, ..call(me, 2) });
-        let changes = groups.take_changes();
-        assert_eq!(changes.placed, vec![(me, mine)]);
-        assert_eq!(changes.seen, vec![(mine, 39)], "once a pair, and failures need events anyway");
-        assert_eq!(groups.take_changes(), GroupChanges::default());
-        // A process gone before it was looked at is placed nowhere: its pid may be another's.
+        // Once a pair, and failures need events anyway.
+        assert_eq!(groups.take_changes(), vec![GroupChange::Placed(me, mine), GroupChange::Seen(mine, 39)]);
+        assert!(groups.take_changes().is_empty());
+        // A process gone before it was looked at: placed with its records, then gone again.
         let gone = 5_000_002;
         groups.record(&call(gone, 39));
         groups.exited(gone, 0, "short");
         let short = groups.by_key["short"];
-        assert!(groups.take_changes().placed.is_empty());
+        assert_eq!(groups.take_changes(), vec![GroupChange::Gone(gone), GroupChange::Placed(gone, short), GroupChange::Seen(short, 39)]);
         groups.end_interval(1, true);
         groups.end_interval(2, true);
-        let changes = groups.take_changes();
-        assert_eq!(changes.retired, vec![short]);
-        assert!(changes.gone.contains(&gone));
+        assert_eq!(groups.take_changes(), vec![GroupChange::Gone(gone), GroupChange::Retired(short)]);
         // Its index, given again, is new to the kernel: the pair is seen anew.
         let again = groups.group_for("again", None);
         assert_eq!(again, short);
         groups.join(me, again);
         groups.record(&call(me, 39));
-        assert_eq!(groups.take_changes().seen, vec![(again, 39)]);
+        assert_eq!(groups.take_changes(), vec![GroupChange::Placed(me, again), GroupChange::Seen(again, 39)]);
+        // A pair the kernel had no row for is asked for again.
+        groups.unsee(again, 39);
+        groups.record(&call(me, 39));
+        assert_eq!(groups.take_changes(), vec![GroupChange::Seen(again, 39)]);
     }
 
     #[test]

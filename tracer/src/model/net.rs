@@ -204,9 +204,9 @@ pub struct NetStats {
     pending_accepts: HashMap<(u32, i32), Option<u64>>,
     /// Paths of files opened by calls seen whole (`--slow`), for naming their fds.
     paths: HashMap<(u32, i32), String>,
-    /// (socket, connection) pairs learnt since the last look, for the kernel to count the
-    /// connections' calls itself.
-    followed: Vec<(u64, usize)>,
+    /// (socket, connection, its local and peer ports) learnt since the last look, for the
+    /// kernel to count the connections' calls itself.
+    followed: Vec<(u64, usize, (u16, u16))>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -267,7 +267,8 @@ impl NetStats {
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: id, since_ns });
         if let Some(id) = id {
-            self.followed.push((rec.sk, id));
+            let tuple = &self.connections[id].tuple;
+            self.followed.push((rec.sk, id, (tuple.sport, tuple.dport)));
         }
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
             if let Some(connection) = id.map(|id| &mut self.connections[id]) {
@@ -432,8 +433,8 @@ impl NetStats {
         self.ops[index].get_or_insert_with(OpStats::new)
     }
 
-    /// (socket, connection) pairs learnt since the last call.
-    pub fn take_followed(&mut self) -> Vec<(u64, usize)> {
+    /// (socket, connection, ports) learnt since the last call.
+    pub fn take_followed(&mut self) -> Vec<(u64, usize, (u16, u16))> {
         std::mem::take(&mut self.followed)
     }
 

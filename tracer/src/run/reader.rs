@@ -12,7 +12,7 @@ use crate::{
     model::{
         aggregate::Aggregator,
         fd_class::class,
-        groups::Groups,
+        groups::{GroupChange, Groups},
         slow::SlowCall,
         stacks::Stacks,
     },
@@ -83,22 +83,24 @@ impl Reader {
         let followed = self.aggregator.net.take_followed();
         let changes = self.aggregator.groups.as_mut().map(Groups::take_changes).unwrap_or_default();
         let Some(counts) = counts else { return Ok(()) };
-        for (sk, connection) in followed {
-            if let Some(rest) = counts.follow_connection(sk, connection)? {
+        for (sk, connection, ports) in followed {
+            if let Some(rest) = counts.follow_connection(sk, connection, ports)? {
                 self.aggregator.net.record_kernel_connection(&rest);
             }
         }
-        for &group in &changes.retired {
-            counts.free_rows(group as u32)?;
-        }
-        for &(tgid, group) in &changes.placed {
-            counts.place(tgid, group as u32);
-        }
-        for &tgid in &changes.gone {
-            counts.unplace(tgid);
-        }
-        for &(group, nr) in &changes.seen {
-            counts.want_row(group as u32, nr)?;
+        for change in changes {
+            match change {
+                GroupChange::Retired(group) => counts.free_rows(group as u32)?,
+                GroupChange::Placed(tgid, group) => counts.place(tgid, group as u32),
+                GroupChange::Gone(tgid) => counts.unplace(tgid),
+                GroupChange::Seen(group, nr) => {
+                    if !counts.want_row(group as u32, nr)? {
+                        if let Some(groups) = &mut self.aggregator.groups {
+                            groups.unsee(group, nr);
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
