@@ -735,15 +735,16 @@ fn agent_soak() -> Result<String> {
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(out, "\nAgent soak: `tracer serve --all --by comm`, scraped every second, for {minutes} min while {processes} short-lived processes ran and {connections} loopback connections came and went ({batches} batches of `workload forks 1000 50` then `workload tcp-echo 200 20 512`):\n");
-    let _ = writeln!(out, "| agent RSS at 10 s | at the end | peak | events received | lost | agent CPU | groups retired |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "| agent RSS at 10 s | at the end | peak | events received | calls counted in the kernel | lost | agent CPU | groups retired |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     let _ = writeln!(
         out,
-        "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {:.1} s | {} |",
+        "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {} | {:.1} s | {} |",
         first as f64 / 1024.0,
         last as f64 / 1024.0,
         peak as f64 / 1024.0,
         metric(&page, "tracer_events_total "),
+        metric(&page, "tracer_kernel_counted_calls_total "),
         metric(&page, "tracer_events_lost_total "),
         metric(&page, "process_cpu_seconds_total "),
         metric(&page, "tracer_groups_retired_total "),
