@@ -80,6 +80,11 @@ fn io_by_fd_kind_counted_in_the_kernel_agrees_with_events() {
         let agree = if column == 4 { close(a, b) } else { close_at_the_tail(a, b) };
         assert!(agree && a >= 5_000_000, "read pipe column {column}: {a} against {b}\n{}\n{}", kernel.text, events.text);
     }
+    // Blocked nearly all the time, by both counts (the kernel's from its I/O rows' split).
+    for summary in [&kernel, &events] {
+        let (_, _, blocked) = summary.split["read"];
+        assert!(blocked >= 90.0, "read blocked {blocked}%\n{}", summary.text);
+    }
 }
 
 #[test]

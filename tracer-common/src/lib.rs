@@ -98,6 +98,15 @@ pub const SYSCALL_NEEDS_EVENT: u32 = 8;
 /// A read/write-family syscall that sends (writes) from its fd: its kind is remembered apart
 /// from the receiving calls'.
 pub const SYSCALL_SENDS: u32 = 16;
+/// The flags' top byte: a read/write-family syscall's I/O slot (see [`IoTotals`]), from 1; 0
+/// for the others. In the flags so that counting a read or write costs no second lookup.
+pub const SYSCALL_IO_SLOT_SHIFT: u32 = 24;
+
+/// The I/O slot in a syscall's flags (from 1; 0: none).
+#[inline(always)]
+pub fn io_slot(flags: u32) -> u32 {
+    flags >> SYSCALL_IO_SLOT_SHIFT
+}
 
 /// A syscall's calls counted in the kernel (the `AGG_TOTALS` per-CPU map, by syscall number):
 /// successful calls under the `--slow` threshold of syscalls without [`SYSCALL_NEEDS_EVENT`].
@@ -141,10 +150,30 @@ fn log_linear_bucket(value: u64, sub_log2: u32, buckets: u32) -> u32 {
     if value < u64::from(2 * sub) {
         return value as u32;
     }
-    let log2 = 63 - value.leading_zeros(); // above sub_log2
+    let log2 = log2(value); // above sub_log2
     let top = (value >> (log2 - sub_log2)) as u32; // sub..2 * sub
     let bucket = (log2 - sub_log2) * sub + top;
     if bucket < buckets { bucket } else { buckets - 1 }
+}
+
+/// The highest set bit of a non-zero `value`. A binary search: eBPF has no count-leading-zeros
+/// instruction, and LLVM's expansion of one takes about twice the instructions.
+#[inline(always)]
+fn log2(mut value: u64) -> u32 {
+    let mut log2 = 0;
+    let mut step = |shift: u32| {
+        if value >> shift != 0 {
+            value >>= shift;
+            log2 += shift;
+        }
+    };
+    step(32);
+    step(16);
+    step(8);
+    step(4);
+    step(2);
+    step(1);
+    log2
 }
 
 fn log_linear_range(bucket: u32, sub_log2: u32) -> (u64, u64) {
@@ -336,8 +365,9 @@ pub const FD_KIND_FILE: u32 = 2;
 /// Anonymous inodes (eventfd, epoll, timerfd, signalfd...): no file type.
 pub const FD_KIND_OTHER: u32 = 3;
 
-/// Reads and writes counted in the kernel (the `IO_TOTALS` per-CPU map), by I/O slot (the
-/// `IO_SLOT` map gives a read/write-family syscall's, from 1) and fd kind (`FD_KIND_*`).
+/// Reads and writes counted in the kernel (the `IO_TOTALS` per-CPU map), by I/O slot (in the
+/// syscall's flags: [`io_slot`]) and fd kind (`FD_KIND_*`). Without `--by` they are their
+/// syscall's only counts: the reader adds a syscall's kinds up.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IoTotals {
@@ -345,6 +375,9 @@ pub struct IoTotals {
     pub total_ns: u64,
     pub bytes: u64,
     pub max_ns: u64,
+    /// Of `total_ns`, clamped as in [`SyscallTotals`].
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
 }
 
 /// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.
@@ -437,6 +470,9 @@ mod tests {
             }
             assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
             assert_eq!(bucket_of(u64::MAX), buckets - 1);
+        }
+        for value in (1..64).map(|bit| 1u64 << bit).flat_map(|power| [power - 1, power, power + 1]) {
+            assert_eq!(log2(value), 63 - value.leading_zeros(), "{value}");
         }
         assert_eq!(CONN_BUCKETS % 2, 0, "two connection counters a word");
     }

@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    conn_bucket, hist_bucket, ConnEntry, ConnectStart, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    conn_bucket, hist_bucket, io_slot, ConnEntry, ConnectStart, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
     IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
@@ -386,12 +386,9 @@ pub fn forget_group(tgid: u32) {
 }
 
 /// Counts a successful call in counting row `row` (the caller checked that no event is
-/// needed), in its histogram too unless `histogram` is false: a read or write is in its (slot,
-/// kind) histogram, which the reader adds to its syscall's, and one atomic add is saved.
+/// needed), with its blocked and run-queue parts (from [`clamped_split`]).
 #[inline(always)]
-pub fn count_call(row: u32, ns: u64, blocked_ns: u64, runq_ns: u64, histogram: bool) {
-    let blocked = if blocked_ns < ns { blocked_ns } else { ns };
-    let runq = if runq_ns < ns - blocked { runq_ns } else { ns - blocked };
+pub fn count_call(row: u32, ns: u64, blocked: u64, runq: u64) {
     if let Some(totals) = AGG_TOTALS.get_ptr_mut(row) {
         unsafe {
             (*totals).calls += 1;
@@ -403,17 +400,19 @@ pub fn count_call(row: u32, ns: u64, blocked_ns: u64, runq_ns: u64, histogram: b
             }
         }
     }
-    if !histogram {
-        return;
-    }
     if let Some(count) = AGG_HIST.get_ptr_mut(row * HIST_BUCKETS + hist_bucket(ns)) {
         atomic_add(count, 1);
     }
 }
 
-/// The I/O slot of a read/write-family syscall, from 1 (0: none).
-#[map]
-static IO_SLOT: Array<u32> = Array::with_max_entries(MAX_SYSCALLS, 0);
+/// The blocked and run-queue parts of a call of `ns`, clamped as the reader clamps an event's:
+/// a clock skew between CPUs cannot make the parts exceed the whole.
+#[inline(always)]
+pub fn clamped_split(ns: u64, blocked_ns: u64, runq_ns: u64) -> (u64, u64) {
+    let blocked = if blocked_ns < ns { blocked_ns } else { ns };
+    let runq = if runq_ns < ns - blocked { runq_ns } else { ns - blocked };
+    (blocked, runq)
+}
 
 /// Reads and writes counted here, by (slot, kind), per CPU.
 #[map]
@@ -423,11 +422,13 @@ static IO_TOTALS: PerCpuArray<IoTotals> = PerCpuArray::with_max_entries(IO_SLOTS
 #[map]
 static IO_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
-/// Counts a successful read or write of `bytes` on an fd of `kind`; false when the syscall has
-/// no I/O slot, and the call needs its event.
+/// Counts a successful read or write of `bytes` on an fd of `kind`, by a syscall with `flags`;
+/// false when the syscall has no I/O slot, and the call needs its event. Without `--by` this
+/// is the call's only count (the reader adds the kinds up into the syscall's figures): one
+/// per-CPU row and two atomic adds for a read or write.
 #[inline(always)]
-pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
-    let slot = IO_SLOT.get(nr).copied().unwrap_or(0);
+pub fn count_io(flags: u32, kind: u32, ns: u64, bytes: u64, blocked: u64, runq: u64) -> bool {
+    let slot = io_slot(flags);
     if slot == 0 || kind >= IO_KINDS {
         return false;
     }
@@ -437,6 +438,8 @@ pub fn count_io(nr: u32, kind: u32, ns: u64, bytes: u64) -> bool {
         (*totals).calls += 1;
         (*totals).total_ns += ns;
         (*totals).bytes += bytes;
+        (*totals).blocked_ns += blocked;
+        (*totals).runq_ns += runq;
         if ns > (*totals).max_ns {
             (*totals).max_ns = ns;
         }

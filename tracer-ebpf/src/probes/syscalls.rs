@@ -15,7 +15,7 @@ use tracer_common::{
 
 use super::fd_kind::fd_kind;
 use crate::maps::{
-    connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -132,21 +132,24 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     // Counted here, without an event, when nothing needs the call itself. Load-time constants
     // make the verifier drop this branch with --events, and the slow-call compare without --slow.
     let ns = now - start_ns;
+    // Clamped once, for the counts and the event alike (the reader's clamp is then a no-op).
+    let (blocked_ns, runq_ns) = clamped_split(ns, blocked_ns, runq_ns);
     if kernel_counts() && ret >= 0 && slow_threshold().is_none_or(|threshold| ns < threshold) {
         if let Some(row) = count_row(tgid, nr) {
             if flags & SYSCALL_NEEDS_EVENT == 0 {
-                count_call(row, ns, blocked_ns, runq_ns, true);
+                count_call(row, ns, blocked_ns, runq_ns);
                 return;
             }
             // A read or write that the socket tracepoints did not see: by its fd's kind. A socket
             // (sendfile to one, say) is sent as an event when connections are counted here,
-            // since the reader may know its connection by the fd.
+            // since the reader may know its connection by the fd. (`if let`s, not closures: LLVM
+            // made a closure here a BPF subprogram, a call on the path of every read and write.)
             if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
-                let kind = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0);
-                if kind.is_some_and(|kind| (kind != FD_KIND_SOCKET || !connections_on()) && count_io(nr, kind, ns, ret as u64)) {
-                    // Per group, the reader cannot take the latency from the I/O histogram.
-                    count_call(row, ns, blocked_ns, runq_ns, grouped());
-                    return;
+                if let Some(kind) = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0) {
+                    if (kind != FD_KIND_SOCKET || !connections_on()) && count_io(flags, kind, ns, ret as u64, blocked_ns, runq_ns) {
+                        count_grouped(row, ns, blocked_ns, runq_ns);
+                        return;
+                    }
                 }
             }
             // One on a socket: the reader is told which once per (thread, fd, socket), then the
@@ -155,11 +158,11 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
             if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
                 if let Some(tcp) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns) {
                     let connection = if tcp { connection_row(sk) } else { None };
-                    if (!tcp || connection.is_some()) && count_io(nr, FD_KIND_SOCKET, ns, ret as u64) {
+                    if (!tcp || connection.is_some()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
                         if let Some(connection) = connection {
                             count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
                         }
-                        count_call(row, ns, blocked_ns, runq_ns, grouped());
+                        count_grouped(row, ns, blocked_ns, runq_ns);
                         return;
                     }
                 }
@@ -191,6 +194,15 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         }
     }
     emit(event());
+}
+
+/// A read or write counted by its fd's kind: with `--by`, also in its group's row (the I/O
+/// rows have no group; without `--by` they are the syscall's only count).
+#[inline(always)]
+fn count_grouped(row: u32, ns: u64, blocked_ns: u64, runq_ns: u64) {
+    if grouped() {
+        count_call(row, ns, blocked_ns, runq_ns);
+    }
 }
 
 /// The first exit of a thread not seen at a syscall boundary before: the syscall was in

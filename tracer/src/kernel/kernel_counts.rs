@@ -42,6 +42,15 @@ pub struct KernelIo {
     pub bytes: Vec<(u32, u64)>,
 }
 
+impl KernelIo {
+    /// These calls as their syscall's (without `--by`, the kernel counts a read or write only
+    /// by its fd's kind).
+    pub fn as_calls(&self) -> KernelCalls {
+        let IoTotals { calls, total_ns, max_ns, blocked_ns, runq_ns, .. } = self.totals;
+        KernelCalls { nr: self.nr, group: None, totals: SyscallTotals { calls, total_ns, blocked_ns, runq_ns, max_ns }, buckets: self.latency.clone() }
+    }
+}
+
 /// What changed in a read.
 #[derive(Default)]
 pub struct KernelDelta {
@@ -201,6 +210,8 @@ impl KernelCounts {
                 total_ns: sum.total_ns + cpu.total_ns,
                 bytes: sum.bytes + cpu.bytes,
                 max_ns: sum.max_ns.max(cpu.max_ns),
+                blocked_ns: sum.blocked_ns + cpu.blocked_ns,
+                runq_ns: sum.runq_ns + cpu.runq_ns,
             });
             let last = &mut self.last_io[index];
             if sum.calls == last.as_ref().map_or(0, |(totals, _)| totals.calls) {
@@ -216,6 +227,8 @@ impl KernelCounts {
                 total_ns: sum.total_ns - last_totals.total_ns,
                 bytes: sum.bytes - last_totals.bytes,
                 max_ns: sum.max_ns,
+                blocked_ns: sum.blocked_ns - last_totals.blocked_ns,
+                runq_ns: sum.runq_ns - last_totals.runq_ns,
             };
             *last_totals = sum;
             let (slot, kind) = (index / IO_KINDS as usize, index as u32 % IO_KINDS);

@@ -13,7 +13,7 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
+use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
 use super::{btf, connection_counts::ConnectionCounts, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
@@ -86,6 +86,17 @@ pub struct SlowConfig {
 pub struct ProgramRunTime {
     pub time: Duration,
     pub runs: u64,
+}
+
+/// The run time of `ebpf`'s loaded programs, where the kernel counts it
+/// (`kernel.bpf_stats_enabled=1`).
+pub fn program_run_time(ebpf: &Ebpf) -> Option<ProgramRunTime> {
+    let enabled = fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").is_ok_and(|s| s.trim() == "1");
+    enabled.then(|| {
+        // Programs of the object that were not loaded have no info.
+        let infos = ebpf.programs().filter_map(|(_, program)| program.info().ok());
+        infos.fold(ProgramRunTime::default(), |sum, info| ProgramRunTime { time: sum.time + info.run_time(), runs: sum.runs + info.run_count() })
+    })
 }
 
 /// The loaded, attached programs. Dropping it detaches everything.
@@ -200,7 +211,7 @@ impl Probes {
         let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
 
         let mut flags: Array<_, u32> = Array::try_from(ebpf.map_mut("SYSCALL_FLAGS").context("map SYSCALL_FLAGS")?)?;
-        for &(nr, value) in &config.syscall_flags {
+        for (nr, value) in with_io_slots(&config.syscall_flags, &config.io_slots)? {
             flags.set(nr, value, 0)?;
         }
         if let Some(slow) = &config.slow {
@@ -253,13 +264,6 @@ impl Probes {
         let ring = Some(RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?);
         let kernel_counts = match config.kernel_counts {
             true => {
-                let mut io_slot: Array<_, u32> = Array::try_from(ebpf.map_mut("IO_SLOT").context("map IO_SLOT")?)?;
-                if config.io_slots.len() > IO_SLOTS as usize {
-                    bail!("{} read/write-family syscalls, room for {IO_SLOTS}", config.io_slots.len());
-                }
-                for (slot, &nr) in config.io_slots.iter().enumerate() {
-                    io_slot.set(nr, slot as u32 + 1, 0)?;
-                }
                 let mapped = |ebpf: &mut Ebpf, name: &str| -> Result<MappedWords> {
                     let map = Array::try_from(ebpf.take_map(name).with_context(|| format!("map {name}"))?)?;
                     MappedWords::new(map).with_context(|| format!("cannot map {name}"))
@@ -339,15 +343,7 @@ impl Probes {
     /// The loaded programs' run time and runs, summed, where the kernel counts them
     /// (`kernel.bpf_stats_enabled`: off by default, as it costs two clock reads a run).
     pub fn program_run_time(&self) -> Option<ProgramRunTime> {
-        let enabled = fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").is_ok_and(|s| s.trim() == "1");
-        enabled.then(|| {
-            // Programs of the object that were not loaded have no info.
-            let infos = self.ebpf.programs().filter_map(|(_, program)| program.info().ok());
-            infos.fold(ProgramRunTime::default(), |sum, info| ProgramRunTime {
-                time: sum.time + info.run_time(),
-                runs: sum.runs + info.run_count(),
-            })
-        })
+        program_run_time(&self.ebpf)
     }
 
     /// The calls counted in the kernel, when they are.
@@ -359,6 +355,19 @@ impl Probes {
     pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
         self.ring.take()
     }
+}
+
+/// The syscalls' flags with each read/write-family syscall's I/O slot (from 1, in the order of
+/// `io_slots`) in their top byte, where the kernel reads it with the flags.
+fn with_io_slots(flags: &[(u32, u32)], io_slots: &[u32]) -> Result<Vec<(u32, u32)>> {
+    if io_slots.len() > IO_SLOTS as usize {
+        bail!("{} read/write-family syscalls, room for {IO_SLOTS}", io_slots.len());
+    }
+    let mut flags: std::collections::BTreeMap<u32, u32> = flags.iter().copied().collect();
+    for (slot, &nr) in io_slots.iter().enumerate() {
+        *flags.entry(nr).or_default() |= (slot as u32 + 1) << SYSCALL_IO_SLOT_SHIFT;
+    }
+    Ok(flags.into_iter().collect())
 }
 
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`

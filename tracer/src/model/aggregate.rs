@@ -181,13 +181,6 @@ impl StatsTable {
         }
     }
 
-    fn record_kernel_latency(&mut self, io: &KernelIo) {
-        if let Some(slot) = self.by_nr.get_mut(io.nr as usize) {
-            let stats = slot.get_or_insert_with(SyscallStats::new);
-            record_kernel_buckets(&mut stats.latency, &io.latency, Some(io.totals.max_ns));
-        }
-    }
-
     /// Syscalls seen, by number.
     pub fn syscalls(&self) -> impl Iterator<Item = (u32, &SyscallStats)> {
         self.by_nr.iter().enumerate().filter_map(|(nr, s)| s.as_ref().map(|s| (nr as u32, s)))
@@ -261,16 +254,12 @@ impl Aggregator {
     }
 
     /// Reads and writes the kernel counted, by fd kind: into the I/O view, and without `--by`
-    /// their latency into their syscall's histogram (their totals came with
-    /// [`Aggregator::record_kernel`]; per group, the kernel counts the latency there too).
+    /// into their syscall's figures too (with `--by`, the kernel counts them in their group's
+    /// rows as well, which come with [`Aggregator::record_kernel`]).
     pub fn record_kernel_io(&mut self, io: &KernelIo) {
         self.net.record_kernel_io(io);
-        if self.groups.is_some() || self.shown.as_ref().is_some_and(|shown| !shown.contains(io.nr)) {
-            return;
-        }
-        self.total.record_kernel_latency(io);
-        if let Some(interval) = &mut self.interval {
-            interval.record_kernel_latency(io);
+        if self.groups.is_none() {
+            self.record_kernel(&io.as_calls());
         }
     }
 
