@@ -38,6 +38,11 @@ enum Case {
 }
 
 impl Case {
+    /// The reference programs of the `floor` helper.
+    fn is_reference(self) -> bool {
+        matches!(self, Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::Aggregate)
+    }
+
     fn is_tracer(self) -> bool {
         matches!(self, Case::Tracer | Case::TracerEvents | Case::TracerSyscallsOnly | Case::TracerSelected | Case::TracerUnselected | Case::TracerSlowIdle | Case::Serve)
     }
@@ -78,21 +83,25 @@ struct OwnUsage {
     cpu: f64,
     rss: f64,
     peak_rss: f64,
+    anonymous_rss: f64,
     programs: Option<f64>,
 }
 
 fn own_usage(stderr: &str) -> Option<OwnUsage> {
     let line = stderr.lines().find_map(|l| l.strip_prefix("tracer: own use: "))?;
-    let number_after = |prefix: &str| -> Option<f64> {
-        let rest = &line[line.find(prefix)? + prefix.len()..];
-        rest.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse().ok()
-    };
     Some(OwnUsage {
-        cpu: number_after("CPU ")?,
-        rss: number_after("; RSS ").unwrap_or(f64::NAN),
-        peak_rss: number_after("(peak ").unwrap_or(f64::NAN),
-        programs: number_after("kernel programs "),
+        cpu: number_after(line, "CPU ")?,
+        rss: number_after(line, "; RSS ").unwrap_or(f64::NAN),
+        peak_rss: number_after(line, "(peak ").unwrap_or(f64::NAN),
+        anonymous_rss: number_after(line, "anonymous ").unwrap_or(f64::NAN),
+        programs: number_after(line, "kernel programs "),
     })
+}
+
+/// The number that follows `prefix` in `line`.
+fn number_after(line: &str, prefix: &str) -> Option<f64> {
+    let rest = &line[line.find(prefix)? + prefix.len()..];
+    rest.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '.')).next()?.parse().ok()
 }
 
 fn bin(name: &str) -> PathBuf {
@@ -123,9 +132,25 @@ fn run_dd() -> Result<f64> {
     dd_seconds(&String::from_utf8_lossy(&out.stderr))
 }
 
+/// A helper process (reference programs, bpftrace, a tracer) and the lines it prints after
+/// its `ready` line.
+struct Helper {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Helper {
+    /// Ctrl-C, as [`interrupt`]; then the lines it printed after `ready`.
+    fn stop(self) -> Result<Vec<String>> {
+        interrupt(self.child)?;
+        // The reader thread ends at the stream's end, which the helper's exit closes.
+        Ok(self.lines.iter().collect())
+    }
+}
+
 /// Spawns `cmd`, waits until `stream` (its stdout or stderr) prints a line containing `ready`,
 /// and keeps draining that stream so the child never blocks on it.
-fn spawn_until(mut cmd: Command, from_stderr: bool, ready: &'static str) -> Result<Child> {
+fn spawn_until(mut cmd: Command, from_stderr: bool, ready: &'static str) -> Result<Helper> {
     if from_stderr {
         cmd.stderr(Stdio::piped()).stdout(Stdio::null());
     } else {
@@ -137,18 +162,21 @@ fn spawn_until(mut cmd: Command, from_stderr: bool, ready: &'static str) -> Resu
     } else {
         Box::new(child.stdout.take().unwrap())
     };
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
     thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if !sent && line.contains(ready) {
-                let _ = tx.send(());
+            if sent {
+                let _ = lines_tx.send(line);
+            } else if line.contains(ready) {
+                let _ = ready_tx.send(());
                 sent = true;
             }
         }
     });
-    rx.recv_timeout(std::time::Duration::from_secs(60)).with_context(|| format!("never saw '{ready}'"))?;
-    Ok(child)
+    ready_rx.recv_timeout(std::time::Duration::from_secs(60)).with_context(|| format!("never saw '{ready}'"))?;
+    Ok(Helper { child, lines })
 }
 
 /// Ctrl-C for a helper (the tracer prints its summary and detaches), then waits for it.
@@ -179,15 +207,16 @@ fn measure(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {
             };
             let floor = spawn_until(cmd, false, "ready")?;
             let seconds = run_dd();
-            interrupt(floor)?;
-            seconds
+            // With BPF stats on, it says what its programs took, as a tracer does.
+            let programs = floor.stop()?.iter().find_map(|line| number_after(line, "floor: kernel programs "));
+            return Ok((seconds?, programs.map(|programs| OwnUsage { programs: Some(programs), ..OwnUsage::default() })));
         }
         Case::Bpftrace => {
             let mut cmd = Command::new("bpftrace");
             cmd.args(["-e", BPFTRACE_PROGRAM]);
             let bpftrace = spawn_until(cmd, false, "Attaching")?;
             let seconds = run_dd();
-            interrupt(bpftrace)?;
+            bpftrace.stop()?;
             seconds
         }
         Case::Bystander => {
@@ -196,7 +225,7 @@ fn measure(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {
             cmd.args(["-p", &other.id().to_string()]);
             let tracer = spawn_until(cmd, true, "attached")?;
             let seconds = run_dd();
-            interrupt(tracer)?;
+            tracer.stop()?;
             other.kill()?;
             other.wait()?;
             seconds
@@ -340,44 +369,53 @@ pub fn run() -> Result<()> {
             result.tracer_cpu.extend(usage.map(|u| u.cpu));
         }
     }
-    // The kernel programs' CPU, from one more round of each tracer case with the kernel's BPF
-    // run-time stats on: they add two clock reads a run, so these rounds are not timed.
+    // The kernel programs' run time, from one more round of each case that has programs of its
+    // own (tracer's and the references) with the kernel's BPF run-time stats on: they add two
+    // clock reads a run, the same to each, so these rounds are not timed. Far less noisy than
+    // dd's time, and blind to what the programs cost outside themselves.
     let mut program_seconds = Vec::new();
     if fs::write(BPF_STATS, "1").is_ok() {
-        for result in results.iter().filter(|r| r.case.is_tracer()) {
+        for result in results.iter().filter(|r| r.case.is_tracer() || r.case.is_reference()) {
             let usage = measure(result.case, &mut String::new());
             program_seconds.push((result.case, usage.ok().and_then(|(_, u)| u?.programs)));
         }
         let _ = fs::write(BPF_STATS, "0");
     }
+    let programs_of = |case: Case| program_seconds.iter().find(|(c, _)| *c == case).and_then(|(_, s)| *s);
     let untraced = median(&results[0].seconds);
     let floor = median(&results[1].seconds) / untraced;
     let mut table = String::new();
     let _ = writeln!(table, "Workload: `taskset -c 1 dd if=/dev/zero of=/dev/null bs=1 count={DD_COUNT}` ({} read+write syscalls), dd's own time, median of {rounds} interleaved rounds.\n", 2 * DD_COUNT);
     let clock = results.iter().find(|r| r.case == Case::Clock).map_or(f64::NAN, |r| median(&r.seconds) / untraced);
-    let _ = writeln!(table, "| how it ran | ratio to untraced | above the clock pair | cost in floors | tracer's CPU per million syscalls: reader, kernel programs | notes |");
-    let _ = writeln!(table, "|---|---|---|---|---|---|");
-    let per_million = 1e3 / (2 * DD_COUNT) as f64 * 1e6; // seconds -> ms per million syscalls
+    let _ = writeln!(table, "| how it ran | ratio to untraced | above the clock pair | cost in floors | kernel programs, ns a syscall (BPF stats) | programs above the clock's | tracer's reader, ms per million syscalls | notes |");
+    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
+    let per_syscall = 1e9 / (2 * DD_COUNT) as f64; // seconds -> ns a syscall (= ms per million)
+    let untraced_ns = untraced * per_syscall;
+    let clock_programs = programs_of(Case::Clock);
     for result in &results {
         let ratio = median(&result.seconds) / untraced;
         let floors = if result.case == Case::Untraced { "0".into() } else { format!("{:.2}", (ratio - 1.0) / (floor - 1.0)) };
         let above = format!("{:+.2}x", ratio - clock);
-        let cpu = match result.tracer_cpu.is_empty() {
-            true => String::new(),
-            false => {
-                let programs = program_seconds.iter().find(|(case, _)| *case == result.case).and_then(|(_, s)| *s);
-                let programs = programs.map_or("-".to_string(), |s| format!("{:.0} ms", s * per_million));
-                format!("{:.0} ms, {programs}", median(&result.tracer_cpu) * per_million)
+        let (programs, programs_above) = match (programs_of(result.case), clock_programs) {
+            (Some(own), Some(clock)) => {
+                let above = (own - clock) * per_syscall;
+                (format!("{:.0}", own * per_syscall), format!("{above:+.0} ns ({:+.2}x)", above / untraced_ns))
             }
+            (Some(own), None) => (format!("{:.0}", own * per_syscall), String::new()),
+            _ => (String::new(), String::new()),
         };
-        let _ = writeln!(table, "| {} | {ratio:.2}x | {above} | {floors} | {cpu} | {} |", result.case.describe(), result.note);
+        let reader = match result.tracer_cpu.is_empty() {
+            true => String::new(),
+            false => format!("{:.0}", median(&result.tracer_cpu) * per_syscall),
+        };
+        let _ = writeln!(table, "| {} | {ratio:.2}x | {above} | {floors} | {programs} | {programs_above} | {reader} | {} |", result.case.describe(), result.note);
     }
     let machine = format!(
         "{} cores, kernel {}",
         thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
     );
-    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1). Tracer's CPU: the reader's (its whole process, from attach; `--own-usage`), median of the timed rounds; the kernel programs' from one untimed round with `kernel.bpf_stats_enabled=1`, whose own clock reads are in it.");
+    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1). Tracer's reader: its whole process's CPU from attach (`--own-usage`), median of the timed rounds. Kernel programs: their run time in one untimed round with `kernel.bpf_stats_enabled=1`, whose own two clock reads a run are in every row alike; \"above the clock's\" subtracts the clock-only programs' and divides by an untraced syscall's time.");
     if storm_only {
         // A quick look at the storm alone; BENCHMARKS.md is left as it is.
         print!("{table}");
@@ -501,7 +539,7 @@ fn plain_storm(rounds: usize) -> Result<String> {
                 cmd.arg("--clock");
                 let floor = spawn_until(cmd, false, "ready")?;
                 let measured = pinned_workload(&[], &ARGS);
-                interrupt(floor)?;
+                floor.stop()?;
                 measured?
             } else {
                 pinned_workload(prefix, &ARGS)?
@@ -545,7 +583,7 @@ fn scale(rounds: usize) -> Result<String> {
     let tracer = bin("tracer");
     let mut table = String::new();
     let _ = writeln!(table, "\nScale (each workload pinned to CPU 1, its own time), untraced and under tracer with every feature on, median of {rounds} interleaved rounds:\n");
-    let _ = writeln!(table, "| workload | ratio to untraced | calls and events traced per second (events) | lost | tracer RSS at the end (peak) | tracer CPU per call or event |");
+    let _ = writeln!(table, "| workload | ratio to untraced | calls and events traced per second (events) | lost | tracer RSS at the end (peak), anonymous at the end | tracer CPU per call or event |");
     let _ = writeln!(table, "|---|---|---|---|---|---|");
     for (label, args, options) in rows {
         let mut prefix = vec![tracer.to_str().unwrap()];
@@ -567,12 +605,13 @@ fn scale(rounds: usize) -> Result<String> {
         let counted = kernel_counted(&events);
         let _ = writeln!(
             table,
-            "| {label} | {:.2}x | {:.2} M ({:.2} M) | {lost} | {:.1} MiB ({:.1} MiB) | {:.0} ns |",
+            "| {label} | {:.2}x | {:.2} M ({:.2} M) | {lost} | {:.1} MiB ({:.1} MiB), {:.1} MiB | {:.0} ns |",
             median(&traced) / median(&plain),
             (received + counted) / traced_for / 1e6,
             received / traced_for / 1e6,
             usage.rss,
             usage.peak_rss,
+            usage.anonymous_rss,
             usage.cpu * 1e9 / (received + counted)
         );
     }

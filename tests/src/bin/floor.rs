@@ -2,7 +2,8 @@
 //! stdout, and detaches when stdin closes. `floor` attaches empty programs; `--clock` programs
 //! that only read the clock; `--paired` also pair each exit with its entry; `--ring` also send
 //! an event per call through the ring buffer (drained here, the count printed at the end);
-//! `--aggregate` instead keep a per-CPU histogram per syscall in the kernel.
+//! `--aggregate` instead keep a per-CPU histogram per syscall in the kernel. With
+//! `kernel.bpf_stats_enabled=1`, it prints its programs' run time as it detaches.
 use std::{
     io::{Read, Write},
     sync::{
@@ -12,7 +13,7 @@ use std::{
 };
 
 use aya::maps::RingBuf;
-use tracer::kernel::probes::{attach_reference_probes, ReferenceProbes};
+use tracer::kernel::probes::{attach_reference_probes, program_run_time, ReferenceProbes};
 
 fn main() {
     let kind = match std::env::args().nth(1).as_deref() {
@@ -55,6 +56,10 @@ fn main() {
     println!("ready");
     std::io::stdout().flush().unwrap();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    // As `tracer --own-usage` says it, for the benchmark's rounds with BPF stats on.
+    if let Some(programs) = program_run_time(&probes) {
+        println!("floor: kernel programs {:.6}s in {} runs", programs.time.as_secs_f64(), programs.runs);
+    }
     drop(probes);
     done.store(true, Ordering::Relaxed);
     if let Some(drainer) = drainer {

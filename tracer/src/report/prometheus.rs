@@ -45,15 +45,19 @@ pub struct ProcessUsage {
     pub user: std::time::Duration,
     pub system: std::time::Duration,
     pub resident_bytes: u64,
+    /// Of `resident_bytes`, the anonymous part (heap, stacks). The rest is file-backed: the
+    /// binary, and the kernel's maps mapped in (the ring buffer, twice, and the histograms),
+    /// memory the kernel holds for the maps whether mapped or not.
+    pub anonymous_bytes: u64,
     pub peak_resident_bytes: u64,
 }
 
 impl ProcessUsage {
     pub fn now() -> Self {
-        let pages: u64 = std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-            .unwrap_or(0);
+        // statm: size, resident, shared (file-backed), ... in pages.
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        let field = |n: usize| -> u64 { statm.split_whitespace().nth(n).and_then(|v| v.parse().ok()).unwrap_or(0) };
+        let (pages, shared) = (field(1), field(2));
         // SAFETY: sysconf and getrusage only write the struct they are given.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -63,6 +67,7 @@ impl ProcessUsage {
             user: time(usage.ru_utime),
             system: time(usage.ru_stime),
             resident_bytes: pages * page,
+            anonymous_bytes: pages.saturating_sub(shared) * page,
             // ru_maxrss is in KiB.
             peak_resident_bytes: usage.ru_maxrss as u64 * 1024,
         }

@@ -32,10 +32,16 @@ impl OwnUsage {
         if calls > 0 {
             let _ = write!(line, ", {:.0}ns per call or event", cpu.as_nanos() as f64 / calls as f64);
         }
-        // Now and at the peak (start-up's BTF parse included): the ring buffer's pages count
-        // once touched.
+        // Now and at the peak (start-up's BTF parse included); the kernel's maps that the reader
+        // maps in count in it, so the anonymous part is told apart.
         let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
-        let _ = write!(line, "; RSS {:.1} MiB (peak {:.1} MiB)", mib(now.resident_bytes), mib(now.peak_resident_bytes));
+        let _ = write!(
+            line,
+            "; RSS {:.1} MiB (peak {:.1} MiB), anonymous {:.1} MiB (the rest: the binary and the kernel's maps, mapped in)",
+            mib(now.resident_bytes),
+            mib(now.peak_resident_bytes),
+            mib(now.anonymous_bytes)
+        );
         match programs {
             Some(p) if p.runs > 0 => {
                 let _ = write!(
