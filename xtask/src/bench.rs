@@ -146,6 +146,14 @@ impl Helper {
         // The reader thread ends at the stream's end, which the helper's exit closes.
         Ok(self.lines.iter().collect())
     }
+
+    /// For the `floor` helper, which detaches when its stdin closes (a Ctrl-C would end it
+    /// before it says what its programs took): the lines it printed after `ready`.
+    fn close(mut self) -> Result<Vec<String>> {
+        drop(self.child.stdin.take());
+        self.child.wait()?;
+        Ok(self.lines.iter().collect())
+    }
 }
 
 /// Spawns `cmd`, waits until `stream` (its stdout or stderr) prints a line containing `ready`,
@@ -208,7 +216,7 @@ fn measure(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {
             let floor = spawn_until(cmd, false, "ready")?;
             let seconds = run_dd();
             // With BPF stats on, it says what its programs took, as a tracer does.
-            let programs = floor.stop()?.iter().find_map(|line| number_after(line, "floor: kernel programs "));
+            let programs = floor.close()?.iter().find_map(|line| number_after(line, "floor: kernel programs "));
             return Ok((seconds?, programs.map(|programs| OwnUsage { programs: Some(programs), ..OwnUsage::default() })));
         }
         Case::Bpftrace => {
@@ -539,7 +547,7 @@ fn plain_storm(rounds: usize) -> Result<String> {
                 cmd.arg("--clock");
                 let floor = spawn_until(cmd, false, "ready")?;
                 let measured = pinned_workload(&[], &ARGS);
-                floor.stop()?;
+                floor.close()?;
                 measured?
             } else {
                 pinned_workload(prefix, &ARGS)?
