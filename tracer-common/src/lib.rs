@@ -150,30 +150,10 @@ fn log_linear_bucket(value: u64, sub_log2: u32, buckets: u32) -> u32 {
     if value < u64::from(2 * sub) {
         return value as u32;
     }
-    let log2 = log2(value); // above sub_log2
+    let log2 = 63 - value.leading_zeros(); // above sub_log2
     let top = (value >> (log2 - sub_log2)) as u32; // sub..2 * sub
     let bucket = (log2 - sub_log2) * sub + top;
     if bucket < buckets { bucket } else { buckets - 1 }
-}
-
-/// The highest set bit of a non-zero `value`. A binary search: eBPF has no count-leading-zeros
-/// instruction, and LLVM's expansion of one takes about twice the instructions.
-#[inline(always)]
-fn log2(mut value: u64) -> u32 {
-    let mut log2 = 0;
-    let mut step = |shift: u32| {
-        if value >> shift != 0 {
-            value >>= shift;
-            log2 += shift;
-        }
-    };
-    step(32);
-    step(16);
-    step(8);
-    step(4);
-    step(2);
-    step(1);
-    log2
 }
 
 fn log_linear_range(bucket: u32, sub_log2: u32) -> (u64, u64) {
@@ -470,9 +450,6 @@ mod tests {
             }
             assert_eq!(next, 1 << (HIST_TOP_LOG2 + 1));
             assert_eq!(bucket_of(u64::MAX), buckets - 1);
-        }
-        for value in (1..64).map(|bit| 1u64 << bit).flat_map(|power| [power - 1, power, power + 1]) {
-            assert_eq!(log2(value), 63 - value.leading_zeros(), "{value}");
         }
         assert_eq!(CONN_BUCKETS % 2, 0, "two connection counters a word");
     }
