@@ -381,15 +381,22 @@ pub fn run() -> Result<()> {
     // own (tracer's and the references) with the kernel's BPF run-time stats on: they add two
     // clock reads a run, the same to each, so these rounds are not timed. Far less noisy than
     // dd's time, and blind to what the programs cost outside themselves.
-    let mut program_seconds = Vec::new();
+    // Three interleaved rounds and their median: one round's figure moved by 20 ns a syscall
+    // from run to run.
+    const STATS_ROUNDS: usize = 3;
+    let with_programs: Vec<Case> = results.iter().map(|r| r.case).filter(|c| c.is_tracer() || c.is_reference()).collect();
+    let mut program_seconds: Vec<(Case, Vec<f64>)> = with_programs.iter().map(|&case| (case, Vec::new())).collect();
     if fs::write(BPF_STATS, "1").is_ok() {
-        for result in results.iter().filter(|r| r.case.is_tracer() || r.case.is_reference()) {
-            let usage = measure(result.case, &mut String::new());
-            program_seconds.push((result.case, usage.ok().and_then(|(_, u)| u?.programs)));
+        for _ in 0..STATS_ROUNDS {
+            for (case, seconds) in program_seconds.iter_mut() {
+                if let Ok((_, Some(OwnUsage { programs: Some(programs), .. }))) = measure(*case, &mut String::new()) {
+                    seconds.push(programs);
+                }
+            }
         }
         let _ = fs::write(BPF_STATS, "0");
     }
-    let programs_of = |case: Case| program_seconds.iter().find(|(c, _)| *c == case).and_then(|(_, s)| *s);
+    let programs_of = |case: Case| program_seconds.iter().find(|(c, s)| *c == case && !s.is_empty()).map(|(_, s)| median(s));
     let untraced = median(&results[0].seconds);
     let floor = median(&results[1].seconds) / untraced;
     let mut table = String::new();
@@ -423,7 +430,7 @@ pub fn run() -> Result<()> {
         thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim()
     );
-    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1). Tracer's reader: its whole process's CPU from attach (`--own-usage`), median of the timed rounds. Kernel programs: their run time in one untimed round with `kernel.bpf_stats_enabled=1`, whose own two clock reads a run are in every row alike; \"above the clock's\" subtracts the clock-only programs' and divides by an untraced syscall's time.");
+    let _ = writeln!(table, "\nMachine: {machine}. Untraced median: {untraced:.3}s. \"Cost in floors\" = (ratio - 1) / (floor ratio - 1). Tracer's reader: its whole process's CPU from attach (`--own-usage`), median of the timed rounds. Kernel programs: their run time, median of 3 untimed rounds with `kernel.bpf_stats_enabled=1`, whose own two clock reads a run are in every row alike; \"above the clock's\" subtracts the clock-only programs' and divides by an untraced syscall's time.");
     if storm_only {
         // A quick look at the storm alone; BENCHMARKS.md is left as it is.
         print!("{table}");
