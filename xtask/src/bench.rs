@@ -140,11 +140,9 @@ struct Helper {
 }
 
 impl Helper {
-    /// Ctrl-C, as [`interrupt`]; then the lines it printed after `ready`.
-    fn stop(self) -> Result<Vec<String>> {
-        interrupt(self.child)?;
-        // The reader thread ends at the stream's end, which the helper's exit closes.
-        Ok(self.lines.iter().collect())
+    /// Ctrl-C, as [`interrupt`].
+    fn stop(self) -> Result<()> {
+        interrupt(self.child)
     }
 
     /// For the `floor` helper, which detaches when its stdin closes (a Ctrl-C would end it
@@ -152,6 +150,7 @@ impl Helper {
     fn close(mut self) -> Result<Vec<String>> {
         drop(self.child.stdin.take());
         self.child.wait()?;
+        // The reader thread ends at the stream's end, which the helper's exit closes.
         Ok(self.lines.iter().collect())
     }
 }
@@ -377,15 +376,14 @@ pub fn run() -> Result<()> {
             result.tracer_cpu.extend(usage.map(|u| u.cpu));
         }
     }
-    // The kernel programs' run time, from one more round of each case that has programs of its
-    // own (tracer's and the references) with the kernel's BPF run-time stats on: they add two
-    // clock reads a run, the same to each, so these rounds are not timed. Far less noisy than
-    // dd's time, and blind to what the programs cost outside themselves.
-    // Three interleaved rounds and their median: one round's figure moved by 20 ns a syscall
-    // from run to run.
+    // The kernel programs' run time, from more rounds of each case that has programs of its own
+    // (tracer's and the references) with the kernel's BPF run-time stats on: they add two clock
+    // reads a run, the same to each, so these rounds are not timed. Far less noisy than dd's
+    // time, and blind to what the programs cost outside themselves. The median of three
+    // interleaved rounds: one round's figure moved by 20 ns a syscall from run to run.
     const STATS_ROUNDS: usize = 3;
-    let with_programs: Vec<Case> = results.iter().map(|r| r.case).filter(|c| c.is_tracer() || c.is_reference()).collect();
-    let mut program_seconds: Vec<(Case, Vec<f64>)> = with_programs.iter().map(|&case| (case, Vec::new())).collect();
+    let mut program_seconds: Vec<(Case, Vec<f64>)> =
+        results.iter().map(|r| r.case).filter(|c| c.is_tracer() || c.is_reference()).map(|case| (case, Vec::new())).collect();
     if fs::write(BPF_STATS, "1").is_ok() {
         for _ in 0..STATS_ROUNDS {
             for (case, seconds) in program_seconds.iter_mut() {
