@@ -16,11 +16,20 @@ use aya_ebpf::{
 };
 use tracer_common::{Event, InFlight, EVENT_SCHED};
 
-use crate::maps::{emit_volatile, is_traced, slot};
+use crate::maps::{emit_event, is_traced, slot};
 
 /// Offset of `pid` (the tid) in `struct task_struct`, from the kernel's BTF.
 #[unsafe(no_mangle)]
 static TASK_PID_OFFSET: Global<u32> = Global::new(0);
+
+/// Non-zero where `sched_switch` passes `prev_state` (5.18+): its fourth argument. Before, the
+/// tracepoint has three arguments, and the state is read from the task (`TASK_STATE_OFFSET`).
+#[unsafe(no_mangle)]
+static SWITCH_HAS_PREV_STATE: Global<u32> = Global::new(1);
+/// Offset of the task's state in `struct task_struct` (`__state` from 5.14, `state` before),
+/// from the kernel's BTF; used where `SWITCH_HAS_PREV_STATE` is 0.
+#[unsafe(no_mangle)]
+static TASK_STATE_OFFSET: Global<u32> = Global::new(0);
 
 /// `TASK_DEAD` in a task's state: its last switch out.
 const TASK_DEAD: u32 = 0x80;
@@ -31,6 +40,13 @@ const TASK_DEAD: u32 = 0x80;
 #[inline(always)]
 fn task_pid(task: *const u8) -> i32 {
     unsafe { core::ptr::read_volatile(task.add(TASK_PID_OFFSET.load() as usize).cast::<i32>()) }
+}
+
+/// The state of a `struct task_struct *` argument (the low half of 5.10's `long state`), read
+/// as `task_pid` reads.
+#[inline(always)]
+fn task_state(task: *const u8) -> u32 {
+    unsafe { core::ptr::read_volatile(task.add(TASK_STATE_OFFSET.load() as usize).cast::<u32>()) }
 }
 
 /// The slot of `tid` if that thread is traced and off-CPU.
@@ -46,7 +62,7 @@ fn off_cpu_slot(tid: i32) -> Option<*mut InFlight> {
 
 
 // sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
-//              unsigned int prev_state)
+//              unsigned int prev_state), prev_state from 5.18 on
 #[btf_tracepoint(function = "sched_switch")]
 pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -60,7 +76,12 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let now = unsafe { bpf_ktime_get_ns() };
     if prev_traced {
         let preempt = ctx.arg::<u64>(0) & 1 != 0;
-        let state = ctx.arg::<u64>(3) as u32;
+        // A load-time constant: the verifier never sees the other branch, so a three-argument
+        // tracepoint's program does not read past its context.
+        let state = match SWITCH_HAS_PREV_STATE.load() {
+            0 => task_state(ctx.arg(1)),
+            _ => ctx.arg::<u64>(3) as u32,
+        };
         switched_out(pid_tgid as u32, tgid, preempt, state, now);
     }
     // Still next's: prev may have just claimed the same slot (tids equal modulo its size).
@@ -79,10 +100,11 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
                 return; // another thread's slot (tids that collide modulo the map's size)
             }
             // The thread is gone; its tid may be reused by a process we do not trace.
-            (*slot).tid = 0;
-            (*slot).nr = 0;
-            (*slot).start_ns = 0;
-            (*slot).off_cpu_since = 0;
+            // Volatile: adjacent zero stores otherwise become a memset call.
+            core::ptr::write_volatile(&raw mut (*slot).tid, 0);
+            core::ptr::write_volatile(&raw mut (*slot).nr, 0);
+            core::ptr::write_volatile(&raw mut (*slot).start_ns, 0);
+            core::ptr::write_volatile(&raw mut (*slot).off_cpu_since, 0);
             return;
         }
         if (*slot).tid != tid {
@@ -125,7 +147,7 @@ fn switched_in(slot: *mut InFlight, now: u64) {
             (*slot).runq_ns += runq;
         }
     }
-    emit_volatile(Event {
+    emit_event(Event {
         kind: EVENT_SCHED,
         nr: 0,
         tgid,

@@ -15,7 +15,7 @@ use aya::{
 use aya_obj::btf::BtfKind;
 use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
-use super::{btf, connection_counts::ConnectionCounts, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -168,7 +168,11 @@ impl Probes {
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
         let from_btf = struct_offsets.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
-        offsets.extend(from_btf??);
+        let (btf_offsets, features) = from_btf??;
+        offsets.extend(btf_offsets);
+        for line in features.replacements(config.sched_split, config.net) {
+            eprintln!("tracer: {line}");
+        }
         loader
             .map_max_entries("TRACED", pid_max.div_ceil(64))
             .map_max_entries("IN_FLIGHT", slots)
@@ -254,8 +258,11 @@ impl Probes {
             }
         }
         if config.net {
-            for name in ["inet_sock_set_state", "sock_send_length", "sock_recv_length"] {
-                attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
+            attach_btf_tracepoint(&mut ebpf, &btf, "inet_sock_set_state", "inet_sock_set_state", times)?;
+            if features.socket_tracepoints {
+                for name in ["sock_send_length", "sock_recv_length"] {
+                    attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
+                }
             }
         }
 
@@ -372,10 +379,13 @@ fn with_io_slots(flags: &[(u32, u32)], io_slots: &[u32]) -> Result<Vec<(u32, u32
 
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
 /// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
-fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'static str, u32)>> {
+fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<(Vec<(&'static str, u32)>, KernelFeatures)> {
     let offset = |name: &str, member: &str| btf::member_offset(BTF_PATH, data, name, member);
+    let features = KernelFeatures::from_btf(data)?;
     let mut offsets = Vec::new();
-    if fds {
+    // Without the socket tracepoints, a socket syscall's socket is read through its fd.
+    let socket_from_fd = net && !features.socket_tracepoints;
+    if fds || socket_from_fd {
         // current->files->fdt->fd[fd]->f_inode->i_mode: what an fd is, for counting I/O by fd
         // kind in the kernel.
         for (global, name, member) in [
@@ -389,8 +399,17 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'
             offsets.push((global, offset(name, member)?));
         }
     }
+    if socket_from_fd {
+        offsets.push(("SOCKET_FROM_FD", 1));
+        offsets.push(("FILE_PRIVATE_DATA_OFFSET", offset("file", "private_data")?));
+        offsets.push(("SOCKET_SK_OFFSET", offset("socket", "sk")?));
+    }
     if sched {
         offsets.push(("TASK_PID_OFFSET", offset("task_struct", "pid")?));
+        if !features.switch_prev_state {
+            offsets.push(("SWITCH_HAS_PREV_STATE", 0));
+            offsets.push(("TASK_STATE_OFFSET", offset("task_struct", features.task_state_member)?));
+        }
     }
     if net {
         // `struct sock` begins with its `struct sock_common`, but BTF says where.
@@ -408,7 +427,7 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'
             offsets.push((global, common + offset("sock_common", member)?));
         }
     }
-    Ok(offsets)
+    Ok((offsets, features))
 }
 
 /// One line for a program the kernel would not load: the verifier's reason (its full log at
