@@ -239,12 +239,18 @@ impl Probes {
             true => e.context("with --stacks (bpf_get_stack); try without it"),
             false => e,
         };
-        match (config.attach, &config.selected) {
-            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf, times).map_err(stack_hint)?,
-            (AttachMode::Fentry, None) => bail!("--attach fentry needs -e trace= with at most {FENTRY_SLOTS} syscalls"),
-            (AttachMode::Fentry, Some(selected)) => {
-                attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?, times)?
-            }
+        // fentry where asked and possible; otherwise, said in one line, the tracepoints.
+        let on_handlers = config.attach == AttachMode::Fentry
+            && match attach_fentry(&mut ebpf, &btf, config.selected.as_ref(), times) {
+                Ok(()) => true,
+                Err(why) => {
+                    unload_handlers(&mut ebpf);
+                    eprintln!("tracer: syscalls hooked by the sys_enter/sys_exit tracepoints, not fentry: {why:#}");
+                    false
+                }
+            };
+        if !on_handlers {
+            attach_syscall_tracepoints(&mut ebpf, &btf, times).map_err(stack_hint)?;
         }
         if config.follow_forks {
             attach_tracepoint(&mut ebpf, "task", "task_newtask", times)?;
@@ -471,10 +477,28 @@ fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf, times: &mut StartupTim
     Ok(())
 }
 
+/// fentry/fexit on the handler of each syscall of `selected`.
+fn attach_fentry(ebpf: &mut Ebpf, btf: &Btf, selected: Option<&SyscallSet>, times: &mut StartupTimes) -> Result<()> {
+    let selected = selected.with_context(|| format!("fentry needs -e trace= with at most {FENTRY_SLOTS} syscalls"))?;
+    attach_handlers(ebpf, btf, &syscall_handlers(selected, btf)?, times)
+}
+
+/// Detaches and unloads whatever fentry/fexit programs were attached before one failed.
+fn unload_handlers(ebpf: &mut Ebpf) {
+    for slot in 0..FENTRY_SLOTS {
+        if let Some(Ok(entry)) = ebpf.program_mut(&format!("fentry_{slot}")).map(<&mut FEntry>::try_from) {
+            let _ = entry.unload();
+        }
+        if let Some(Ok(exit)) = ebpf.program_mut(&format!("fexit_{slot}")).map(<&mut FExit>::try_from) {
+            let _ = exit.unload();
+        }
+    }
+}
+
 /// The kernel function that implements each selected syscall, by number.
 fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String)>> {
     if selected.len() > FENTRY_SLOTS as usize {
-        bail!("{} syscalls selected; fentry attachment handles at most {FENTRY_SLOTS}", selected.len());
+        bail!("{} syscalls to hook (with those that make and free fds); fentry handles at most {FENTRY_SLOTS}", selected.len());
     }
     selected
         .iter()
@@ -484,7 +508,7 @@ fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String
                 .into_iter()
                 .find(|function| btf.id_by_type_name_kind(function, BtfKind::Func).is_ok())
                 .map(|function| (nr, function))
-                .with_context(|| format!("no fentry target for syscall {name} in the kernel's BTF; use --attach tracepoint"))
+                .with_context(|| format!("no fentry target for syscall {name} in the kernel's BTF"))
         })
         .collect()
 }
@@ -522,7 +546,7 @@ fn timed_attach(
 ) -> Result<()> {
     if let Err(e) = loaded {
         log::debug!("{kind} load: {e}");
-        bail!("this kernel refused an {kind} program for {function}; use --attach tracepoint");
+        bail!("this kernel refused an {kind} program for {function}");
     }
     times.lap("load and verify");
     attach().with_context(|| format!("cannot attach {kind} to {function}"))?;
@@ -565,8 +589,22 @@ pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
     Ok(ebpf)
 }
 
+/// Whether fentry/fexit attach here: an fentry program loaded and attached on `read`'s handler,
+/// then detached (some kernels refuse tracing programs outright: lockdown, no ftrace).
+pub fn fentry_attaches() -> Result<()> {
+    let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
+    let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
+    let read = syscall_table::number("read").context("no read syscall")?;
+    let mut selected = SyscallSet::empty();
+    selected.insert(read);
+    let handlers = syscall_handlers(&selected, &btf)?;
+    let entry: &mut FEntry = ebpf.program_mut("fentry_0").context("fentry program")?.try_into()?;
+    let loaded = entry.load(&handlers[0].1, &btf);
+    timed_attach(loaded, || entry.attach().map(drop), "fentry", &handlers[0].1, &mut StartupTimes::default())
+}
+
 /// Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN), checked up front for a clear message.
-fn check_privileges() -> Result<()> {
+pub fn check_privileges() -> Result<()> {
     const CAP_SYS_ADMIN: u32 = 21;
     const CAP_PERFMON: u32 = 38;
     const CAP_BPF: u32 = 39;

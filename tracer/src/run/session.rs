@@ -154,11 +154,11 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     };
     let mut roots = targets.clone();
     roots.extend(child.as_ref().map(|c| c.pid));
-    // fentry attaches per selected syscall, so it gets the selection alone (fds are then
-    // classified by /proc only).
-    let kernel_selection = match (&options.selected, options.net, options.attach) {
-        (Some(selected), true, AttachMode::Tracepoint) => Some(with_fd_lifecycle(selected)),
-        (selected, ..) => selected.clone(),
+    // With the calls that make and free fds, however syscalls are hooked: without them, an fd
+    // that changes (dup2 onto stdout) keeps the kind /proc gave it at the start.
+    let kernel_selection = match (&options.selected, options.net) {
+        (Some(selected), true) => Some(with_fd_lifecycle(selected)),
+        (selected, _) => selected.clone(),
     };
     let config = ProbeConfig {
         selected: kernel_selection,
@@ -178,8 +178,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         // For `--by`, and for cgroup targets, whose processes are counted as they end (their
         // calls may all be counted in the kernel).
         process_exits: options.by.is_some() || !cgroups.is_empty(),
-        // Fentry attachment is left as it was.
-        kernel_counts: !options.events && options.attach == AttachMode::Tracepoint,
+        kernel_counts: !options.events,
         groups: options.by.map(|_| Groups::indices(options.max_groups) as u32),
         io_slots: io_slots(),
     };
@@ -617,7 +616,7 @@ impl StopSignals {
 }
 
 /// What each syscall's slow-call record copies from user memory, for the kernel.
-fn slow_copy_table() -> Vec<(u32, u32)> {
+pub(crate) fn slow_copy_table() -> Vec<(u32, u32)> {
     use tracer_common::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
     syscall_table::all()
         .filter_map(|nr| {
