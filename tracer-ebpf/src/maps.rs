@@ -16,7 +16,13 @@ use tracer_common::{
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
 pub fn slot(tid: u32) -> Option<*mut InFlight> {
-    IN_FLIGHT.get_ptr_mut(tid & SLOT_MASK.load())
+    IN_FLIGHT.get_ptr_mut(slot_index(tid))
+}
+
+/// The index of `tid`'s slot in `IN_FLIGHT` and in arrays sized like it.
+#[inline(always)]
+pub fn slot_index(tid: u32) -> u32 {
+    tid & SLOT_MASK.load()
 }
 
 /// Bitmap of traced tgids, one bit per pid: an array lookup the verifier inlines, so processes

@@ -181,9 +181,9 @@ pub struct TraceArgs {
     #[arg(short = 'i', long = "interval", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 
-    /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit on the
-    /// handlers of the syscalls selected with -e (at most 64 with those that make and free fds);
-    /// where fentry is refused, the tracepoints, said in one line.
+    /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit (at most 64
+    /// syscalls with those that make and free fds) or kprobes on the handlers of the syscalls
+    /// selected with -e; fentry falls back to kprobes, both to the tracepoints, said in one line.
     #[arg(long = "attach", value_enum, default_value_t = AttachMode::Tracepoint)]
     pub attach: AttachMode,
 

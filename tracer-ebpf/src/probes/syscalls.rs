@@ -75,9 +75,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     }
     if let Some(slot) = slot(tid) {
         unsafe {
-            if (*slot).start_ns != 0 && (*slot).tid != tid {
-                // Another thread whose tid shares this slot is inside a syscall: its event is
-                // lost, and counted as such (only possible when pid_max exceeds the map).
+            if (*slot).start_ns != 0 {
+                // Another thread whose tid shares this slot is inside a syscall (only possible
+                // when pid_max exceeds the map), or this thread's previous call had no exit (a
+                // kretprobe's instances ran out): that call's event is lost, and counted.
                 count_lost();
             }
             if (*slot).tid != tid {

@@ -37,11 +37,13 @@ pub fn run() -> Result<i32> {
     for (feature, how) in hooks(&features) {
         println!("{feature:<15}{how}");
     }
-    let fentry = match probes::fentry_attaches() {
-        Ok(()) => "available: --attach fentry hooks only the selected syscalls' handlers".to_string(),
-        Err(why) => format!("unavailable ({why:#}): --attach fentry uses the tracepoints"),
-    };
-    println!("{:<15}{fentry}", "fentry");
+    for (hook, name) in [(AttachMode::Fentry, "fentry"), (AttachMode::Kprobe, "kprobe")] {
+        let how = match probes::per_syscall_hook_attaches(hook) {
+            Ok(()) => format!("available: --attach {name} hooks only the selected syscalls' handlers"),
+            Err(why) => format!("unavailable ({why:#})"),
+        };
+        println!("{name:<15}{how}");
+    }
     let stats = fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").map(|s| s.trim() == "1");
     let stats = match stats {
         Ok(true) => "on: --own-usage shows the programs' run time",

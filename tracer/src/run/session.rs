@@ -184,6 +184,9 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
+    for line in &probes.replacements {
+        eprintln!("tracer: {line}");
+    }
     // What each fd of the targets is, before anyone is told "attached": a process that uses
     // an fd and exits right after may be gone before the reader could look.
     let mut aggregator = Aggregator::new(sinks.iter().any(|sink| sink.wants_intervals()), options.selected.clone());
