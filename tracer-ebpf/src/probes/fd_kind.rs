@@ -77,9 +77,14 @@ pub fn socket_of_fd(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> u64 
     file_sock(fd).unwrap_or(0)
 }
 
+/// The address of a field at a BTF offset of a kernel object.
+#[inline(always)]
+fn at(base: u64, offset: &Global<u32>) -> *const u64 {
+    (base + u64::from(offset.load())) as *const u64
+}
+
 #[inline(always)]
 fn file_sock(fd: i32) -> Option<u64> {
-    let at = |base: u64, offset: &Global<u32>| (base + u64::from(offset.load())) as *const u64;
     unsafe {
         let file = fd_file(fd)?;
         let socket = bpf_probe_read_kernel(at(file, &FILE_PRIVATE_DATA_OFFSET)).ok()?;
@@ -93,7 +98,6 @@ fn fd_file(fd: i32) -> Option<u64> {
     if fd < 0 {
         return None;
     }
-    let at = |base: u64, offset: &Global<u32>| (base + u64::from(offset.load())) as *const u64;
     unsafe {
         let task = bpf_get_current_task();
         let files = bpf_probe_read_kernel(at(task, &TASK_FILES_OFFSET)).ok()?;
@@ -110,7 +114,6 @@ fn fd_file(fd: i32) -> Option<u64> {
 
 #[inline(always)]
 fn read_fd_kind(fd: i32) -> Option<u32> {
-    let at = |base: u64, offset: &Global<u32>| (base + u64::from(offset.load())) as *const u64;
     unsafe {
         let file = fd_file(fd)?;
         let inode = bpf_probe_read_kernel(at(file, &FILE_INODE_OFFSET)).ok()?;
