@@ -18,6 +18,15 @@ fn pid_that_does_not_exist() {
 }
 
 #[test]
+fn a_pid_is_a_positive_number_of_a_process_with_syscalls() {
+    // Not clap's tip to write `-- -5`, which would run `-5` as a command.
+    fails_with(&["-p", "-5"], "'-5' is not a PID: a PID is a positive number");
+    fails_with(&["-p", "0"], "'0' is not a PID");
+    // kthreadd: attached, it would make no syscall, and the trace would end saying nothing.
+    fails_with(&["-p", "2"], "process 2 is a kernel thread");
+}
+
+#[test]
 fn unknown_syscall_and_class() {
     let cmd = workload_bin();
     let cmd = cmd.to_str().unwrap();

@@ -81,7 +81,7 @@ enum View {
 #[derive(Debug, Clone, Args)]
 pub struct TraceArgs {
     /// Trace these processes (all their threads); repeat or separate with commas.
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',')]
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',', allow_hyphen_values = true, value_parser = parse_pid)]
     pub pids: Vec<u32>,
 
     /// Trace every process in this cgroup v2 directory and below it, those started later too
@@ -423,6 +423,14 @@ fn open_stream(path: &std::path::Path) -> Result<std::fs::File> {
 }
 
 /// `--slow`: a bare number is milliseconds, as perf trace's `--duration`; otherwise humantime.
+/// A PID: clap would take `-5` for an option and suggest `-- -5`, which runs `-5` as a command.
+fn parse_pid(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(format!("'{text}' is not a PID: a PID is a positive number")),
+    }
+}
+
 fn parse_slow(text: &str) -> Result<Duration, String> {
     let parsed = match text.parse::<f64>() {
         Ok(ms) => Duration::try_from_secs_f64(ms / 1000.0).ok(),

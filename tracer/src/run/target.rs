@@ -135,12 +135,25 @@ pub fn cgroup_processes(cgroup: &Path) -> Vec<u32> {
 pub fn resolve_pid(pid: u32) -> Result<u32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|_| anyhow::anyhow!("no such process: {pid}"))?;
+    if is_kernel_thread(pid) {
+        bail!("process {pid} is a kernel thread: it makes no syscalls to trace");
+    }
     let tgid = status
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:"))
         .and_then(|v| v.trim().parse().ok())
         .with_context(|| format!("cannot read the thread group of process {pid}"))?;
     Ok(tgid)
+}
+
+/// Whether `pid` is a kernel thread: `PF_KTHREAD` in its flags, the ninth field of
+/// `/proc/PID/stat` (counted after the name, which may hold spaces and parentheses).
+fn is_kernel_thread(pid: u32) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    // state, ppid, pgrp, session, tty_nr, tpgid, flags
+    after_name.split_whitespace().nth(6).and_then(|flags| flags.parse::<u64>().ok()).is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
 /// A forked child stopped, before `execve`, until [`SpawnedChild::release`].
