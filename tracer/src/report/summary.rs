@@ -95,7 +95,7 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
     if let Some(net) = net {
         out.push_str(&render_network(net));
     }
-    render_errors_and_footer(&mut out, facts, &rows, table);
+    render_errors(&mut out, &rows);
     out
 }
 
@@ -185,7 +185,7 @@ fn render_syscalls(out: &mut String, table: &StatsTable, facts: &RunFacts, rows:
     }
 }
 
-fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'static str, &SyscallStats)], table: &StatsTable) {
+fn render_errors(out: &mut String, rows: &[(&'static str, &SyscallStats)]) {
     let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nerrors by errno:");
@@ -195,6 +195,12 @@ fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'stati
             }
         }
     }
+}
+
+/// The summary's last lines, after every other section: events received and lost (and a
+/// warning when any were), what was traced. People look for lost events last.
+pub fn render_footer(table: &StatsTable, facts: &RunFacts) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "\nevents: {} received, {} lost; traced {:.3}s, {} process{}{}",
@@ -216,6 +222,7 @@ fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'stati
             facts.lost
         );
     }
+    out
 }
 
 /// Connections and peers shown, the ones with the most time first.
@@ -444,7 +451,8 @@ mod tests {
         }
         agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), returned: true, ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
         agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: None, returned: true, ret: 1, arg0: 0, blocked_ns: 0, runq_ns: 0 });
-        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true }, SortKey::Time, None);
+        let facts = RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true };
+        let text = render(&agg, &facts, SortKey::Time, None) + &render_footer(&agg, &facts);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[2].ends_with(" read") && lines[2].contains(" 4 "), "{text}");
         assert!(text.contains("latency unknown so not in the percentiles): read 1\n"), "{text}");

@@ -131,6 +131,7 @@ impl Outcome {
         if let Some(slow) = &self.slow {
             text.push_str(&slow::render(slow, self.lost_slow, &self.clock, self.facts.sched_split));
         }
+        text.push_str(&summary::render_footer(&self.totals, &self.facts));
         text
     }
 }
