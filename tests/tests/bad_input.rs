@@ -42,6 +42,27 @@ fn command_not_found() {
 }
 
 #[test]
+fn a_command_that_cannot_be_executed_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("tracer-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let noexec = dir.join("noexec644");
+    std::fs::write(&noexec, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&noexec, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, [0x7f, b'E', b'L', b'F', 0, 1, 2, 3]).unwrap();
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (noexec, garbage) = (noexec.to_str().unwrap(), garbage.to_str().unwrap());
+    fails_with(&["--", noexec], &format!("cannot execute {noexec}: Permission denied"));
+    // Found, forked, released: the exec itself fails. No summary, exit 1.
+    let output = tracer().args(["--", garbage]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end(), format!("tracer: cannot execute {garbage}: Exec format error"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn nothing_to_trace() {
     fails_with(&[], "nothing to trace");
 }
