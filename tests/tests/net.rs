@@ -49,6 +49,26 @@ fn connections(text: &str) -> Vec<Conn> {
         .collect()
 }
 
+/// `-e` shows only what it selected: the accepts and connects the kernel delivers anyway (to
+/// follow fds, and from the TCP state tracepoint) make no rows of their own.
+#[test]
+fn e_shows_no_accept_or_connect_it_did_not_select() {
+    let cmd = workload_bin();
+    let args = ["-e", "trace=sendto", "--", cmd.to_str().unwrap(), "tcp-echo", "2", "3", "100"];
+    let (summary, output) = trace(&args);
+    assert!(output.status.success(), "{output:?}");
+    let text = &summary.text;
+    assert_eq!(summary.rows.keys().collect::<Vec<_>>(), ["sendto"], "{text}");
+    assert_eq!(op_row(text, "sendto", "socket")[2..4], ["12", "1200"], "{text}");
+    let io_rows: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("I/O and network by operation"))
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(io_rows.len(), 1, "only the sendto row:\n{text}");
+}
+
 #[test]
 fn echo_server_and_client_counted_exactly() {
     let cmd = workload_bin();

@@ -212,7 +212,7 @@ impl Aggregator {
         Self {
             total: StatsTable::default(),
             interval: intervals.then(StatsTable::default),
-            net: NetStats::default(),
+            net: NetStats::new(shown.clone()),
             shown,
             slow: None,
             groups: None,

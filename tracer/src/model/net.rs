@@ -11,6 +11,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
+use crate::kernel::{syscall_set::SyscallSet, syscall_table};
+
 use super::{
     fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
     histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_value},
@@ -207,6 +209,9 @@ pub struct NetStats {
     /// (socket, connection, its local and peer ports) learnt since the last look, for the
     /// kernel to count the connections' calls itself.
     followed: Vec<(u64, usize, (u16, u16))>,
+    /// The syscalls `-e` selected: others (the fd lifecycle calls the kernel adds, connects
+    /// seen by the TCP state tracepoint) only serve to follow fds, and show nowhere.
+    shown: Option<SyscallSet>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -221,6 +226,15 @@ struct FdEntry {
 }
 
 impl NetStats {
+    /// Figures for the syscalls of `shown` (`None`: all).
+    pub fn new(shown: Option<SyscallSet>) -> Self {
+        Self { shown, ..Self::default() }
+    }
+
+    fn shows(&self, nr: u32) -> bool {
+        self.shown.as_ref().is_none_or(|shown| shown.contains(nr))
+    }
+
     /// Figures by (syscall name, fd kind), sorted.
     pub fn ops(&self) -> Vec<((&'static str, FdKind), &OpStats)> {
         let mut ops: Vec<_> = self
@@ -280,6 +294,9 @@ impl NetStats {
     }
 
     pub fn on_connect(&mut self, rec: &SocketRecord) {
+        if !syscall_table::number("connect").is_some_and(|connect| self.shows(connect)) {
+            return;
+        }
         self.connects.get_or_insert_with(OpStats::new).record_latency(rec.latency_ns);
         if let Some(id) = self.connection_for(rec.tgid, rec.sk, &rec.tuple) {
             self.connections[id].connect_ns = Some(rec.latency_ns);
@@ -371,7 +388,9 @@ impl NetStats {
             }
         }
         if class.accept && rec.ret >= 0 {
-            self.accepts.get_or_insert_with(OpStats::new).record_call(duration);
+            if self.shows(rec.nr) {
+                self.accepts.get_or_insert_with(OpStats::new).record_call(duration);
+            }
             self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
         }
         if class.close && rec.ret == 0 {
