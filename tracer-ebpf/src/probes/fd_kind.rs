@@ -57,6 +57,12 @@ pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u3
     }
 }
 
+/// Whether socket syscalls' sockets are read from their fds here (a load-time constant).
+#[inline(always)]
+pub fn socket_from_fd() -> bool {
+    SOCKET_FROM_FD.load() != 0
+}
+
 /// The socket (`struct sock *`, as the socket tracepoints give it) behind `fd`, a socket
 /// syscall's fd, where the kernel lacks those tracepoints (`SOCKET_FROM_FD`, a load-time
 /// constant); 0 otherwise. The fd's kind comes first (remembered per thread), so that reads and
@@ -64,7 +70,7 @@ pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u3
 /// thread's last socket was at this fd in this fd generation.
 #[inline(always)]
 pub fn socket_of_fd(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> u64 {
-    if SOCKET_FROM_FD.load() == 0 || fd_kind(slot, tgid, fd, send) != Some(FD_KIND_SOCKET) {
+    if !socket_from_fd() || fd_kind(slot, tgid, fd, send) != Some(FD_KIND_SOCKET) {
         return 0;
     }
     unsafe {

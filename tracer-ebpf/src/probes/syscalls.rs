@@ -13,7 +13,7 @@ use tracer_common::{
     FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
-use super::fd_kind::{fd_kind, socket_of_fd};
+use super::fd_kind::{fd_kind, socket_from_fd, socket_of_fd};
 use crate::maps::{
     clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, copy_tuple, count_lost, emit_event, emit_with, fd_generation, zero_tuple, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
@@ -130,9 +130,10 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         return;
     }
     let flags = syscall_flags(nr);
-    // Without the socket tracepoints (before 6.3), the socket is read from the fd.
+    // Without the socket tracepoints (before 6.3), the socket is read from the fd. A load-time
+    // constant first: elsewhere the verifier drops this branch.
     let sk = match sk {
-        0 if flags & SYSCALL_SOCKET_FD_ARG0 != 0 => {
+        0 if socket_from_fd() && flags & SYSCALL_SOCKET_FD_ARG0 != 0 => {
             socket_of_fd(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0)
         }
         sk => sk,
