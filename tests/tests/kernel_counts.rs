@@ -37,11 +37,19 @@ fn assert_same_latencies(kernel: &Row, events: &Row, what: &str, texts: (&Summar
 /// Runs `scenario` once, traced by two tracers at once with `args`: one counting in the kernel,
 /// one with `--events`.
 fn both_ways(args: &[&str], scenario: &[&str]) -> (Summary, Summary) {
+    both_ways_with(args, (&[], &[]), scenario)
+}
+
+/// [`both_ways`], with arguments of each tracer's own (an export file each, say).
+fn both_ways_with(args: &[&str], own: (&[&str], &[&str]), scenario: &[&str]) -> (Summary, Summary) {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let workload = Waiting::spawn(scenario);
     let pid = workload.pid().to_string();
     let with_pid = |extra: &[&str]| -> Vec<String> { extra.iter().chain(args).chain(&["-p", &pid]).map(|s| s.to_string()).collect() };
-    let (counted, sent) = (with_pid(&[]), with_pid(&["--events"]));
+    let counted_args: Vec<&str> = own.0.to_vec();
+    let mut sent_args: Vec<&str> = vec!["--events"];
+    sent_args.extend(own.1);
+    let (counted, sent) = (with_pid(&counted_args), with_pid(&sent_args));
     let counted = Attached::start(&counted.iter().map(String::as_str).collect::<Vec<_>>());
     let sent = Attached::start(&sent.iter().map(String::as_str).collect::<Vec<_>>());
     workload.go();
@@ -118,24 +126,29 @@ fn by_comm_counted_in_the_kernel_agrees_with_events() {
     const ROUNDS: u64 = 5;
     let per_round = GETPPID * 4;
     // Each round's pause (150 ms) leaves the reader time to place the process.
-    let (kernel, events) = both_ways(&["--by", "comm", "-e", "trace=getppid"], &["paced", &per_round.to_string(), &ROUNDS.to_string(), "150"]);
-    for summary in [&kernel, &events] {
+    let dir = std::env::temp_dir().join(format!("tracer-by-comm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exports = [dir.join("kernel.json"), dir.join("events.json")];
+    let own = |i: usize| ["--export", exports[i].to_str().unwrap()];
+    let (own_kernel, own_events) = (own(0), own(1));
+    let scenario = ["paced", &per_round.to_string(), &ROUNDS.to_string(), "150"];
+    let (kernel, events) = both_ways_with(&["--by", "comm", "-e", "trace=getppid"], (&own_kernel, &own_events), &scenario);
+    for (summary, export) in [(&kernel, &exports[0]), (&events, &exports[1])] {
         assert_eq!(summary.calls("getppid"), per_round * ROUNDS, "{}", summary.text);
-        assert_eq!(group_calls(summary, "comm workload (1 process):", "getppid"), per_round * ROUNDS, "{}", summary.text);
+        // One group: a line, not a second table the same as the first.
+        assert!(summary.text.contains("comm workload (1 process): every traced call, the table above"), "{}", summary.text);
+        // The group's own figures, from the export.
+        let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(export).unwrap()).unwrap();
+        let keys = value["keys"].as_array().unwrap();
+        let group_key = keys.iter().find(|k| k["key"] == "workload/getppid").expect("workload/getppid in the export");
+        assert_eq!(group_key["calls"].as_u64(), Some(per_round * ROUNDS), "{}", summary.text);
     }
+    std::fs::remove_dir_all(dir).unwrap();
     // At least the last three rounds were counted in the kernel.
     let counted = kernel_counted(&kernel);
     assert!(counted >= 3 * per_round && kernel.received + counted >= per_round * ROUNDS, "{}", kernel.text);
     assert_eq!(kernel_counted(&events), 0, "{}", events.text);
     assert_same_latencies(kernel.row("getppid"), events.row("getppid"), "getppid", (&kernel, &events));
-}
-
-/// The calls of `syscall` in the per-group table under `heading`.
-fn group_calls(summary: &Summary, heading: &str, syscall: &str) -> u64 {
-    let text = &summary.text;
-    let start = text.find(heading).unwrap_or_else(|| panic!("no {heading} in:\n{text}"));
-    let row = text[start..].lines().find(|l| l.ends_with(&format!(" {syscall}"))).unwrap_or_else(|| panic!("no {syscall} under {heading}:\n{text}"));
-    row.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
 
 /// "N more calls counted in the kernel" of the summary's events line, or 0.

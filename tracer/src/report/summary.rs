@@ -102,7 +102,14 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
 /// `--by`: each group's own syscall table, the group with the most time first.
 pub fn render_groups(groups: &Groups, facts: &RunFacts, sort: SortKey) -> String {
     let mut out = String::new();
-    for group in groups.sorted() {
+    let sorted = groups.sorted();
+    if let [only] = sorted.as_slice() {
+        // Its table would repeat the main one.
+        let plural = if only.processes == 1 { "" } else { "es" };
+        let _ = writeln!(out, "\n{} {} ({} process{plural}): every traced call, the table above", groups.by.label(), only.name, only.processes);
+        return out;
+    }
+    for group in sorted {
         let rows = sorted_rows(&group.table, sort);
         let plural = if group.processes == 1 { "" } else { "es" };
         let _ = writeln!(out, "\n{} {} ({} process{plural}):", groups.by.label(), group.name, group.processes);
