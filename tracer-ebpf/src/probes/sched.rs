@@ -31,6 +31,10 @@ static SWITCH_HAS_PREV_STATE: Global<u32> = Global::new(1);
 #[unsafe(no_mangle)]
 static TASK_STATE_OFFSET: Global<u32> = Global::new(0);
 
+/// Offset of `comm` in `struct task_struct`, from the kernel's BTF.
+#[unsafe(no_mangle)]
+static TASK_COMM_OFFSET: Global<u32> = Global::new(0);
+
 /// `TASK_DEAD` in a task's state: its last switch out.
 const TASK_DEAD: u32 = 0x80;
 
@@ -47,6 +51,12 @@ fn task_pid(task: *const u8) -> i32 {
 #[inline(always)]
 fn task_state(task: *const u8) -> u32 {
     unsafe { core::ptr::read_volatile(task.add(TASK_STATE_OFFSET.load() as usize).cast::<u32>()) }
+}
+
+/// Word `i` (0 or 1) of a `struct task_struct *` argument's `comm`, read as `task_pid` reads.
+#[inline(always)]
+fn comm_word(task: *const u8, i: usize) -> u64 {
+    unsafe { core::ptr::read_volatile(task.add(TASK_COMM_OFFSET.load() as usize + 8 * i).cast::<u64>()) }
 }
 
 /// The slot of `tid` if that thread is traced and off-CPU.
@@ -68,7 +78,8 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     let prev_traced = is_traced(tgid);
-    let next_tid = task_pid(ctx.arg(2));
+    let next_task: *const u8 = ctx.arg(2);
+    let next_tid = task_pid(next_task);
     let next = off_cpu_slot(next_tid);
     if !prev_traced && next.is_none() {
         return 0; // the common case machine-wide: no clock read
@@ -86,7 +97,7 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     }
     // Still next's: prev may have just claimed the same slot (tids equal modulo its size).
     if let Some(next) = next.filter(|&slot| unsafe { (*slot).tid } == next_tid as u32) {
-        switched_in(next, now);
+        switched_in(next, next_task, now);
     }
     0
 }
@@ -126,7 +137,7 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
 }
 
 #[inline(always)]
-fn switched_in(slot: *mut InFlight, now: u64) {
+fn switched_in(slot: *mut InFlight, task: *const u8, now: u64) {
     let InFlight { tid, tgid, start_ns, off_cpu_since: off, runnable_since, .. } = unsafe { *slot };
     unsafe {
         // Volatile: see on_enter (no memset call).
@@ -154,8 +165,10 @@ fn switched_in(slot: *mut InFlight, now: u64) {
         tid,
         start_ns: off,
         duration_ns: now - off,
-        ret: 0,
-        arg0: 0,
+        // The thread's name as it runs again, for the reader: a thread that lives a moment
+        // is gone from /proc by the time anyone asks.
+        ret: comm_word(task, 0) as i64,
+        arg0: comm_word(task, 1),
         blocked_ns: blocked,
         runq_ns: runq,
     });

@@ -447,6 +447,7 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<(Vec<(&
     }
     if sched {
         offsets.push(("TASK_PID_OFFSET", offset("task_struct", "pid")?));
+        offsets.push(("TASK_COMM_OFFSET", offset("task_struct", "comm")?));
         if !features.switch_prev_state {
             offsets.push(("SWITCH_HAS_PREV_STATE", 0));
             offsets.push(("TASK_STATE_OFFSET", offset("task_struct", features.task_state_member)?));
