@@ -255,7 +255,10 @@ fn short_connections_keep_their_own_figures() {
     let (summary, output) = trace(&["--", cmd.to_str().unwrap(), "tcp-echo", &CONNS.to_string(), "3", "100"]);
     assert!(output.status.success(), "{output:?}");
     let text = &summary.text;
-    assert!(text.contains(&format!("TCP connections, most time in syscalls first ({} in all)", (tracer::model::net::MAX_CONNECTIONS as u64).min(2 * CONNS))), "{text}");
+    let followed = (tracer::model::net::MAX_CONNECTIONS as u64).min(2 * CONNS);
+    assert!(text.contains(&format!("TCP connections, most time in syscalls first ({followed} in all)")), "{text}");
+    // Those followed and those not add up to the connections there were: each side of each.
+    assert!(text.contains(&format!("(and {} more not followed one by one", 2 * CONNS - followed)), "{text}");
     // The busiest first: a connection given another's calls would lead the table.
     for c in connections(text) {
         assert_eq!((c.sent, c.received), (300, 300), "{c:?}\n{text}");

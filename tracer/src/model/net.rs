@@ -185,6 +185,8 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 /// Connections followed one by one (each has three histograms, of 2 significant digits, about
 /// 25 KiB each): a bound for long traces of busy servers, as many as the kernel has rows for.
 pub const MAX_CONNECTIONS: usize = tracer_common::CONN_ROWS as usize;
+/// Entries of the table that counts untracked connections once each (16 bytes each).
+const UNTRACKED_SEEN: usize = 4096;
 
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
@@ -197,6 +199,10 @@ pub struct NetStats {
     pub connections: Vec<Connection>,
     /// Connections past [`MAX_CONNECTIONS`]: not followed one by one.
     pub untracked_connections: u64,
+    /// The latest untracked connections seen, so that each is counted once though its connect
+    /// and each thread's first use of it all name it: (socket, ports) in a direct-mapped table
+    /// (bounded memory; a collision can count a connection twice, never none).
+    untracked_seen: Vec<(u64, u16, u16)>,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
     /// What each (process, fd) is, and for a TCP socket its connection. One map, one lookup
@@ -318,7 +324,17 @@ impl NetStats {
             }
         }
         if self.connections.len() >= MAX_CONNECTIONS {
-            self.untracked_connections += 1;
+            if self.untracked_seen.is_empty() {
+                self.untracked_seen = vec![(0, 0, 0); UNTRACKED_SEEN];
+            }
+            let seen = (sk, tuple.sport, tuple.dport);
+            let slot = &mut self.untracked_seen[(sk as usize >> 6) % UNTRACKED_SEEN];
+            // A connect's socket has no local port yet; its first use completes the same entry.
+            let same = slot.0 == sk && slot.2 == tuple.dport && (slot.1 == tuple.sport || slot.1 == 0 || tuple.sport == 0);
+            if !same {
+                self.untracked_connections += 1;
+            }
+            *slot = seen;
             return None;
         }
         self.connections.push(Connection::new(tgid, *tuple));
