@@ -69,6 +69,29 @@ fn e_shows_no_accept_or_connect_it_did_not_select() {
     assert_eq!(io_rows.len(), 1, "only the sendto row:\n{text}");
 }
 
+/// A client that binds its port makes connection after connection on one 4-tuple, often at
+/// the same socket address: each connection (established to close) is its own row.
+#[test]
+fn connections_that_reuse_a_4_tuple_are_rows_of_their_own() {
+    const CONNS: usize = 5;
+    let cmd = workload_bin();
+    for events in [false, true] {
+        let mut args = vec!["--", cmd.to_str().unwrap(), "tcp-reuse", "5"];
+        if events {
+            args.insert(0, "--events");
+        }
+        let (summary, output) = trace(&args);
+        assert!(output.status.success(), "{output:?}");
+        let text = &summary.text;
+        let conns = connections(text);
+        assert_eq!(conns.len(), 2 * CONNS, "each side of each connection:\n{text}");
+        // Each side of each connection: one 4-byte request and one 6-byte answer.
+        for c in &conns {
+            assert_eq!(c.sent + c.received, 10, "{c:?}\n{text}");
+        }
+    }
+}
+
 #[test]
 fn echo_server_and_client_counted_exactly() {
     let cmd = workload_bin();

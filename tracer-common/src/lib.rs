@@ -253,7 +253,10 @@ pub struct SockTuple {
     /// Host byte order.
     pub sport: u16,
     pub dport: u16,
-    pub _pad: u16,
+    /// Which connection at this socket's address: set when it connects or is established, so
+    /// that a socket address reused for the same 4-tuple (a client that binds its port) makes
+    /// a new connection, not more of the last one. 0: unknown.
+    pub generation: u16,
     /// IPv4 addresses use the first 4 bytes.
     pub saddr: [u8; 16],
     pub daddr: [u8; 16],

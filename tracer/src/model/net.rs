@@ -316,7 +316,8 @@ impl NetStats {
         if let Some(&id) = self.by_socket.get(&sk) {
             let known = &mut self.connections[id].tuple;
             let same_peer = known.family == tuple.family && known.daddr == tuple.daddr && known.dport == tuple.dport;
-            if same_peer && (known.sport == tuple.sport || known.sport == 0 || tuple.sport == 0) {
+            let same_connection = known.generation == tuple.generation || known.generation == 0 || tuple.generation == 0;
+            if same_peer && same_connection && (known.sport == tuple.sport || known.sport == 0 || tuple.sport == 0) {
                 if known.sport == 0 {
                     *known = *tuple;
                 }
@@ -597,7 +598,7 @@ mod tests {
     }
 
     fn tuple(sport: u16, dport: u16) -> SockTuple {
-        SockTuple { family: 2, sport, dport, saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], daddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], _pad: 0 }
+        SockTuple { family: 2, sport, dport, saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], daddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], generation: 0 }
     }
 
     fn socket(fd: i32, sk: u64, t: SockTuple) -> SocketRecord {
