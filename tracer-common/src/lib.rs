@@ -361,6 +361,10 @@ pub struct IoTotals {
     /// Of `total_ns`, clamped as in [`SyscallTotals`].
     pub blocked_ns: u64,
     pub runq_ns: u64,
+    /// The smallest and largest sizes: a size every call used is then shown as itself, not as
+    /// its histogram bucket.
+    pub min_bytes: u64,
+    pub max_bytes: u64,
 }
 
 /// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.

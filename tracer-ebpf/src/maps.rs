@@ -500,6 +500,12 @@ pub fn count_io(flags: u32, kind: u32, ns: u64, bytes: u64, blocked: u64, runq: 
     let index = (slot - 1) * IO_KINDS + kind;
     let Some(totals) = IO_TOTALS.get_ptr_mut(index) else { return false };
     unsafe {
+        if (*totals).calls == 0 || bytes < (*totals).min_bytes {
+            (*totals).min_bytes = bytes;
+        }
+        if bytes > (*totals).max_bytes {
+            (*totals).max_bytes = bytes;
+        }
         (*totals).calls += 1;
         (*totals).total_ns += ns;
         (*totals).bytes += bytes;

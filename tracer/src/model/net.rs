@@ -15,7 +15,7 @@ use crate::kernel::{syscall_set::SyscallSet, syscall_table};
 
 use super::{
     fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
-    histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_value},
+    histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
 };
 use crate::kernel::{
     connection_counts::ConnectionDelta,
@@ -32,13 +32,26 @@ pub struct OpStats {
     pub bytes: u64,
     /// Bytes moved per successful call.
     pub sizes: Histogram<u64>,
+    /// The smallest and largest of those sizes (`None` before the first).
+    pub size_range: Option<(u64, u64)>,
     /// Calls of unknown latency (in progress when tracing began): not in `latency`.
     pub untimed: u64,
 }
 
 impl OpStats {
     fn new() -> Self {
-        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram(), untimed: 0 }
+        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram(), size_range: None, untimed: 0 }
+    }
+
+    fn widen_sizes(&mut self, min: u64, max: u64) {
+        let (low, high) = self.size_range.unwrap_or((min, max));
+        self.size_range = Some((low.min(min), high.max(max)));
+    }
+
+    /// The size at quantile `q`: see [`size_at_quantile`].
+    pub fn size_at(&self, q: f64) -> u64 {
+        let (min, max) = self.size_range.unwrap_or_default();
+        size_at_quantile(&self.sizes, q, min, max)
     }
 
     /// Every call, timed or not.
@@ -437,6 +450,7 @@ impl NetStats {
         let succeeded = rec.ret >= 0;
         if succeeded {
             record_value(&mut op.sizes, bytes);
+            op.widen_sizes(bytes, bytes);
         } else {
             op.errors += 1;
         }
@@ -496,7 +510,10 @@ impl NetStats {
         op.total_ns += io.totals.total_ns;
         op.bytes += io.totals.bytes;
         record_kernel_buckets(&mut op.latency, &io.latency, Some(io.totals.max_ns));
-        record_kernel_buckets(&mut op.sizes, &io.bytes, None);
+        record_kernel_sizes(&mut op.sizes, &io.bytes);
+        if io.totals.calls > 0 {
+            op.widen_sizes(io.totals.min_bytes, io.totals.max_bytes);
+        }
     }
 
     /// What fd `fd` of `tgid` is, as strace -y shows it: `socket 10.0.0.2:5432` (its peer),

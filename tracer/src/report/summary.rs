@@ -258,8 +258,8 @@ fn render_network(net: &NetStats) -> String {
             format_ns(h.value_at_quantile(0.5)),
             format_ns(h.value_at_quantile(0.99)),
             format_ns(h.max()),
-            op.sizes.value_at_quantile(0.5),
-            op.sizes.value_at_quantile(0.99),
+            op.size_at(0.5),
+            op.size_at(0.99),
         );
     }
     for (label, stats, what) in [("accept", &net.accepts, ACCEPT_MEANS), ("connect", &net.connects, CONNECT_MEANS)] {
