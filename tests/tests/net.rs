@@ -92,6 +92,29 @@ fn connections_that_reuse_a_4_tuple_are_rows_of_their_own() {
     }
 }
 
+/// A server that accepts and hands the connection to a forked worker (postgres's postmaster
+/// does): the accept's wait stays with the connection, on the worker's row.
+#[test]
+fn an_accept_handed_to_another_process_stays_with_its_connection() {
+    let cmd = workload_bin();
+    for events in [false, true] {
+        let mut args = vec!["-f", "--", cmd.to_str().unwrap(), "accept-fork"];
+        if events {
+            args.insert(0, "--events");
+        }
+        let (summary, output) = trace(&args);
+        assert!(output.status.success(), "{output:?}");
+        let text = &summary.text;
+        let conns = connections(text);
+        assert_eq!(conns.len(), 2, "{text}");
+        let accepted: Vec<&Conn> = conns.iter().filter(|c| c.accepted).collect();
+        let connected: Vec<&Conn> = conns.iter().filter(|c| c.connected).collect();
+        assert_eq!((accepted.len(), connected.len()), (1, 1), "{text}");
+        // The worker's calls: the request in, the answer out.
+        assert_eq!((accepted[0].calls, accepted[0].sent, accepted[0].received), (2, 6, 4), "{text}");
+    }
+}
+
 #[test]
 fn echo_server_and_client_counted_exactly() {
     let cmd = workload_bin();

@@ -98,6 +98,10 @@ pub const SYSCALL_NEEDS_EVENT: u32 = 8;
 /// A read/write-family syscall that sends (writes) from its fd: its kind is remembered apart
 /// from the receiving calls'.
 pub const SYSCALL_SENDS: u32 = 16;
+/// It returns an accepted connection's fd (accept, accept4): the kernel tells the reader which
+/// socket that is before the call's event, so that the accept's wait stays with the connection
+/// when another process (a forked worker) uses it.
+pub const SYSCALL_ACCEPTS: u32 = 32;
 /// The flags' top byte: a read/write-family syscall's I/O slot (see [`IoTotals`]), from 1; 0
 /// for the others. In the flags so that counting a read or write costs no second lookup.
 pub const SYSCALL_IO_SLOT_SHIFT: u32 = 24;

@@ -30,6 +30,8 @@ fn usage() -> ! {
          \x20                                          (pausing PAUSE_MS after the first echo of each)\n  \
          tcp-reuse CONNS                            CONNS connections in a row from one client port (bound, SO_REUSEADDR) to\n\
          \x20                                          a loopback server that answers and closes first\n  \
+         accept-fork                                a loopback server accepts and hands the connection to a forked\n\
+         \x20                                          worker, which answers a forked client's request\n  \
          threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
          naps N US                                  N nanosleeps of US microseconds each\n  \
          paced N ROUNDS MS                          ROUNDS times: N getppid calls, then a nanosleep of MS milliseconds\n  \
@@ -72,6 +74,7 @@ fn main() {
         Some("spread-read") => cpu_read(arg(&args, 1), arg(&args, 2), false),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize, args.get(4).map_or(0, |_| arg(&args, 4))),
         Some("tcp-reuse") => tcp_reuse(arg(&args, 1)),
+        Some("accept-fork") => accept_fork(),
         Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
         Some("naps") => (0..arg(&args, 1)).for_each(|_| nap(arg(&args, 2))),
         Some("paced") => (0..arg(&args, 2)).for_each(|_| {
@@ -373,6 +376,51 @@ fn tcp_reuse(conns: u64) {
     }
     server.join().unwrap();
     println!("client-port {client_port}");
+}
+
+/// A server that accepts, then hands the connection to a forked worker (as postgres's
+/// postmaster does); the client is a forked process too. Raw syscalls only after each fork.
+fn accept_fork() {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let wait = |child: libc::pid_t| {
+        let mut status = 0;
+        check(unsafe { libc::waitpid(child, &mut status, 0) } as isize, "waitpid");
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed");
+    };
+    let client = unsafe { libc::fork() };
+    if client == 0 {
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            let server = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: port.to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be() },
+                sin_zero: [0; 8],
+            };
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let mut answer = [0u8; 6];
+            let ok = libc::connect(fd, (&raw const server).cast(), len) == 0
+                && libc::write(fd, b"ask!".as_ptr().cast(), 4) == 4
+                && libc::recv(fd, answer.as_mut_ptr().cast(), 6, libc::MSG_WAITALL) == 6;
+            libc::_exit(if ok { 0 } else { 1 })
+        }
+    }
+    let accepted = unsafe { libc::accept(listener.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut()) };
+    check(accepted as isize, "accept");
+    let worker = unsafe { libc::fork() };
+    if worker == 0 {
+        unsafe {
+            let mut request = [0u8; 4];
+            let ok = libc::recv(accepted, request.as_mut_ptr().cast(), 4, libc::MSG_WAITALL) == 4
+                && libc::write(accepted, b"answer".as_ptr().cast(), 6) == 6;
+            libc::_exit(if ok { 0 } else { 1 })
+        }
+    }
+    unsafe { libc::close(accepted) };
+    wait(worker);
+    wait(client);
 }
 
 /// Runs `work`, then prints its own elapsed time, so that a benchmark leaves out the tracer's

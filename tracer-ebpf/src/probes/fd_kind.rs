@@ -28,6 +28,21 @@ static SOCKET_SK_OFFSET: Global<u32> = Global::new(0);
 /// 6.3): a socket syscall's socket is then read from its fd at exit.
 #[unsafe(no_mangle)]
 static SOCKET_FROM_FD: Global<u32> = Global::new(0);
+/// Non-zero when sockets and TCP connections are traced (not `--no-net`).
+#[unsafe(no_mangle)]
+static NET_ON: Global<u32> = Global::new(0);
+
+/// Whether sockets and connections are traced (a load-time constant).
+#[inline(always)]
+pub fn connections_traced() -> bool {
+    NET_ON.load() != 0
+}
+
+/// The socket behind `fd`, an fd an accept just returned; 0 if it cannot be read.
+#[inline(always)]
+pub fn socket_of_new_fd(fd: i32) -> u64 {
+    file_sock(fd).unwrap_or(0)
+}
 
 const S_IFMT: u16 = 0o170000;
 const S_IFSOCK: u16 = 0o140000;

@@ -10,10 +10,10 @@ use aya_ebpf::{
 };
 use tracer_common::{
     Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
-    FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
+    FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
-use super::fd_kind::{fd_kind, socket_from_fd, socket_of_fd};
+use super::fd_kind::{connections_traced, fd_kind, socket_from_fd, socket_of_fd, socket_of_new_fd};
 use crate::maps::{
     clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, copy_tuple, count_lost, emit_event, emit_with, fd_generation, zero_tuple, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
@@ -182,6 +182,14 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     note_freed_fds(flags, ret);
     if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
         announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns);
+    }
+    // An accepted connection: which socket its fd is, whoever uses it next (a load-time
+    // constant: only with the socket tracepoints' feature on).
+    if connections_traced() && flags & SYSCALL_ACCEPTS != 0 && ret >= 0 {
+        let accepted = socket_of_new_fd(ret as i32);
+        if accepted != 0 {
+            announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns);
+        }
     }
     let event = Event {
         kind: EVENT_SYSCALL | cgroup_tag(),

@@ -426,7 +426,8 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<(Vec<(&
     let mut offsets = Vec::new();
     // Without the socket tracepoints, a socket syscall's socket is read through its fd.
     let socket_from_fd = net && !features.socket_tracepoints;
-    if fds || socket_from_fd {
+    // The fd table's offsets, for fd kinds and for the sockets of fds (those accept returns).
+    if fds || net {
         // current->files->fdt->fd[fd]->f_inode->i_mode: what an fd is, for counting I/O by fd
         // kind in the kernel.
         for (global, name, member) in [
@@ -440,10 +441,13 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<(Vec<(&
             offsets.push((global, offset(name, member)?));
         }
     }
-    if socket_from_fd {
-        offsets.push(("SOCKET_FROM_FD", 1));
+    if net {
+        offsets.push(("NET_ON", 1));
         offsets.push(("FILE_PRIVATE_DATA_OFFSET", offset("file", "private_data")?));
         offsets.push(("SOCKET_SK_OFFSET", offset("socket", "sk")?));
+    }
+    if socket_from_fd {
+        offsets.push(("SOCKET_FROM_FD", 1));
     }
     if sched {
         offsets.push(("TASK_PID_OFFSET", offset("task_struct", "pid")?));

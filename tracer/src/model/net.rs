@@ -300,6 +300,10 @@ impl NetStats {
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: id, since_ns });
         if let Some(id) = id {
+            // Its row is the process's that uses it last (a server's worker, not the acceptor).
+            self.connections[id].tgid = rec.tgid;
+        }
+        if let Some(id) = id {
             let tuple = &self.connections[id].tuple;
             self.followed.push((rec.sk, id, (tuple.sport, tuple.dport)));
         }
@@ -409,7 +413,12 @@ impl NetStats {
         }
         let fd = rec.arg0 as i32;
         if rec.ret >= 0 && class.returns_fd {
-            self.forget_fd(rec.tgid, rec.ret as i32);
+            // What was known of the number is stale, unless this very call named it (the
+            // socket of an accepted fd, sent just before the accept).
+            let named_by_this_call = self.fds.get(&(rec.tgid, rec.ret as i32)).is_some_and(|e| e.since_ns >= rec.start_ns);
+            if !named_by_this_call {
+                self.forget_fd(rec.tgid, rec.ret as i32);
+            }
             if class.opens_path {
                 // Known now, even if the fd is closed before anyone could look in /proc. A
                 // close of the number's previous file ended before this open did.
@@ -421,7 +430,16 @@ impl NetStats {
             if self.shows(rec.nr) {
                 self.accepts.get_or_insert_with(OpStats::new).record_call(duration);
             }
-            self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
+            // The kernel named the accepted fd's socket just before: the wait is its
+            // connection's, whichever process (a forked worker) goes on to use it.
+            let connection = self.fds.get(&(rec.tgid, rec.ret as i32)).and_then(|entry| entry.connection);
+            match connection.map(|id| &mut self.connections[id]) {
+                Some(connection) if !connection.accepted => (connection.accepted, connection.accept_ns) = (true, duration),
+                Some(_) => {}
+                None => {
+                    self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
+                }
+            }
         }
         if class.close && rec.ret == 0 {
             // The fd is free from inside the close, before its event is written: another
