@@ -4,7 +4,9 @@
 //! (LLVM 22 for bpf-linker, bpf-linker, rust-src, tracefs, and the tools the tests and the
 //! benchmark drive) and does nothing, quietly, when all of it is already present.
 mod bench;
+mod kernels;
 mod setup;
+mod vm;
 
 use std::process::{Command, ExitCode};
 
@@ -14,11 +16,14 @@ const USAGE: &str = "usage: cargo xtask <task>
   setup              install the toolchain pieces (idempotent)
   run [-- ARGS]      build and run tracer with ARGS (default: trace a demo dd workload)
   test               build everything and run all tests (unit and privileged end-to-end)
+  vm --kernel SERIES [--cpus N] [--memory MIB] [--timeout SECS] -- COMMAND...
+                     run COMMAND as root in a VM on Debian's kernel SERIES (5.10, 6.1, 6.12),
+                     with this machine's root read-only and the current directory as cwd
   bench              measure overhead side by side; writes bench-results/ and BENCHMARKS.md";
 
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("xtask: {err:#}");
             ExitCode::FAILURE
@@ -26,12 +31,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<()> {
+fn run() -> Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let task = args.first().map(String::as_str);
     let rest = args.iter().skip(1).skip_while(|a| *a == "--").cloned().collect::<Vec<_>>();
     match task {
-        Some("setup") => setup::ensure(),
+        Some("setup") => setup::ensure().map(|()| ExitCode::SUCCESS),
         Some("run") => {
             setup::ensure()?;
             cargo(&["build", "--release", "--package", "tracer"])?;
@@ -43,7 +48,7 @@ fn run() -> Result<()> {
             if !status.success() {
                 bail!("tracer exited with {status}");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Some("test") => {
             setup::ensure()?;
@@ -52,12 +57,18 @@ fn run() -> Result<()> {
             // assertions do not compete for the two cores.
             // --no-fail-fast: every test binary runs even after one fails, so the total is the
             // whole suite's, not the part before the first failure.
-            cargo_test(&["test", "--workspace", "--no-fail-fast", "--", "--test-threads=1"])
+            cargo_test(&["test", "--workspace", "--no-fail-fast", "--", "--test-threads=1"]).map(|()| ExitCode::SUCCESS)
         }
+        Some("vm") => {
+            setup::ensure()?;
+            vm::command(&args[1..])
+        }
+        // PID 1 of a VM (see vm.rs); not for people.
+        Some("__vm-guest") if args.len() == 2 => vm::guest(std::path::Path::new(&args[1])),
         Some("bench") => {
             setup::ensure()?;
             cargo(&["build", "--release", "--workspace", "--bins"])?;
-            bench::run()
+            bench::run().map(|()| ExitCode::SUCCESS)
         }
         _ => bail!("{USAGE}"),
     }
