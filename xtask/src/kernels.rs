@@ -104,26 +104,30 @@ fn fetch_into(series: &str, suite: &str, mirror: &str, staging: &Path) -> Result
         // Downloads land in a root-owned directory; apt's _apt sandbox user could not write there.
         "APT::Sandbox::User=root".to_string(),
     ];
-    let apt_run = |program: &str, args: &[&str], cwd: &Path| -> Result<String> {
+    // (stdout, stderr) of an apt command that succeeded.
+    let apt_run = |program: &str, args: &[&str], cwd: &Path| -> Result<(String, String)> {
         let mut cmd = Command::new(program);
         for option in &apt_options {
             cmd.arg("-o").arg(option);
         }
         let out = cmd.args(args).current_dir(cwd).output().with_context(|| format!("cannot run {program}"))?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
             bail!("{program} {} failed ({}): {}", args.join(" "), out.status, last_line(&stderr));
         }
-        Ok(text)
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), stderr))
     };
 
-    apt_run("apt-get", &["-qq", "update"], staging)?;
+    // apt-get update succeeds when it cannot download, with a warning.
+    let (_, update_warnings) = apt_run("apt-get", &["-qq", "update"], staging)?;
     // The plain flavour only ("-rt-amd64" and "-cloud-amd64" are others; cloud has no 9p).
     let pattern = format!("^linux-image-{}[.-][^-]*(-[0-9]+)?-amd64-unsigned$", series.replace('.', "\\."));
-    let names = apt_run("apt-cache", &["search", "--names-only", &pattern], staging)?;
+    let (names, _) = apt_run("apt-cache", &["search", "--names-only", &pattern], staging)?;
     let Some(package) = names.lines().filter_map(|l| l.split_whitespace().next()).max_by_key(|n| numbers(n)) else {
-        bail!("{mirror} {suite} has no package matching {pattern} (is the network down?)");
+        if let Some(failed) = update_warnings.lines().find(|l| l.contains("Failed to fetch")) {
+            bail!("apt-get update: {}", failed.trim_start_matches("W: ").split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        bail!("{mirror} {suite} has no package matching {pattern}");
     };
     eprintln!("xtask: fetching Debian's {series} kernel ({package}, {suite})");
     apt_run("apt-get", &["-qq", "download", package], &apt.join("debs"))?;
