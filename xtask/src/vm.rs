@@ -172,9 +172,11 @@ pub fn command(args: &[String]) -> Result<ExitCode> {
 
 /// Boots `kernel`, runs the jobs of `spec` in it and powers it off. `line` gets each line the
 /// jobs print, as they print it, with the job's index.
-pub fn run(kernel: &Kernel, machine: &Machine, spec: &Spec, line: &(dyn Fn(usize, &str) + Sync)) -> Result<Outcome> {
+pub fn run(kernel: &Kernel, machine: &Machine, spec: &Spec, line: &dyn Fn(usize, &str)) -> Result<Outcome> {
     let started = Instant::now();
-    let work = std::env::temp_dir().join(format!("tracer-vm-{}-{}", std::process::id(), kernel.series));
+    static VMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = VMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = std::env::temp_dir().join(format!("tracer-vm-{}-{n}-{}", std::process::id(), kernel.series));
     let _ = fs::remove_dir_all(&work);
     let out = work.join("out");
     fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
@@ -190,16 +192,22 @@ pub fn run(kernel: &Kernel, machine: &Machine, spec: &Spec, line: &(dyn Fn(usize
 
 type Results = (Vec<(JobEnd, String)>, Option<String>);
 
-fn boot(kernel: &Kernel, machine: &Machine, spec: &Spec, work: &Path, line: &(dyn Fn(usize, &str) + Sync)) -> Result<Results> {
+fn boot(kernel: &Kernel, machine: &Machine, spec: &Spec, work: &Path, line: &dyn Fn(usize, &str)) -> Result<Results> {
     let out = work.join("out");
     fs::write(out.join("spec"), spec.encode())?;
-    let xtask = std::env::current_exe().context("current_exe")?;
+    // This very binary runs the jobs in the VM. A copy, through the share: `cargo xtask test`
+    // rebuilds the workspace, xtask included, so the file it was started from may be gone.
+    fs::copy("/proc/self/exe", out.join("xtask")).context("copy /proc/self/exe")?;
     let initramfs = work.join("initramfs.cpio");
-    fs::write(&initramfs, initramfs_image(kernel, &xtask)?)?;
+    fs::write(&initramfs, initramfs_image(kernel)?)?;
     let console = work.join("console");
 
     let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(["-accel", "tcg", "-cpu", "max", "-nodefaults", "-display", "none", "-no-reboot"])
+    // One host thread for all vCPUs: with multi-threaded TCG, Debian's 6.12 twice died of an
+    // "Oops: int3" in a dozen runs, hitting a breakpoint the kernel had put in while patching
+    // its text (text_poke_bp, as tracepoints are switched on and off). Single-threaded, it
+    // never did, and the tests ran as fast: they keep about one vCPU busy.
+    qemu.args(["-accel", "tcg,thread=single", "-cpu", "max", "-nodefaults", "-display", "none", "-no-reboot"])
         .args(["-smp", &machine.cpus.to_string(), "-m", &format!("{}M", machine.memory_mib)])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
@@ -207,7 +215,8 @@ fn boot(kernel: &Kernel, machine: &Machine, spec: &Spec, work: &Path, line: &(dy
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initramfs)
-        .args(["-append", "console=ttyS0 panic=-1 quiet loglevel=3"])
+        // The whole boot log goes to the console file: shown only when the VM fails.
+        .args(["-append", "console=ttyS0 panic=-1"])
         .args(["-virtfs", "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap"])
         .arg("-virtfs")
         .arg(format!("local,path={},mount_tag=out,security_model=none", out.display()))
@@ -250,6 +259,10 @@ fn boot(kernel: &Kernel, machine: &Machine, spec: &Spec, work: &Path, line: &(dy
             let qemu_log = fs::read_to_string(work.join("qemu.log")).unwrap_or_default();
             format!("the VM stopped before its jobs were done (qemu {status}){}", indent(&qemu_log))
         };
+        let why = match fs::read_to_string(out.join("guest-error")) {
+            Ok(error) => format!("{why}; xtask in the VM said: {}", error.trim()),
+            Err(_) => why,
+        };
         let console = fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let last: Vec<&str> = console.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
         Some(format!("{why}; the end of its serial console:\n{}", indent(&last.join("\n"))))
@@ -285,7 +298,7 @@ struct Tail {
 }
 
 impl Tail {
-    fn follow(&mut self, out: &Path, jobs: usize, line: &(dyn Fn(usize, &str) + Sync)) {
+    fn follow(&mut self, out: &Path, jobs: usize, line: &dyn Fn(usize, &str)) {
         while self.job < jobs {
             // Read the rc first: once it is there, the output is complete.
             let done = out.join(format!("{}.rc", self.job)).exists();
@@ -301,14 +314,14 @@ impl Tail {
         }
     }
 
-    fn finish(&mut self, out: &Path, jobs: usize, line: &(dyn Fn(usize, &str) + Sync)) {
+    fn finish(&mut self, out: &Path, jobs: usize, line: &dyn Fn(usize, &str)) {
         self.follow(out, jobs, line);
         if self.job < jobs && !self.partial.is_empty() {
             line(self.job, &std::mem::take(&mut self.partial));
         }
     }
 
-    fn read(&mut self, out: &Path, line: &(dyn Fn(usize, &str) + Sync)) {
+    fn read(&mut self, out: &Path, line: &dyn Fn(usize, &str)) {
         let Ok(mut file) = fs::File::open(out.join(format!("{}.out", self.job))) else { return };
         let mut bytes = Vec::new();
         if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_end(&mut bytes).is_err() {
@@ -326,7 +339,7 @@ impl Tail {
 
 /// The init script: 9p modules, the host's root read-only, the kernel file systems inside it,
 /// then this xtask as PID 1 of the VM. On any failure it says why on the console and powers off.
-fn init_script(xtask: &Path) -> String {
+fn init_script() -> String {
     format!(
         r#"#!/bin/busybox sh
 b=/bin/busybox
@@ -346,21 +359,22 @@ $b mount -t tmpfs shm dev/shm
 $b mount -t tmpfs tmp tmp
 $b mount -t tmpfs run run
 $b mount -t cgroup2 cgroup2 sys/fs/cgroup
+# As systemd does: every controller available to child cgroups (the cpu quota tests need cpu).
+for c in $($b cat sys/fs/cgroup/cgroup.controllers); do echo "+$c" > sys/fs/cgroup/cgroup.subtree_control; done
 $b mount -t tracefs tracefs sys/kernel/tracing
 $b mount -t debugfs debugfs sys/kernel/debug
 $b mount -t bpf bpf sys/fs/bpf
 $b mkdir -p .{GUEST_OUT}
 $b mount -t 9p -o trans=virtio,version=9p2000.L,msize={MSIZE} out .{GUEST_OUT} || fail "cannot mount the output share"
 $b ip link set lo up
-exec $b chroot /newroot {xtask} __vm-guest {GUEST_OUT}
-"#,
-        xtask = xtask.display()
+exec $b chroot /newroot {GUEST_OUT}/xtask __vm-guest {GUEST_OUT}
+"#
     )
 }
 
 /// A newc cpio archive: /bin/busybox (static), /init, the kernel's modules under /m, and the
 /// directories and /dev/console the kernel and the script need.
-fn initramfs_image(kernel: &Kernel, xtask: &Path) -> Result<Vec<u8>> {
+fn initramfs_image(kernel: &Kernel) -> Result<Vec<u8>> {
     let busybox = fs::read("/bin/busybox").context("read /bin/busybox (cargo xtask setup installs busybox-static)")?;
     let mut cpio = Cpio::default();
     for dir in ["bin", "dev", "m", "newroot", "proc", "sys"] {
@@ -368,7 +382,7 @@ fn initramfs_image(kernel: &Kernel, xtask: &Path) -> Result<Vec<u8>> {
     }
     cpio.entry("dev/console", 0o020600, &[], libc::makedev(5, 1));
     cpio.entry("bin/busybox", 0o100755, &busybox, 0);
-    cpio.entry("init", 0o100755, init_script(xtask).as_bytes(), 0);
+    cpio.entry("init", 0o100755, init_script().as_bytes(), 0);
     for module in &kernel.modules {
         let name = module.file_name().unwrap().to_string_lossy();
         cpio.entry(&format!("m/{name}"), 0o100644, &fs::read(module)?, 0);
