@@ -180,7 +180,8 @@ fn vm_suites(kernels: &[&str]) -> Result<Vec<(String, Counts, String)>> {
             }
             println!("{prefix} {line}");
         };
-        let outcome = match Spec::here(jobs.collect()).and_then(|spec| vm::run(&kernel, &machine, &spec, &print)) {
+        let spec = Spec::here(jobs.collect()).map(|spec| Spec { paths: vec![workspace_root()], ..spec });
+        let outcome = match spec.and_then(|spec| vm::run(&kernel, &machine, &spec, &print)) {
             Ok(outcome) => outcome,
             Err(err) => {
                 results.push(not_run(err));

@@ -42,6 +42,9 @@ pub struct Spec {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     pub jobs: Vec<Job>,
+    /// Host directories the jobs need besides the cwd and their programs' directories. The VM
+    /// mounts /tmp and /run afresh; what is needed from under them is bound in from the host.
+    pub paths: Vec<PathBuf>,
 }
 
 pub struct Machine {
@@ -77,7 +80,7 @@ impl Spec {
                 env.push((key.to_string(), value));
             }
         }
-        Ok(Self { cwd: std::env::current_dir().context("current dir")?, env, jobs })
+        Ok(Self { cwd: std::env::current_dir().context("current dir")?, env, jobs, paths: Vec::new() })
     }
 
     fn encode(&self) -> String {
@@ -93,7 +96,7 @@ impl Spec {
     }
 
     fn decode(text: &str) -> Result<Self> {
-        let mut spec = Spec { cwd: PathBuf::from("/"), env: Vec::new(), jobs: Vec::new() };
+        let mut spec = Spec { cwd: PathBuf::from("/"), env: Vec::new(), jobs: Vec::new(), paths: Vec::new() };
         for line in text.lines() {
             let fields: Vec<String> = line.split('\t').map(unescape).collect();
             match fields.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
@@ -199,7 +202,7 @@ fn boot(kernel: &Kernel, machine: &Machine, spec: &Spec, work: &Path, line: &dyn
     // rebuilds the workspace, xtask included, so the file it was started from may be gone.
     fs::copy("/proc/self/exe", out.join("xtask")).context("copy /proc/self/exe")?;
     let initramfs = work.join("initramfs.cpio");
-    fs::write(&initramfs, initramfs_image(kernel)?)?;
+    fs::write(&initramfs, initramfs_image(kernel, &shadowed_paths(spec))?)?;
     let console = work.join("console");
 
     let mut qemu = Command::new("qemu-system-x86_64");
@@ -339,7 +342,14 @@ impl Tail {
 
 /// The init script: 9p modules, the host's root read-only, the kernel file systems inside it,
 /// then this xtask as PID 1 of the VM. On any failure it says why on the console and powers off.
-fn init_script() -> String {
+fn init_script(shadowed: &[PathBuf]) -> String {
+    let binds: String = shadowed
+        .iter()
+        .map(|path| {
+            let path = sh_quote(&path.to_string_lossy());
+            format!("$b mkdir -p .{path} && $b mount -o bind /host{path} .{path} || fail \"cannot bind {path}\"\n")
+        })
+        .collect();
     format!(
         r#"#!/bin/busybox sh
 b=/bin/busybox
@@ -356,9 +366,12 @@ $b mount -t devtmpfs dev dev
 $b mkdir -p dev/pts dev/shm
 $b mount -t devpts devpts dev/pts
 $b mount -t tmpfs shm dev/shm
+$b mkdir -p /host/tmp /host/run
+$b mount -o bind tmp /host/tmp
+$b mount -o bind run /host/run
 $b mount -t tmpfs tmp tmp
 $b mount -t tmpfs run run
-$b mount -t cgroup2 cgroup2 sys/fs/cgroup
+{binds}$b mount -t cgroup2 cgroup2 sys/fs/cgroup
 # As systemd does: every controller available to child cgroups (the cpu quota tests need cpu).
 for c in $($b cat sys/fs/cgroup/cgroup.controllers); do echo "+$c" > sys/fs/cgroup/cgroup.subtree_control; done
 $b mount -t tracefs tracefs sys/kernel/tracing
@@ -372,17 +385,42 @@ exec $b chroot /newroot {GUEST_OUT}/xtask __vm-guest {GUEST_OUT}
     )
 }
 
+/// What the jobs need from under /tmp and /run, which the VM mounts afresh: the cwd, the
+/// programs' directories and `spec.paths`; outermost first, none inside another.
+fn shadowed_paths(spec: &Spec) -> Vec<PathBuf> {
+    let programs = spec.jobs.iter().filter_map(|job| Path::new(&job.argv[0]).parent().map(Path::to_path_buf));
+    let mut paths: Vec<PathBuf> = [spec.cwd.clone()]
+        .into_iter()
+        .chain(programs)
+        .chain(spec.paths.iter().cloned())
+        .filter(|p| p.is_absolute() && ["/tmp", "/run"].iter().any(|top| p.starts_with(top) && p != Path::new(top)))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut outermost: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        if !outermost.iter().any(|o| path.starts_with(o)) {
+            outermost.push(path);
+        }
+    }
+    outermost
+}
+
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// A newc cpio archive: /bin/busybox (static), /init, the kernel's modules under /m, and the
 /// directories and /dev/console the kernel and the script need.
-fn initramfs_image(kernel: &Kernel) -> Result<Vec<u8>> {
+fn initramfs_image(kernel: &Kernel, shadowed: &[PathBuf]) -> Result<Vec<u8>> {
     let busybox = fs::read("/bin/busybox").context("read /bin/busybox (cargo xtask setup installs busybox-static)")?;
     let mut cpio = Cpio::default();
-    for dir in ["bin", "dev", "m", "newroot", "proc", "sys"] {
+    for dir in ["bin", "dev", "host", "m", "newroot", "proc", "sys"] {
         cpio.entry(dir, 0o040755, &[], 0);
     }
     cpio.entry("dev/console", 0o020600, &[], libc::makedev(5, 1));
     cpio.entry("bin/busybox", 0o100755, &busybox, 0);
-    cpio.entry("init", 0o100755, init_script().as_bytes(), 0);
+    cpio.entry("init", 0o100755, init_script(shadowed).as_bytes(), 0);
     for module in &kernel.modules {
         let name = module.file_name().unwrap().to_string_lossy();
         cpio.entry(&format!("m/{name}"), 0o100644, &fs::read(module)?, 0);
@@ -516,8 +554,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn what_is_under_tmp_or_run_is_bound_in_outermost_first() {
+        let job = |program: &str| Job { name: String::new(), argv: vec![program.into()], timeout: Duration::ZERO };
+        let spec = Spec {
+            cwd: PathBuf::from("/tmp/clone"),
+            env: Vec::new(),
+            jobs: vec![job("/tmp/clone/target/release/deps/net-1"), job("/usr/bin/true"), job("sh"), job("/run/x/y")],
+            paths: vec![PathBuf::from("/tmp"), PathBuf::from("/work/main")],
+        };
+        assert_eq!(shadowed_paths(&spec), [PathBuf::from("/run/x"), PathBuf::from("/tmp/clone")]);
+        assert_eq!(sh_quote("/tmp/it's"), r"'/tmp/it'\''s'");
+    }
+
+    #[test]
     fn a_spec_survives_tabs_newlines_and_backslashes() {
         let spec = Spec {
+            paths: Vec::new(),
             cwd: PathBuf::from("/work/a b"),
             env: vec![("PATH".into(), "/bin:/usr/bin".into())],
             jobs: vec![Job {
