@@ -7,9 +7,23 @@ use anyhow::{bail, Context, Result};
 /// util-linux for `setpriv` (the no-privilege test); tmux for terminal tests; golang-go for
 /// the Go program whose slow calls must show Go function names; strace and linux-perf for the
 /// benchmark's side-by-side rows; prometheus, the real server that scrapes `tracer serve` in
-/// the tests.
-const APT_PACKAGES: &[&str] =
-    &["llvm-22-dev", "libpolly-22-dev", "bpftrace", "util-linux", "tmux", "golang-go", "strace", "linux-perf", "prometheus"];
+/// the tests; for the kernel matrix's VMs, QEMU, kmod (depmod, to order the 9p modules),
+/// busybox-static (the initramfs's shell) and xz-utils (the 6.12 kernel's modules are .ko.xz).
+const APT_PACKAGES: &[&str] = &[
+    "llvm-22-dev",
+    "libpolly-22-dev",
+    "bpftrace",
+    "util-linux",
+    "tmux",
+    "golang-go",
+    "strace",
+    "linux-perf",
+    "prometheus",
+    "qemu-system-x86",
+    "kmod",
+    "busybox-static",
+    "xz-utils",
+];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 
