@@ -103,6 +103,8 @@ pub struct ThreadRow {
     pub runq_p50_ns: u64,
     pub runq_p99_ns: u64,
     pub runq_max_ns: u64,
+    /// The thread's name: the rest of the row.
+    pub name: String,
 }
 
 /// One row of the summary table.
@@ -226,6 +228,7 @@ pub fn parse_summary(text: &str) -> Summary {
                     runq_p50_ns: parse_duration_ns(fields[2]),
                     runq_p99_ns: parse_duration_ns(fields[3]),
                     runq_max_ns: parse_duration_ns(fields[4]),
+                    name: fields[7..].join(" "),
                 });
             }
             4 if fields.len() == 5 && fields[1].ends_with('%') => {

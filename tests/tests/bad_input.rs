@@ -18,6 +18,15 @@ fn pid_that_does_not_exist() {
 }
 
 #[test]
+fn a_pid_is_a_positive_number_of_a_process_with_syscalls() {
+    // Not clap's tip to write `-- -5`, which would run `-5` as a command.
+    fails_with(&["-p", "-5"], "'-5' is not a PID: a PID is a positive number");
+    fails_with(&["-p", "0"], "'0' is not a PID");
+    // kthreadd: attached, it would make no syscall, and the trace would end saying nothing.
+    fails_with(&["-p", "2"], "process 2 is a kernel thread");
+}
+
+#[test]
 fn unknown_syscall_and_class() {
     let cmd = workload_bin();
     let cmd = cmd.to_str().unwrap();
@@ -30,6 +39,27 @@ fn unknown_syscall_and_class() {
 fn command_not_found() {
     fails_with(&["--", "/nonexistent/command"], "command not found: /nonexistent/command");
     fails_with(&["--", "no-such-command-anywhere"], "command not found: no-such-command-anywhere");
+}
+
+#[test]
+fn a_command_that_cannot_be_executed_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("tracer-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let noexec = dir.join("noexec644");
+    std::fs::write(&noexec, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&noexec, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, [0x7f, b'E', b'L', b'F', 0, 1, 2, 3]).unwrap();
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (noexec, garbage) = (noexec.to_str().unwrap(), garbage.to_str().unwrap());
+    fails_with(&["--", noexec], &format!("cannot execute {noexec}: Permission denied"));
+    // Found, forked, released: the exec itself fails. No summary, exit 1.
+    let output = tracer().args(["--", garbage]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end(), format!("tracer: cannot execute {garbage}: Exec format error"));
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

@@ -127,6 +127,11 @@ fn exported_histograms_reproduce_the_summary() {
     assert_eq!(value["version"], 1);
     assert_eq!(value["meta"]["lost_events"], 0);
     assert_eq!(value["meta"]["events"].as_u64(), Some(summary.received));
+    // What the summary's last line says was counted in the kernel (the pipe reads, at least).
+    let counted = summary.text.lines().last().and_then(|footer| footer.split("; ").last()).unwrap();
+    let counted: u64 = counted.strip_suffix(" more calls counted in the kernel").unwrap_or("0").parse().unwrap();
+    assert!(counted >= 10, "{}", summary.text);
+    assert_eq!(value["meta"]["kernel_calls"].as_u64(), Some(counted), "{}", summary.text);
     assert!(value["meta"]["target"].as_str().unwrap().contains("pipe-sleep"));
 
     let read = key(&value, "read");

@@ -49,6 +49,72 @@ fn connections(text: &str) -> Vec<Conn> {
         .collect()
 }
 
+/// `-e` shows only what it selected: the accepts and connects the kernel delivers anyway (to
+/// follow fds, and from the TCP state tracepoint) make no rows of their own.
+#[test]
+fn e_shows_no_accept_or_connect_it_did_not_select() {
+    let cmd = workload_bin();
+    let args = ["-e", "trace=sendto", "--", cmd.to_str().unwrap(), "tcp-echo", "2", "3", "100"];
+    let (summary, output) = trace(&args);
+    assert!(output.status.success(), "{output:?}");
+    let text = &summary.text;
+    assert_eq!(summary.rows.keys().collect::<Vec<_>>(), ["sendto"], "{text}");
+    assert_eq!(op_row(text, "sendto", "socket")[2..4], ["12", "1200"], "{text}");
+    let io_rows: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("I/O and network by operation"))
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(io_rows.len(), 1, "only the sendto row:\n{text}");
+}
+
+/// A client that binds its port makes connection after connection on one 4-tuple, often at
+/// the same socket address: each connection (established to close) is its own row.
+#[test]
+fn connections_that_reuse_a_4_tuple_are_rows_of_their_own() {
+    const CONNS: usize = 5;
+    let cmd = workload_bin();
+    for events in [false, true] {
+        let mut args = vec!["--", cmd.to_str().unwrap(), "tcp-reuse", "5"];
+        if events {
+            args.insert(0, "--events");
+        }
+        let (summary, output) = trace(&args);
+        assert!(output.status.success(), "{output:?}");
+        let text = &summary.text;
+        let conns = connections(text);
+        assert_eq!(conns.len(), 2 * CONNS, "each side of each connection:\n{text}");
+        // Each side of each connection: one 4-byte request and one 6-byte answer.
+        for c in &conns {
+            assert_eq!(c.sent + c.received, 10, "{c:?}\n{text}");
+        }
+    }
+}
+
+/// A server that accepts and hands the connection to a forked worker (postgres's postmaster
+/// does): the accept's wait stays with the connection, on the worker's row.
+#[test]
+fn an_accept_handed_to_another_process_stays_with_its_connection() {
+    let cmd = workload_bin();
+    for events in [false, true] {
+        let mut args = vec!["-f", "--", cmd.to_str().unwrap(), "accept-fork"];
+        if events {
+            args.insert(0, "--events");
+        }
+        let (summary, output) = trace(&args);
+        assert!(output.status.success(), "{output:?}");
+        let text = &summary.text;
+        let conns = connections(text);
+        assert_eq!(conns.len(), 2, "{text}");
+        let accepted: Vec<&Conn> = conns.iter().filter(|c| c.accepted).collect();
+        let connected: Vec<&Conn> = conns.iter().filter(|c| c.connected).collect();
+        assert_eq!((accepted.len(), connected.len()), (1, 1), "{text}");
+        // The worker's calls: the request in, the answer out.
+        assert_eq!((accepted[0].calls, accepted[0].sent, accepted[0].received), (2, 6, 4), "{text}");
+    }
+}
+
 #[test]
 fn echo_server_and_client_counted_exactly() {
     let cmd = workload_bin();
@@ -235,7 +301,10 @@ fn short_connections_keep_their_own_figures() {
     let (summary, output) = trace(&["--", cmd.to_str().unwrap(), "tcp-echo", &CONNS.to_string(), "3", "100"]);
     assert!(output.status.success(), "{output:?}");
     let text = &summary.text;
-    assert!(text.contains(&format!("TCP connections, most time in syscalls first ({} in all)", (tracer::model::net::MAX_CONNECTIONS as u64).min(2 * CONNS))), "{text}");
+    let followed = (tracer::model::net::MAX_CONNECTIONS as u64).min(2 * CONNS);
+    assert!(text.contains(&format!("TCP connections, most time in syscalls first ({followed} in all)")), "{text}");
+    // Those followed and those not add up to the connections there were: each side of each.
+    assert!(text.contains(&format!("(and {} more not followed one by one", 2 * CONNS - followed)), "{text}");
     // The busiest first: a connection given another's calls would lead the table.
     for c in connections(text) {
         assert_eq!((c.sent, c.received), (300, 300), "{c:?}\n{text}");

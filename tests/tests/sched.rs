@@ -71,3 +71,15 @@ fn no_sched_leaves_the_split_out() {
     assert!(summary.threads.is_empty(), "{}", summary.text);
     assert!(summary.calls("read") >= 2, "{}", summary.text);
 }
+
+/// Every thread in the scheduler table has its name, the short-lived ones too: the kernel sends
+/// it with each switch, since /proc has forgotten them by the summary.
+#[test]
+fn short_lived_threads_keep_their_names() {
+    // Each sleep is switched out and back in once (a row), then exits at once.
+    let (summary, output) = trace(&["-f", "--", "sh", "-c", "for i in 1 2 3 4 5; do sleep 0.01; done; sleep 0.1"]);
+    assert!(output.status.success(), "{output:?}");
+    let names: Vec<&str> = summary.threads.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names.iter().filter(|&&name| name == "sleep").count(), 6, "{}", summary.text);
+    assert!(names.iter().all(|&name| name == "sleep" || name == "sh"), "{}", summary.text);
+}

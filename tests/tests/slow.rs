@@ -67,6 +67,9 @@ fn exactly_the_slow_reads_are_printed_with_fd_size_and_duration() {
     let pipe_reads = summary.text.lines().find(|l| l.starts_with("read ") && l.split_whitespace().nth(1) == Some("pipe"));
     assert_eq!(pipe_reads.and_then(|l| l.split_whitespace().nth(2)), Some("3"), "{}", summary.text);
     assert!(summary.text.contains("slow calls (at least 20.0ms): 3, "), "{}", summary.text);
+    // The footer, with lost events, is what people look for last: after the slow-call sections.
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("events: ") && last.contains(" 0 lost"), "last line: {last}\n{stderr}");
 }
 
 #[test]

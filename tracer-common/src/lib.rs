@@ -98,6 +98,10 @@ pub const SYSCALL_NEEDS_EVENT: u32 = 8;
 /// A read/write-family syscall that sends (writes) from its fd: its kind is remembered apart
 /// from the receiving calls'.
 pub const SYSCALL_SENDS: u32 = 16;
+/// It returns an accepted connection's fd (accept, accept4): the kernel tells the reader which
+/// socket that is before the call's event, so that the accept's wait stays with the connection
+/// when another process (a forked worker) uses it.
+pub const SYSCALL_ACCEPTS: u32 = 32;
 /// The flags' top byte: a read/write-family syscall's I/O slot (see [`IoTotals`]), from 1; 0
 /// for the others. In the flags so that counting a read or write costs no second lookup.
 pub const SYSCALL_IO_SLOT_SHIFT: u32 = 24;
@@ -253,7 +257,10 @@ pub struct SockTuple {
     /// Host byte order.
     pub sport: u16,
     pub dport: u16,
-    pub _pad: u16,
+    /// Which connection at this socket's address: set when it connects or is established, so
+    /// that a socket address reused for the same 4-tuple (a client that binds its port) makes
+    /// a new connection, not more of the last one. 0: unknown.
+    pub generation: u16,
     /// IPv4 addresses use the first 4 bytes.
     pub saddr: [u8; 16],
     pub daddr: [u8; 16],
@@ -358,6 +365,10 @@ pub struct IoTotals {
     /// Of `total_ns`, clamped as in [`SyscallTotals`].
     pub blocked_ns: u64,
     pub runq_ns: u64,
+    /// The smallest and largest sizes: a size every call used is then shown as itself, not as
+    /// its histogram bucket.
+    pub min_bytes: u64,
+    pub max_bytes: u64,
 }
 
 /// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.

@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    conn_bucket, hist_bucket, io_slot, ConnEntry, ConnectStart, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    conn_bucket, hist_bucket, io_slot, ConnEntry, ConnectStart, Event, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
     IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
@@ -16,7 +16,13 @@ use tracer_common::{
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
 #[inline(always)]
 pub fn slot(tid: u32) -> Option<*mut InFlight> {
-    IN_FLIGHT.get_ptr_mut(tid & SLOT_MASK.load())
+    IN_FLIGHT.get_ptr_mut(slot_index(tid))
+}
+
+/// The index of `tid`'s slot in `IN_FLIGHT` and in arrays sized like it.
+#[inline(always)]
+pub fn slot_index(tid: u32) -> u32 {
+    tid & SLOT_MASK.load()
 }
 
 /// Bitmap of traced tgids, one bit per pid: an array lookup the verifier inlines, so processes
@@ -278,9 +284,68 @@ pub fn emit_volatile<T: 'static>(event: T) -> bool {
     emit_with(|entry: *mut T| unsafe { entry.write_volatile(event) })
 }
 
+/// Writes `event` into `dst` field by field. Built whole on the stack and copied, a record takes
+/// 64 bytes of the program's frame, and kernels before 6.9 round frames up and add them up
+/// against the 512-byte limit; field by field, it stays in registers (no memcpy/memset call).
+#[inline(always)]
+pub fn write_event(dst: *mut Event, event: Event) {
+    let Event { kind, nr, tgid, tid, start_ns, duration_ns, ret, arg0, blocked_ns, runq_ns } = event;
+    unsafe {
+        core::ptr::write_volatile(&raw mut (*dst).kind, kind);
+        core::ptr::write_volatile(&raw mut (*dst).nr, nr);
+        core::ptr::write_volatile(&raw mut (*dst).tgid, tgid);
+        core::ptr::write_volatile(&raw mut (*dst).tid, tid);
+        core::ptr::write_volatile(&raw mut (*dst).start_ns, start_ns);
+        core::ptr::write_volatile(&raw mut (*dst).duration_ns, duration_ns);
+        core::ptr::write_volatile(&raw mut (*dst).ret, ret);
+        core::ptr::write_volatile(&raw mut (*dst).arg0, arg0);
+        core::ptr::write_volatile(&raw mut (*dst).blocked_ns, blocked_ns);
+        core::ptr::write_volatile(&raw mut (*dst).runq_ns, runq_ns);
+    }
+}
+
+/// Sends `event` (see [`write_event`]); false, and counted lost, when the ring buffer is full.
+#[inline(always)]
+pub fn emit_event(event: Event) -> bool {
+    emit_with(|entry: *mut Event| write_event(entry, event))
+}
+
+const _: () = assert!(core::mem::size_of::<SockTuple>() % 8 == 0);
+
+/// Copies a socket's addresses word by word (both 8-aligned: a map value, a record's field):
+/// a plain copy of the 2-aligned struct is a call to memmove.
+#[inline(always)]
+pub fn copy_tuple(dst: *mut SockTuple, src: *const SockTuple) {
+    const WORDS: usize = core::mem::size_of::<SockTuple>() / 8;
+    for i in 0..WORDS {
+        unsafe { core::ptr::write_volatile(dst.cast::<u64>().add(i), core::ptr::read_volatile(src.cast::<u64>().add(i))) };
+    }
+}
+
+/// Zeroes a socket's addresses word by word (see [`copy_tuple`]).
+#[inline(always)]
+pub fn zero_tuple(dst: *mut SockTuple) {
+    const WORDS: usize = core::mem::size_of::<SockTuple>() / 8;
+    for i in 0..WORDS {
+        unsafe { core::ptr::write_volatile(dst.cast::<u64>().add(i), 0) };
+    }
+}
+
+/// The current thread's name into `dst` (8-aligned in every record), empty if it cannot be had.
+#[inline(always)]
+pub fn write_comm(dst: *mut [u8; 16]) {
+    unsafe {
+        if aya_ebpf::helpers::generated::bpf_get_current_comm(dst.cast(), 16) != 0 {
+            // Word by word: a zeroed array is a memset call (see `write_event`).
+            core::ptr::write_volatile(dst.cast::<u64>(), 0);
+            core::ptr::write_volatile(dst.cast::<u64>().add(1), 0);
+        }
+    }
+}
+
 /// Reserves a record, lets `write` fill it, submits it; false (and counted lost) when full.
 #[inline(always)]
-fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
+pub fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
     match EVENTS.reserve::<T>(0) {
         Some(mut entry) => {
             write(entry.as_mut_ptr());
@@ -435,6 +500,12 @@ pub fn count_io(flags: u32, kind: u32, ns: u64, bytes: u64, blocked: u64, runq: 
     let index = (slot - 1) * IO_KINDS + kind;
     let Some(totals) = IO_TOTALS.get_ptr_mut(index) else { return false };
     unsafe {
+        if (*totals).calls == 0 || bytes < (*totals).min_bytes {
+            (*totals).min_bytes = bytes;
+        }
+        if bytes > (*totals).max_bytes {
+            (*totals).max_bytes = bytes;
+        }
         (*totals).calls += 1;
         (*totals).total_ns += ns;
         (*totals).bytes += bytes;

@@ -54,6 +54,9 @@ pub enum Command {
     /// Run as an agent until stopped: Prometheus metrics on /metrics, and /healthz.
     /// E.g. tracer serve --all --by cgroup, or tracer serve --cgroup /sys/fs/cgroup/system.slice/x.service
     Serve(ServeArgs),
+    /// What this kernel gives tracer, and which hook serves each feature here; exit 1 when
+    /// tracing is impossible (no BTF, no privileges, programs refused).
+    Info,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,7 +81,7 @@ enum View {
 #[derive(Debug, Clone, Args)]
 pub struct TraceArgs {
     /// Trace these processes (all their threads); repeat or separate with commas.
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',')]
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_delimiter = ',', allow_hyphen_values = true, value_parser = parse_pid)]
     pub pids: Vec<u32>,
 
     /// Trace every process in this cgroup v2 directory and below it, those started later too
@@ -178,8 +181,9 @@ pub struct TraceArgs {
     #[arg(short = 'i', long = "interval", default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 
-    /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit on the
-    /// handlers of the syscalls selected with -e (at most 64; needs a kernel that allows it).
+    /// How to hook syscalls: the sys_enter/sys_exit tracepoints, or fentry/fexit (at most 64
+    /// syscalls with those that make and free fds) or kprobes on the handlers of the syscalls
+    /// selected with -e; fentry falls back to kprobes, both to the tracepoints, said in one line.
     #[arg(long = "attach", value_enum, default_value_t = AttachMode::Tracepoint)]
     pub attach: AttachMode,
 
@@ -227,7 +231,7 @@ pub struct TraceArgs {
     pub events: bool,
 
     /// Kernel ring-buffer size in MiB (a power of two; default 16, or 64 when every call is an
-    /// event: --events, --attach fentry; `tracer serve` 16 always, its memory stays resident for
+    /// event: --events; `tracer serve` 16 always, its memory stays resident for
     /// days). Lost events are counted and reported.
     #[arg(long = "buffer-size", value_name = "MiB")]
     pub buffer_mib: Option<u32>,
@@ -245,6 +249,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Top(args)) => trace(args, View::Live),
         Some(Command::Compare(args)) => Ok(compare::run(&args)),
         Some(Command::Serve(args)) => trace(args.trace, View::Serve(args.listen)),
+        Some(Command::Info) => crate::run::info::run(),
     }
 }
 
@@ -255,7 +260,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     let live_view = matches!(view, View::Live);
     // Most calls are counted in the kernel, not sent: a quarter of the ring that every call
     // needs is room enough for the rest (the ring's pages are memory for as long as it runs).
-    let every_call_sent = args.events || args.attach == AttachMode::Fentry;
+    let every_call_sent = args.events;
     let buffer_mib = args.buffer_mib.unwrap_or(if every_call_sent && !matches!(view, View::Serve(_)) { 64 } else { 16 });
     if !buffer_mib.is_power_of_two() || buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
@@ -418,6 +423,14 @@ fn open_stream(path: &std::path::Path) -> Result<std::fs::File> {
 }
 
 /// `--slow`: a bare number is milliseconds, as perf trace's `--duration`; otherwise humantime.
+/// A PID: clap would take `-5` for an option and suggest `-- -5`, which runs `-5` as a command.
+fn parse_pid(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(format!("'{text}' is not a PID: a PID is a positive number")),
+    }
+}
+
 fn parse_slow(text: &str) -> Result<Duration, String> {
     let parsed = match text.parse::<f64>() {
         Ok(ms) => Duration::try_from_secs_f64(ms / 1000.0).ok(),

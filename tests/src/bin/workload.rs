@@ -28,6 +28,10 @@ fn usage() -> ! {
          tcp-echo CONNS MSGS SIZE [PAUSE_MS]        a loopback echo server thread; the client connects CONNS times and\n\
          \x20                                          sends MSGS messages of SIZE bytes on each, reading every echo back\n\
          \x20                                          (pausing PAUSE_MS after the first echo of each)\n  \
+         tcp-reuse CONNS                            CONNS connections in a row from one client port (bound, SO_REUSEADDR) to\n\
+         \x20                                          a loopback server that answers and closes first\n  \
+         accept-fork                                a loopback server accepts and hands the connection to a forked\n\
+         \x20                                          worker, which answers a forked client's request\n  \
          threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
          naps N US                                  N nanosleeps of US microseconds each\n  \
          paced N ROUNDS MS                          ROUNDS times: N getppid calls, then a nanosleep of MS milliseconds\n  \
@@ -69,6 +73,8 @@ fn main() {
         Some("cpu-read") => cpu_read(arg(&args, 1), arg(&args, 2), true),
         Some("spread-read") => cpu_read(arg(&args, 1), arg(&args, 2), false),
         Some("tcp-echo") => tcp_echo(arg(&args, 1), arg(&args, 2), arg(&args, 3) as usize, args.get(4).map_or(0, |_| arg(&args, 4))),
+        Some("tcp-reuse") => tcp_reuse(arg(&args, 1)),
+        Some("accept-fork") => accept_fork(),
         Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
         Some("naps") => (0..arg(&args, 1)).for_each(|_| nap(arg(&args, 2))),
         Some("paced") => (0..arg(&args, 2)).for_each(|_| {
@@ -320,6 +326,101 @@ fn tcp_echo(conns: u64, msgs: u64, size: usize, pause_ms: u64) {
     out.push_str(&format!("elapsed {:.6} s\n", started.elapsed().as_secs_f64()));
     print!("server-port {server_port}\n{out}");
     std::io::stdout().flush().unwrap();
+}
+
+/// Connections that reuse one 4-tuple: the client binds the same port each time; the server
+/// answers and closes first, so the client's side is free again at once.
+fn tcp_reuse(conns: u64) {
+    use std::{
+        io::{Read, Write},
+        net::TcpListener,
+        os::fd::FromRawFd,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server_port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        for _ in 0..conns {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut request = [0u8; 4];
+            stream.read_exact(&mut request).expect("server read");
+            stream.write_all(b"answer").expect("server write");
+        }
+    });
+    let address = |port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be() },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let mut client_port = 0u16;
+    for _ in 0..conns {
+        let stream = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            check(fd as isize, "socket");
+            let on: libc::c_int = 1;
+            let on_ptr = (&raw const on).cast();
+            check(libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, on_ptr, 4) as isize, "setsockopt");
+            let local = address(client_port);
+            check(libc::bind(fd, (&raw const local).cast(), len) as isize, "bind");
+            let server = address(server_port);
+            check(libc::connect(fd, (&raw const server).cast(), len) as isize, "connect");
+            std::net::TcpStream::from_raw_fd(fd)
+        };
+        client_port = stream.local_addr().unwrap().port();
+        let mut stream = stream;
+        stream.write_all(b"ask!").expect("client write");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("client read");
+        assert_eq!(answer, b"answer");
+    }
+    server.join().unwrap();
+    println!("client-port {client_port}");
+}
+
+/// A server that accepts, then hands the connection to a forked worker (as postgres's
+/// postmaster does); the client is a forked process too. Raw syscalls only after each fork.
+fn accept_fork() {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let wait = |child: libc::pid_t| {
+        let mut status = 0;
+        check(unsafe { libc::waitpid(child, &mut status, 0) } as isize, "waitpid");
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed");
+    };
+    let client = unsafe { libc::fork() };
+    if client == 0 {
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            let server = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: port.to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be() },
+                sin_zero: [0; 8],
+            };
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let mut answer = [0u8; 6];
+            let ok = libc::connect(fd, (&raw const server).cast(), len) == 0
+                && libc::write(fd, b"ask!".as_ptr().cast(), 4) == 4
+                && libc::recv(fd, answer.as_mut_ptr().cast(), 6, libc::MSG_WAITALL) == 6;
+            libc::_exit(if ok { 0 } else { 1 })
+        }
+    }
+    let accepted = unsafe { libc::accept(listener.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut()) };
+    check(accepted as isize, "accept");
+    let worker = unsafe { libc::fork() };
+    if worker == 0 {
+        unsafe {
+            let mut request = [0u8; 4];
+            let ok = libc::recv(accepted, request.as_mut_ptr().cast(), 4, libc::MSG_WAITALL) == 4
+                && libc::write(accepted, b"answer".as_ptr().cast(), 6) == 6;
+            libc::_exit(if ok { 0 } else { 1 })
+        }
+    }
+    unsafe { libc::close(accepted) };
+    wait(worker);
+    wait(client);
 }
 
 /// Runs `work`, then prints its own elapsed time, so that a benchmark leaves out the tracer's

@@ -20,6 +20,30 @@ static FILE_INODE_OFFSET: Global<u32> = Global::new(0);
 #[unsafe(no_mangle)]
 static INODE_MODE_OFFSET: Global<u32> = Global::new(0);
 
+#[unsafe(no_mangle)]
+static FILE_PRIVATE_DATA_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static SOCKET_SK_OFFSET: Global<u32> = Global::new(0);
+/// Non-zero where the kernel has no `sock_send_length`/`sock_recv_length` tracepoints (before
+/// 6.3): a socket syscall's socket is then read from its fd at exit.
+#[unsafe(no_mangle)]
+static SOCKET_FROM_FD: Global<u32> = Global::new(0);
+/// Non-zero when sockets and TCP connections are traced (not `--no-net`).
+#[unsafe(no_mangle)]
+static NET_ON: Global<u32> = Global::new(0);
+
+/// Whether sockets and connections are traced (a load-time constant).
+#[inline(always)]
+pub fn connections_traced() -> bool {
+    NET_ON.load() != 0
+}
+
+/// The socket behind `fd`, an fd an accept just returned; 0 if it cannot be read.
+#[inline(always)]
+pub fn socket_of_new_fd(fd: i32) -> u64 {
+    file_sock(fd).unwrap_or(0)
+}
+
 const S_IFMT: u16 = 0o170000;
 const S_IFSOCK: u16 = 0o140000;
 const S_IFIFO: u16 = 0o010000;
@@ -32,7 +56,9 @@ pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u3
     let entry = usize::from(send);
     unsafe {
         if (*slot).kinds_generation != generation || (*slot).kinds_tgid != tgid {
-            (*slot).kinds = [FdKindSeen::default(); 2];
+            // Volatile: adjacent zero stores otherwise become a memset call (a BPF subprogram,
+            // whose frame older verifiers add to this program's).
+            core::ptr::write_volatile(&raw mut (*slot).kinds, [FdKindSeen::default(); 2]);
             (*slot).kinds_generation = generation;
             (*slot).kinds_tgid = tgid;
         }
@@ -46,12 +72,53 @@ pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u3
     }
 }
 
+/// Whether socket syscalls' sockets are read from their fds here (a load-time constant).
 #[inline(always)]
-fn read_fd_kind(fd: i32) -> Option<u32> {
+pub fn socket_from_fd() -> bool {
+    SOCKET_FROM_FD.load() != 0
+}
+
+/// The socket (`struct sock *`, as the socket tracepoints give it) behind `fd`, a socket
+/// syscall's fd, where the kernel lacks those tracepoints (`SOCKET_FROM_FD`, a load-time
+/// constant); 0 otherwise. The fd's kind comes first (remembered per thread), so that reads and
+/// writes of files and pipes pay no more; a socket costs `file->private_data->sk`, unless the
+/// thread's last socket was at this fd in this fd generation.
+#[inline(always)]
+pub fn socket_of_fd(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> u64 {
+    if !socket_from_fd() || fd_kind(slot, tgid, fd, send) != Some(FD_KIND_SOCKET) {
+        return 0;
+    }
+    unsafe {
+        if (*slot).last_fd == fd && (*slot).last_generation == fd_generation() && (*slot).last_sk != 0 {
+            return (*slot).last_sk;
+        }
+    }
+    // A function, not a closure: LLVM made the closure a BPF subprogram (a call, and a frame
+    // that verifiers before 6.9 add to this one's).
+    file_sock(fd).unwrap_or(0)
+}
+
+/// The address of a field at a BTF offset of a kernel object.
+#[inline(always)]
+fn at(base: u64, offset: &Global<u32>) -> *const u64 {
+    (base + u64::from(offset.load())) as *const u64
+}
+
+#[inline(always)]
+fn file_sock(fd: i32) -> Option<u64> {
+    unsafe {
+        let file = fd_file(fd)?;
+        let socket = bpf_probe_read_kernel(at(file, &FILE_PRIVATE_DATA_OFFSET)).ok()?;
+        bpf_probe_read_kernel(at(socket, &SOCKET_SK_OFFSET)).ok()
+    }
+}
+
+/// `current->files->fdt->fd[fd]`: the `struct file *` of `fd`, if open.
+#[inline(always)]
+fn fd_file(fd: i32) -> Option<u64> {
     if fd < 0 {
         return None;
     }
-    let at = |base: u64, offset: &Global<u32>| (base + u64::from(offset.load())) as *const u64;
     unsafe {
         let task = bpf_get_current_task();
         let files = bpf_probe_read_kernel(at(task, &TASK_FILES_OFFSET)).ok()?;
@@ -62,9 +129,14 @@ fn read_fd_kind(fd: i32) -> Option<u32> {
         }
         let fds = bpf_probe_read_kernel(at(fdt, &FDT_FD_OFFSET)).ok()?;
         let file = bpf_probe_read_kernel((fds + 8 * fd as u64) as *const u64).ok()?;
-        if file == 0 {
-            return None;
-        }
+        (file != 0).then_some(file)
+    }
+}
+
+#[inline(always)]
+fn read_fd_kind(fd: i32) -> Option<u32> {
+    unsafe {
+        let file = fd_file(fd)?;
         let inode = bpf_probe_read_kernel(at(file, &FILE_INODE_OFFSET)).ok()?;
         let mode = bpf_probe_read_kernel(at(inode, &INODE_MODE_OFFSET).cast::<u16>()).ok()?;
         Some(match mode & S_IFMT {

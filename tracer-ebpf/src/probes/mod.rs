@@ -5,6 +5,7 @@ mod reference;
 mod sched;
 mod slow;
 mod syscall_fentry;
+mod syscall_kprobe;
 mod syscalls;
 
 use aya_ebpf::{programs::TracePointContext, Global};

@@ -71,6 +71,14 @@ fn read_tuple(sk: *const u8) -> SockTuple {
     tuple
 }
 
+/// The addresses of a socket that begins a connection (connecting, or established), with a
+/// generation that tells it from an earlier connection at the same socket address and
+/// 4-tuple: the clock's bits, never 0 (0 is "unknown").
+#[inline(always)]
+fn new_connection(sk: *const u8) -> SockTuple {
+    SockTuple { generation: (unsafe { bpf_ktime_get_ns() } >> 4) as u16 | 1, ..read_tuple(sk) }
+}
+
 // inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate)
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
@@ -99,10 +107,16 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                     }
                 }
             }
-            let _ = SOCKETS.insert(&sk, &read_tuple(sk_ptr), 0);
+            let _ = SOCKETS.insert(&sk, &new_connection(sk_ptr), 0);
         }
         TCP_ESTABLISHED => {
-            let tuple = read_tuple(sk_ptr);
+            let mut tuple = new_connection(sk_ptr);
+            // A connect that completes goes on with the connection its SYN began.
+            if ctx.arg::<i32>(1) == TCP_SYN_SENT {
+                if let Some(connecting) = unsafe { SOCKETS.get(&sk) } {
+                    tuple.generation = connecting.generation;
+                }
+            }
             let _ = SOCKETS.insert(&sk, &tuple, 0);
             if connections_on() {
                 // Room for the reader to give it a row; replaces a closed socket's at this address.

@@ -4,7 +4,7 @@
 //! needed. With `--by`: a traced process's end, with its name and cgroup (and its place in a
 //! group forgotten).
 use aya_ebpf::{
-    helpers::{bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid},
+    helpers::{bpf_get_current_cgroup_id, bpf_get_current_pid_tgid},
     macros::{btf_tracepoint, tracepoint},
     programs::{BtfTracePointContext, TracePointContext},
     Global,
@@ -12,7 +12,7 @@ use aya_ebpf::{
 use tracer_common::{Event, ProcessEvent, EVENT_FORK, EVENT_PROCESS_EXIT};
 
 use super::read_field;
-use crate::maps::{emit, emit_volatile, forget_group, is_traced, trace_tgid};
+use crate::maps::{emit_event, emit_with, forget_group, is_traced, trace_tgid, write_comm};
 
 const CLONE_THREAD: u64 = 0x0001_0000;
 
@@ -42,7 +42,7 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
         return 0;
     }
     trace_tgid(child as u32);
-    emit_volatile(Event {
+    emit_event(Event {
         kind: EVENT_FORK,
         nr: 0,
         tgid,
@@ -68,8 +68,13 @@ pub fn sched_process_exit(_ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     forget_group(tgid);
-    let comm = bpf_get_current_comm().unwrap_or([0; 16]);
     let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
-    emit(ProcessEvent { kind: EVENT_PROCESS_EXIT, tgid, cgroup_id, comm });
+    // Written in place: a name zeroed on the stack first is a memset call (see `write_event`).
+    emit_with(|entry: *mut ProcessEvent| unsafe {
+        core::ptr::write_volatile(&raw mut (*entry).kind, EVENT_PROCESS_EXIT);
+        core::ptr::write_volatile(&raw mut (*entry).tgid, tgid);
+        core::ptr::write_volatile(&raw mut (*entry).cgroup_id, cgroup_id);
+        write_comm(&raw mut (*entry).comm);
+    });
     0
 }

@@ -16,11 +16,24 @@ use aya_ebpf::{
 };
 use tracer_common::{Event, InFlight, EVENT_SCHED};
 
-use crate::maps::{emit_volatile, is_traced, slot};
+use crate::maps::{emit_event, is_traced, slot};
 
 /// Offset of `pid` (the tid) in `struct task_struct`, from the kernel's BTF.
 #[unsafe(no_mangle)]
 static TASK_PID_OFFSET: Global<u32> = Global::new(0);
+
+/// Non-zero where `sched_switch` passes `prev_state` (5.18+): its fourth argument. Before, the
+/// tracepoint has three arguments, and the state is read from the task (`TASK_STATE_OFFSET`).
+#[unsafe(no_mangle)]
+static SWITCH_HAS_PREV_STATE: Global<u32> = Global::new(1);
+/// Offset of the task's state in `struct task_struct` (`__state` from 5.14, `state` before),
+/// from the kernel's BTF; used where `SWITCH_HAS_PREV_STATE` is 0.
+#[unsafe(no_mangle)]
+static TASK_STATE_OFFSET: Global<u32> = Global::new(0);
+
+/// Offset of `comm` in `struct task_struct`, from the kernel's BTF.
+#[unsafe(no_mangle)]
+static TASK_COMM_OFFSET: Global<u32> = Global::new(0);
 
 /// `TASK_DEAD` in a task's state: its last switch out.
 const TASK_DEAD: u32 = 0x80;
@@ -31,6 +44,19 @@ const TASK_DEAD: u32 = 0x80;
 #[inline(always)]
 fn task_pid(task: *const u8) -> i32 {
     unsafe { core::ptr::read_volatile(task.add(TASK_PID_OFFSET.load() as usize).cast::<i32>()) }
+}
+
+/// The state of a `struct task_struct *` argument (the low half of 5.10's `long state`), read
+/// as `task_pid` reads.
+#[inline(always)]
+fn task_state(task: *const u8) -> u32 {
+    unsafe { core::ptr::read_volatile(task.add(TASK_STATE_OFFSET.load() as usize).cast::<u32>()) }
+}
+
+/// Word `i` (0 or 1) of a `struct task_struct *` argument's `comm`, read as `task_pid` reads.
+#[inline(always)]
+fn comm_word(task: *const u8, i: usize) -> u64 {
+    unsafe { core::ptr::read_volatile(task.add(TASK_COMM_OFFSET.load() as usize + 8 * i).cast::<u64>()) }
 }
 
 /// The slot of `tid` if that thread is traced and off-CPU.
@@ -46,13 +72,14 @@ fn off_cpu_slot(tid: i32) -> Option<*mut InFlight> {
 
 
 // sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
-//              unsigned int prev_state)
+//              unsigned int prev_state), prev_state from 5.18 on
 #[btf_tracepoint(function = "sched_switch")]
 pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     let prev_traced = is_traced(tgid);
-    let next_tid = task_pid(ctx.arg(2));
+    let next_task: *const u8 = ctx.arg(2);
+    let next_tid = task_pid(next_task);
     let next = off_cpu_slot(next_tid);
     if !prev_traced && next.is_none() {
         return 0; // the common case machine-wide: no clock read
@@ -60,12 +87,17 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let now = unsafe { bpf_ktime_get_ns() };
     if prev_traced {
         let preempt = ctx.arg::<u64>(0) & 1 != 0;
-        let state = ctx.arg::<u64>(3) as u32;
+        // A load-time constant: the verifier never sees the other branch, so a three-argument
+        // tracepoint's program does not read past its context.
+        let state = match SWITCH_HAS_PREV_STATE.load() {
+            0 => task_state(ctx.arg(1)),
+            _ => ctx.arg::<u64>(3) as u32,
+        };
         switched_out(pid_tgid as u32, tgid, preempt, state, now);
     }
     // Still next's: prev may have just claimed the same slot (tids equal modulo its size).
     if let Some(next) = next.filter(|&slot| unsafe { (*slot).tid } == next_tid as u32) {
-        switched_in(next, now);
+        switched_in(next, next_task, now);
     }
     0
 }
@@ -79,10 +111,11 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
                 return; // another thread's slot (tids that collide modulo the map's size)
             }
             // The thread is gone; its tid may be reused by a process we do not trace.
-            (*slot).tid = 0;
-            (*slot).nr = 0;
-            (*slot).start_ns = 0;
-            (*slot).off_cpu_since = 0;
+            // Volatile: adjacent zero stores otherwise become a memset call.
+            core::ptr::write_volatile(&raw mut (*slot).tid, 0);
+            core::ptr::write_volatile(&raw mut (*slot).nr, 0);
+            core::ptr::write_volatile(&raw mut (*slot).start_ns, 0);
+            core::ptr::write_volatile(&raw mut (*slot).off_cpu_since, 0);
             return;
         }
         if (*slot).tid != tid {
@@ -104,7 +137,7 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
 }
 
 #[inline(always)]
-fn switched_in(slot: *mut InFlight, now: u64) {
+fn switched_in(slot: *mut InFlight, task: *const u8, now: u64) {
     let InFlight { tid, tgid, start_ns, off_cpu_since: off, runnable_since, .. } = unsafe { *slot };
     unsafe {
         // Volatile: see on_enter (no memset call).
@@ -125,15 +158,17 @@ fn switched_in(slot: *mut InFlight, now: u64) {
             (*slot).runq_ns += runq;
         }
     }
-    emit_volatile(Event {
+    emit_event(Event {
         kind: EVENT_SCHED,
         nr: 0,
         tgid,
         tid,
         start_ns: off,
         duration_ns: now - off,
-        ret: 0,
-        arg0: 0,
+        // The thread's name as it runs again, for the reader: a thread that lives a moment
+        // is gone from /proc by the time anyone asks.
+        ret: comm_word(task, 0) as i64,
+        arg0: comm_word(task, 1),
         blocked_ns: blocked,
         runq_ns: runq,
     });

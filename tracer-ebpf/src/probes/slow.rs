@@ -7,7 +7,7 @@ use core::ffi::c_void;
 use aya_ebpf::{
     bindings::BPF_F_USER_STACK,
     helpers::generated::{
-        bpf_get_current_comm, bpf_get_stack, bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_str,
+        bpf_get_stack, bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_str,
     },
 };
 use tracer_common::{
@@ -16,7 +16,7 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    count_lost_at, is_exec, is_execveat, read_arg, slow_stacks, submit, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
+    count_lost_at, is_exec, is_execveat, read_arg, slow_stacks, submit, write_comm, write_event, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
 };
 
 
@@ -44,7 +44,7 @@ const SOCKADDR_MAX: u64 = 128;
 /// Sends `call` as a slow-call record; false when the ring buffer had no room (the caller then
 /// sends the plain event, so that the call is still counted).
 #[inline(always)]
-pub fn emit_slow(ctx: *mut c_void, call: &Event, regs: *const u8) -> bool {
+pub fn emit_slow(ctx: *mut c_void, call: Event, regs: *const u8) -> bool {
     let stacks = slow_stacks();
     if stacks == 0 {
         let Some(mut entry) = EVENTS.reserve::<SlowEvent>(0) else {
@@ -63,8 +63,9 @@ pub fn emit_slow(ctx: *mut c_void, call: &Event, regs: *const u8) -> bool {
     let record = entry.as_mut_ptr();
     unsafe {
         fill(&raw mut (*record).slow, call, EVENT_SLOW_STACKS, regs);
-        (*record).user_stack_bytes = 0;
-        (*record).kernel_stack_bytes = 0;
+        // Volatile: two adjacent zero stores otherwise become a memset call (see `write_event`).
+        core::ptr::write_volatile(&raw mut (*record).user_stack_bytes, 0);
+        core::ptr::write_volatile(&raw mut (*record).kernel_stack_bytes, 0);
         if stacks & STACKS_USER != 0 {
             let size = (USER_STACK_FRAMES * 8) as u32;
             let buf = (&raw mut (*record).user_stack).cast::<c_void>();
@@ -81,13 +82,13 @@ pub fn emit_slow(ctx: *mut c_void, call: &Event, regs: *const u8) -> bool {
 }
 
 #[inline(always)]
-fn fill(slow: *mut SlowEvent, call: &Event, kind: u32, regs: *const u8) {
+fn fill(slow: *mut SlowEvent, call: Event, kind: u32, regs: *const u8) {
     // Written straight into the record: the programs' stack (512 bytes) is nearly full.
     // An exec's arguments are its entry's; any other call's registers still hold them.
     let saved = if is_exec(call.nr) { unsafe { EXEC_ARGS.get(&call.tgid) } } else { None };
     unsafe {
-        (*slow).call = *call;
-        (*slow).call.kind = kind | (call.kind & !tracer_common::KIND_MASK); // keep the cgroup tag
+        // The cgroup tag kept.
+        write_event(&raw mut (*slow).call, Event { kind: kind | (call.kind & !tracer_common::KIND_MASK), ..call });
         match saved {
             Some(saved) => {
                 bpf_probe_read_kernel((&raw mut (*slow).args).cast(), 48, (&raw const saved.args).cast());
@@ -98,9 +99,7 @@ fn fill(slow: *mut SlowEvent, call: &Event, kind: u32, regs: *const u8) {
                 }
             }
         }
-        if bpf_get_current_comm((&raw mut (*slow).comm).cast(), 16) != 0 {
-            (*slow).comm = [0; 16];
-        }
+        write_comm(&raw mut (*slow).comm);
         (*slow).user_kind = 0;
         (*slow).user_len = 0;
     }

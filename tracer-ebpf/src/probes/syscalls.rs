@@ -10,12 +10,12 @@ use aya_ebpf::{
 };
 use tracer_common::{
     Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
-    FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
+    FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
-use super::fd_kind::fd_kind;
+use super::fd_kind::{connections_traced, fd_kind, socket_from_fd, socket_of_fd, socket_of_new_fd};
 use crate::maps::{
-    clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit, emit_volatile, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, copy_tuple, count_lost, emit_event, emit_with, fd_generation, zero_tuple, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -59,7 +59,7 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     let tid = pid_tgid as u32;
     let now = unsafe { bpf_ktime_get_ns() };
     if never_returns(nr) {
-        emit_volatile(Event {
+        emit_event(Event {
             kind: EVENT_SYSCALL_NO_RETURN | cgroup_tag(),
             nr,
             tgid,
@@ -75,9 +75,10 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     }
     if let Some(slot) = slot(tid) {
         unsafe {
-            if (*slot).start_ns != 0 && (*slot).tid != tid {
-                // Another thread whose tid shares this slot is inside a syscall: its event is
-                // lost, and counted as such (only possible when pid_max exceeds the map).
+            if (*slot).start_ns != 0 {
+                // Another thread whose tid shares this slot is inside a syscall (only possible
+                // when pid_max exceeds the map), or this thread's previous call had no exit (a
+                // kretprobe's instances ran out): that call's event is lost, and counted.
                 count_lost();
             }
             if (*slot).tid != tid {
@@ -129,6 +130,14 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         return;
     }
     let flags = syscall_flags(nr);
+    // Without the socket tracepoints (before 6.3), the socket is read from the fd. A load-time
+    // constant first: elsewhere the verifier drops this branch.
+    let sk = match sk {
+        0 if socket_from_fd() && flags & SYSCALL_SOCKET_FD_ARG0 != 0 => {
+            socket_of_fd(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0)
+        }
+        sk => sk,
+    };
     // Counted here, without an event, when nothing needs the call itself. Load-time constants
     // make the verifier drop this branch with --events, and the slow-call compare without --slow.
     let ns = now - start_ns;
@@ -174,7 +183,15 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
         announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns);
     }
-    let event = || Event {
+    // An accepted connection: which socket its fd is, whoever uses it next (a load-time
+    // constant: only with the socket tracepoints' feature on).
+    if connections_traced() && flags & SYSCALL_ACCEPTS != 0 && ret >= 0 {
+        let accepted = socket_of_new_fd(ret as i32);
+        if accepted != 0 {
+            announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns);
+        }
+    }
+    let event = Event {
         kind: EVENT_SYSCALL | cgroup_tag(),
         nr,
         tgid,
@@ -189,11 +206,11 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     };
     // A load-time constant: without --slow the verifier drops this branch.
     if let Some(threshold) = slow_threshold() {
-        if now - start_ns >= threshold && emit_slow(ctx, &event(), regs) {
+        if now - start_ns >= threshold && emit_slow(ctx, event, regs) {
             return;
         }
     }
-    emit(event());
+    emit_event(event);
 }
 
 /// A read or write counted by its fd's kind: with `--by`, also in its group's row (the I/O
@@ -233,7 +250,7 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
         return;
     }
     note_freed_fds(syscall_flags(nr), ret);
-    emit(Event {
+    emit_event(Event {
         kind: EVENT_SYSCALL_IN_FLIGHT | cgroup_tag(),
         nr,
         tgid,
@@ -259,11 +276,25 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     if sk == last_sk && fd == last_fd && generation == last_generation {
         return Some(unsafe { (*slot).last_tcp } != 0);
     }
-    let tuple = unsafe { SOCKETS.get(&sk) }.copied().unwrap_or(SockTuple::default());
-    if !emit(SockEvent { kind: EVENT_SOCKET, fd, tgid, tid, sk, latency_ns: start_ns, tuple }) {
+    // Written in place, its addresses copied from the map: on the stack, the record and a copy
+    // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
+    let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
+    let written = emit_with(|entry: *mut SockEvent| unsafe {
+        core::ptr::write_volatile(&raw mut (*entry).kind, EVENT_SOCKET);
+        core::ptr::write_volatile(&raw mut (*entry).fd, fd);
+        core::ptr::write_volatile(&raw mut (*entry).tgid, tgid);
+        core::ptr::write_volatile(&raw mut (*entry).tid, tid);
+        core::ptr::write_volatile(&raw mut (*entry).sk, sk);
+        core::ptr::write_volatile(&raw mut (*entry).latency_ns, start_ns);
+        match tuple {
+            Some(tuple) => copy_tuple(&raw mut (*entry).tuple, tuple),
+            None => zero_tuple(&raw mut (*entry).tuple),
+        }
+    });
+    if !written {
         return None;
     }
-    let tcp = tuple.family != 0;
+    let tcp = tuple.is_some_and(|tuple| unsafe { (*tuple).family } != 0);
     unsafe {
         (*slot).last_sk = sk;
         (*slot).last_fd = fd;

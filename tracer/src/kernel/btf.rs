@@ -7,8 +7,11 @@ use std::fs;
 use anyhow::{bail, Context, Result};
 
 const BTF_MAGIC: u16 = 0xeb9f;
+const KIND_PTR: u32 = 2;
 const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
+const KIND_TYPEDEF: u32 = 8;
+const KIND_FUNC_PROTO: u32 = 13;
 
 /// Byte offset of `member` in `struct name`, from the bytes of BTF file `path`; a member of an
 /// anonymous struct or union inside it (`sock_common.skc_daddr`) is found too.
@@ -92,6 +95,35 @@ impl<'a> Types<'a> {
     }
 }
 
+/// How many arguments BTF tracepoint `name` passes its programs, or `None` where this kernel has
+/// no such tracepoint: its `btf_trace_NAME` typedef points to a function whose first parameter
+/// is the tracepoint's own data pointer, then the arguments (what aya's `BtfTracePoint::load`
+/// looks up, and what the verifier checks a program's context reads against).
+pub fn tracepoint_arg_count(data: &[u8], name: &str) -> Result<Option<usize>> {
+    let types = Types::parse(data)?;
+    let typedef = format!("btf_trace_{name}");
+    for id in 1..types.starts.len() {
+        let (kind, name_off, .., at) = types.header(id)?;
+        if kind != KIND_TYPEDEF || types.string(name_off) != typedef.as_bytes() {
+            continue;
+        }
+        // A typedef's and a pointer's type follow their name and info.
+        let (ptr_kind, .., ptr_at) = types.header(u32_at(data, at + 8)? as usize)?;
+        let proto = u32_at(data, ptr_at + 8)? as usize;
+        let (proto_kind, _, params, ..) = types.header(proto)?;
+        if ptr_kind != KIND_PTR || proto_kind != KIND_FUNC_PROTO || params == 0 {
+            bail!("{typedef} is not a pointer to a function");
+        }
+        return Ok(Some(params - 1));
+    }
+    Ok(None)
+}
+
+/// Whether `struct name` has `member` (anonymous members looked into).
+pub fn has_member(data: &[u8], name: &str, member: &str) -> bool {
+    member_offset_in(data, name, member).is_ok()
+}
+
 fn u32_at(data: &[u8], at: usize) -> Result<u32> {
     Ok(u32::from_le_bytes(data.get(at..at + 4).context("truncated BTF")?.try_into().unwrap()))
 }
@@ -127,6 +159,11 @@ mod tests {
         let daddr = member_offset(path, &data, "sock_common", "skc_daddr").unwrap();
         let saddr = member_offset(path, &data, "sock_common", "skc_rcv_saddr").unwrap();
         assert_eq!(saddr, daddr + 4, "skc_daddr and skc_rcv_saddr form skc_addrpair");
+        // This kernel's tracepoints: sched_switch with prev_state (5.18+), sock_send_length (6.3+).
+        assert_eq!(tracepoint_arg_count(&data, "sched_switch").unwrap(), Some(4));
+        assert_eq!(tracepoint_arg_count(&data, "sock_send_length").unwrap(), Some(3));
+        assert_eq!(tracepoint_arg_count(&data, "no_such_tracepoint").unwrap(), None);
+        assert!(has_member(&data, "task_struct", "__state") && !has_member(&data, "task_struct", "state"));
         let dport = member_offset(path, &data, "sock_common", "skc_dport").unwrap();
         assert_eq!(member_offset(path, &data, "sock_common", "skc_num").unwrap(), dport + 2);
     }

@@ -43,6 +43,8 @@ pub struct SchedRecord {
     pub off_cpu_ns: u64,
     /// Of that: runnable until running (run-queue latency).
     pub runq_ns: u64,
+    /// The thread's name (`comm`) as it ran again, NUL-padded.
+    pub comm: [u8; 16],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +167,7 @@ fn read_exact<T: Copy>(bytes: &[u8]) -> Result<T, DecodeError> {
 }
 
 /// A task's name as the kernel keeps it: NUL-terminated unless it fills all 16 bytes.
-fn comm_string(comm: &[u8; 16]) -> String {
+pub fn comm_string(comm: &[u8; 16]) -> String {
     let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
     String::from_utf8_lossy(&comm[..len]).into_owned()
 }
@@ -230,6 +232,13 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
             tid: event.tid,
             off_cpu_ns: event.duration_ns,
             runq_ns: event.runq_ns,
+            // Carried in the fields a syscall's record uses for its result and first argument.
+            comm: {
+                let mut comm = [0; 16];
+                comm[..8].copy_from_slice(&event.ret.to_ne_bytes());
+                comm[8..].copy_from_slice(&event.arg0.to_ne_bytes());
+                comm
+            },
         })),
         kind => Err(DecodeError::Kind(kind)),
     }
@@ -260,8 +269,12 @@ mod tests {
         let ev = Event { kind: EVENT_FORK, ret: 99, ..ev };
         assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Fork { parent_tgid: 10, child_pid: 99 });
 
-        let ev = Event { kind: EVENT_SCHED, duration_ns: 50, runq_ns: 20, ..ev };
-        assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Sched(SchedRecord { tgid: 10, tid: 11, off_cpu_ns: 50, runq_ns: 20 }));
+        // The thread's name in the result and first-argument words.
+        let (ret, arg0) = (i64::from_ne_bytes(*b"postgres"), u64::from_ne_bytes(*b": walw\0\0"));
+        let ev = Event { kind: EVENT_SCHED, duration_ns: 50, runq_ns: 20, ret, arg0, ..ev };
+        let Record::Sched(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
+        assert_eq!((rec.tgid, rec.tid, rec.off_cpu_ns, rec.runq_ns), (10, 11, 50, 20));
+        assert_eq!(comm_string(&rec.comm), "postgres: walw");
     }
 
     #[test]

@@ -212,6 +212,13 @@ impl KernelCounts {
                 max_ns: sum.max_ns.max(cpu.max_ns),
                 blocked_ns: sum.blocked_ns + cpu.blocked_ns,
                 runq_ns: sum.runq_ns + cpu.runq_ns,
+                // A CPU without calls has no smallest size.
+                min_bytes: match (sum.calls, cpu.calls) {
+                    (_, 0) => sum.min_bytes,
+                    (0, _) => cpu.min_bytes,
+                    _ => sum.min_bytes.min(cpu.min_bytes),
+                },
+                max_bytes: sum.max_bytes.max(cpu.max_bytes),
             });
             let last = &mut self.last_io[index];
             if sum.calls == last.as_ref().map_or(0, |(totals, _)| totals.calls) {
@@ -229,6 +236,9 @@ impl KernelCounts {
                 max_ns: sum.max_ns,
                 blocked_ns: sum.blocked_ns - last_totals.blocked_ns,
                 runq_ns: sum.runq_ns - last_totals.runq_ns,
+                // Since the start, as max_ns is.
+                min_bytes: sum.min_bytes,
+                max_bytes: sum.max_bytes,
             };
             *last_totals = sum;
             let (slot, kind) = (index / IO_KINDS as usize, index as u32 % IO_KINDS);

@@ -3,6 +3,7 @@
 pub mod btf;
 pub mod connection_counts;
 pub mod event;
+pub mod features;
 pub mod kernel_counts;
 pub mod mapped;
 pub mod probes;

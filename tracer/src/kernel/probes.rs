@@ -9,13 +9,13 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{BtfTracePoint, FEntry, FExit, TracePoint},
+    programs::{BtfTracePoint, FEntry, FExit, KProbe, TracePoint},
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
 use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
-use super::{btf, connection_counts::ConnectionCounts, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -37,6 +37,27 @@ pub enum AttachMode {
     Tracepoint,
     /// fentry/fexit on each selected syscall's handler: nothing else pays anything.
     Fentry,
+    /// kprobes/kretprobes on each selected syscall's handler, where fentry is refused.
+    Kprobe,
+}
+
+impl AttachMode {
+    /// The per-syscall hooks to try, in order, before the tracepoints.
+    fn per_syscall_hooks(self) -> &'static [AttachMode] {
+        match self {
+            AttachMode::Tracepoint => &[],
+            AttachMode::Fentry => &[AttachMode::Fentry, AttachMode::Kprobe],
+            AttachMode::Kprobe => &[AttachMode::Kprobe],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            AttachMode::Tracepoint => "the sys_enter/sys_exit tracepoints",
+            AttachMode::Fentry => "fentry",
+            AttachMode::Kprobe => "kprobes",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -107,6 +128,9 @@ pub struct Probes {
     lost: PerCpuArray<MapData, u64>,
     ring: Option<RingBuf<MapData>>,
     kernel_counts: Option<KernelCounts>,
+    /// One line per feature this kernel serves another way than the newest kernels (see
+    /// `KernelFeatures::replacements`), for the caller to say.
+    pub replacements: Vec<String>,
 }
 
 impl Probes {
@@ -165,10 +189,13 @@ impl Probes {
         let connections = config.kernel_counts && config.net;
         let connections_on = u32::from(connections);
         let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
+        let regs_bytes = syscall_table::regs_bytes_read();
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
         let from_btf = struct_offsets.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
-        offsets.extend(from_btf??);
+        let (btf_offsets, features) = from_btf??;
+        offsets.extend(btf_offsets);
+        let mut replacements = features.replacements(config.sched_split, config.net);
         loader
             .map_max_entries("TRACED", pid_max.div_ceil(64))
             .map_max_entries("IN_FLIGHT", slots)
@@ -185,9 +212,12 @@ impl Probes {
             .map_max_entries("REF_SLOTS", 1)
             .map_max_entries("REF_STATS", 1)
             .map_max_entries("REF_HIST", 1)
+            // The kprobes' saved registers, by thread slot, only where kprobes may be used.
+            .map_max_entries("KPROBE_REGS", if config.attach == AttachMode::Tracepoint { 1 } else { slots })
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
             .override_global("NR_OFFSET", &syscall_table::NR_PT_REGS_OFFSET, true)
             .override_global("ARG_OFFSETS", &syscall_table::ARG_PT_REGS_OFFSETS, true)
+            .override_global("REGS_COPY_BYTES", &regs_bytes, true)
             .override_global("SLOW_ON", &slow_on, true)
             .override_global("SLOW_NS", &slow_ns, true)
             .override_global("SLOW_STACKS", &slow_stacks, true)
@@ -235,12 +265,27 @@ impl Probes {
             true => e.context("with --stacks (bpf_get_stack); try without it"),
             false => e,
         };
-        match (config.attach, &config.selected) {
-            (AttachMode::Tracepoint, _) => attach_syscall_tracepoints(&mut ebpf, &btf, times).map_err(stack_hint)?,
-            (AttachMode::Fentry, None) => bail!("--attach fentry needs -e trace= with at most {FENTRY_SLOTS} syscalls"),
-            (AttachMode::Fentry, Some(selected)) => {
-                attach_handlers(&mut ebpf, &btf, &syscall_handlers(selected, &btf)?, times)?
+        // fentry, then kprobes, where asked and possible; otherwise the tracepoints. A hook
+        // other than the one asked for is said in one line, with why.
+        let mut refused = Vec::new();
+        let mut hooked = AttachMode::Tracepoint;
+        for &hook in config.attach.per_syscall_hooks() {
+            match attach_handlers(&mut ebpf, &btf, hook, config.selected.as_ref(), times) {
+                Ok(()) => {
+                    hooked = hook;
+                    break;
+                }
+                Err(why) => {
+                    unload_handlers(&mut ebpf);
+                    refused.push(format!("{}: {why:#}", hook.name()));
+                }
             }
+        }
+        if hooked == AttachMode::Tracepoint {
+            attach_syscall_tracepoints(&mut ebpf, &btf, times).map_err(stack_hint)?;
+        }
+        if !refused.is_empty() {
+            replacements.push(format!("syscalls hooked by {} ({})", hooked.name(), refused.join("; ")));
         }
         if config.follow_forks {
             attach_tracepoint(&mut ebpf, "task", "task_newtask", times)?;
@@ -254,8 +299,11 @@ impl Probes {
             }
         }
         if config.net {
-            for name in ["inet_sock_set_state", "sock_send_length", "sock_recv_length"] {
-                attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
+            attach_btf_tracepoint(&mut ebpf, &btf, "inet_sock_set_state", "inet_sock_set_state", times)?;
+            if features.socket_tracepoints {
+                for name in ["sock_send_length", "sock_recv_length"] {
+                    attach_btf_tracepoint(&mut ebpf, &btf, name, name, times)?;
+                }
             }
         }
 
@@ -294,7 +342,7 @@ impl Probes {
             }
             false => None,
         };
-        let mut probes = Self { ebpf, traced, lost, ring, kernel_counts };
+        let mut probes = Self { ebpf, traced, lost, ring, kernel_counts, replacements };
         for &tgid in &config.tgids {
             probes.trace(tgid)?;
         }
@@ -372,10 +420,14 @@ fn with_io_slots(flags: &[(u32, u32)], io_slots: &[u32]) -> Result<Vec<(u32, u32
 
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
 /// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
-fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'static str, u32)>> {
+fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<(Vec<(&'static str, u32)>, KernelFeatures)> {
     let offset = |name: &str, member: &str| btf::member_offset(BTF_PATH, data, name, member);
+    let features = KernelFeatures::from_btf(data)?;
     let mut offsets = Vec::new();
-    if fds {
+    // Without the socket tracepoints, a socket syscall's socket is read through its fd.
+    let socket_from_fd = net && !features.socket_tracepoints;
+    // The fd table's offsets, for fd kinds and for the sockets of fds (those accept returns).
+    if fds || net {
         // current->files->fdt->fd[fd]->f_inode->i_mode: what an fd is, for counting I/O by fd
         // kind in the kernel.
         for (global, name, member) in [
@@ -389,8 +441,21 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'
             offsets.push((global, offset(name, member)?));
         }
     }
+    if net {
+        offsets.push(("NET_ON", 1));
+        offsets.push(("FILE_PRIVATE_DATA_OFFSET", offset("file", "private_data")?));
+        offsets.push(("SOCKET_SK_OFFSET", offset("socket", "sk")?));
+    }
+    if socket_from_fd {
+        offsets.push(("SOCKET_FROM_FD", 1));
+    }
     if sched {
         offsets.push(("TASK_PID_OFFSET", offset("task_struct", "pid")?));
+        offsets.push(("TASK_COMM_OFFSET", offset("task_struct", "comm")?));
+        if !features.switch_prev_state {
+            offsets.push(("SWITCH_HAS_PREV_STATE", 0));
+            offsets.push(("TASK_STATE_OFFSET", offset("task_struct", features.task_state_member)?));
+        }
     }
     if net {
         // `struct sock` begins with its `struct sock_common`, but BTF says where.
@@ -408,7 +473,7 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<Vec<(&'
             offsets.push((global, common + offset("sock_common", member)?));
         }
     }
-    Ok(offsets)
+    Ok((offsets, features))
 }
 
 /// One line for a program the kernel would not load: the verifier's reason (its full log at
@@ -452,11 +517,55 @@ fn attach_syscall_tracepoints(ebpf: &mut Ebpf, btf: &Btf, times: &mut StartupTim
     Ok(())
 }
 
+/// fentry/fexit (`hook` Fentry) or kprobes/kretprobes (Kprobe) on the handler of each syscall of
+/// `selected`.
+fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, hook: AttachMode, selected: Option<&SyscallSet>, times: &mut StartupTimes) -> Result<()> {
+    let selected = selected.context("needs -e trace=")?;
+    let handlers = syscall_handlers(selected, btf)?;
+    match hook {
+        AttachMode::Fentry => attach_fentry(ebpf, btf, &handlers, times),
+        _ => attach_kprobes(ebpf, &handlers, times),
+    }
+}
+
+/// Detaches and unloads whatever per-syscall programs were attached before one failed.
+fn unload_handlers(ebpf: &mut Ebpf) {
+    for slot in 0..FENTRY_SLOTS {
+        if let Some(Ok(entry)) = ebpf.program_mut(&format!("fentry_{slot}")).map(<&mut FEntry>::try_from) {
+            let _ = entry.unload();
+        }
+        if let Some(Ok(exit)) = ebpf.program_mut(&format!("fexit_{slot}")).map(<&mut FExit>::try_from) {
+            let _ = exit.unload();
+        }
+    }
+    for name in ["syscall_kprobe", "syscall_kretprobe"] {
+        if let Some(Ok(program)) = ebpf.program_mut(name).map(<&mut KProbe>::try_from) {
+            let _ = program.unload();
+        }
+    }
+}
+
+/// One kretprobe and one kprobe program, each attached to every handler; the kretprobes first,
+/// so that no call entered in between has its entry without its return.
+fn attach_kprobes(ebpf: &mut Ebpf, handlers: &[(u32, String)], times: &mut StartupTimes) -> Result<()> {
+    let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+    for (name, returns) in [("syscall_kretprobe", true), ("syscall_kprobe", false)] {
+        let program: &mut KProbe = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
+        program.load().map_err(|e| refused(name, &e))?;
+        times.lap("load and verify");
+        for (nr, function) in handlers {
+            if returns && (*nr == nr_exit || *nr == nr_exit_group) {
+                continue; // never returns: the entry reports it
+            }
+            program.attach(function, 0).with_context(|| format!("cannot attach a kprobe to {function}"))?;
+        }
+        times.lap("attach");
+    }
+    Ok(())
+}
+
 /// The kernel function that implements each selected syscall, by number.
 fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String)>> {
-    if selected.len() > FENTRY_SLOTS as usize {
-        bail!("{} syscalls selected; fentry attachment handles at most {FENTRY_SLOTS}", selected.len());
-    }
     selected
         .iter()
         .map(|nr| {
@@ -465,12 +574,15 @@ fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String
                 .into_iter()
                 .find(|function| btf.id_by_type_name_kind(function, BtfKind::Func).is_ok())
                 .map(|function| (nr, function))
-                .with_context(|| format!("no fentry target for syscall {name} in the kernel's BTF; use --attach tracepoint"))
+                .with_context(|| format!("no handler for syscall {name} in the kernel's BTF"))
         })
         .collect()
 }
 
-fn attach_handlers(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)], times: &mut StartupTimes) -> Result<()> {
+fn attach_fentry(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)], times: &mut StartupTimes) -> Result<()> {
+    if handlers.len() > FENTRY_SLOTS as usize {
+        bail!("{} syscalls to hook (with those that make and free fds); fentry handles at most {FENTRY_SLOTS}", handlers.len());
+    }
     let mut numbers: Array<_, u32> = Array::try_from(ebpf.map_mut("FENTRY_NRS").context("map FENTRY_NRS")?)?;
     for (slot, (nr, _)) in handlers.iter().enumerate() {
         numbers.set(slot as u32, nr, 0)?;
@@ -503,7 +615,7 @@ fn timed_attach(
 ) -> Result<()> {
     if let Err(e) = loaded {
         log::debug!("{kind} load: {e}");
-        bail!("this kernel refused an {kind} program for {function}; use --attach tracepoint");
+        bail!("this kernel refused an {kind} program for {function}");
     }
     times.lap("load and verify");
     attach().with_context(|| format!("cannot attach {kind} to {function}"))?;
@@ -546,8 +658,19 @@ pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
     Ok(ebpf)
 }
 
+/// Whether per-syscall `hook`s (fentry or kprobes) attach here: its programs loaded and attached
+/// on `read`'s handler, then detached (some kernels refuse them: lockdown, no ftrace, no kprobes).
+pub fn per_syscall_hook_attaches(hook: AttachMode) -> Result<()> {
+    let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
+    let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
+    let read = syscall_table::number("read").context("no read syscall")?;
+    let mut selected = SyscallSet::empty();
+    selected.insert(read);
+    attach_handlers(&mut ebpf, &btf, hook, Some(&selected), &mut StartupTimes::default())
+}
+
 /// Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN), checked up front for a clear message.
-fn check_privileges() -> Result<()> {
+pub fn check_privileges() -> Result<()> {
     const CAP_SYS_ADMIN: u32 = 21;
     const CAP_PERFMON: u32 = 38;
     const CAP_BPF: u32 = 39;

@@ -24,6 +24,12 @@ pub const NR_PT_REGS_OFFSET: u32 = 15 * 8; // orig_ax, after r15..di
 #[cfg(target_arch = "aarch64")]
 pub const NR_PT_REGS_OFFSET: u32 = 34 * 8 + 8; // syscallno, after regs[31], sp, pc, pstate, orig_x0
 
+/// How much of `struct pt_regs` the programs read: up to the last of the registers above
+/// (a kprobe copies that much, and no more: the struct ends where the kernel stack does).
+pub fn regs_bytes_read() -> u32 {
+    ARG_PT_REGS_OFFSETS.iter().copied().chain([NR_PT_REGS_OFFSET]).max().unwrap_or(0) + 8
+}
+
 #[cfg(target_arch = "x86_64")]
 const HANDLER_PREFIX: &str = "__x64_sys_";
 #[cfg(target_arch = "aarch64")]

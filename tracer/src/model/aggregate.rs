@@ -100,9 +100,11 @@ impl Default for SyscallStats {
 /// Scheduler latency of one traced thread, in the style of runqlat and offcputime.
 #[derive(Clone, Debug)]
 pub struct ThreadStats {
-    /// The thread's name when it was first seen (it may be gone by the summary); empty in
-    /// interval tables.
+    /// The thread's name as it last ran, from the kernel (it may be gone from /proc by the
+    /// summary); empty in interval tables.
     pub name: String,
+    /// The same, as the kernel sent it: the name is made anew only when it changes.
+    comm: [u8; 16],
     pub tgid: u32,
     /// Off-CPU periods: switched out until running again.
     pub off_cpu: Histogram<u64>,
@@ -144,6 +146,7 @@ impl StatsTable {
         }
         let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
             name: String::new(),
+            comm: [0; 16],
             tgid: rec.tgid,
             off_cpu: new_compact_histogram(),
             runq: new_compact_histogram(),
@@ -212,7 +215,7 @@ impl Aggregator {
         Self {
             total: StatsTable::default(),
             interval: intervals.then(StatsTable::default),
-            net: NetStats::default(),
+            net: NetStats::new(shown.clone()),
             shown,
             slow: None,
             groups: None,
@@ -265,9 +268,9 @@ impl Aggregator {
 
     pub fn record_sched(&mut self, rec: &SchedRecord) {
         let thread = self.total.record_sched(rec);
-        if thread.name.is_empty() {
-            // Named at first sight, while it exists; short-lived threads are gone by the summary.
-            thread.name = crate::model::names::thread_name(rec.tgid, rec.tid).unwrap_or_else(|| "-".into());
+        if thread.comm != rec.comm {
+            thread.comm = rec.comm;
+            thread.name = crate::kernel::event::comm_string(&rec.comm);
         }
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
@@ -379,9 +382,10 @@ mod tests {
     #[test]
     fn per_thread_scheduler_latency() {
         let mut agg = Aggregator::new(false, None);
-        agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 1000, runq_ns: 400 });
-        agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 3000, runq_ns: 0 });
+        agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 1000, runq_ns: 400, comm: *b"worker\0\0\0\0\0\0\0\0\0\0" });
+        agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 3000, runq_ns: 0, comm: *b"worker\0\0\0\0\0\0\0\0\0\0" });
         let thread = &agg.total.threads[&7];
+        assert_eq!(thread.name, "worker", "named by the kernel, not by a /proc it may be gone from");
         assert_eq!((thread.off_cpu.len(), thread.off_cpu_total_ns), (2, 4000));
         assert!(thread.runq.equivalent(thread.runq.max(), 400), "within the 2 digits kept");
         assert!(agg.total.syscalls().next().is_none(), "no syscall rows from scheduler events");
@@ -391,7 +395,7 @@ mod tests {
     fn the_thread_table_stays_bounded() {
         let mut table = StatsTable::default();
         for tid in 0..(MAX_THREADS as u32 * 3) {
-            table.record_sched(&SchedRecord { tgid: tid, tid, off_cpu_ns: 1000, runq_ns: u64::from(tid % 7 == 0) * 500 });
+            table.record_sched(&SchedRecord { tgid: tid, tid, off_cpu_ns: 1000, runq_ns: u64::from(tid % 7 == 0) * 500, comm: [0; 16] });
         }
         assert!(table.threads.len() <= MAX_THREADS);
         assert_eq!(table.threads.len() as u64 + table.threads_dropped, MAX_THREADS as u64 * 3);

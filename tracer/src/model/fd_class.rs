@@ -142,6 +142,9 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
             if class.creates_task {
                 flags |= tracer_common::SYSCALL_CREATES_TASK;
             }
+            if class.accept {
+                flags |= tracer_common::SYSCALL_ACCEPTS;
+            }
             if class.needs_event() {
                 flags |= tracer_common::SYSCALL_NEEDS_EVENT;
             }

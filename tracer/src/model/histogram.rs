@@ -35,6 +35,25 @@ pub fn record_count(histogram: &mut Histogram<u64>, value: u64, count: u64) {
 /// Records the kernel's histogram buckets (`tracer_common::hist_bucket`) that grew: each at its
 /// bucket's middle (within 0.4% of every value in it), but for the longest value since the
 /// start, `max`, recorded as it was once it is new, so that the maximum is exact.
+/// A kernel histogram of sizes, each bucket at its lowest value: a power of two or a multiple
+/// of the page size, the sizes programs use, is the low end of its bucket, and so is shown as
+/// itself (see [`size_at_quantile`]).
+pub fn record_kernel_sizes(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)]) {
+    for &(bucket, count) in buckets {
+        record_count(histogram, tracer_common::hist_bucket_range(bucket).0, count);
+    }
+}
+
+/// A size at quantile `q` of a histogram of sizes between `min` and `max`: the low end of its
+/// bucket (8192, not the 8199 a latency would show), within the sizes there were, and
+/// exactly the size when every call used one.
+pub fn size_at_quantile(histogram: &Histogram<u64>, q: f64, min: u64, max: u64) -> u64 {
+    if min == max {
+        return min;
+    }
+    histogram.lowest_equivalent(histogram.value_at_quantile(q)).clamp(min, max.max(min))
+}
+
 pub fn record_kernel_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)], max: Option<u64>) {
     let max_bucket = max.map(tracer_common::hist_bucket);
     for &(bucket, count) in buckets {

@@ -11,9 +11,11 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
+use crate::kernel::{syscall_set::SyscallSet, syscall_table};
+
 use super::{
     fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
-    histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_value},
+    histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
 };
 use crate::kernel::{
     connection_counts::ConnectionDelta,
@@ -30,13 +32,26 @@ pub struct OpStats {
     pub bytes: u64,
     /// Bytes moved per successful call.
     pub sizes: Histogram<u64>,
+    /// The smallest and largest of those sizes (`None` before the first).
+    pub size_range: Option<(u64, u64)>,
     /// Calls of unknown latency (in progress when tracing began): not in `latency`.
     pub untimed: u64,
 }
 
 impl OpStats {
     fn new() -> Self {
-        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram(), untimed: 0 }
+        Self { latency: new_histogram(), total_ns: 0, errors: 0, bytes: 0, sizes: new_histogram(), size_range: None, untimed: 0 }
+    }
+
+    fn widen_sizes(&mut self, min: u64, max: u64) {
+        let (low, high) = self.size_range.unwrap_or((min, max));
+        self.size_range = Some((low.min(min), high.max(max)));
+    }
+
+    /// The size at quantile `q`: see [`size_at_quantile`].
+    pub fn size_at(&self, q: f64) -> u64 {
+        let (min, max) = self.size_range.unwrap_or_default();
+        size_at_quantile(&self.sizes, q, min, max)
     }
 
     /// Every call, timed or not.
@@ -183,6 +198,8 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 /// Connections followed one by one (each has three histograms, of 2 significant digits, about
 /// 25 KiB each): a bound for long traces of busy servers, as many as the kernel has rows for.
 pub const MAX_CONNECTIONS: usize = tracer_common::CONN_ROWS as usize;
+/// Entries of the table that counts untracked connections once each (16 bytes each).
+const UNTRACKED_SEEN: usize = 4096;
 
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
@@ -195,6 +212,10 @@ pub struct NetStats {
     pub connections: Vec<Connection>,
     /// Connections past [`MAX_CONNECTIONS`]: not followed one by one.
     pub untracked_connections: u64,
+    /// The latest untracked connections seen, so that each is counted once though its connect
+    /// and each thread's first use of it all name it: (socket, ports) in a direct-mapped table
+    /// (bounded memory; a collision can count a connection twice, never none).
+    untracked_seen: Vec<(u64, u16, u16)>,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
     /// What each (process, fd) is, and for a TCP socket its connection. One map, one lookup
@@ -207,6 +228,9 @@ pub struct NetStats {
     /// (socket, connection, its local and peer ports) learnt since the last look, for the
     /// kernel to count the connections' calls itself.
     followed: Vec<(u64, usize, (u16, u16))>,
+    /// The syscalls `-e` selected: others (the fd lifecycle calls the kernel adds, connects
+    /// seen by the TCP state tracepoint) only serve to follow fds, and show nowhere.
+    shown: Option<SyscallSet>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -221,6 +245,15 @@ struct FdEntry {
 }
 
 impl NetStats {
+    /// Figures for the syscalls of `shown` (`None`: all).
+    pub fn new(shown: Option<SyscallSet>) -> Self {
+        Self { shown, ..Self::default() }
+    }
+
+    fn shows(&self, nr: u32) -> bool {
+        self.shown.as_ref().is_none_or(|shown| shown.contains(nr))
+    }
+
     /// Figures by (syscall name, fd kind), sorted.
     pub fn ops(&self) -> Vec<((&'static str, FdKind), &OpStats)> {
         let mut ops: Vec<_> = self
@@ -267,6 +300,10 @@ impl NetStats {
         let id = self.connection_for(rec.tgid, rec.sk, &rec.tuple);
         self.fds.insert((rec.tgid, rec.fd), FdEntry { kind: FdKind::Socket, connection: id, since_ns });
         if let Some(id) = id {
+            // Its row is the process's that uses it last (a server's worker, not the acceptor).
+            self.connections[id].tgid = rec.tgid;
+        }
+        if let Some(id) = id {
             let tuple = &self.connections[id].tuple;
             self.followed.push((rec.sk, id, (tuple.sport, tuple.dport)));
         }
@@ -280,6 +317,9 @@ impl NetStats {
     }
 
     pub fn on_connect(&mut self, rec: &SocketRecord) {
+        if !syscall_table::number("connect").is_some_and(|connect| self.shows(connect)) {
+            return;
+        }
         self.connects.get_or_insert_with(OpStats::new).record_latency(rec.latency_ns);
         if let Some(id) = self.connection_for(rec.tgid, rec.sk, &rec.tuple) {
             self.connections[id].connect_ns = Some(rec.latency_ns);
@@ -293,7 +333,8 @@ impl NetStats {
         if let Some(&id) = self.by_socket.get(&sk) {
             let known = &mut self.connections[id].tuple;
             let same_peer = known.family == tuple.family && known.daddr == tuple.daddr && known.dport == tuple.dport;
-            if same_peer && (known.sport == tuple.sport || known.sport == 0 || tuple.sport == 0) {
+            let same_connection = known.generation == tuple.generation || known.generation == 0 || tuple.generation == 0;
+            if same_peer && same_connection && (known.sport == tuple.sport || known.sport == 0 || tuple.sport == 0) {
                 if known.sport == 0 {
                     *known = *tuple;
                 }
@@ -301,7 +342,17 @@ impl NetStats {
             }
         }
         if self.connections.len() >= MAX_CONNECTIONS {
-            self.untracked_connections += 1;
+            if self.untracked_seen.is_empty() {
+                self.untracked_seen = vec![(0, 0, 0); UNTRACKED_SEEN];
+            }
+            let seen = (sk, tuple.sport, tuple.dport);
+            let slot = &mut self.untracked_seen[(sk as usize >> 6) % UNTRACKED_SEEN];
+            // A connect's socket has no local port yet; its first use completes the same entry.
+            let same = slot.0 == sk && slot.2 == tuple.dport && (slot.1 == tuple.sport || slot.1 == 0 || tuple.sport == 0);
+            if !same {
+                self.untracked_connections += 1;
+            }
+            *slot = seen;
             return None;
         }
         self.connections.push(Connection::new(tgid, *tuple));
@@ -362,7 +413,12 @@ impl NetStats {
         }
         let fd = rec.arg0 as i32;
         if rec.ret >= 0 && class.returns_fd {
-            self.forget_fd(rec.tgid, rec.ret as i32);
+            // What was known of the number is stale, unless this very call named it (the
+            // socket of an accepted fd, sent just before the accept).
+            let named_by_this_call = self.fds.get(&(rec.tgid, rec.ret as i32)).is_some_and(|e| e.since_ns >= rec.start_ns);
+            if !named_by_this_call {
+                self.forget_fd(rec.tgid, rec.ret as i32);
+            }
             if class.opens_path {
                 // Known now, even if the fd is closed before anyone could look in /proc. A
                 // close of the number's previous file ended before this open did.
@@ -371,8 +427,19 @@ impl NetStats {
             }
         }
         if class.accept && rec.ret >= 0 {
-            self.accepts.get_or_insert_with(OpStats::new).record_call(duration);
-            self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
+            if self.shows(rec.nr) {
+                self.accepts.get_or_insert_with(OpStats::new).record_call(duration);
+            }
+            // The kernel named the accepted fd's socket just before: the wait is its
+            // connection's, whichever process (a forked worker) goes on to use it.
+            let connection = self.fds.get(&(rec.tgid, rec.ret as i32)).and_then(|entry| entry.connection);
+            match connection.map(|id| &mut self.connections[id]) {
+                Some(connection) if !connection.accepted => (connection.accepted, connection.accept_ns) = (true, duration),
+                Some(_) => {}
+                None => {
+                    self.pending_accepts.insert((rec.tgid, rec.ret as i32), duration);
+                }
+            }
         }
         if class.close && rec.ret == 0 {
             // The fd is free from inside the close, before its event is written: another
@@ -401,6 +468,7 @@ impl NetStats {
         let succeeded = rec.ret >= 0;
         if succeeded {
             record_value(&mut op.sizes, bytes);
+            op.widen_sizes(bytes, bytes);
         } else {
             op.errors += 1;
         }
@@ -460,7 +528,10 @@ impl NetStats {
         op.total_ns += io.totals.total_ns;
         op.bytes += io.totals.bytes;
         record_kernel_buckets(&mut op.latency, &io.latency, Some(io.totals.max_ns));
-        record_kernel_buckets(&mut op.sizes, &io.bytes, None);
+        record_kernel_sizes(&mut op.sizes, &io.bytes);
+        if io.totals.calls > 0 {
+            op.widen_sizes(io.totals.min_bytes, io.totals.max_bytes);
+        }
     }
 
     /// What fd `fd` of `tgid` is, as strace -y shows it: `socket 10.0.0.2:5432` (its peer),
@@ -562,7 +633,7 @@ mod tests {
     }
 
     fn tuple(sport: u16, dport: u16) -> SockTuple {
-        SockTuple { family: 2, sport, dport, saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], daddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], _pad: 0 }
+        SockTuple { family: 2, sport, dport, saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], daddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], generation: 0 }
     }
 
     fn socket(fd: i32, sk: u64, t: SockTuple) -> SocketRecord {

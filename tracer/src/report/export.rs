@@ -259,6 +259,9 @@ pub struct Meta {
     pub end: String,
     pub duration_s: f64,
     pub events: u64,
+    /// Calls counted in the kernel, without an event of their own (absent from older exports).
+    #[serde(default)]
+    pub kernel_calls: u64,
     pub lost_events: u64,
     pub significant_digits: u8,
 }
@@ -404,6 +407,7 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, extras: Extras, info: &
             end: humantime::format_rfc3339_millis(info.ended_at).to_string(),
             duration_s: info.duration.as_secs_f64(),
             events: totals.events,
+            kernel_calls: totals.kernel_calls,
             lost_events: info.lost,
             significant_digits: SIGNIFICANT_DIGITS,
         },

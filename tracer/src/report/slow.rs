@@ -124,10 +124,11 @@ pub fn render(slow: &SlowCalls, lost_records: u64, clock: &WallClock, split: boo
         let plural = if sites.len() == 1 { "" } else { "s" };
         let _ = writeln!(out, "\nslow calls by where they came from ({} call site{plural}, most time first; innermost frame first):", sites.len());
         let _ = writeln!(out, "{:>8} {:>9} {:>9}  stack", "calls", "total", "max");
-        for site in sites.iter().take(SITE_ROWS) {
-            let frames: Vec<&str> = site.user_stack.iter().take(SITE_FRAMES).map(|f| f.function.as_str()).collect();
-            let more = if site.user_stack.len() > SITE_FRAMES { " < ..." } else { "" };
-            let where_from = if frames.is_empty() { "(no user stack)".to_string() } else { frames.join(" < ") + more };
+        let shown = &sites[..sites.len().min(SITE_ROWS)];
+        let stacks: Vec<Vec<&str>> = shown.iter().map(|site| site.user_stack.iter().map(|f| f.function.as_str()).collect()).collect();
+        for (i, site) in shown.iter().enumerate() {
+            let others: Vec<&[&str]> = stacks.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, s)| s.as_slice()).collect();
+            let where_from = site_label(&stacks[i], &others);
             let _ = writeln!(out, "{:>8} {:>9} {:>9}  {where_from}", site.count, format_ns(site.total_ns), format_ns(site.max_ns));
         }
     }
@@ -151,6 +152,23 @@ pub fn render(slow: &SlowCalls, lost_records: u64, clock: &WallClock, split: boo
     out
 }
 
+/// A call site's frames as its row shows them (innermost first): its innermost `SITE_FRAMES`;
+/// or, where another row shares those, its innermost two, then the frames from where it parts
+/// from the row most like it, so that rows that differ show where.
+fn site_label(frames: &[&str], others: &[&[&str]]) -> String {
+    if frames.is_empty() {
+        return "(no user stack)".to_string();
+    }
+    let shared = others.iter().map(|other| frames.iter().zip(other.iter()).take_while(|(a, b)| a == b).count()).max().unwrap_or(0);
+    let more = |shown_to: usize| if frames.len() > shown_to { " < ..." } else { "" };
+    if shared < SITE_FRAMES.min(frames.len()) || shared >= frames.len() {
+        let head = &frames[..frames.len().min(SITE_FRAMES)];
+        return head.join(" < ") + more(head.len());
+    }
+    let tail_end = frames.len().min(shared + SITE_FRAMES - 2);
+    format!("{} < ... < {}{}", frames[..2].join(" < "), frames[shared..tail_end].join(" < "), more(tail_end))
+}
+
 /// Writes to a shared buffer, for tests of what was printed.
 #[cfg(test)]
 #[derive(Clone, Default)]
@@ -164,6 +182,31 @@ impl Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::site_label;
+
+    #[test]
+    fn rows_that_share_their_innermost_frames_show_where_they_part() {
+        let scheduler = ["runtime.futex", "runtime.notesleep", "runtime.stopm", "runtime.findRunnable", "runtime.schedule"];
+        let a: Vec<&str> = scheduler.iter().copied().chain(["runtime.park_m", "runtime.mcall"]).collect();
+        let b: Vec<&str> = scheduler.iter().copied().chain(["runtime.goschedImpl", "runtime.gosched_m", "runtime.mcall"]).collect();
+        assert_eq!(
+            site_label(&a, &[&b]),
+            "runtime.futex < runtime.notesleep < ... < runtime.park_m < runtime.mcall"
+        );
+        assert_eq!(
+            site_label(&b, &[&a]),
+            "runtime.futex < runtime.notesleep < ... < runtime.goschedImpl < runtime.gosched_m < runtime.mcall"
+        );
+        // Rows that part early keep their innermost frames.
+        let c = ["read", "main.reader", "main.main"];
+        assert_eq!(site_label(&c, &[&a]), "read < main.reader < main.main");
+        assert_eq!(site_label(&a, &[&c]), "runtime.futex < runtime.notesleep < runtime.stopm < runtime.findRunnable < runtime.schedule < ...");
+        assert_eq!(site_label(&[], &[&a]), "(no user stack)");
     }
 }
 

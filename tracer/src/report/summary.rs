@@ -95,14 +95,21 @@ pub fn render(table: &StatsTable, facts: &RunFacts, sort: SortKey, net: Option<&
     if let Some(net) = net {
         out.push_str(&render_network(net));
     }
-    render_errors_and_footer(&mut out, facts, &rows, table);
+    render_errors(&mut out, &rows);
     out
 }
 
 /// `--by`: each group's own syscall table, the group with the most time first.
 pub fn render_groups(groups: &Groups, facts: &RunFacts, sort: SortKey) -> String {
     let mut out = String::new();
-    for group in groups.sorted() {
+    let sorted = groups.sorted();
+    if let [only] = sorted.as_slice() {
+        // Its table would repeat the main one.
+        let plural = if only.processes == 1 { "" } else { "es" };
+        let _ = writeln!(out, "\n{} {} ({} process{plural}): every traced call, the table above", groups.by.label(), only.name, only.processes);
+        return out;
+    }
+    for group in sorted {
         let rows = sorted_rows(&group.table, sort);
         let plural = if group.processes == 1 { "" } else { "es" };
         let _ = writeln!(out, "\n{} {} ({} process{plural}):", groups.by.label(), group.name, group.processes);
@@ -185,7 +192,7 @@ fn render_syscalls(out: &mut String, table: &StatsTable, facts: &RunFacts, rows:
     }
 }
 
-fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'static str, &SyscallStats)], table: &StatsTable) {
+fn render_errors(out: &mut String, rows: &[(&'static str, &SyscallStats)]) {
     let failing: Vec<_> = rows.iter().filter(|(_, s)| s.errors > 0).collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nerrors by errno:");
@@ -195,6 +202,12 @@ fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'stati
             }
         }
     }
+}
+
+/// The summary's last lines, after every other section: events received and lost (and a
+/// warning when any were), what was traced. People look for lost events last.
+pub fn render_footer(table: &StatsTable, facts: &RunFacts) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "\nevents: {} received, {} lost; traced {:.3}s, {} process{}{}",
@@ -216,6 +229,7 @@ fn render_errors_and_footer(out: &mut String, facts: &RunFacts, rows: &[(&'stati
             facts.lost
         );
     }
+    out
 }
 
 /// Connections and peers shown, the ones with the most time first.
@@ -244,8 +258,8 @@ fn render_network(net: &NetStats) -> String {
             format_ns(h.value_at_quantile(0.5)),
             format_ns(h.value_at_quantile(0.99)),
             format_ns(h.max()),
-            op.sizes.value_at_quantile(0.5),
-            op.sizes.value_at_quantile(0.99),
+            op.size_at(0.5),
+            op.size_at(0.99),
         );
     }
     for (label, stats, what) in [("accept", &net.accepts, ACCEPT_MEANS), ("connect", &net.connects, CONNECT_MEANS)] {
@@ -444,7 +458,8 @@ mod tests {
         }
         agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), returned: true, ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
         agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: None, returned: true, ret: 1, arg0: 0, blocked_ns: 0, runq_ns: 0 });
-        let text = render(&agg, &RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true }, SortKey::Time, None);
+        let facts = RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true };
+        let text = render(&agg, &facts, SortKey::Time, None) + &render_footer(&agg, &facts);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[2].ends_with(" read") && lines[2].contains(" 4 "), "{text}");
         assert!(text.contains("latency unknown so not in the percentiles): read 1\n"), "{text}");

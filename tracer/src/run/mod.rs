@@ -4,6 +4,7 @@
 pub mod cgroup_cpu;
 pub mod cgroup_lookup;
 pub mod go_watch;
+pub mod info;
 pub mod own_usage;
 pub mod reader;
 pub mod session;

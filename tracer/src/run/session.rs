@@ -131,6 +131,7 @@ impl Outcome {
         if let Some(slow) = &self.slow {
             text.push_str(&slow::render(slow, self.lost_slow, &self.clock, self.facts.sched_split));
         }
+        text.push_str(&summary::render_footer(&self.totals, &self.facts));
         text
     }
 }
@@ -154,11 +155,11 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     };
     let mut roots = targets.clone();
     roots.extend(child.as_ref().map(|c| c.pid));
-    // fentry attaches per selected syscall, so it gets the selection alone (fds are then
-    // classified by /proc only).
-    let kernel_selection = match (&options.selected, options.net, options.attach) {
-        (Some(selected), true, AttachMode::Tracepoint) => Some(with_fd_lifecycle(selected)),
-        (selected, ..) => selected.clone(),
+    // With the calls that make and free fds, however syscalls are hooked: without them, an fd
+    // that changes (dup2 onto stdout) keeps the kind /proc gave it at the start.
+    let kernel_selection = match (&options.selected, options.net) {
+        (Some(selected), true) => Some(with_fd_lifecycle(selected)),
+        (selected, _) => selected.clone(),
     };
     let config = ProbeConfig {
         selected: kernel_selection,
@@ -178,13 +179,15 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         // For `--by`, and for cgroup targets, whose processes are counted as they end (their
         // calls may all be counted in the kernel).
         process_exits: options.by.is_some() || !cgroups.is_empty(),
-        // Fentry attachment is left as it was.
-        kernel_counts: !options.events && options.attach == AttachMode::Tracepoint,
+        kernel_counts: !options.events,
         groups: options.by.map(|_| Groups::indices(options.max_groups) as u32),
         io_slots: io_slots(),
     };
     times.lap("targets");
     let mut probes = Probes::load(&config, &mut times)?;
+    for line in &probes.replacements {
+        eprintln!("tracer: {line}");
+    }
     // What each fd of the targets is, before anyone is told "attached": a process that uses
     // an fd and exits right after may be gone before the reader could look.
     let mut aggregator = Aggregator::new(sinks.iter().any(|sink| sink.wants_intervals()), options.selected.clone());
@@ -617,7 +620,7 @@ impl StopSignals {
 }
 
 /// What each syscall's slow-call record copies from user memory, for the kernel.
-fn slow_copy_table() -> Vec<(u32, u32)> {
+pub(crate) fn slow_copy_table() -> Vec<(u32, u32)> {
     use tracer_common::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
     syscall_table::all()
         .filter_map(|nr| {

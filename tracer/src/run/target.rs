@@ -3,7 +3,7 @@
 use std::{
     ffi::CString,
     fs,
-    os::fd::{FromRawFd, OwnedFd},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
     path::{Path, PathBuf},
 };
 
@@ -135,12 +135,25 @@ pub fn cgroup_processes(cgroup: &Path) -> Vec<u32> {
 pub fn resolve_pid(pid: u32) -> Result<u32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|_| anyhow::anyhow!("no such process: {pid}"))?;
+    if is_kernel_thread(pid) {
+        bail!("process {pid} is a kernel thread: it makes no syscalls to trace");
+    }
     let tgid = status
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:"))
         .and_then(|v| v.trim().parse().ok())
         .with_context(|| format!("cannot read the thread group of process {pid}"))?;
     Ok(tgid)
+}
+
+/// Whether `pid` is a kernel thread: `PF_KTHREAD` in its flags, the ninth field of
+/// `/proc/PID/stat` (counted after the name, which may hold spaces and parentheses).
+fn is_kernel_thread(pid: u32) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    // state, ppid, pgrp, session, tty_nr, tpgid, flags
+    after_name.split_whitespace().nth(6).and_then(|flags| flags.parse::<u64>().ok()).is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
 /// A forked child stopped, before `execve`, until [`SpawnedChild::release`].
@@ -150,6 +163,11 @@ pub fn resolve_pid(pid: u32) -> Result<u32> {
 pub struct SpawnedChild {
     pub pid: u32,
     stopped: bool,
+    /// The command as given, for a failed exec's message.
+    program: String,
+    /// Read end of a close-on-exec pipe: end of file once the exec succeeded, or the errno of
+    /// the exec that failed.
+    exec_status: OwnedFd,
 }
 
 impl SpawnedChild {
@@ -160,6 +178,11 @@ impl SpawnedChild {
         let path = CString::new(program.as_os_str().as_encoded_bytes()).context("command contains a NUL byte")?;
         let args: Vec<CString> =
             argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<_, _>>().context("argument contains a NUL byte")?;
+        let mut ends = [0; 2];
+        if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            bail!("cannot create a pipe: {}", std::io::Error::last_os_error());
+        }
+        let (exec_status, exec_failed) = unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
         match unsafe { fork() }.context("fork")? {
             ForkResult::Child => {
                 // The tracer's Ctrl-C and SIGTERM handlers were copied by fork: until execve
@@ -174,14 +197,16 @@ impl SpawnedChild {
                     libc::raise(libc::SIGSTOP);
                 }
                 let _ = nix::unistd::execv(&path, &args);
-                let msg = b"tracer: cannot execute the command\n";
+                // The parent says why, in one line, and ends the trace.
+                let errno = nix::errno::Errno::last_raw().to_ne_bytes();
                 unsafe {
-                    libc::write(2, msg.as_ptr().cast(), msg.len());
+                    libc::write(exec_failed.as_raw_fd(), errno.as_ptr().cast(), errno.len());
                     libc::_exit(127)
                 }
             }
             ForkResult::Parent { child } => {
-                let spawned = Self { pid: child.as_raw() as u32, stopped: true };
+                drop(exec_failed);
+                let spawned = Self { pid: child.as_raw() as u32, stopped: true, program: argv[0].clone(), exec_status };
                 match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)).context("wait for the command to stop")? {
                     WaitStatus::Stopped(..) => Ok(spawned),
                     status => bail!("the command's process did not wait for the tracer ({status:?})"),
@@ -190,10 +215,22 @@ impl SpawnedChild {
         }
     }
 
-    /// Lets the child exec its command.
+    /// Lets the child exec its command, and waits until it did; an exec that failed (not an
+    /// executable, no permission) is an error that names the command and why.
     pub fn release(&mut self) -> Result<()> {
         if std::mem::take(&mut self.stopped) {
             kill(Pid::from_raw(self.pid as i32), Signal::SIGCONT).context("cannot release the spawned command")?;
+            let mut errno = [0u8; 4];
+            let read = loop {
+                match nix::unistd::read(self.exec_status.as_raw_fd(), &mut errno) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    other => break other,
+                }
+            };
+            if read == Ok(errno.len()) {
+                let why = nix::errno::Errno::from_raw(i32::from_ne_bytes(errno)).desc();
+                bail!("cannot execute {}: {why}", self.program);
+            }
         }
         Ok(())
     }
@@ -225,7 +262,12 @@ fn find_program(name: &str) -> Result<PathBuf> {
         |p: &Path| fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
     if name.contains('/') {
         let path = PathBuf::from(name);
-        return if is_executable(&path) { Ok(path) } else { bail!("command not found: {name}") };
+        return match fs::metadata(&path) {
+            _ if is_executable(&path) => Ok(path),
+            Ok(meta) if meta.is_dir() => bail!("cannot execute {name}: Is a directory"),
+            Ok(_) => bail!("cannot execute {name}: Permission denied"),
+            Err(_) => bail!("command not found: {name}"),
+        };
     }
     let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     std::env::split_paths(&search)

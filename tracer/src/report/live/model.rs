@@ -340,9 +340,10 @@ pub fn text_table(snapshot: &Snapshot, sort: SortKey) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "--- {:.1}s: {} processes, {} threads, {:.0} events/s, {:.0} calls/s counted in the kernel, {} lost ---",
+        "--- {:.1}s: {} process{}, {} threads, {:.0} events/s, {:.0} calls/s counted in the kernel, {} lost ---",
         snapshot.elapsed.as_secs_f64(),
         snapshot.processes,
+        if snapshot.processes == 1 { "" } else { "es" },
         snapshot.threads,
         snapshot.events_per_sec,
         snapshot.kernel_calls_per_sec,
@@ -376,6 +377,14 @@ mod tests {
         assert_eq!(buckets.iter().map(|(_, n)| n).sum::<u64>(), 5);
         assert_eq!(buckets.last().unwrap().0, 1024);
         assert!(log2_buckets(&Histogram::<u64>::new(3).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn plain_table_counts_processes_in_english() {
+        let one = text_table(&Snapshot { processes: 1, ..Default::default() }, SortKey::Calls);
+        assert!(one.contains(": 1 process, "), "{one}");
+        let two = text_table(&Snapshot { processes: 2, ..Default::default() }, SortKey::Calls);
+        assert!(two.contains(": 2 processes, "), "{two}");
     }
 
     #[test]

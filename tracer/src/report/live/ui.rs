@@ -208,7 +208,11 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &ViewState) {
     frame.render_widget(
         Sparkline::default()
             .data(&history[visible..])
-            .block(Block::new().borders(Borders::TOP).title(format!(" p99 per interval: {} ", format_ns(last)))),
+            .block(Block::new().borders(Borders::TOP).title(match last {
+                // No call in the last interval: no latency, rather than a p99 of 0ns.
+                0 => " p99 per interval: no calls in the last one ".to_string(),
+                last => format!(" p99 per interval: {} ", format_ns(last)),
+            })),
         right,
     );
 }
