@@ -23,7 +23,6 @@ const HOST_ONLY: &[(&str, &str)] = &[
     ("reads_competing_for_one_cpu_wait_in_the_run_queue", "asserts run-queue shares, which emulation distorts"),
     ("a_read_alone_on_its_cpu_never_waits_beyond_noise", "asserts an idle CPU's run queue, but an emulated vCPU waits for its host thread"),
     ("kernel_counted_latencies_agree_with_events", "asserts two tracers' latencies within 1.5%, which emulation's longer programs and extra preemptions break (the exact counts run in the VMs: kernel_counts_agree_with_events)"),
-    ("io_by_fd_kind_counted_in_the_kernel_agrees_with_events", "ends asserting that pipe reads were blocked >= 90% of their time, by both counts (5.10 under TCG: 88.3%); its fd-kind counts would run in the VMs if split off, as kernel_counts' were"),
     ("by_comm_counted_in_the_kernel_agrees_with_events", "asserts two tracers' latencies agree within 5% and the reader places a process within a 150 ms pause"),
     ("tracer_reports_the_throttling_and_the_run_queue_wait_it_causes", "asserts that a CPU quota more than doubles the readers' run-queue p99; under TCG they wait long without one too"),
     ("exactly_the_slow_reads_are_printed_with_fd_size_and_duration", SLOW_20MS),
