@@ -76,7 +76,12 @@ fn io_by_fd_kind_counted_in_the_kernel_agrees_with_events() {
         assert_eq!((k.calls, k.errors), (e.calls, e.errors), "{syscall}\n{}\n{}", kernel.text, events.text);
     }
     assert_eq!(kernel.errnos, events.errnos);
+}
 
+/// Reads of a pipe counted in the kernel by fd kind have the events' latencies, blocked time
+/// by both counts.
+#[test]
+fn blocked_pipe_reads_counted_in_the_kernel_agree_with_events() {
     // 20 one-byte reads of a pipe, each waiting 5 ms for its writer.
     let (kernel, events) = both_ways(&[], &["pipe-sleep", "20", "5"]);
     let (k, e) = (op_row(&kernel.text, "read", "pipe"), op_row(&events.text, "read", "pipe"));

@@ -69,21 +69,30 @@ fn e_shows_no_accept_or_connect_it_did_not_select() {
     assert_eq!(io_rows.len(), 1, "only the sendto row:\n{text}");
 }
 
+/// The summary and its connections of a spawned workload `scenario` (children followed), traced
+/// with calls counted in the kernel, then with every call an event.
+fn both_ways(scenario: &[&str]) -> Vec<(String, Vec<Conn>)> {
+    let cmd = workload_bin();
+    [&[][..], &["--events"][..]]
+        .iter()
+        .map(|extra| {
+            let mut args = extra.to_vec();
+            args.extend(["-f", "--", cmd.to_str().unwrap()]);
+            args.extend(scenario);
+            let (summary, output) = trace(&args);
+            assert!(output.status.success(), "{output:?}");
+            let conns = connections(&summary.text);
+            (summary.text, conns)
+        })
+        .collect()
+}
+
 /// A client that binds its port makes connection after connection on one 4-tuple, often at
 /// the same socket address: each connection (established to close) is its own row.
 #[test]
 fn connections_that_reuse_a_4_tuple_are_rows_of_their_own() {
     const CONNS: usize = 5;
-    let cmd = workload_bin();
-    for events in [false, true] {
-        let mut args = vec!["--", cmd.to_str().unwrap(), "tcp-reuse", "5"];
-        if events {
-            args.insert(0, "--events");
-        }
-        let (summary, output) = trace(&args);
-        assert!(output.status.success(), "{output:?}");
-        let text = &summary.text;
-        let conns = connections(text);
+    for (text, conns) in both_ways(&["tcp-reuse", "5"]) {
         assert_eq!(conns.len(), 2 * CONNS, "each side of each connection:\n{text}");
         // Each side of each connection: one 4-byte request and one 6-byte answer.
         for c in &conns {
@@ -96,16 +105,7 @@ fn connections_that_reuse_a_4_tuple_are_rows_of_their_own() {
 /// does): the accept's wait stays with the connection, on the worker's row.
 #[test]
 fn an_accept_handed_to_another_process_stays_with_its_connection() {
-    let cmd = workload_bin();
-    for events in [false, true] {
-        let mut args = vec!["-f", "--", cmd.to_str().unwrap(), "accept-fork"];
-        if events {
-            args.insert(0, "--events");
-        }
-        let (summary, output) = trace(&args);
-        assert!(output.status.success(), "{output:?}");
-        let text = &summary.text;
-        let conns = connections(text);
+    for (text, conns) in both_ways(&["accept-fork"]) {
         assert_eq!(conns.len(), 2, "{text}");
         let accepted: Vec<&Conn> = conns.iter().filter(|c| c.accepted).collect();
         let connected: Vec<&Conn> = conns.iter().filter(|c| c.connected).collect();

@@ -174,6 +174,19 @@ fn a_go_program_shows_its_go_function_names() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// With `-e`, only the selected calls have lines: the calls that make and free fds, delivered
+/// to follow them, do not.
+#[test]
+fn every_call_of_the_selection_and_no_other() {
+    let cmd = workload_bin();
+    let (summary, output) = trace(&["--slow", "0", "-e", "trace=write", "--", cmd.to_str().unwrap(), "rw", "0", "25", "3", "2"]);
+    assert!(output.status.success(), "{output:?}");
+    let lines = slow_lines(&String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines.len(), 25, "{lines:?}");
+    assert!(lines.iter().all(|(line, _)| line.contains("] write(")), "{lines:?}");
+    assert_eq!(summary.calls("write"), 25, "{}", summary.text);
+}
+
 #[test]
 fn nothing_slow_is_said_so() {
     let cmd = workload_bin();

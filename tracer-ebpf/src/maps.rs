@@ -196,11 +196,52 @@ fn traced_cgroup(count: u32) -> u32 {
         if i as u32 >= count {
             break;
         }
-        if unsafe { bpf_get_current_ancestor_cgroup_id(levels[i] as i32) } == ids[i] {
+        if current_ancestor_cgroup_id(levels[i]) == ids[i] {
             return i as u32 + 1;
         }
     }
     0
+}
+
+/// How a task's ancestor cgroup is found: 0, `bpf_get_current_ancestor_cgroup_id`; where
+/// tracing programs lack that helper, by walking `current->cgroups->dfl_cgrp` at BTF offsets,
+/// 1 to its `ancestor_ids[]` (before 6.2), 2 to its `ancestors[]` and each one's `kn->id`.
+#[unsafe(no_mangle)]
+static CGROUP_ANCESTRY: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static TASK_CGROUPS_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static CSS_SET_DFL_CGRP_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static CGROUP_LEVEL_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static CGROUP_ANCESTORS_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static CGROUP_KN_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static KERNFS_NODE_ID_OFFSET: Global<u32> = Global::new(0);
+
+/// The id of the current task's cgroup v2 ancestor at `level` (its own at its level), 0 if it
+/// is not that deep.
+#[inline(always)]
+fn current_ancestor_cgroup_id(level: u32) -> u64 {
+    let how = CGROUP_ANCESTRY.load();
+    if how == 0 {
+        return unsafe { bpf_get_current_ancestor_cgroup_id(level as i32) };
+    }
+    let read = |address: u64| unsafe { aya_ebpf::helpers::bpf_probe_read_kernel(address as *const u64) }.unwrap_or(0);
+    let at = |base: u64, offset: &Global<u32>| base + u64::from(offset.load());
+    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task() };
+    let cgroup = read(at(read(at(task, &TASK_CGROUPS_OFFSET)), &CSS_SET_DFL_CGRP_OFFSET));
+    if cgroup == 0 || (read(at(cgroup, &CGROUP_LEVEL_OFFSET)) as u32) < level {
+        return 0;
+    }
+    let ancestor = read(at(cgroup, &CGROUP_ANCESTORS_OFFSET) + 8 * u64::from(level));
+    match how {
+        1 => ancestor, // ancestor_ids[level] is the id
+        _ if ancestor == 0 => 0,
+        _ => read(at(read(at(ancestor, &CGROUP_KN_OFFSET)), &KERNFS_NODE_ID_OFFSET)),
+    }
 }
 
 #[inline(always)]
@@ -275,13 +316,6 @@ pub fn count_lost_at(index: u32) {
 #[inline(always)]
 pub fn emit<T: 'static>(event: T) -> bool {
     emit_with(|entry: *mut T| unsafe { entry.write(event) })
-}
-
-/// [`emit`] for records with runs of constant zero fields, which a plain write turns into a
-/// call to a byte-by-byte memset; a volatile write stores them field by field.
-#[inline(always)]
-pub fn emit_volatile<T: 'static>(event: T) -> bool {
-    emit_with(|entry: *mut T| unsafe { entry.write_volatile(event) })
 }
 
 /// Writes `event` into `dst` field by field. Built whole on the stack and copied, a record takes

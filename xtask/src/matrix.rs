@@ -22,6 +22,7 @@ const HOST_ONLY: &[(&str, &str)] = &[
     ("a_read_blocked_on_a_pipe_is_blocked_time", "asserts a share of time (blocked >= 95%), which emulation distorts"),
     ("reads_competing_for_one_cpu_wait_in_the_run_queue", "asserts run-queue shares, which emulation distorts"),
     ("a_read_alone_on_its_cpu_never_waits_beyond_noise", "asserts an idle CPU's run queue, but an emulated vCPU waits for its host thread"),
+    ("blocked_pipe_reads_counted_in_the_kernel_agree_with_events", "asserts blocked shares (>= 90%) and two tracers' latencies at the tail, which emulation distorts (the exact I/O counts run in the VMs: io_by_fd_kind_counted_in_the_kernel_agrees_with_events)"),
     ("kernel_counted_latencies_agree_with_events", "asserts two tracers' latencies within 1.5%, which emulation's longer programs and extra preemptions break (the exact counts run in the VMs: kernel_counts_agree_with_events)"),
     ("by_comm_counted_in_the_kernel_agrees_with_events", "asserts two tracers' latencies agree within 5% and the reader places a process within a 150 ms pause"),
     ("tracer_reports_the_throttling_and_the_run_queue_wait_it_causes", "asserts that a CPU quota more than doubles the readers' run-queue p99; under TCG they wait long without one too"),

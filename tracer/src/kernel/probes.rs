@@ -137,6 +137,23 @@ impl Probes {
     /// Loads and attaches every program `config` asks for, then marks the targets traced: once
     /// this returns, their next syscall is seen. `times` gets a lap per phase.
     pub fn load(config: &ProbeConfig, times: &mut StartupTimes) -> Result<Self> {
+        match Self::load_with(config, times, false) {
+            // Tracing programs before 6.4 may lack the helper that finds a task's ancestor
+            // cgroup: the kernel's own structs are walked instead.
+            Err(err) if !config.cgroups.is_empty() && format!("{err:#}").contains("bpf_get_current_ancestor_cgroup_id") => {
+                let mut probes = Self::load_with(config, times, true)?;
+                probes.replacements.push(
+                    "cgroups matched by walking task_struct.cgroups at BTF offsets: this kernel's tracing programs have no bpf_get_current_ancestor_cgroup_id"
+                        .to_string(),
+                );
+                Ok(probes)
+            }
+            loaded => loaded,
+        }
+    }
+
+    /// [`Probes::load`], with `cgroup_walk`: targets' cgroups matched by walking the task's.
+    fn load_with(config: &ProbeConfig, times: &mut StartupTimes, cgroup_walk: bool) -> Result<Self> {
         check_privileges()?;
         if !Path::new(BTF_PATH).exists() {
             bail!("this kernel has no BTF ({BTF_PATH} is missing); tracer needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
@@ -150,7 +167,7 @@ impl Probes {
         let (sched, net, fds) = (config.sched_split, config.net, config.kernel_counts);
         let our_btf = std::thread::spawn(move || -> Result<Btf> {
             let data = btf::read(BTF_PATH)?;
-            let _ = struct_offsets_tx.send(btf_offsets(&data, sched, net, fds));
+            let _ = struct_offsets_tx.send(btf_offsets(&data, sched, net, fds, cgroup_walk));
             Btf::parse(&data, object::Endianness::default()).context("cannot parse the kernel's BTF")
         });
         let pid_max = read_pid_max()?;
@@ -420,10 +437,24 @@ fn with_io_slots(flags: &[(u32, u32)], io_slots: &[u32]) -> Result<Vec<(u32, u32
 
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
 /// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
-fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool) -> Result<(Vec<(&'static str, u32)>, KernelFeatures)> {
+fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool, cgroup_walk: bool) -> Result<(Vec<(&'static str, u32)>, KernelFeatures)> {
     let offset = |name: &str, member: &str| btf::member_offset(BTF_PATH, data, name, member);
     let features = KernelFeatures::from_btf(data)?;
     let mut offsets = Vec::new();
+    if cgroup_walk {
+        // current->cgroups->dfl_cgrp, its level, and its ancestors: ids before 6.2, pointers
+        // (whose kernfs node has the id) after.
+        let ids = btf::has_member(data, "cgroup", "ancestor_ids");
+        offsets.push(("CGROUP_ANCESTRY", if ids { 1 } else { 2 }));
+        offsets.push(("TASK_CGROUPS_OFFSET", offset("task_struct", "cgroups")?));
+        offsets.push(("CSS_SET_DFL_CGRP_OFFSET", offset("css_set", "dfl_cgrp")?));
+        offsets.push(("CGROUP_LEVEL_OFFSET", offset("cgroup", "level")?));
+        offsets.push(("CGROUP_ANCESTORS_OFFSET", offset("cgroup", if ids { "ancestor_ids" } else { "ancestors" })?));
+        if !ids {
+            offsets.push(("CGROUP_KN_OFFSET", offset("cgroup", "kn")?));
+            offsets.push(("KERNFS_NODE_ID_OFFSET", offset("kernfs_node", "id")?));
+        }
+    }
     // Without the socket tracepoints, a socket syscall's socket is read through its fd.
     let socket_from_fd = net && !features.socket_tracepoints;
     // The fd table's offsets, for fd kinds and for the sockets of fds (those accept returns).

@@ -222,6 +222,11 @@ impl Aggregator {
         }
     }
 
+    /// Whether the tables show syscall `nr` (`-e`); the others only follow fds.
+    pub fn shows(&self, nr: u32) -> bool {
+        self.shown.as_ref().is_none_or(|shown| shown.contains(nr))
+    }
+
     pub fn record(&mut self, rec: &SyscallRecord) {
         self.net.on_syscall(rec);
         if self.shown.as_ref().is_some_and(|shown| !shown.contains(rec.nr)) {

@@ -209,6 +209,9 @@ impl Reader {
         if let (true, UserCopy::Path(path)) = (opened, &rec.user) {
             self.aggregator.net.name_fd(tgid, rec.call.ret as i32, String::from_utf8_lossy(path).into_owned());
         }
+        if !self.aggregator.shows(rec.call.nr) {
+            return; // delivered only to follow fds (-e): no line of its own
+        }
         let (mut user_stack, mut kernel_stack) = (Vec::new(), Vec::new());
         if let Some(stacks) = &mut self.stacks {
             if let Some(StackRead::Frames(ips)) = &rec.user_stack {
