@@ -246,7 +246,7 @@ type Left = Vec<(String, String)>;
 fn plan() -> Result<(Vec<Suite>, Left)> {
     let mut suites = Vec::new();
     let mut left = Left::new();
-    let mut seen_tests = Vec::new();
+    let mut seen = Vec::new();
     for (name, exe) in test_executables()? {
         let list = |skips: &[&str]| -> Result<Vec<String>> {
             let mut cmd = Command::new(&exe);
@@ -259,7 +259,8 @@ fn plan() -> Result<(Vec<Suite>, Left)> {
             Ok(text.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_string).collect())
         };
         let all = list(&[])?;
-        seen_tests.extend(all.iter().cloned());
+        seen.extend(all.iter().cloned());
+        seen.push(name.clone());
         if let Some((_, why)) = HOST_ONLY.iter().find(|(n, _)| *n == name) {
             left.push((format!("{name} (suite)"), why.to_string()));
             continue;
@@ -276,8 +277,9 @@ fn plan() -> Result<(Vec<Suite>, Left)> {
         }
         suites.push(Suite { name, argv, tests });
     }
+    // A test renamed or split leaves a stale entry: say so, or it would run in the VMs unnoticed.
     for (name, _) in HOST_ONLY {
-        if !seen_tests.iter().any(|t| t == name) && !suites.iter().any(|s| s.name == *name) && !left.iter().any(|(l, _)| l.starts_with(&format!("{name} "))) {
+        if !seen.iter().any(|known| known == name) {
             println!("xtask: HOST_ONLY names {name}, which is no suite or test of tests/tests");
         }
     }
