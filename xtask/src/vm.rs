@@ -8,7 +8,7 @@
 //!   kernel's 9p modules, `/init`) and starts QEMU (TCG: this machine's KVM cannot run stock
 //!   kernels), then streams each job's output as it grows and kills QEMU at the deadline;
 //! - `/init`: loads the modules, mounts the shares and the kernel file systems, and chroots
-//!   into the host's root to run this same xtask binary as `__vm-guest`, PID 1 of the VM;
+//!   into the host's root to run a copy of this xtask binary as `__vm-guest`, PID 1 of the VM;
 //! - guest: closes every fd above 2, runs the jobs one after another (each with only fds
 //!   0, 1 and 2, in its own process group, killed at its own timeout), writes `N.out` and
 //!   `N.rc` for each, and powers the VM off.
@@ -122,14 +122,15 @@ fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        match (c, c == '\\') {
-            (_, true) => match chars.next() {
-                Some('t') => out.push('\t'),
-                Some('n') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            },
-            (c, false) => out.push(c),
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
         }
     }
     out
@@ -177,6 +178,7 @@ pub fn command(args: &[String]) -> Result<ExitCode> {
 /// jobs print, as they print it, with the job's index.
 pub fn run(kernel: &Kernel, machine: &Machine, spec: &Spec, line: &dyn Fn(usize, &str)) -> Result<Outcome> {
     let started = Instant::now();
+    sweep_stale();
     static VMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = VMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let work = std::env::temp_dir().join(format!("tracer-vm-{}-{n}-{}", std::process::id(), kernel.series));
@@ -191,6 +193,21 @@ pub fn run(kernel: &Kernel, machine: &Machine, spec: &Spec, line: &dyn Fn(usize,
     }
     let (jobs, failure) = result?;
     Ok(Outcome { jobs, failure, wall: started.elapsed() })
+}
+
+/// Removes what VMs of xtask processes that are gone (killed, say) left in the temp dir.
+fn sweep_stale() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("tracer-vm-").and_then(|rest| rest.split('-').next()) else { continue };
+        // Gone, or a zombie nobody reaped yet.
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z'));
+        if pid.parse::<u32>().is_ok() && !alive {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 type Results = (Vec<(JobEnd, String)>, Option<String>);
@@ -226,6 +243,13 @@ fn boot(kernel: &Kernel, machine: &Machine, spec: &Spec, work: &Path, line: &dyn
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(fs::File::create(work.join("qemu.log"))?);
+    // QEMU goes when xtask goes, killed or not: a VM left behind could run until it hangs.
+    unsafe {
+        qemu.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = qemu.spawn().context("cannot start qemu-system-x86_64 (cargo xtask setup installs it)")?;
 
     let deadline = Instant::now() + machine.timeout;
@@ -482,6 +506,8 @@ pub fn guest(dir: &Path) -> ! {
 
 fn guest_jobs(dir: &Path) -> Result<()> {
     let spec = Spec::decode(&fs::read_to_string(dir.join("spec")).context("read the spec")?)?;
+    // Here too, not only in the jobs: a relative program path is then the caller's.
+    std::env::set_current_dir(&spec.cwd).with_context(|| format!("no {} in the VM", spec.cwd.display()))?;
     for (i, job) in spec.jobs.iter().enumerate() {
         let output = fs::File::create(dir.join(format!("{i}.out")))?;
         let end = guest_job(&spec, job, &output);
