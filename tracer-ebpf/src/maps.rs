@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    conn_bucket, hist_bucket, io_slot, ConnEntry, ConnectStart, Event, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
+    conn_bucket, hist_bucket, io_slot, ConnEntry, ConnectStart, Event, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockEvent, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
     IO_KINDS, IO_SLOTS,
     LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
 };
@@ -229,19 +229,30 @@ fn current_ancestor_cgroup_id(level: u32) -> u64 {
     if how == 0 {
         return unsafe { bpf_get_current_ancestor_cgroup_id(level as i32) };
     }
-    let read = |address: u64| unsafe { aya_ebpf::helpers::bpf_probe_read_kernel(address as *const u64) }.unwrap_or(0);
-    let at = |base: u64, offset: &Global<u32>| base + u64::from(offset.load());
     let task = unsafe { aya_ebpf::helpers::bpf_get_current_task() };
-    let cgroup = read(at(read(at(task, &TASK_CGROUPS_OFFSET)), &CSS_SET_DFL_CGRP_OFFSET));
-    if cgroup == 0 || (read(at(cgroup, &CGROUP_LEVEL_OFFSET)) as u32) < level {
+    let cgroup = read_kernel_u64(field_at(read_kernel_u64(field_at(task, &TASK_CGROUPS_OFFSET)), &CSS_SET_DFL_CGRP_OFFSET));
+    if cgroup == 0 || (read_kernel_u64(field_at(cgroup, &CGROUP_LEVEL_OFFSET)) as u32) < level {
         return 0;
     }
-    let ancestor = read(at(cgroup, &CGROUP_ANCESTORS_OFFSET) + 8 * u64::from(level));
+    let ancestor = read_kernel_u64(unsafe { field_at(cgroup, &CGROUP_ANCESTORS_OFFSET).add(level as usize) });
     match how {
         1 => ancestor, // ancestor_ids[level] is the id
         _ if ancestor == 0 => 0,
-        _ => read(at(read(at(ancestor, &CGROUP_KN_OFFSET)), &KERNFS_NODE_ID_OFFSET)),
+        _ => read_kernel_u64(field_at(read_kernel_u64(field_at(ancestor, &CGROUP_KN_OFFSET)), &KERNFS_NODE_ID_OFFSET)),
     }
+}
+
+/// The address of a field of a kernel object, at its offset from the kernel's BTF (a load-time
+/// constant).
+#[inline(always)]
+pub fn field_at(base: u64, offset: &Global<u32>) -> *const u64 {
+    (base + u64::from(offset.load())) as *const u64
+}
+
+/// The kernel word at `address`; 0 if it cannot be read.
+#[inline(always)]
+pub fn read_kernel_u64(address: *const u64) -> u64 {
+    unsafe { aya_ebpf::helpers::bpf_probe_read_kernel(address) }.unwrap_or(0)
 }
 
 #[inline(always)]
@@ -311,13 +322,6 @@ pub fn count_lost_at(index: u32) {
     }
 }
 
-/// Writes one record of any of the shared types (`Event`, `SockEvent`), or counts it lost when
-/// the ring buffer is full.
-#[inline(always)]
-pub fn emit<T: 'static>(event: T) -> bool {
-    emit_with(|entry: *mut T| unsafe { entry.write(event) })
-}
-
 /// Writes `event` into `dst` field by field. Built whole on the stack and copied, a record takes
 /// 64 bytes of the program's frame, and kernels before 6.9 round frames up and add them up
 /// against the 512-byte limit; field by field, it stays in registers (no memcpy/memset call).
@@ -342,6 +346,24 @@ pub fn write_event(dst: *mut Event, event: Event) {
 #[inline(always)]
 pub fn emit_event(event: Event) -> bool {
     emit_with(|entry: *mut Event| write_event(entry, event))
+}
+
+/// Sends a socket record (see [`write_event`]), its addresses copied from `tuple` (a map
+/// value: 8-aligned), zero without; false, and counted lost, when the ring buffer is full.
+#[inline(always)]
+pub fn emit_sock_event(kind: u32, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>) -> bool {
+    emit_with(|entry: *mut SockEvent| unsafe {
+        core::ptr::write_volatile(&raw mut (*entry).kind, kind);
+        core::ptr::write_volatile(&raw mut (*entry).fd, fd);
+        core::ptr::write_volatile(&raw mut (*entry).tgid, tgid);
+        core::ptr::write_volatile(&raw mut (*entry).tid, tid);
+        core::ptr::write_volatile(&raw mut (*entry).sk, sk);
+        core::ptr::write_volatile(&raw mut (*entry).latency_ns, latency_ns);
+        match tuple {
+            Some(tuple) => copy_tuple(&raw mut (*entry).tuple, tuple),
+            None => zero_tuple(&raw mut (*entry).tuple),
+        }
+    })
 }
 
 const _: () = assert!(core::mem::size_of::<SockTuple>() % 8 == 0);

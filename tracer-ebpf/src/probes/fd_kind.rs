@@ -5,7 +5,7 @@
 use aya_ebpf::{helpers::bpf_get_current_task, helpers::bpf_probe_read_kernel, Global};
 use tracer_common::{FdKindSeen, InFlight, FD_KIND_FILE, FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET};
 
-use crate::maps::fd_generation;
+use crate::maps::{fd_generation, field_at};
 
 #[unsafe(no_mangle)]
 static TASK_FILES_OFFSET: Global<u32> = Global::new(0);
@@ -36,12 +36,6 @@ static NET_ON: Global<u32> = Global::new(0);
 #[inline(always)]
 pub fn connections_traced() -> bool {
     NET_ON.load() != 0
-}
-
-/// The socket behind `fd`, an fd an accept just returned; 0 if it cannot be read.
-#[inline(always)]
-pub fn socket_of_new_fd(fd: i32) -> u64 {
-    file_sock(fd).unwrap_or(0)
 }
 
 const S_IFMT: u16 = 0o170000;
@@ -98,18 +92,13 @@ pub fn socket_of_fd(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> u64 
     file_sock(fd).unwrap_or(0)
 }
 
-/// The address of a field at a BTF offset of a kernel object.
+/// The socket behind `fd` (`file->private_data->sk`), e.g. an fd an accept just returned.
 #[inline(always)]
-fn at(base: u64, offset: &Global<u32>) -> *const u64 {
-    (base + u64::from(offset.load())) as *const u64
-}
-
-#[inline(always)]
-fn file_sock(fd: i32) -> Option<u64> {
+pub fn file_sock(fd: i32) -> Option<u64> {
     unsafe {
         let file = fd_file(fd)?;
-        let socket = bpf_probe_read_kernel(at(file, &FILE_PRIVATE_DATA_OFFSET)).ok()?;
-        bpf_probe_read_kernel(at(socket, &SOCKET_SK_OFFSET)).ok()
+        let socket = bpf_probe_read_kernel(field_at(file, &FILE_PRIVATE_DATA_OFFSET)).ok()?;
+        bpf_probe_read_kernel(field_at(socket, &SOCKET_SK_OFFSET)).ok()
     }
 }
 
@@ -121,13 +110,13 @@ fn fd_file(fd: i32) -> Option<u64> {
     }
     unsafe {
         let task = bpf_get_current_task();
-        let files = bpf_probe_read_kernel(at(task, &TASK_FILES_OFFSET)).ok()?;
-        let fdt = bpf_probe_read_kernel(at(files, &FILES_FDT_OFFSET)).ok()?;
-        let max_fds = bpf_probe_read_kernel(at(fdt, &FDT_MAX_FDS_OFFSET).cast::<u32>()).ok()?;
+        let files = bpf_probe_read_kernel(field_at(task, &TASK_FILES_OFFSET)).ok()?;
+        let fdt = bpf_probe_read_kernel(field_at(files, &FILES_FDT_OFFSET)).ok()?;
+        let max_fds = bpf_probe_read_kernel(field_at(fdt, &FDT_MAX_FDS_OFFSET).cast::<u32>()).ok()?;
         if fd as u32 >= max_fds {
             return None;
         }
-        let fds = bpf_probe_read_kernel(at(fdt, &FDT_FD_OFFSET)).ok()?;
+        let fds = bpf_probe_read_kernel(field_at(fdt, &FDT_FD_OFFSET)).ok()?;
         let file = bpf_probe_read_kernel((fds + 8 * fd as u64) as *const u64).ok()?;
         (file != 0).then_some(file)
     }
@@ -137,8 +126,8 @@ fn fd_file(fd: i32) -> Option<u64> {
 fn read_fd_kind(fd: i32) -> Option<u32> {
     unsafe {
         let file = fd_file(fd)?;
-        let inode = bpf_probe_read_kernel(at(file, &FILE_INODE_OFFSET)).ok()?;
-        let mode = bpf_probe_read_kernel(at(inode, &INODE_MODE_OFFSET).cast::<u16>()).ok()?;
+        let inode = bpf_probe_read_kernel(field_at(file, &FILE_INODE_OFFSET)).ok()?;
+        let mode = bpf_probe_read_kernel(field_at(inode, &INODE_MODE_OFFSET).cast::<u16>()).ok()?;
         Some(match mode & S_IFMT {
             S_IFSOCK => FD_KIND_SOCKET,
             S_IFIFO => FD_KIND_PIPE,

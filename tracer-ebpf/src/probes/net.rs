@@ -14,9 +14,9 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
     Global,
 };
-use tracer_common::{ConnEntry, ConnectStart, SockEvent, SockTuple, CONN_NO_ROW, EVENT_CONNECT};
+use tracer_common::{ConnEntry, ConnectStart, SockTuple, CONN_NO_ROW, EVENT_CONNECT};
 
-use crate::maps::{connections_on, count_lost, emit, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
+use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -126,7 +126,8 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
-                emit(SockEvent { kind: EVENT_CONNECT, fd: -1, tgid: start.tgid, tid: start.tid, sk, latency_ns, tuple });
+                let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
+                emit_sock_event(EVENT_CONNECT, -1, start.tgid, start.tid, sk, latency_ns, tuple);
             }
         }
         TCP_CLOSE => {

@@ -9,13 +9,13 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    Event, InFlight, SockEvent, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
+    Event, InFlight, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
     FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
 };
 
-use super::fd_kind::{connections_traced, fd_kind, socket_from_fd, socket_of_fd, socket_of_new_fd};
+use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
 use crate::maps::{
-    clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, copy_tuple, count_lost, emit_event, emit_with, fd_generation, zero_tuple, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -186,7 +186,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     // An accepted connection: which socket its fd is, whoever uses it next (a load-time
     // constant: only with the socket tracepoints' feature on).
     if connections_traced() && flags & SYSCALL_ACCEPTS != 0 && ret >= 0 {
-        let accepted = socket_of_new_fd(ret as i32);
+        let accepted = file_sock(ret as i32).unwrap_or(0);
         if accepted != 0 {
             announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns);
         }
@@ -279,18 +279,7 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     // Written in place, its addresses copied from the map: on the stack, the record and a copy
     // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
     let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
-    let written = emit_with(|entry: *mut SockEvent| unsafe {
-        core::ptr::write_volatile(&raw mut (*entry).kind, EVENT_SOCKET);
-        core::ptr::write_volatile(&raw mut (*entry).fd, fd);
-        core::ptr::write_volatile(&raw mut (*entry).tgid, tgid);
-        core::ptr::write_volatile(&raw mut (*entry).tid, tid);
-        core::ptr::write_volatile(&raw mut (*entry).sk, sk);
-        core::ptr::write_volatile(&raw mut (*entry).latency_ns, start_ns);
-        match tuple {
-            Some(tuple) => copy_tuple(&raw mut (*entry).tuple, tuple),
-            None => zero_tuple(&raw mut (*entry).tuple),
-        }
-    });
+    let written = emit_sock_event(EVENT_SOCKET, fd, tgid, tid, sk, start_ns, tuple);
     if !written {
         return None;
     }
