@@ -2,7 +2,7 @@
 //! program reads a kernel struct (`task_struct.pid` in the scheduler programs, the addresses of
 //! `struct sock` in the TCP state program). Reading the running kernel's BTF is what CO-RE
 //! relocations do; aya 0.14 has none for Rust programs.
-use std::fs;
+use std::{collections::HashMap, fs};
 
 use anyhow::{bail, Context, Result};
 
@@ -13,15 +13,70 @@ const KIND_UNION: u32 = 5;
 const KIND_TYPEDEF: u32 = 8;
 const KIND_FUNC_PROTO: u32 = 13;
 
-/// Byte offset of `member` in `struct name`, from the bytes of BTF file `path`; a member of an
-/// anonymous struct or union inside it (`sock_common.skc_daddr`) is found too.
-pub fn member_offset(path: &str, data: &[u8], name: &str, member: &str) -> Result<u32> {
-    member_offset_in(data, name, member).with_context(|| format!("{path}: struct {name}, member {member}"))
-}
-
 /// Reads BTF file `path` (sysfs serves it a page per read, so this takes a few milliseconds).
 pub fn read(path: &str) -> Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {path}"))
+}
+
+/// A kernel's BTF, parsed once, with its structs and typedefs indexed by name: every offset and
+/// feature tracer asks of it at start-up.
+pub struct KernelBtf<'a> {
+    types: Types<'a>,
+    structs: HashMap<&'a [u8], usize>,
+    typedefs: HashMap<&'a [u8], usize>,
+}
+
+impl<'a> KernelBtf<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        let types = Types::parse(data)?;
+        let (mut structs, mut typedefs) = (HashMap::new(), HashMap::new());
+        for id in 1..types.starts.len() {
+            let (kind, name_off, ..) = types.header(id)?;
+            let index = match kind {
+                KIND_STRUCT => &mut structs,
+                KIND_TYPEDEF => &mut typedefs,
+                _ => continue,
+            };
+            // The first of a name, as a linear search would find it.
+            index.entry(types.string(name_off)).or_insert(id);
+        }
+        Ok(Self { types, structs, typedefs })
+    }
+
+    /// Byte offset of `member` in `struct name`; a member of an anonymous struct or union inside
+    /// it (`sock_common.skc_daddr`) is found too.
+    pub fn member_offset(&self, name: &str, member: &str) -> Result<u32> {
+        let id = *self.structs.get(name.as_bytes()).with_context(|| format!("kernel BTF: no struct {name}"))?;
+        match self.types.find(id, member.as_bytes(), 0)? {
+            Some(bits) => Ok(bits / 8),
+            None => bail!("kernel BTF: struct {name} has no member {member}"),
+        }
+    }
+
+    /// Whether `struct name` has `member` (anonymous members looked into).
+    pub fn has_member(&self, name: &str, member: &str) -> bool {
+        self.member_offset(name, member).is_ok()
+    }
+
+    /// How many arguments BTF tracepoint `name` passes its programs, or `None` where this kernel
+    /// has no such tracepoint: its `btf_trace_NAME` typedef points to a function whose first
+    /// parameter is the tracepoint's own data pointer, then the arguments (what aya's
+    /// `BtfTracePoint::load` looks up, and what the verifier checks a program's context reads
+    /// against).
+    pub fn tracepoint_arg_count(&self, name: &str) -> Result<Option<usize>> {
+        let typedef = format!("btf_trace_{name}");
+        let Some(&id) = self.typedefs.get(typedef.as_bytes()) else { return Ok(None) };
+        let types = &self.types;
+        // A typedef's and a pointer's type follow their name and info.
+        let (.., at) = types.header(id)?;
+        let (ptr_kind, .., ptr_at) = types.header(u32_at(types.data, at + 8)? as usize)?;
+        let proto = u32_at(types.data, ptr_at + 8)? as usize;
+        let (proto_kind, _, params, ..) = types.header(proto)?;
+        if ptr_kind != KIND_PTR || proto_kind != KIND_FUNC_PROTO || params == 0 {
+            bail!("{typedef} is not a pointer to a function");
+        }
+        Ok(Some(params - 1))
+    }
 }
 
 /// The type section of a BTF blob, with where each type starts.
@@ -60,7 +115,7 @@ impl<'a> Types<'a> {
         Ok(Self { data, strings, starts })
     }
 
-    fn string(&self, off: u32) -> &[u8] {
+    fn string(&self, off: u32) -> &'a [u8] {
         let rest = self.data.get(self.strings + off as usize..).unwrap_or_default();
         &rest[..rest.iter().position(|b| *b == 0).unwrap_or(rest.len())]
     }
@@ -95,51 +150,8 @@ impl<'a> Types<'a> {
     }
 }
 
-/// How many arguments BTF tracepoint `name` passes its programs, or `None` where this kernel has
-/// no such tracepoint: its `btf_trace_NAME` typedef points to a function whose first parameter
-/// is the tracepoint's own data pointer, then the arguments (what aya's `BtfTracePoint::load`
-/// looks up, and what the verifier checks a program's context reads against).
-pub fn tracepoint_arg_count(data: &[u8], name: &str) -> Result<Option<usize>> {
-    let types = Types::parse(data)?;
-    let typedef = format!("btf_trace_{name}");
-    for id in 1..types.starts.len() {
-        let (kind, name_off, .., at) = types.header(id)?;
-        if kind != KIND_TYPEDEF || types.string(name_off) != typedef.as_bytes() {
-            continue;
-        }
-        // A typedef's and a pointer's type follow their name and info.
-        let (ptr_kind, .., ptr_at) = types.header(u32_at(data, at + 8)? as usize)?;
-        let proto = u32_at(data, ptr_at + 8)? as usize;
-        let (proto_kind, _, params, ..) = types.header(proto)?;
-        if ptr_kind != KIND_PTR || proto_kind != KIND_FUNC_PROTO || params == 0 {
-            bail!("{typedef} is not a pointer to a function");
-        }
-        return Ok(Some(params - 1));
-    }
-    Ok(None)
-}
-
-/// Whether `struct name` has `member` (anonymous members looked into).
-pub fn has_member(data: &[u8], name: &str, member: &str) -> bool {
-    member_offset_in(data, name, member).is_ok()
-}
-
 fn u32_at(data: &[u8], at: usize) -> Result<u32> {
     Ok(u32::from_le_bytes(data.get(at..at + 4).context("truncated BTF")?.try_into().unwrap()))
-}
-
-fn member_offset_in(data: &[u8], name: &str, member: &str) -> Result<u32> {
-    let types = Types::parse(data)?;
-    for id in 1..types.starts.len() {
-        let (kind, name_off, ..) = types.header(id)?;
-        if kind == KIND_STRUCT && types.string(name_off) == name.as_bytes() {
-            return match types.find(id, member.as_bytes(), 0)? {
-                Some(bits) => Ok(bits / 8),
-                None => bail!("no such member"),
-            };
-        }
-    }
-    bail!("no such struct")
 }
 
 #[cfg(test)]
@@ -148,23 +160,23 @@ mod tests {
 
     #[test]
     fn finds_task_struct_pid_in_this_kernel() {
-        let path = "/sys/kernel/btf/vmlinux";
-        let data = read(path).unwrap();
-        let pid = member_offset(path, &data, "task_struct", "pid").unwrap();
-        let tgid = member_offset(path, &data, "task_struct", "tgid").unwrap();
+        let data = read("/sys/kernel/btf/vmlinux").unwrap();
+        let btf = KernelBtf::parse(&data).unwrap();
+        let pid = btf.member_offset("task_struct", "pid").unwrap();
+        let tgid = btf.member_offset("task_struct", "tgid").unwrap();
         assert_eq!(tgid, pid + 4, "pid and tgid are adjacent pid_t fields");
-        assert!(member_offset(path, &data, "task_struct", "no_such_member").is_err());
-        assert!(member_offset(path, &data, "no_such_struct", "pid").is_err());
+        assert!(btf.member_offset("task_struct", "no_such_member").is_err());
+        assert!(btf.member_offset("no_such_struct", "pid").is_err());
         // Members of anonymous unions and structs: sock_common's address and port pairs.
-        let daddr = member_offset(path, &data, "sock_common", "skc_daddr").unwrap();
-        let saddr = member_offset(path, &data, "sock_common", "skc_rcv_saddr").unwrap();
+        let daddr = btf.member_offset("sock_common", "skc_daddr").unwrap();
+        let saddr = btf.member_offset("sock_common", "skc_rcv_saddr").unwrap();
         assert_eq!(saddr, daddr + 4, "skc_daddr and skc_rcv_saddr form skc_addrpair");
         // This kernel's tracepoints: sched_switch with prev_state (5.18+), sock_send_length (6.3+).
-        assert_eq!(tracepoint_arg_count(&data, "sched_switch").unwrap(), Some(4));
-        assert_eq!(tracepoint_arg_count(&data, "sock_send_length").unwrap(), Some(3));
-        assert_eq!(tracepoint_arg_count(&data, "no_such_tracepoint").unwrap(), None);
-        assert!(has_member(&data, "task_struct", "__state") && !has_member(&data, "task_struct", "state"));
-        let dport = member_offset(path, &data, "sock_common", "skc_dport").unwrap();
-        assert_eq!(member_offset(path, &data, "sock_common", "skc_num").unwrap(), dport + 2);
+        assert_eq!(btf.tracepoint_arg_count("sched_switch").unwrap(), Some(4));
+        assert_eq!(btf.tracepoint_arg_count("sock_send_length").unwrap(), Some(3));
+        assert_eq!(btf.tracepoint_arg_count("no_such_tracepoint").unwrap(), None);
+        assert!(btf.has_member("task_struct", "__state") && !btf.has_member("task_struct", "state"));
+        let dport = btf.member_offset("sock_common", "skc_dport").unwrap();
+        assert_eq!(btf.member_offset("sock_common", "skc_num").unwrap(), dport + 2);
     }
 }

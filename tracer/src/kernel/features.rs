@@ -3,7 +3,7 @@
 //! kernels have is replaced, never required: each replacement is said in one line.
 use anyhow::Result;
 
-use super::btf;
+use super::btf::KernelBtf;
 
 /// The optional hooks and kernel fields whose presence changes how a feature is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,12 +19,12 @@ pub struct KernelFeatures {
 }
 
 impl KernelFeatures {
-    pub fn from_btf(data: &[u8]) -> Result<Self> {
+    pub fn from_btf(btf: &KernelBtf) -> Result<Self> {
         Ok(Self {
-            switch_prev_state: btf::tracepoint_arg_count(data, "sched_switch")?.is_some_and(|args| args >= 4),
-            task_state_member: if btf::has_member(data, "task_struct", "__state") { "__state" } else { "state" },
-            socket_tracepoints: btf::tracepoint_arg_count(data, "sock_send_length")?.is_some()
-                && btf::tracepoint_arg_count(data, "sock_recv_length")?.is_some(),
+            switch_prev_state: btf.tracepoint_arg_count("sched_switch")?.is_some_and(|args| args >= 4),
+            task_state_member: if btf.has_member("task_struct", "__state") { "__state" } else { "state" },
+            socket_tracepoints: btf.tracepoint_arg_count("sock_send_length")?.is_some()
+                && btf.tracepoint_arg_count("sock_recv_length")?.is_some(),
         })
     }
 
@@ -54,8 +54,8 @@ mod tests {
 
     #[test]
     fn this_kernel_has_the_newest_hooks() {
-        let data = btf::read("/sys/kernel/btf/vmlinux").unwrap();
-        let features = KernelFeatures::from_btf(&data).unwrap();
+        let data = super::super::btf::read("/sys/kernel/btf/vmlinux").unwrap();
+        let features = KernelFeatures::from_btf(&KernelBtf::parse(&data).unwrap()).unwrap();
         assert_eq!(
             features,
             KernelFeatures { switch_prev_state: true, task_state_member: "__state", socket_tracepoints: true }

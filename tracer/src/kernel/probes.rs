@@ -15,7 +15,7 @@ use aya::{
 use aya_obj::btf::BtfKind;
 use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
-use super::{btf, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf::{self, KernelBtf}, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -438,13 +438,14 @@ fn with_io_slots(flags: &[(u32, u32)], io_slots: &[u32]) -> Result<Vec<(u32, u32
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
 /// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
 fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool, cgroup_walk: bool) -> Result<(Vec<(&'static str, u32)>, KernelFeatures)> {
-    let offset = |name: &str, member: &str| btf::member_offset(BTF_PATH, data, name, member);
-    let features = KernelFeatures::from_btf(data)?;
+    let btf = KernelBtf::parse(data).with_context(|| format!("cannot parse {BTF_PATH}"))?;
+    let offset = |name: &str, member: &str| btf.member_offset(name, member);
+    let features = KernelFeatures::from_btf(&btf)?;
     let mut offsets = Vec::new();
     if cgroup_walk {
         // current->cgroups->dfl_cgrp, its level, and its ancestors: ids before 6.2, pointers
         // (whose kernfs node has the id) after.
-        let ids = btf::has_member(data, "cgroup", "ancestor_ids");
+        let ids = btf.has_member("cgroup", "ancestor_ids");
         offsets.push(("CGROUP_ANCESTRY", if ids { 1 } else { 2 }));
         offsets.push(("TASK_CGROUPS_OFFSET", offset("task_struct", "cgroups")?));
         offsets.push(("CSS_SET_DFL_CGRP_OFFSET", offset("css_set", "dfl_cgrp")?));

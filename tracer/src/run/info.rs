@@ -33,7 +33,7 @@ pub fn run() -> Result<i32> {
         return Ok(1);
     }
     println!("{:<15}enough to load and attach programs", "privileges");
-    let features = KernelFeatures::from_btf(&btf::read(BTF_PATH)?)?;
+    let features = KernelFeatures::from_btf(&btf::KernelBtf::parse(&btf::read(BTF_PATH)?)?)?;
     for (feature, how) in hooks(&features) {
         println!("{feature:<15}{how}");
     }
