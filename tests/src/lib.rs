@@ -367,19 +367,6 @@ fn forward_lines(stderr: ChildStderr) -> (mpsc::Receiver<String>, thread::JoinHa
     (rx, forwarder)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_units() {
-        assert_eq!(parse_duration_ns("999ns"), 999);
-        assert_eq!(parse_duration_ns("1.23us"), 1230);
-        assert_eq!(parse_duration_ns("50.1ms"), 50_100_000);
-        assert_eq!(parse_duration_ns("2.00s"), 2_000_000_000);
-    }
-}
-
 /// Where cgroup2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid system.
 pub fn cgroup2_root() -> PathBuf {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -560,4 +547,17 @@ pub fn op_row<'a>(text: &'a str, op: &str, kind: &str) -> Vec<&'a str> {
         .unwrap_or_else(|| panic!("no {op}/{kind} row in:\n{text}"))
         .split_whitespace()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(parse_duration_ns("999ns"), 999);
+        assert_eq!(parse_duration_ns("1.23us"), 1230);
+        assert_eq!(parse_duration_ns("50.1ms"), 50_100_000);
+        assert_eq!(parse_duration_ns("2.00s"), 2_000_000_000);
+    }
 }

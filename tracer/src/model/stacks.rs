@@ -8,7 +8,7 @@
 //! files it had mapped. A frame that cannot be named shows as `module+0xoffset`, never as an
 //! error.
 use std::{
-    collections::HashMap,
+    collections::{hash_map, HashMap},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -69,10 +69,10 @@ impl Stacks {
     /// Reads `tgid`'s memory map now, while it lives (no-op if already known; nothing is kept
     /// for a process already gone, so that a later look can still find it).
     pub fn watch(&mut self, tgid: u32) {
-        if !self.maps.contains_key(&tgid) {
+        if let hash_map::Entry::Vacant(entry) = self.maps.entry(tgid) {
             let maps = read_maps(tgid);
             if !maps.is_empty() {
-                self.maps.insert(tgid, maps);
+                entry.insert(maps);
             }
         }
     }

@@ -225,7 +225,8 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     }
     times.lap("/proc scan");
     if options.startup_times {
-        eprintln!("{}", format!("tracer: start-up: {times}")); // one write
+        let line = format!("tracer: start-up: {times}");
+        eprintln!("{line}"); // one write
     }
     for &tgid in &targets {
         eprintln!("tracer: attached to process {tgid} ({})", names::comm(tgid));
@@ -386,7 +387,7 @@ async fn trace_loop(
                 reader.drain(ring.get_mut());
                 reader.tell_kernel(probes.kernel_counts())?;
                 ticks += 1;
-                if ticks % 10 == 0 {
+                if ticks.is_multiple_of(10) {
                     reader.housekeep(probes.kernel_counts());
                     let seen = reader.tgids.iter().flatten().copied();
                     watchers.housekeep(live.iter().copied().chain(seen));
