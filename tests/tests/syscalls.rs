@@ -130,6 +130,27 @@ fn every_child_of_a_fork_loop_is_traced() {
     assert_eq!(summary.processes, 301, "{}", summary.text);
 }
 
+/// "Processes" means the processes traced, whether or not they made a shown call: with `--by`,
+/// each is in a group, and the groups' processes add up to the footer's. Here `-e` shows only
+/// the sleep: the two `true` children make no shown call, and end before the reader asks /proc.
+#[test]
+fn the_groups_processes_add_up_to_the_traces() {
+    let (summary, output) = trace(&["-f", "--by", "comm", "-e", "trace=nanosleep,clock_nanosleep", "--", "sh", "-c", "/bin/true; /bin/true; sleep 0.1"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(summary.processes, 4, "{}", summary.text);
+    let groups: Vec<(&str, u64)> = summary
+        .text
+        .lines()
+        .filter_map(|line| line.strip_prefix("comm "))
+        .filter_map(|rest| {
+            let (name, count) = rest.split_once(" (")?;
+            Some((name, count.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(groups.iter().map(|(_, n)| n).sum::<u64>(), 4, "{}", summary.text);
+    assert!(groups.contains(&("true", 2)) && groups.contains(&("sleep", 1)), "{}", summary.text);
+}
+
 #[test]
 fn e_filter_keeps_only_the_selected_syscalls() {
     let cmd = workload_bin();

@@ -78,6 +78,11 @@ pub struct Groups {
     /// Processes gone before /proc could name them: their records, and the interval they came in.
     held: HashMap<u32, (u64, Vec<SyscallRecord>)>,
     held_records: usize,
+    /// Traced processes not in a group yet, no record of theirs seen: placed at the end of
+    /// the interval (by then a new process has exec'd into its own name), or by their end's
+    /// record. Every traced process is in a group, so that the groups' processes add up to the
+    /// trace's.
+    pending: HashSet<u32>,
     interval: u64,
     /// The cgroup2 root, and its directories' paths by cgroup id (inode), for ended processes.
     cgroup_root: Option<PathBuf>,
@@ -109,6 +114,7 @@ impl Groups {
         Self {
             held: HashMap::default(),
             held_records: 0,
+            pending: HashSet::default(),
             interval: 0,
             cgroup_root,
             cgroup_paths: HashMap::default(),
@@ -158,6 +164,25 @@ impl Groups {
         }
     }
 
+    /// A process is traced (a target, a fork of one, or found in a traced cgroup), whether or
+    /// not it makes a syscall that is shown.
+    pub fn traced(&mut self, tgid: u32) {
+        if !self.of_tgid.contains_key(&tgid) && !self.held.contains_key(&tgid) {
+            self.pending.insert(tgid);
+        }
+    }
+
+    /// Puts the traced processes that made no call seen yet in their groups; those already
+    /// gone wait, as held processes do, for their end's record.
+    pub fn place_pending(&mut self) {
+        let interval = self.interval;
+        for tgid in std::mem::take(&mut self.pending) {
+            if !self.of_tgid.contains_key(&tgid) && !self.held.contains_key(&tgid) && self.index_of(tgid).is_none() {
+                self.held.insert(tgid, (interval, Vec::new()));
+            }
+        }
+    }
+
     pub fn record(&mut self, rec: &SyscallRecord) {
         match self.index_of(rec.tgid) {
             Some(index) => self.record_in(index, rec),
@@ -185,7 +210,7 @@ impl Groups {
     pub fn exited(&mut self, tgid: u32, cgroup_id: u64, comm: &str) {
         // The kernel forgot it at its end, but the reader may have placed it after that.
         self.changes.push(GroupChange::Gone(tgid));
-        if !self.held.contains_key(&tgid) {
+        if !self.pending.remove(&tgid) && !self.held.contains_key(&tgid) {
             return;
         }
         let index = match self.by {
@@ -243,6 +268,7 @@ impl Groups {
     /// as ended, and with `retire`, drops the groups that had ended by an earlier interval (their
     /// last figures have been reported).
     pub fn end_interval(&mut self, n: u64, retire: bool) {
+        self.place_pending();
         self.interval = n;
         // Processes whose end's record has not come in two intervals (lost, or not sent).
         let stale: Vec<u32> = self.held.iter().filter(|(_, (since, _))| *since + 2 <= n).map(|(&tgid, _)| tgid).collect();
@@ -321,6 +347,7 @@ impl Groups {
     }
 
     fn join(&mut self, tgid: u32, index: usize) {
+        self.pending.remove(&tgid);
         self.of_tgid.insert(tgid, index);
         self.changes.push(GroupChange::Placed(tgid, index));
         if let Some(group) = &mut self.groups[index] {

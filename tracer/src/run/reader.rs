@@ -47,6 +47,13 @@ impl Reader {
     }
 
     /// A process now traced: with `--stacks`, its memory map is read while it lives.
+    /// A process is traced from now: in a group (`--by`) even if it never makes a shown call.
+    pub fn traced(&mut self, tgid: u32) {
+        if let Some(groups) = &mut self.aggregator.groups {
+            groups.traced(tgid);
+        }
+    }
+
     pub fn watch(&mut self, tgid: u32) {
         if let Some(stacks) = &mut self.stacks {
             stacks.watch(tgid);
@@ -175,7 +182,11 @@ impl Reader {
                 Ok(Record::Sched(rec)) => self.aggregator.record_sched(&rec),
                 Ok(Record::Socket(rec)) => self.aggregator.record_socket(&rec),
                 Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),
-                Ok(Record::Fork { child_pid, .. }) => self.forks.push(child_pid),
+                Ok(Record::Fork { child_pid, .. }) => {
+                    // Before its end's record, which may be in this same batch.
+                    self.traced(child_pid);
+                    self.forks.push(child_pid);
+                }
                 Ok(Record::ProcessExit { tgid, cgroup_id, comm }) => {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(tgid);

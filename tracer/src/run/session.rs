@@ -353,6 +353,7 @@ async fn trace_loop(
     let mut seen = 0usize;
     for &tgid in roots {
         live.insert(tgid);
+        reader.traced(tgid);
         seen += 1;
         watch_exit(tgid, exited_tx.clone());
     }
@@ -474,6 +475,12 @@ async fn trace_loop(
         for cgroup in cgroups {
             tgids.extend(target::cgroup_processes(&cgroup.path));
         }
+    }
+    for tgid in reader.tgids.clone().into_iter().flatten() {
+        reader.traced(tgid);
+    }
+    if let Some(groups) = &mut reader.aggregator.groups {
+        groups.place_pending();
     }
     if !sinks.is_empty() {
         (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
