@@ -216,3 +216,32 @@ fn top_without_a_terminal_prints_plain_tables() {
         .sum();
     assert_eq!(pipe_reads, 4, "{stdout}");
 }
+
+/// Each interval of `tracer top` shows a syscall's calls equal to the sum of its fd kinds' rows
+/// (dd's reads and writes are of files, and its last words go to a pipe), and over the tables,
+/// the writes to /dev/null are exactly dd's count. (A call
+/// counted in the kernel between the reader's reads of its totals and of its histograms once
+/// put it in the one row and not yet in the other: tens of calls apart at this rate.)
+#[test]
+fn top_intervals_agree_between_a_syscall_and_its_fd_kinds() {
+    const WRITES: u64 = 2_000_000;
+    let count = format!("count={WRITES}");
+    let out = Command::new(tracer_tests::tracer_bin())
+        .args(["top", "-i", "50ms", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", &count])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let calls = |table: &str, row: &str| -> u64 {
+        table.lines().find(|l| l.split_whitespace().next() == Some(row)).map_or(0, |l| l.split_whitespace().nth(2).unwrap().parse().unwrap())
+    };
+    let tables: Vec<&str> = stdout.split("--- ").skip(1).collect();
+    assert!(tables.len() >= 4, "periodic tables:\n{stdout}");
+    for table in &tables {
+        for syscall in ["read", "write"] {
+            let kinds: u64 = ["file", "pipe", "socket", "other"].iter().map(|kind| calls(table, &format!("{kind}:{syscall}"))).sum();
+            assert_eq!(calls(table, syscall), kinds, "{syscall}:\n{table}");
+        }
+    }
+    assert_eq!(tables.iter().map(|t| calls(t, "file:write")).sum::<u64>(), WRITES, "{stdout}");
+}

@@ -176,7 +176,10 @@ impl KernelCounts {
 
     /// What was counted since the last read. The totals are read before the histograms, so a
     /// call made in between is in the histogram now and in the totals next time; once the
-    /// traced processes are done, both agree.
+    /// traced processes are done, both agree. Calls are counted from the histogram's growth,
+    /// the same count for a syscall's row and its fd kinds' rows (which count theirs from their
+    /// histograms), so that one interval's `write` is never less than its `file:write`; only
+    /// the times of a call made between the two reads come an interval late.
     pub fn read(&mut self) -> Result<KernelDelta> {
         let mut delta = KernelDelta::default();
         for row in 0..GROUP_ROWS {
@@ -189,20 +192,25 @@ impl KernelCounts {
                 max_ns: sum.max_ns.max(cpu.max_ns),
             });
             let last = &mut self.last[row as usize];
-            if sum.calls == last.as_ref().map_or(0, |(totals, _)| totals.calls) {
+            // A row counted before is looked at again even with its totals unchanged: the
+            // histogram may hold a call the last read's totals had and its histogram did not.
+            if sum.calls == 0 && last.is_none() {
                 continue;
             }
             let (last_totals, last_hist) = last.get_or_insert_with(|| (SyscallTotals::default(), zeros(1)));
             let buckets = grown(&self.hist, row as usize * HIST_BUCKETS as usize, last_hist);
             let added = SyscallTotals {
-                calls: sum.calls - last_totals.calls,
+                calls: buckets.iter().map(|(_, calls)| calls).sum(),
                 total_ns: sum.total_ns - last_totals.total_ns,
                 blocked_ns: sum.blocked_ns - last_totals.blocked_ns,
                 runq_ns: sum.runq_ns - last_totals.runq_ns,
                 max_ns: sum.max_ns,
             };
+            let changed = sum != *last_totals || !buckets.is_empty();
             *last_totals = sum;
-            delta.calls.push(KernelCalls { nr, group, totals: added, buckets });
+            if changed {
+                delta.calls.push(KernelCalls { nr, group, totals: added, buckets });
+            }
         }
         for index in 0..self.last_io.len() {
             let sum = self.io_totals.get(&(index as u32), 0)?.iter().fold(IoTotals::default(), |sum, cpu| IoTotals {
@@ -221,7 +229,7 @@ impl KernelCounts {
                 max_bytes: sum.max_bytes.max(cpu.max_bytes),
             });
             let last = &mut self.last_io[index];
-            if sum.calls == last.as_ref().map_or(0, |(totals, _)| totals.calls) {
+            if sum.calls == 0 && last.is_none() {
                 continue;
             }
             let (last_totals, last_hist) = last.get_or_insert_with(|| (IoTotals::default(), zeros(2)));
@@ -230,7 +238,7 @@ impl KernelCounts {
             let latency = grown(&self.io_hist, base, latency_last);
             let bytes = grown(&self.io_hist, base + HIST_BUCKETS as usize, bytes_last);
             let added = IoTotals {
-                calls: sum.calls - last_totals.calls,
+                calls: latency.iter().map(|(_, calls)| calls).sum(),
                 total_ns: sum.total_ns - last_totals.total_ns,
                 bytes: sum.bytes - last_totals.bytes,
                 max_ns: sum.max_ns,
@@ -240,9 +248,12 @@ impl KernelCounts {
                 min_bytes: sum.min_bytes,
                 max_bytes: sum.max_bytes,
             };
+            let changed = sum != *last_totals || !latency.is_empty() || !bytes.is_empty();
             *last_totals = sum;
-            let (slot, kind) = (index / IO_KINDS as usize, index as u32 % IO_KINDS);
-            delta.io.push(KernelIo { nr: self.io_slots[slot], kind, totals: added, latency, bytes });
+            if changed {
+                let (slot, kind) = (index / IO_KINDS as usize, index as u32 % IO_KINDS);
+                delta.io.push(KernelIo { nr: self.io_slots[slot], kind, totals: added, latency, bytes });
+            }
         }
         if let Some(connections) = &mut self.connections {
             delta.connections = connections.read();
