@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     kernel::probes::AttachMode,
-    model::{filter, groups::GroupBy, names},
+    model::{groups::GroupBy, names},
+    syscalls::selection::Selection,
     report::{
         compare::{self, CompareArgs},
         export::{self, IntervalLogSink, RunInfo},
@@ -275,7 +276,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     if otlp.is_some() && args.otlp_interval < Duration::from_millis(10) {
         bail!("--otlp-interval must be at least 10ms");
     }
-    let selected = filter::parse_expressions(&args.expressions).context("-e")?;
+    let selected = Selection::parse(&args.expressions).context("-e")?;
     // A PID given twice is one process.
     let mut pids = args.pids.clone();
     pids.sort_unstable();

@@ -1,5 +1,5 @@
 //! Everything that talks to the kernel: loading and attaching the programs, their maps, the
-//! kernel's BTF, the syscall ABI of this architecture, and decoding the ring-buffer records.
+//! kernel's BTF, and decoding the ring-buffer records.
 pub mod btf;
 pub mod connection_counts;
 pub mod event;
@@ -8,6 +8,3 @@ pub mod kernel_counts;
 pub mod mapped;
 pub mod probes;
 pub mod startup;
-pub mod syscall_args;
-pub mod syscall_set;
-pub mod syscall_table;

@@ -15,7 +15,8 @@ use aya::{
 use aya_obj::btf::BtfKind;
 use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
 
-use super::{btf::{self, KernelBtf}, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes, syscall_set::SyscallSet, syscall_table};
+use super::{btf::{self, KernelBtf}, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes};
+use crate::syscalls::{self, set::SyscallSet};
 
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer.bpf.o"));
 
@@ -171,8 +172,8 @@ impl Probes {
             Btf::parse(&data, object::Endianness::default()).context("cannot parse the kernel's BTF")
         });
         let pid_max = read_pid_max()?;
-        let (nr_exit, nr_exit_group) = syscall_table::never_returning();
-        let (nr_execve, nr_execveat) = syscall_table::exec_numbers();
+        let (nr_exit, nr_exit_group) = syscalls::table::never_returning();
+        let (nr_execve, nr_execveat) = syscalls::table::exec_numbers();
         let filter_syscalls = u32::from(config.selected.is_some());
         let wakeup_bytes = u64::from(config.ring_bytes / 8);
         let slow_on = u32::from(config.slow.is_some());
@@ -206,7 +207,7 @@ impl Probes {
         let connections = config.kernel_counts && config.net;
         let connections_on = u32::from(connections);
         let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
-        let regs_bytes = syscall_table::regs_bytes_read();
+        let regs_bytes = syscalls::table::regs_bytes_read();
         let mut loader = EbpfLoader::new();
         times.lap("BTF parse");
         let from_btf = struct_offsets.recv().map_err(|_| anyhow!("cannot read the kernel's BTF ({BTF_PATH})"));
@@ -232,8 +233,8 @@ impl Probes {
             // The kprobes' saved registers, by thread slot, only where kprobes may be used.
             .map_max_entries("KPROBE_REGS", if config.attach == AttachMode::Tracepoint { 1 } else { slots })
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
-            .override_global("NR_OFFSET", &syscall_table::NR_PT_REGS_OFFSET, true)
-            .override_global("ARG_OFFSETS", &syscall_table::ARG_PT_REGS_OFFSETS, true)
+            .override_global("NR_OFFSET", &syscalls::table::NR_PT_REGS_OFFSET, true)
+            .override_global("ARG_OFFSETS", &syscalls::table::ARG_PT_REGS_OFFSETS, true)
             .override_global("REGS_COPY_BYTES", &regs_bytes, true)
             .override_global("SLOW_ON", &slow_on, true)
             .override_global("SLOW_NS", &slow_ns, true)
@@ -580,7 +581,7 @@ fn unload_handlers(ebpf: &mut Ebpf) {
 /// One kretprobe and one kprobe program, each attached to every handler; the kretprobes first,
 /// so that no call entered in between has its entry without its return.
 fn attach_kprobes(ebpf: &mut Ebpf, handlers: &[(u32, String)], times: &mut StartupTimes) -> Result<()> {
-    let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+    let (nr_exit, nr_exit_group) = syscalls::table::never_returning();
     for (name, returns) in [("syscall_kretprobe", true), ("syscall_kprobe", false)] {
         let program: &mut KProbe = ebpf.program_mut(name).with_context(|| format!("program {name}"))?.try_into()?;
         program.load().map_err(|e| refused(name, &e))?;
@@ -601,8 +602,8 @@ fn syscall_handlers(selected: &SyscallSet, btf: &Btf) -> Result<Vec<(u32, String
     selected
         .iter()
         .map(|nr| {
-            let name = syscall_table::name(nr).unwrap_or("?");
-            syscall_table::handler_candidates(name)
+            let name = syscalls::name(nr).unwrap_or("?");
+            syscalls::table::handler_candidates(name)
                 .into_iter()
                 .find(|function| btf.id_by_type_name_kind(function, BtfKind::Func).is_ok())
                 .map(|function| (nr, function))
@@ -621,7 +622,7 @@ fn attach_fentry(ebpf: &mut Ebpf, btf: &Btf, handlers: &[(u32, String)], times: 
     }
     // Some kernels refuse tracing programs outright (seen: 6.18 with lockdown=integrity and
     // no kprobes: EPERM with an empty verifier log): timed_attach says what to do instead.
-    let (nr_exit, nr_exit_group) = syscall_table::never_returning();
+    let (nr_exit, nr_exit_group) = syscalls::table::never_returning();
     for (slot, (nr, function)) in handlers.iter().enumerate() {
         let entry: &mut FEntry = ebpf.program_mut(&format!("fentry_{slot}")).context("fentry program")?.try_into()?;
         let loaded = entry.load(function, btf);
@@ -695,7 +696,7 @@ pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
 pub fn per_syscall_hook_attaches(hook: AttachMode) -> Result<()> {
     let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
     let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
-    let read = syscall_table::number("read").context("no read syscall")?;
+    let read = syscalls::number("read").context("no read syscall")?;
     let mut selected = SyscallSet::empty();
     selected.insert(read);
     attach_handlers(&mut ebpf, &btf, hook, Some(&selected), &mut StartupTimes::default())

@@ -18,8 +18,8 @@ use super::{
 use crate::kernel::{
     event::{SchedRecord, SocketRecord, SyscallRecord},
     kernel_counts::{KernelCalls, KernelIo},
-    syscall_set::SyscallSet,
 };
+use crate::syscalls::selection::Selection;
 
 #[derive(Clone, Debug)]
 pub struct SyscallStats {
@@ -202,7 +202,7 @@ pub struct Aggregator {
     /// Network and I/O since the start (or the last reset).
     pub net: NetStats,
     /// The syscalls the tables show (`-e`); others arrive only to follow fds for `net`.
-    shown: Option<SyscallSet>,
+    shown: Selection,
     /// With `--slow`: the slow calls themselves.
     pub slow: Option<SlowCalls>,
     /// With `--by`: the tables again, per group of processes.
@@ -211,7 +211,7 @@ pub struct Aggregator {
 
 impl Aggregator {
     /// With `intervals`, also keeps a table for the current interval ([`Aggregator::take_interval`]).
-    pub fn new(intervals: bool, shown: Option<SyscallSet>) -> Self {
+    pub fn new(intervals: bool, shown: Selection) -> Self {
         Self {
             total: StatsTable::default(),
             interval: intervals.then(StatsTable::default),
@@ -224,12 +224,12 @@ impl Aggregator {
 
     /// Whether the tables show syscall `nr` (`-e`); the others only follow fds.
     pub fn shows(&self, nr: u32) -> bool {
-        self.shown.as_ref().is_none_or(|shown| shown.contains(nr))
+        self.shown.shows(nr)
     }
 
     pub fn record(&mut self, rec: &SyscallRecord) {
         self.net.on_syscall(rec);
-        if self.shown.as_ref().is_some_and(|shown| !shown.contains(rec.nr)) {
+        if !self.shown.shows(rec.nr) {
             self.total.events += 1;
             if let Some(interval) = &mut self.interval {
                 interval.events += 1;
@@ -249,7 +249,7 @@ impl Aggregator {
     /// group's. Without `--by`, a read's or write's latency comes with
     /// [`Aggregator::record_kernel_io`].
     pub fn record_kernel(&mut self, calls: &KernelCalls) {
-        if self.shown.as_ref().is_some_and(|shown| !shown.contains(calls.nr)) {
+        if !self.shown.shows(calls.nr) {
             return;
         }
         self.total.record_kernel(calls);
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn kernel_counts_match_the_same_calls_as_events() {
         use tracer_common::{hist_bucket, SyscallTotals};
-        let (mut events, mut kernel) = (Aggregator::new(true, None), Aggregator::new(true, None));
+        let (mut events, mut kernel) = (Aggregator::new(true, Selection::all()), Aggregator::new(true, Selection::all()));
         let mut totals = SyscallTotals::default();
         let mut buckets = std::collections::BTreeMap::new();
         for i in 0..10_000u64 {
@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn counts_calls_errors_and_latency() {
-        let mut agg = Aggregator::new(false, None);
+        let mut agg = Aggregator::new(false, Selection::all());
         for i in 1..=1000 {
             agg.record(&call(0, Some(i * 1000), 1));
         }
@@ -366,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_call_in_flight_at_attach_is_counted_without_a_latency() {
-        let mut agg = Aggregator::new(false, None);
+        let mut agg = Aggregator::new(false, Selection::all());
         agg.record(&call(0, Some(100), 1));
         agg.record(&SyscallRecord { returned: true, ..call(0, None, -4) });
         let read = agg.total.get(0).unwrap();
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn splits_time_into_on_cpu_runq_and_blocked() {
-        let mut agg = Aggregator::new(false, None);
+        let mut agg = Aggregator::new(false, Selection::all());
         agg.record(&SyscallRecord { blocked_ns: 600, runq_ns: 300, ..call(0, Some(1000), 1) });
         agg.record(&SyscallRecord { blocked_ns: 5000, runq_ns: 5000, ..call(0, Some(1000), 1) });
         let read = agg.total.get(0).unwrap();
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn per_thread_scheduler_latency() {
-        let mut agg = Aggregator::new(false, None);
+        let mut agg = Aggregator::new(false, Selection::all());
         agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 1000, runq_ns: 400, comm: *b"worker\0\0\0\0\0\0\0\0\0\0" });
         agg.record_sched(&SchedRecord { tgid: 1, tid: 7, off_cpu_ns: 3000, runq_ns: 0, comm: *b"worker\0\0\0\0\0\0\0\0\0\0" });
         let thread = &agg.total.threads[&7];
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn intervals_and_reset() {
-        let mut agg = Aggregator::new(true, None);
+        let mut agg = Aggregator::new(true, Selection::all());
         agg.record(&call(0, Some(100), 1));
         agg.record(&call(0, Some(100), 1));
         let first = agg.take_interval();
@@ -421,20 +421,14 @@ mod tests {
         assert_eq!(agg.total.events, 3);
         agg.reset();
         assert_eq!(agg.total.events, 0);
-        assert!(Aggregator::new(false, None).take_interval().syscalls().next().is_none());
+        assert!(Aggregator::new(false, Selection::all()).take_interval().syscalls().next().is_none());
     }
 
     #[test]
     fn syscalls_outside_the_selection_only_follow_fds() {
-        let nr = |name| crate::kernel::syscall_table::number(name).unwrap();
-        let selected = crate::model::filter::parse_expressions(&["trace=read".to_string()]).unwrap().unwrap();
-        let delivered = crate::model::fd_class::with_fd_lifecycle(&selected);
-        assert!(delivered.contains(nr("read")) && delivered.contains(nr("close")) && delivered.contains(nr("openat")));
-        assert!(!delivered.contains(nr("getppid")));
-        let getppid_only = crate::model::filter::parse_expressions(&["trace=getppid".to_string()]).unwrap().unwrap();
-        assert!(crate::model::fd_class::with_fd_lifecycle(&getppid_only) == getppid_only, "no I/O selected, nothing added");
-
-        let mut agg = Aggregator::new(true, Some(selected));
+        let nr = |name| crate::syscalls::table::number(name).unwrap();
+        let selected = Selection::parse(&["trace=read".to_string()]).unwrap();
+        let mut agg = Aggregator::new(true, selected);
         let mut open = call(nr("openat"), Some(100), 99_999);
         open.arg0 = u64::MAX;
         agg.record(&open);

@@ -3,8 +3,6 @@
 //! (`--by`), the CPU quota and throttling of the traced cgroups, and a Go process's GOMAXPROCS.
 pub mod aggregate;
 pub mod cpu_quota;
-pub mod fd_class;
-pub mod filter;
 pub mod groups;
 pub mod go_runtime;
 pub mod histogram;

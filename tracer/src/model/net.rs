@@ -11,10 +11,10 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
-use crate::kernel::{syscall_set::SyscallSet, syscall_table};
+use crate::syscalls::{self, selection::Selection};
 
+use crate::syscalls::fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS};
 use super::{
-    fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS},
     histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
 };
 use crate::kernel::{
@@ -230,7 +230,7 @@ pub struct NetStats {
     followed: Vec<(u64, usize, (u16, u16))>,
     /// The syscalls `-e` selected: others (the fd lifecycle calls the kernel adds, connects
     /// seen by the TCP state tracepoint) only serve to follow fds, and show nowhere.
-    shown: Option<SyscallSet>,
+    shown: Selection,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -245,13 +245,13 @@ struct FdEntry {
 }
 
 impl NetStats {
-    /// Figures for the syscalls of `shown` (`None`: all).
-    pub fn new(shown: Option<SyscallSet>) -> Self {
+    /// Figures for the syscalls `shown` selects.
+    pub fn new(shown: Selection) -> Self {
         Self { shown, ..Self::default() }
     }
 
     fn shows(&self, nr: u32) -> bool {
-        self.shown.as_ref().is_none_or(|shown| shown.contains(nr))
+        self.shown.shows(nr)
     }
 
     /// Figures by (syscall name, fd kind), sorted.
@@ -317,7 +317,7 @@ impl NetStats {
     }
 
     pub fn on_connect(&mut self, rec: &SocketRecord) {
-        if !syscall_table::number("connect").is_some_and(|connect| self.shows(connect)) {
+        if !syscalls::number("connect").is_some_and(|connect| self.shows(connect)) {
             return;
         }
         self.connects.get_or_insert_with(OpStats::new).record_latency(rec.latency_ns);
@@ -615,11 +615,11 @@ fn fd_link(tgid: u32, fd: i32) -> Option<(FdKind, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::syscall_table;
+    use crate::syscalls;
 
     fn syscall(name: &str, fd: u64, ret: i64, ns: u64) -> SyscallRecord {
         SyscallRecord {
-            nr: syscall_table::number(name).unwrap(),
+            nr: syscalls::number(name).unwrap(),
             tgid: 1,
             tid: 1,
             start_ns: 0,

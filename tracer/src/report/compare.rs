@@ -11,8 +11,8 @@ use super::{
     summary::format_ns,
 };
 use crate::{
-    kernel::syscall_table,
-    model::{fd_class::KEY_KINDS, filter},
+    syscalls,
+    syscalls::{fd_class::KEY_KINDS, selection::Selection},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -181,10 +181,10 @@ impl KeySelection {
             }
         }
         if !syscall_items.is_empty() {
-            let set = filter::parse_expressions(&[format!("trace={}", syscall_items.join(","))]).context("--keys")?;
-            selection.syscalls = match set {
-                Some(set) => set.iter().filter_map(syscall_table::name).map(String::from).collect(),
-                None => (0..tracer_common::MAX_SYSCALLS).filter_map(syscall_table::name).map(String::from).collect(),
+            let set = Selection::parse_list(&syscall_items).context("--keys")?;
+            selection.syscalls = match set.shown() {
+                Some(set) => set.iter().filter_map(syscalls::name).map(String::from).collect(),
+                None => (0..tracer_common::MAX_SYSCALLS).filter_map(syscalls::name).map(String::from).collect(),
             };
         }
         Ok(Some(selection))

@@ -22,7 +22,7 @@ use super::{
     summary::{sorted_rows, SortKey},
 };
 use crate::{
-    kernel::syscall_table,
+    syscalls,
     model::{
         aggregate::StatsTable,
         cpu_quota::Throttling,
@@ -434,7 +434,7 @@ fn syscall_keys(table: &StatsTable, group: Option<KeyGroup>) -> Result<Vec<KeySt
         key.on_cpu_ns = stats.on_cpu_ns();
         key.runq_ns = stats.runq_ns;
         key.blocked_ns = stats.blocked_ns;
-        key.errnos = stats.errnos.iter().map(|(errno, n)| (syscall_table::errno_name(*errno), *n)).collect();
+        key.errnos = stats.errnos.iter().map(|(errno, n)| (syscalls::errno_name(*errno), *n)).collect();
         key.group = group.clone();
         keys.push(key);
     }

@@ -8,5 +8,4 @@ pub mod prometheus;
 pub mod serve;
 pub mod sink;
 pub mod slow;
-pub mod strace_line;
 pub mod summary;

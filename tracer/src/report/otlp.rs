@@ -39,7 +39,7 @@ use super::{
     sink::{Control, IntervalSink, Tick},
     summary::{sorted_rows, SortKey},
 };
-use crate::{kernel::syscall_table, model::aggregate::StatsTable};
+use crate::{model::aggregate::StatsTable, syscalls};
 
 /// The finest scale: buckets 2^(1/256) apart (0.27%), about HdrHistogram's 3 digits.
 const MAX_SCALE: i32 = 8;
@@ -487,7 +487,7 @@ fn metrics(tick: &Tick, usage: SelfUsage, counts: Counts, start_ns: u64, now_ns:
     });
     m.sum("tracer_syscall_time_seconds_total", "s", split.collect());
     let errors = rows.iter().flat_map(|(a, _, s)| {
-        s.errnos.iter().map(|(errno, count)| (with(a, "errno", &syscall_table::errno_name(*errno)), int(*count)))
+        s.errnos.iter().map(|(errno, count)| (with(a, "errno", &syscalls::errno_name(*errno)), int(*count)))
     });
     m.sum("tracer_syscall_errors_total", "", errors.collect());
     let in_flight = rows.iter().filter(|(_, _, s)| s.in_flight > 0).map(|(a, _, s)| (a.clone(), int(s.in_flight)));

@@ -13,7 +13,7 @@ use super::{
     summary::{sorted_rows, SortKey},
 };
 use crate::{
-    kernel::syscall_table,
+    syscalls,
     model::{aggregate::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats},
 };
 
@@ -165,7 +165,7 @@ pub fn render(e: &Exposition) -> String {
     for (group, rows) in &rows {
         for (name, stats) in rows {
             for (errno, count) in &stats.errnos {
-                let errno = syscall_table::errno_name(*errno);
+                let errno = syscalls::errno_name(*errno);
                 w.sample("tracer_syscall_errors_total", &format!("{group}syscall=\"{name}\",errno=\"{errno}\""), count);
             }
         }

@@ -4,7 +4,7 @@ use std::{collections::HashMap, fmt::Write, time::Duration};
 use hdrhistogram::Histogram;
 
 use crate::{
-    kernel::syscall_table,
+    syscalls,
     model::{
         aggregate::{StatsTable, SyscallStats},
         cpu_quota::Throttling,
@@ -67,7 +67,7 @@ fn sort_value(stats: &SyscallStats, key: SortKey) -> u64 {
 /// Rows of a table, named and sorted.
 pub fn sorted_rows(table: &StatsTable, sort: SortKey) -> Vec<(&'static str, &SyscallStats)> {
     let mut rows: Vec<(&str, &SyscallStats)> =
-        table.syscalls().map(|(nr, stats)| (syscall_table::name(nr).unwrap_or("?"), stats)).collect();
+        table.syscalls().map(|(nr, stats)| (syscalls::name(nr).unwrap_or("?"), stats)).collect();
     match sort {
         SortKey::Name => rows.sort_by_key(|(name, _)| *name),
         key => rows.sort_by(|a, b| sort_value(b.1, key).cmp(&sort_value(a.1, key)).then(a.0.cmp(b.0))),
@@ -198,7 +198,7 @@ fn render_errors(out: &mut String, rows: &[(&'static str, &SyscallStats)]) {
         let _ = writeln!(out, "\nerrors by errno:");
         for (name, stats) in failing {
             for (errno, count) in &stats.errnos {
-                let _ = writeln!(out, "  {name:<20} {:<14} {count:>10}", syscall_table::errno_name(*errno));
+                let _ = writeln!(out, "  {name:<20} {:<14} {count:>10}", syscalls::errno_name(*errno));
             }
         }
     }
@@ -451,8 +451,8 @@ mod tests {
     #[test]
     fn table_sorted_with_errors_and_footer() {
         let mut agg = StatsTable::default();
-        let read = syscall_table::number("read").unwrap();
-        let close = syscall_table::number("close").unwrap();
+        let read = syscalls::number("read").unwrap();
+        let close = syscalls::number("close").unwrap();
         for _ in 0..3 {
             agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), returned: true, ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250 });
         }

@@ -5,7 +5,6 @@ use std::{fs, path::Path};
 
 use anyhow::{Context, Result};
 
-use super::session::slow_copy_table;
 use crate::{
     kernel::{
         btf,
@@ -13,7 +12,7 @@ use crate::{
         probes::{self, AttachMode, ProbeConfig, Probes, SlowConfig},
         startup::StartupTimes,
     },
-    model::fd_class::{io_slots, kernel_syscall_flags},
+    syscalls::fd_class::{io_slots, kernel_syscall_flags},
 };
 
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
@@ -103,7 +102,7 @@ fn load_everything() -> Result<Vec<String>> {
         slow: Some(SlowConfig {
             threshold_ns: 1_000_000,
             stacks: tracer_common::STACKS_USER | tracer_common::STACKS_KERNEL,
-            user_args: slow_copy_table(),
+            user_args: crate::syscalls::args::slow_copy_table(),
         }),
         // A cgroup no task is in: the cgroup filter is loaded, and matches nothing.
         cgroups: vec![(u64::MAX, 0)],

@@ -7,18 +7,18 @@ use crate::{
     kernel::{
         event::{cgroup_tag, decode, Record, SlowRecord, StackRead, UserCopy},
         kernel_counts::KernelCounts,
-        syscall_table,
     },
     model::{
         aggregate::Aggregator,
-        fd_class::class,
         groups::{GroupChange, Groups},
         slow::SlowCall,
         stacks::Stacks,
     },
-    report::{
-        slow::SlowLines,
-        strace_line::{format_call, CallView},
+    report::slow::SlowLines,
+    syscalls::{
+        self,
+        fd_class::class,
+        format::{format_call, CallView},
     },
 };
 
@@ -203,7 +203,7 @@ impl Reader {
 
     fn on_slow(&mut self, rec: SlowRecord) {
         let tgid = rec.call.tgid;
-        let name = syscall_table::name(rec.call.nr).unwrap_or("syscall");
+        let name = syscalls::name(rec.call.nr).unwrap_or("syscall");
         let (path, addr) = match &rec.user {
             UserCopy::Path(bytes) => (Some(bytes.as_slice()), None),
             UserCopy::Sockaddr(bytes) => (None, Some(bytes.as_slice())),

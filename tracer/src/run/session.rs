@@ -24,13 +24,9 @@ use crate::{
     kernel::{
         probes::{AttachMode, ProbeConfig, Probes, SlowConfig},
         startup::StartupTimes,
-        syscall_args::{self, UserArg},
-        syscall_set::SyscallSet,
-        syscall_table,
     },
     model::{
         aggregate::{Aggregator, StatsTable},
-        fd_class::{io_slots, kernel_syscall_flags, with_fd_lifecycle},
         cpu_quota::Throttling,
         go_runtime::GoSeen,
         groups::{CgroupName, GroupBy, Groups},
@@ -42,6 +38,11 @@ use crate::{
         sink::{Control, IntervalSink, Tick},
         slow::{self, SlowLines, WallClock},
         summary::{self, RunFacts, SortKey},
+    },
+    syscalls::{
+        args as syscall_args,
+        fd_class::{io_slots, kernel_syscall_flags},
+        selection::Selection,
     },
 };
 
@@ -56,7 +57,7 @@ pub struct TraceOptions {
     pub follow_forks: bool,
     pub sched_split: bool,
     pub net: bool,
-    pub selected: Option<SyscallSet>,
+    pub selected: Selection,
     pub attach: AttachMode,
     pub duration: Option<Duration>,
     pub ring_bytes: u32,
@@ -157,12 +158,8 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     roots.extend(child.as_ref().map(|c| c.pid));
     // With the calls that make and free fds, however syscalls are hooked: without them, an fd
     // that changes (dup2 onto stdout) keeps the kind /proc gave it at the start.
-    let kernel_selection = match (&options.selected, options.net) {
-        (Some(selected), true) => Some(with_fd_lifecycle(selected)),
-        (selected, _) => selected.clone(),
-    };
     let config = ProbeConfig {
-        selected: kernel_selection,
+        selected: options.selected.delivered(options.net),
         attach: options.attach,
         follow_forks: options.follow_forks,
         sched_split: options.sched_split,
@@ -173,7 +170,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         slow: options.slow.as_ref().map(|slow| SlowConfig {
             threshold_ns: slow.threshold_ns(),
             stacks: slow.stacks,
-            user_args: slow_copy_table(),
+            user_args: syscall_args::slow_copy_table(),
         }),
         cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
         // For `--by`, and for cgroup targets, whose processes are counted as they end (their
@@ -625,24 +622,6 @@ impl StopSignals {
             terminate: signal(SignalKind::terminate()).context("SIGTERM handler")?,
         })
     }
-}
-
-/// What each syscall's slow-call record copies from user memory, for the kernel.
-pub(crate) fn slow_copy_table() -> Vec<(u32, u32)> {
-    use tracer_common::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
-    syscall_table::all()
-        .filter_map(|nr| {
-            let how = match syscall_args::user_arg(syscall_table::name(nr)?) {
-                UserArg::None => return None,
-                UserArg::Path { arg } => SLOW_COPY_PATH | u32::from(arg) << 4,
-                UserArg::Sockaddr { addr, len, len_is_ptr } => {
-                    let kind = if len_is_ptr { SLOW_COPY_SOCKADDR_LEN_PTR } else { SLOW_COPY_SOCKADDR };
-                    kind | u32::from(addr) << 4 | u32::from(len) << 8
-                }
-            };
-            Some((nr, how))
-        })
-        .collect()
 }
 
 /// Sends `tgid` on `exited` once the process has exited (at once if it already has).

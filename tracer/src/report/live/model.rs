@@ -5,7 +5,7 @@ use std::{collections::HashMap, collections::VecDeque, time::Duration};
 use hdrhistogram::Histogram;
 
 use crate::{
-    kernel::syscall_table,
+    syscalls,
     model::{
         aggregate::SyscallStats,
         net::{NetIntervals, OpStats},
@@ -128,11 +128,11 @@ impl SnapshotBuilder {
             .map(|(nr, total)| {
                 let interval = tick.interval.get(nr).unwrap_or(&empty);
                 RowSnapshot {
-                    name: syscall_table::name(nr).unwrap_or("?").to_string(),
+                    name: syscalls::name(nr).unwrap_or("?").to_string(),
                     interval: Figures::of(interval, interval_s),
                     total: Figures::of(total, total_s),
                     buckets: log2_buckets(&total.latency),
-                    errnos: total.errnos.iter().map(|(e, n)| (syscall_table::errno_name(*e), *n)).collect(),
+                    errnos: total.errnos.iter().map(|(e, n)| (syscalls::errno_name(*e), *n)).collect(),
                 }
             })
             .collect();
@@ -428,7 +428,7 @@ mod tests {
     }
 
     fn read(fd: u64, ns: u64) -> crate::kernel::event::SyscallRecord {
-        let nr = syscall_table::number("read").unwrap();
+        let nr = syscalls::number("read").unwrap();
         crate::kernel::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), returned: true, ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
     }
 
@@ -443,7 +443,7 @@ mod tests {
         };
         let mut net = crate::model::net::NetStats::default();
         let mut open = read(u64::MAX, 100);
-        (open.nr, open.ret) = (syscall_table::number("openat").unwrap(), 99_999);
+        (open.nr, open.ret) = (syscalls::number("openat").unwrap(), 99_999);
         net.on_syscall(&open);
         net.on_syscall(&read(99_999, 1000));
         assert_eq!(snapshot(&net), (1, 1000, 1));

@@ -1,5 +1,6 @@
 //! Which user-memory argument of a syscall the kernel copies for a slow call's line: the path
 //! of open/stat/exec-family calls, the socket address of connect/bind/accept-family calls.
+use super::table;
 
 /// The one user-memory argument the kernel copies for a slow call, by syscall name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +52,24 @@ pub fn user_arg(name: &str) -> UserArg {
 }
 
 /// Every syscall name `user_arg` knows, for validating the lists.
+/// What each syscall's slow-call record copies from user memory, for the kernel.
+pub fn slow_copy_table() -> Vec<(u32, u32)> {
+    use tracer_common::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
+    table::all()
+        .filter_map(|nr| {
+            let how = match user_arg(table::name(nr)?) {
+                UserArg::None => return None,
+                UserArg::Path { arg } => SLOW_COPY_PATH | u32::from(arg) << 4,
+                UserArg::Sockaddr { addr, len, len_is_ptr } => {
+                    let kind = if len_is_ptr { SLOW_COPY_SOCKADDR_LEN_PTR } else { SLOW_COPY_SOCKADDR };
+                    kind | u32::from(addr) << 4 | u32::from(len) << 8
+                }
+            };
+            Some((nr, how))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 fn all_names() -> impl Iterator<Item = &'static str> {
     const SOCKADDR: &[&str] = &["connect", "bind", "sendto", "accept", "accept4", "getpeername", "getsockname", "recvfrom"];
@@ -60,7 +79,7 @@ fn all_names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::syscall_table::known_on_any_arch;
+    use crate::syscalls::table::known_on_any_arch;
 
     #[test]
     fn paths() {

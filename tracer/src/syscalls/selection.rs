@@ -1,6 +1,61 @@
 //! `-e trace=SET`, with strace's syntax: syscall names, `%class`es, `all`, `none`, and a leading
-//! `!` to negate. Several `-e trace=` options add up, as in strace.
-use crate::kernel::{syscall_set::SyscallSet, syscall_table};
+//! `!` to negate. Several `-e trace=` options add up, as in strace. What the tables show, and
+//! what the kernel must deliver for it, both come from the [`Selection`].
+use super::{fd_class::classes, set::SyscallSet, table};
+
+/// What `-e` selected: the syscalls the tables show (every one without `-e`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection(Option<SyscallSet>);
+
+impl Selection {
+    /// Every syscall: no `-e`.
+    pub fn all() -> Self {
+        Self(None)
+    }
+
+    /// Parses every `-e` expression.
+    pub fn parse(expressions: &[String]) -> Result<Self, FilterError> {
+        parse_expressions(expressions).map(Self)
+    }
+
+    /// A list of syscall names, `%class`es and `/regex`es, as one `-e trace=` list (compare's
+    /// `--keys`).
+    pub fn parse_list(items: &[&str]) -> Result<Self, FilterError> {
+        let list = items.join(",");
+        parse_list(&list, &list).map(|set| Self(Some(set).filter(|set| *set != SyscallSet::all())))
+    }
+
+    /// Whether the tables show syscall `nr`.
+    pub fn shows(&self, nr: u32) -> bool {
+        self.0.as_ref().is_none_or(|shown| shown.contains(nr))
+    }
+
+    /// The syscalls shown, `None` for all.
+    pub fn shown(&self) -> Option<&SyscallSet> {
+        self.0.as_ref()
+    }
+
+    /// What the kernel must deliver (`None`: every syscall). With `fd_kinds` (reads and writes
+    /// classified by what their fd is), the calls that create and free fds (and exec, which
+    /// closes some) too, if any read/write/accept-family call is shown: without them, a read on
+    /// a file's fd number that a pipe reuses later would be counted as a pipe read, and an fd
+    /// that changes (dup2 onto stdout) would keep the kind /proc gave it at the start. The
+    /// tables still show only the selection.
+    pub fn delivered(&self, fd_kinds: bool) -> Option<SyscallSet> {
+        let shown = self.0.as_ref()?;
+        let mut wanted = shown.clone();
+        let classes = classes();
+        let io = shown.iter().any(|nr| classes.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept));
+        if fd_kinds && io {
+            for (nr, class) in classes.iter().enumerate() {
+                if class.returns_fd || class.frees_fds || class.exec {
+                    wanted.insert(nr as u32);
+                }
+            }
+        }
+        Some(wanted)
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FilterError {
@@ -19,7 +74,7 @@ pub enum FilterError {
 }
 
 /// Parses every `-e` expression; `None` means "trace every syscall" (no kernel-side filter).
-pub fn parse_expressions(expressions: &[String]) -> Result<Option<SyscallSet>, FilterError> {
+fn parse_expressions(expressions: &[String]) -> Result<Option<SyscallSet>, FilterError> {
     let mut selected: Option<SyscallSet> = None;
     for expression in expressions {
         let set = parse_expression(expression)?;
@@ -34,6 +89,11 @@ fn parse_expression(expression: &str) -> Result<SyscallSet, FilterError> {
         Some((qualifier, _)) => return Err(FilterError::Qualifier(qualifier.to_string())),
         None => expression,
     };
+    parse_list(expression, list)
+}
+
+/// The list of one expression (`!read,%network`), as a set.
+fn parse_list(expression: &str, list: &str) -> Result<SyscallSet, FilterError> {
     let (negate, list) = match list.strip_prefix('!') {
         Some(rest) => (true, rest),
         None => (false, list),
@@ -52,7 +112,7 @@ fn parse_expression(expression: &str) -> Result<SyscallSet, FilterError> {
             _ if item.starts_with('/') => regex_set(&item[1..]),
             _ => match item.strip_prefix('%') {
                 Some(class) => class_set(class),
-                None => match syscall_table::number(item) {
+                None => match table::number(item) {
                     Some(nr) => {
                         let mut one = SyscallSet::empty();
                         one.insert(nr);
@@ -75,8 +135,8 @@ fn parse_expression(expression: &str) -> Result<SyscallSet, FilterError> {
 fn regex_set(pattern: &str) -> Result<SyscallSet, FilterError> {
     let regex = regex::Regex::new(pattern).map_err(|e| FilterError::Regex(pattern.to_string(), e.to_string().lines().last().unwrap_or("").trim().to_string()))?;
     let mut set = SyscallSet::empty();
-    for nr in syscall_table::all() {
-        if syscall_table::name(nr).is_some_and(|name| regex.is_match(name)) {
+    for nr in table::all() {
+        if table::name(nr).is_some_and(|name| regex.is_match(name)) {
             set.insert(nr);
         }
     }
@@ -153,7 +213,7 @@ fn class_set(class: &str) -> Result<SyscallSet, FilterError> {
         .find(|(name, _)| *name == canonical)
         .ok_or_else(|| FilterError::UnknownClass(class.to_string()))?;
     let mut set = SyscallSet::empty();
-    names.iter().filter_map(|name| syscall_table::number(name)).for_each(|nr| set.insert(nr));
+    names.iter().filter_map(|name| table::number(name)).for_each(|nr| set.insert(nr));
     Ok(set)
 }
 
@@ -162,7 +222,7 @@ mod tests {
     use super::*;
 
     fn nr(name: &str) -> u32 {
-        syscall_table::number(name).unwrap()
+        table::number(name).unwrap()
     }
 
     fn parse(exprs: &[&str]) -> Result<Option<SyscallSet>, FilterError> {
@@ -173,7 +233,7 @@ mod tests {
     fn class_lists_name_real_syscalls() {
         for (class, names) in CLASSES {
             for name in *names {
-                assert!(syscall_table::known_on_any_arch(name), "%{class} lists unknown syscall {name}");
+                assert!(table::known_on_any_arch(name), "%{class} lists unknown syscall {name}");
             }
         }
     }
@@ -196,6 +256,19 @@ mod tests {
 
         let both = parse(&["trace=read", "trace=%network"]).unwrap().unwrap();
         assert!(both.contains(nr("read")) && both.contains(nr("connect")));
+    }
+
+    #[test]
+    fn the_kernel_delivers_the_fd_lifecycle_with_io_calls() {
+        let read = Selection::parse(&["trace=read".to_string()]).unwrap();
+        let delivered = read.delivered(true).unwrap();
+        assert!(delivered.contains(nr("read")) && delivered.contains(nr("openat")) && delivered.contains(nr("close")));
+        assert_eq!(read.delivered(false).unwrap().len(), 1, "without fd kinds, the selection alone");
+        let getppid = Selection::parse(&["trace=getppid".to_string()]).unwrap();
+        assert_eq!(getppid.delivered(true).as_ref(), getppid.shown(), "no I/O selected, nothing added");
+        assert!(read.shows(nr("read")) && !read.shows(nr("openat")));
+        assert!(Selection::all().delivered(true).is_none() && Selection::all().shows(nr("openat")));
+        assert_eq!(Selection::parse_list(&["read", "/^write$"]).unwrap().shown().unwrap().len(), 2);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! frees fds), and what an fd is.
 use std::fmt;
 
-use crate::kernel::{syscall_set::SyscallSet, syscall_table};
+use super::table;
 
 /// What an fd is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,7 +84,7 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
     static CLASSES: std::sync::OnceLock<Vec<SyscallClass>> = std::sync::OnceLock::new();
     CLASSES.get_or_init(|| {
         (0..tracer_common::MAX_SYSCALLS)
-            .map(|nr| match syscall_table::name(nr) {
+            .map(|nr| match table::name(nr) {
                 Some(name) => SyscallClass {
                     name,
                     direction: io_direction(name),
@@ -101,23 +101,6 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
             })
             .collect()
     })
-}
-
-/// What the kernel must deliver for `selected` to be classified by fd kind: the selection plus
-/// the syscalls that create and free fds (and exec, which closes some), if it has any
-/// read/write/accept-family syscall (else the selection alone). Without them, a read on a
-/// file's fd number that a pipe reuses later is counted as a pipe read.
-pub fn with_fd_lifecycle(selected: &SyscallSet) -> SyscallSet {
-    let mut wanted = selected.clone();
-    let table = classes();
-    if selected.iter().any(|nr| table.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept)) {
-        for (nr, class) in table.iter().enumerate() {
-            if class.returns_fd || class.frees_fds || class.exec {
-                wanted.insert(nr as u32);
-            }
-        }
-    }
-    wanted
 }
 
 /// The kernel's `SYSCALL_*` flags, from the same classes the reader uses: the read/write

@@ -3,7 +3,7 @@ use std::fmt;
 
 use tracer_common::{MAX_SYSCALLS, SYSCALL_WORDS};
 
-use super::syscall_table;
+use super::table;
 
 /// A set of syscall numbers of this architecture, as the kernel-side bitmap wants it.
 #[derive(Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ impl SyscallSet {
 
     pub fn all() -> Self {
         let mut set = Self::empty();
-        syscall_table::all().for_each(|nr| set.insert(nr));
+        table::all().for_each(|nr| set.insert(nr));
         set
     }
 
@@ -61,7 +61,7 @@ impl SyscallSet {
 
 impl fmt::Debug for SyscallSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = self.iter().map(|nr| syscall_table::name(nr).unwrap_or("?"));
+        let names = self.iter().map(|nr| table::name(nr).unwrap_or("?"));
         f.debug_set().entries(names).finish()
     }
 }
