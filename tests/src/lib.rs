@@ -430,7 +430,7 @@ pub fn url_encode(text: &str) -> String {
 /// Where the cpu controller is: a cgroup2 root that gives its children cpu.max, else the v1 cpu
 /// hierarchy (a hybrid system). `true` for v1.
 pub fn cpu_hierarchy() -> (PathBuf, bool) {
-    use tracer::run::target;
+    use tracer::host::cgroupfs as target;
     let has_cpu = |list: &str, sep: char| list.trim().split(sep).any(|w| w == "cpu");
     for root in target::cgroup2_mounts() {
         if std::fs::read_to_string(root.join("cgroup.subtree_control")).is_ok_and(|s| has_cpu(&s, ' ')) {

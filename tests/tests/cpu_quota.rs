@@ -14,8 +14,8 @@ use tracer_tests::{trace_attached, QuotaCgroup, Waiting};
 use tracer::{
     model::cpu_quota::CpuLimit,
     report::summary::throttling_line,
-    run::cgroup_cpu::{CpuCgroup, ThrottleWatch},
-    run::target,
+    host::cgroup_cpu::{CpuCgroup, ThrottleWatch},
+    host::cgroupfs as target,
 };
 
 /// Three busy processes in new cgroups, killed and the cgroups removed when dropped, even when

@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     kernel::probes::AttachMode,
-    model::{groups::GroupBy, names},
+    host::{cgroup_lookup, names},
+    model::groups::GroupBy,
     syscalls::selection::Selection,
     report::{
         compare::{self, CompareArgs},
@@ -24,10 +25,7 @@ use crate::{
         sink::IntervalSink,
         summary::{format_ns, SortKey},
     },
-    run::{
-        cgroup_lookup,
-        session::{self, SlowOptions, TraceOptions},
-    },
+    run::session::{self, SlowOptions, TraceOptions},
 };
 
 #[derive(Debug, Parser)]
@@ -296,7 +294,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         own_usage: args.own_usage,
         events: args.events,
         cgroups: match args.all {
-            true => vec![crate::run::target::cgroup2_root()?],
+            true => vec![crate::host::cgroupfs::cgroup2_root()?],
             false => {
                 let mut cgroups = args.cgroups.clone();
                 for unit in &args.units {

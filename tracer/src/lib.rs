@@ -6,6 +6,7 @@
 //! [`run`] drives one trace through the stages: it finds or spawns the targets and runs the
 //! session loop; [`cli`] maps the command line onto it.
 pub mod cli;
+pub mod host;
 pub mod kernel;
 pub mod model;
 pub mod report;

@@ -7,7 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tracer::model::go_runtime::{inspect, quota_note, read_build_info, GoMaxProcsSource};
+use tracer::{
+    host::go::{inspect, read_build_info},
+    model::go_runtime::{quota_note, GoMaxProcsSource},
+};
 
 fn source_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/go/slowsleep")

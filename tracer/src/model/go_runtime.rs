@@ -4,7 +4,6 @@
 //!
 //! GOMAXPROCS itself lives in the runtime's memory: here it is derived the way the runtime derives
 //! it at start (the environment, else its default), which the program may still change itself.
-use std::{fs, io, path::Path, thread, time::Duration};
 
 use anyhow::{bail, Context, Result};
 use object::{elf, Object, ObjectSection, ObjectSegment, SegmentFlags};
@@ -71,32 +70,6 @@ const CGROUP_AWARE: (u32, u32) = (1, 25);
 /// Modules that set GOMAXPROCS from the cgroup themselves, at start.
 const RUNTIME_SETTERS: &[&str] = &["go.uber.org/automaxprocs"];
 
-/// Reads `.go.buildinfo` of an ELF file; Ok(None) when the file is not a Go binary (no such section / no magic),
-/// which is also what a Go before 1.13 (no build info) looks like.
-pub fn read_build_info(exe: &Path) -> Result<Option<GoBuild>> {
-    let data = fs::read(exe).with_context(|| format!("cannot read {}", exe.display()))?;
-    build_info(&data).with_context(|| format!("{}: cannot read its Go build info", exe.display()))
-}
-
-/// Ok(None) if the process is not a Go program (or is gone). `quota_cpus` is the cgroup's CPU quota in CPUs
-/// (quota/period) if it has one.
-pub fn inspect(pid: u32, quota_cpus: Option<f64>) -> Result<Option<GoProcess>> {
-    // Through /proc/PID/exe: the file it runs, even if deleted or replaced since.
-    let Some(exe) = read_proc(pid, "exe")? else { return Ok(None) };
-    let Some(build) = build_info(&exe).with_context(|| format!("/proc/{pid}/exe: cannot read its Go build info"))? else {
-        return Ok(None);
-    };
-    drop(exe);
-    let (Some(status), Some(environ)) = (read_proc(pid, "status")?, read_environ(pid)?) else { return Ok(None) };
-    let status = String::from_utf8_lossy(&status);
-    let field = |name| status_field(&status, name).with_context(|| format!("no {name} in /proc/{pid}/status"));
-    let threads = field("Threads")?.parse().with_context(|| format!("/proc/{pid}/status: bad Threads"))?;
-    let list = field("Cpus_allowed_list")?;
-    let cpus_allowed = cpu_count(list).with_context(|| format!("/proc/{pid}/status: bad Cpus_allowed_list {list:?}"))?;
-    let (gomaxprocs, source) = gomaxprocs(&build, &environ, cpus_allowed, quota_cpus);
-    Ok(Some(GoProcess { pid, build, gomaxprocs, source, threads, cpus_allowed }))
-}
-
 /// One line (no trailing newline) when GOMAXPROCS and the quota disagree: gomaxprocs > ceil(quota_cpus).
 /// `runq_share` is the fraction (0..1) of the traced syscalls' time that was run-queue wait (None if not measured).
 /// None when they agree or when gomaxprocs is unknown (SetAtRunTime: we cannot know).
@@ -147,7 +120,7 @@ pub fn quota_note(go: &GoProcess, quota_cpus: f64, runq_share: Option<f64>) -> O
 }
 
 /// GOMAXPROCS as the runtime sets it at start, and where that comes from.
-fn gomaxprocs(build: &GoBuild, environ: &[u8], cpus_allowed: u32, quota_cpus: Option<f64>) -> (Option<u32>, GoMaxProcsSource) {
+pub fn gomaxprocs(build: &GoBuild, environ: &[u8], cpus_allowed: u32, quota_cpus: Option<f64>) -> (Option<u32>, GoMaxProcsSource) {
     let env = env_var(environ, "GOMAXPROCS");
     // The runtime ignores a value that is not a positive integer and uses its default.
     if let Some(n) = env.and_then(go_atoi).filter(|&n| n > 0) {
@@ -217,7 +190,7 @@ fn leading_number(s: &str) -> Option<(u32, &str)> {
 }
 
 /// How many CPUs a list such as "0-3,8,10-11" (Cpus_allowed_list) names.
-fn cpu_count(list: &str) -> Option<u32> {
+pub fn cpu_count(list: &str) -> Option<u32> {
     let list = list.trim();
     if list.is_empty() {
         return Some(0);
@@ -229,39 +202,11 @@ fn cpu_count(list: &str) -> Option<u32> {
     })
 }
 
-fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
     status.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
 }
 
-/// The environment the process started with. Just after an exec, until the kernel has laid out the new stack,
-/// environ reads empty, and so does cmdline (never empty after): a process seen that early is waited for.
-fn read_environ(pid: u32) -> Result<Option<Vec<u8>>> {
-    for _ in 0..100 {
-        let Some(environ) = read_proc(pid, "environ")? else { return Ok(None) };
-        if !environ.is_empty() {
-            return Ok(Some(environ));
-        }
-        let Some(cmdline) = read_proc(pid, "cmdline")? else { return Ok(None) };
-        if !cmdline.is_empty() {
-            return Ok(Some(environ));
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    Ok(Some(Vec::new()))
-}
-
-/// A /proc file of the process; None when the process (or this file of it) is gone.
-fn read_proc(pid: u32, name: &str) -> Result<Option<Vec<u8>>> {
-    let path = format!("/proc/{pid}/{name}");
-    match fs::read(&path) {
-        Ok(data) => Ok(Some(data)),
-        // ENOENT: no such process, or one without an executable (a kernel thread, a zombie); ESRCH: it exited meanwhile.
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {path}")),
-    }
-}
-
-fn build_info(data: &[u8]) -> Result<Option<GoBuild>> {
+pub fn build_info(data: &[u8]) -> Result<Option<GoBuild>> {
     if !data.starts_with(b"\x7fELF") {
         return Ok(None);
     }

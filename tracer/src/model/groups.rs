@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::aggregate::StatsTable;
-use crate::kernel::{event::SyscallRecord, kernel_counts::KernelCalls};
+use crate::{
+    host::Host,
+    kernel::{event::SyscallRecord, kernel_counts::KernelCalls},
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GroupBy {
@@ -87,6 +90,8 @@ pub struct Groups {
     /// The cgroup2 root, and its directories' paths by cgroup id (inode), for ended processes.
     cgroup_root: Option<PathBuf>,
     cgroup_paths: HashMap<u64, String>,
+    /// What /proc says of processes.
+    host: Host,
     /// What the kernel needs to know to count calls per group, since it was last told, in order.
     changes: Vec<GroupChange>,
     /// (group, syscall) pairs whose successful calls have been seen as events.
@@ -118,6 +123,7 @@ impl Groups {
             interval: 0,
             cgroup_root,
             cgroup_paths: HashMap::default(),
+            host: Host::default(),
             by,
             targets,
             groups: Vec::new(),
@@ -238,8 +244,7 @@ impl Groups {
     fn cgroup_path(&mut self, id: u64) -> Option<String> {
         if !self.cgroup_paths.contains_key(&id) {
             let root = self.cgroup_root.clone()?;
-            self.cgroup_paths.clear();
-            walk_cgroups(&root, &root, 0, &mut self.cgroup_paths);
+            self.cgroup_paths = self.host.cgroup_paths(&root).into_iter().collect();
         }
         self.cgroup_paths.get(&id).cloned()
     }
@@ -276,9 +281,9 @@ impl Groups {
             self.exited(tgid, 0, UNKNOWN);
         }
         let mut alive = vec![0u64; self.groups.len()];
-        let changes = &mut self.changes;
+        let (changes, host) = (&mut self.changes, &self.host);
         self.of_tgid.retain(|&tgid, &mut index| {
-            let exists = super::names::process_exists(tgid);
+            let exists = host.exists(tgid);
             if exists {
                 alive[index] += 1;
             } else {
@@ -315,8 +320,8 @@ impl Groups {
             return None;
         }
         let found = match self.by {
-            GroupBy::Comm => super::names::process_name(tgid).map(|comm| self.group_for(&comm, None)),
-            GroupBy::Cgroup => process_cgroup(tgid).map(|relative| self.group_of_cgroup(&relative)),
+            GroupBy::Comm => self.host.name(tgid).map(|comm| self.group_for(&comm, None)),
+            GroupBy::Cgroup => self.host.cgroup(tgid).map(|relative| self.group_of_cgroup(&relative)),
         };
         let index = match found {
             Some(index) => index,
@@ -404,29 +409,6 @@ impl Groups {
 /// `relative` is `ancestor` or below it, by whole path components.
 fn is_below(relative: &str, ancestor: &str) -> bool {
     Path::new(relative).starts_with(Path::new(ancestor))
-}
-
-/// The process's cgroup v2 path, from the hierarchy's root: the "0::" line of /proc/PID/cgroup.
-fn process_cgroup(tgid: u32) -> Option<String> {
-    let text = std::fs::read_to_string(format!("/proc/{tgid}/cgroup")).ok()?;
-    text.lines().find_map(|line| line.strip_prefix("0::")).map(|p| p.trim().to_string())
-}
-
-/// Records every cgroup directory below `dir` (at most 16 levels) by inode: its cgroup id.
-fn walk_cgroups(root: &Path, dir: &Path, depth: usize, paths: &mut HashMap<u64, String>) {
-    use std::os::unix::fs::MetadataExt;
-    if let Ok(meta) = std::fs::metadata(dir) {
-        let relative = dir.strip_prefix(root).map_or_else(|_| "/".to_string(), |rest| format!("/{}", rest.display()));
-        paths.insert(meta.ino(), relative);
-    }
-    if depth >= 16 {
-        return;
-    }
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            walk_cgroups(root, &entry.path(), depth + 1, paths);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -554,7 +536,7 @@ mod tests {
     fn own_cgroup_of_a_process_outside_the_targets() {
         let mut groups = Groups::new(GroupBy::Cgroup, Vec::new(), 10, Some(PathBuf::from("/sys/fs/cgroup")));
         groups.record(&call(std::process::id(), 0));
-        let own = process_cgroup(std::process::id()).unwrap();
+        let own = crate::host::procfs::process_cgroup(std::process::id()).unwrap();
         let group = groups.groups.iter().flatten().next().unwrap();
         assert_eq!(group.name, own.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/"));
         assert!(is_below("/a/b", "/a") && !is_below("/ab", "/a") && is_below("/a", "/"));

@@ -6,7 +6,5 @@ pub mod cpu_quota;
 pub mod groups;
 pub mod go_runtime;
 pub mod histogram;
-pub mod names;
 pub mod net;
 pub mod slow;
-pub mod stacks;

@@ -11,7 +11,10 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use hdrhistogram::Histogram;
 use tracer_common::SockTuple;
 
-use crate::syscalls::{self, selection::Selection};
+use crate::{
+    host::Host,
+    syscalls::{self, selection::Selection},
+};
 
 use crate::syscalls::fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS};
 use super::{
@@ -231,6 +234,8 @@ pub struct NetStats {
     /// The syscalls `-e` selected: others (the fd lifecycle calls the kernel adds, connects
     /// seen by the TCP state tracepoint) only serve to follow fds, and show nowhere.
     shown: Selection,
+    /// What /proc says of fds.
+    host: Host,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -366,7 +371,7 @@ impl NetStats {
     pub fn forget_exited(&mut self) {
         let tgids: std::collections::BTreeSet<u32> =
             self.fds.keys().chain(self.pending_accepts.keys()).chain(self.paths.keys()).map(|&(tgid, _)| tgid).collect();
-        for tgid in tgids.into_iter().filter(|&tgid| !crate::model::names::process_exists(tgid)) {
+        for tgid in tgids.into_iter().filter(|&tgid| !self.host.exists(tgid)) {
             self.fds.retain(|&(t, _), _| t != tgid);
             self.pending_accepts.retain(|&(t, _), _| t != tgid);
             self.paths.retain(|&(t, _), _| t != tgid);
@@ -388,13 +393,14 @@ impl NetStats {
     /// spawned command's stdout, say) are then known even if the process has exited by the
     /// time the reader sees them used. Sockets are left as they are: the kernel names those.
     pub fn learn_fds(&mut self, tgid: u32) {
-        let Ok(dir) = std::fs::read_dir(format!("/proc/{tgid}/fd")) else { return };
-        let open: HashSet<i32> = dir.flatten().filter_map(|entry| entry.file_name().to_str()?.parse().ok()).collect();
+        let Some(open) = self.host.open_fds(tgid) else { return };
+        let open: HashSet<i32> = open.into_iter().collect();
         // A socket still open keeps what the kernel said of it; anything else is looked at anew.
         self.fds.retain(|&(owner, fd), entry| owner != tgid || (entry.kind == FdKind::Socket && open.contains(&fd)));
         self.paths.retain(|&(owner, fd), _| owner != tgid || open.contains(&fd));
         for fd in open {
-            self.fds.entry((tgid, fd)).or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd, false), connection: None, since_ns: 0 });
+            let kind = self.resolve_fd(tgid, fd, false);
+            self.fds.entry((tgid, fd)).or_insert(FdEntry { kind, connection: None, since_ns: 0 });
         }
     }
 
@@ -550,7 +556,7 @@ impl NetStats {
             return Some(path.clone());
         }
         let known_file = self.fds.get(&(tgid, fd)).is_some_and(|e| e.kind == FdKind::File);
-        let (kind, target) = fd_link(tgid, fd)?;
+        let (kind, target) = self.fd_link(tgid, fd)?;
         Some(match kind {
             // /proc looked too late: the number is something else now.
             _ if known_file && kind != FdKind::File => "file".into(),
@@ -561,10 +567,13 @@ impl NetStats {
 
     /// The connection (if a TCP socket) and kind of an fd; a non-socket fd is resolved once.
     fn fd_info(&mut self, tgid: u32, fd: i32, socket_from_proc: bool) -> (Option<usize>, FdKind) {
-        let entry = *self
-            .fds
-            .entry((tgid, fd))
-            .or_insert_with(|| FdEntry { kind: resolve_fd(tgid, fd, socket_from_proc), connection: None, since_ns: 0 });
+        let entry = match self.fds.get(&(tgid, fd)) {
+            Some(entry) => *entry,
+            None => {
+                let entry = FdEntry { kind: self.resolve_fd(tgid, fd, socket_from_proc), connection: None, since_ns: 0 };
+                *self.fds.entry((tgid, fd)).or_insert(entry)
+            }
+        };
         (entry.connection, entry.kind)
     }
 
@@ -581,35 +590,35 @@ impl NetStats {
     pub fn name_fd(&mut self, tgid: u32, fd: i32, path: String) {
         self.paths.insert((tgid, fd), path);
     }
-}
 
-/// What a non-socket fd `fd` of process `tgid` is, from `/proc`. The reader sees events a
-/// little after they happen, so an fd closed meanwhile is unknown ("other"), and one reused
-/// since is misread; sockets never are, the kernel names them. A socket found here without the
-/// kernel having named it is such a reused fd: "other", unless `socket_from_proc` (the kernel
-/// could not have named it).
-fn resolve_fd(tgid: u32, fd: i32, socket_from_proc: bool) -> FdKind {
-    match fd_link(tgid, fd) {
-        Some((FdKind::Socket, _)) if !socket_from_proc => FdKind::Other,
-        Some((kind, _)) => kind,
-        None => FdKind::Other,
+    /// What a non-socket fd `fd` of process `tgid` is, from `/proc`. The reader sees events a
+    /// little after they happen, so an fd closed meanwhile is unknown ("other"), and one reused
+    /// since is misread; sockets never are, the kernel names them. A socket found here without the
+    /// kernel having named it is such a reused fd: "other", unless `socket_from_proc` (the kernel
+    /// could not have named it).
+    fn resolve_fd(&self, tgid: u32, fd: i32, socket_from_proc: bool) -> FdKind {
+        match self.fd_link(tgid, fd) {
+            Some((FdKind::Socket, _)) if !socket_from_proc => FdKind::Other,
+            Some((kind, _)) => kind,
+            None => FdKind::Other,
+        }
     }
-}
 
-/// What `/proc/PID/fd/FD` says fd `fd` of `tgid` is, and the link itself; `None` once it is
-/// closed or the process is gone.
-fn fd_link(tgid: u32, fd: i32) -> Option<(FdKind, String)> {
-    let target = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?.to_string_lossy().into_owned();
-    let kind = if target.starts_with("pipe:") {
-        FdKind::Pipe
-    } else if target.starts_with("socket:") {
-        FdKind::Socket
-    } else if target.starts_with('/') {
-        FdKind::File
-    } else {
-        FdKind::Other
-    };
-    Some((kind, target))
+    /// What `/proc/PID/fd/FD` says fd `fd` of `tgid` is, and the link itself; `None` once it is
+    /// closed or the process is gone.
+    fn fd_link(&self, tgid: u32, fd: i32) -> Option<(FdKind, String)> {
+        let target = self.host.fd_target(tgid, fd)?;
+        let kind = if target.starts_with("pipe:") {
+            FdKind::Pipe
+        } else if target.starts_with("socket:") {
+            FdKind::Socket
+        } else if target.starts_with('/') {
+            FdKind::File
+        } else {
+            FdKind::Other
+        };
+        Some((kind, target))
+    }
 }
 
 #[cfg(test)]

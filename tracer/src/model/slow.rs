@@ -3,8 +3,26 @@
 //! `--folded` and `--flamegraph` draw.
 use std::collections::{HashMap, VecDeque};
 
-use super::stacks::Frame;
 use crate::kernel::event::{SlowRecord, StackRead};
+
+/// One frame of a stack, named.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// Function name (demangled), or `module+0xoffset` when there is none.
+    pub function: String,
+    /// `file:line`, where debug info has it.
+    pub location: Option<String>,
+}
+
+/// `function (file:line)`, or the function alone without debug info.
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{} ({location})", self.function),
+            None => f.write_str(&self.function),
+        }
+    }
+}
 
 /// One slow call, as shown: its line and its named stacks.
 #[derive(Clone, Debug)]

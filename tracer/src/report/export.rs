@@ -30,8 +30,7 @@ use crate::{
         groups::Groups,
         histogram::SIGNIFICANT_DIGITS,
         net::{NetIntervals, NetStats},
-        slow::SlowCalls,
-        stacks::Frame,
+        slow::{Frame, SlowCalls},
     },
 };
 

@@ -717,7 +717,7 @@ mod tests {
         tick.groups = Some(&groups);
         let request = sink.request(&tick);
         let Some(Data::Sum(calls)) = find(&request, "tracer_syscalls_total") else { panic!() };
-        let comm = attribute("comm", crate::model::names::comm(me));
+        let comm = attribute("comm", crate::host::names::comm(me));
         assert_eq!(calls.data_points.len(), 1);
         assert_eq!(calls.data_points[0].attributes, vec![comm.clone(), attribute("syscall", "read")]);
         let Some(Data::Sum(errors)) = find(&request, "tracer_syscall_errors_total") else { panic!() };

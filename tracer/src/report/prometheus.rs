@@ -307,7 +307,7 @@ mod tests {
         let totals = StatsTable::default();
         let net = NetStats::default();
         let text = render(&Exposition { totals: &totals, net: &net, lost: 3, groups: Some(&groups), throttling: &[], go: &[], usage: Some(SelfUsage::now(1.0)) });
-        let comm = escape(&crate::model::names::comm(me));
+        let comm = escape(&crate::host::names::comm(me));
         assert!(text.contains(&format!("tracer_syscalls_total{{comm=\"{comm}\",syscall=\"read\"}} 1\n")), "{text}");
         assert!(text.contains(&format!("tracer_syscall_duration_seconds_bucket{{comm=\"{comm}\",syscall=\"read\",le=\"0.0000025\"}} 1\n")), "{text}");
         assert!(text.contains(&format!("tracer_syscall_time_seconds_total{{comm=\"{comm}\",syscall=\"read\",state=\"runq\"}} 0.0000005\n")), "{text}");

@@ -213,7 +213,7 @@ mod site_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::stacks::Frame;
+    use crate::model::slow::Frame;
 
     fn call() -> SlowCall {
         SlowCall {

@@ -354,7 +354,7 @@ fn render_threads(out: &mut String, table: &StatsTable) {
     );
     for (tid, thread) in threads.iter().take(THREAD_ROWS) {
         // Its name now (an exec renames it), else the one it had when first seen.
-        let comm = crate::model::names::thread_name(thread.tgid, **tid).unwrap_or_else(|| thread.name.clone());
+        let comm = crate::host::names::thread_name(thread.tgid, **tid).unwrap_or_else(|| thread.name.clone());
         let _ = writeln!(
             out,
             "{tid:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {}",

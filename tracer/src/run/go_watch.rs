@@ -6,10 +6,9 @@ use std::{
     sync::{mpsc, Arc, Mutex},
 };
 
-use super::cgroup_cpu::CpuCgroup;
-use crate::model::{
-    go_runtime::{self, GoSeen},
-    names,
+use crate::{
+    host::{cgroup_cpu::CpuCgroup, go, names},
+    model::go_runtime::GoSeen,
 };
 
 /// Processes looked at, at most: a trace of many short-lived processes must not read a binary
@@ -35,7 +34,7 @@ impl Default for GoWatch {
             for pid in pids {
                 let _counted = Finished(&finished);
                 let quota_cpus = CpuCgroup::of_pid(pid).ok().flatten().and_then(|c| c.limit().ok()).and_then(|l| l.cpus());
-                match go_runtime::inspect(pid, quota_cpus) {
+                match go::inspect(pid, quota_cpus) {
                     Ok(Some(go)) => {
                         let comm = names::comm(pid);
                         if let Ok(mut found) = results.lock() {

@@ -1,8 +1,6 @@
 //! One trace from start to end: the targets (PIDs, cgroups, units and containers to attach to, or
 //! a command to spawn), their cgroups' CPU quota, and the session loop that feeds kernel records
 //! through the model to the reports.
-pub mod cgroup_cpu;
-pub mod cgroup_lookup;
 pub mod go_watch;
 pub mod info;
 pub mod own_usage;

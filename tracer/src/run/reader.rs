@@ -4,6 +4,7 @@
 use aya::maps::{MapData, RingBuf};
 
 use crate::{
+    host::stacks::Stacks,
     kernel::{
         event::{cgroup_tag, decode, Record, SlowRecord, StackRead, UserCopy},
         kernel_counts::KernelCounts,
@@ -12,7 +13,6 @@ use crate::{
         aggregate::Aggregator,
         groups::{GroupChange, Groups},
         slow::SlowCall,
-        stacks::Stacks,
     },
     report::slow::SlowLines,
     syscalls::{
@@ -72,7 +72,7 @@ impl Reader {
         self.aggregator.net.forget_exited();
         if let Some(tgids) = &mut self.tgids {
             let before = tgids.len();
-            tgids.retain(|&tgid| crate::model::names::process_exists(tgid));
+            tgids.retain(|&tgid| crate::host::names::process_exists(tgid));
             self.tgids_forgotten += before - tgids.len();
         }
     }

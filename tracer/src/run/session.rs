@@ -15,12 +15,15 @@ use tokio::{
 
 use super::{
     reader::{Reader, DRAIN_BATCH},
-    cgroup_cpu::{CpuCgroup, ThrottleWatch},
     go_watch::GoWatch,
     own_usage::OwnUsage,
     target::{self, CgroupTarget, SpawnedChild},
 };
 use crate::{
+    host::{
+        cgroup_cpu::{CpuCgroup, ThrottleWatch},
+        cgroupfs, names,
+    },
     kernel::{
         probes::{AttachMode, ProbeConfig, Probes, SlowConfig},
         startup::StartupTimes,
@@ -30,7 +33,6 @@ use crate::{
         cpu_quota::Throttling,
         go_runtime::GoSeen,
         groups::{CgroupName, GroupBy, Groups},
-        names,
         net::NetStats,
         slow::SlowCalls,
     },
@@ -191,7 +193,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
     aggregator.groups = options.by.map(|by| {
         let names = cgroups.iter().map(|c| CgroupName { relative: c.relative.clone(), dir: c.path.clone() }).collect();
-        Groups::new(by, names, options.max_groups, target::cgroup2_root().ok())
+        Groups::new(by, names, options.max_groups, cgroupfs::cgroup2_root().ok())
     });
     for &tgid in &roots {
         aggregator.net.learn_fds(tgid);
@@ -207,7 +209,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         reader.tgids = Some(HashSet::new());
     }
     for cgroup in &cgroups {
-        let members = target::cgroup_processes(&cgroup.path);
+        let members = cgroupfs::cgroup_processes(&cgroup.path);
         reader.tgids.get_or_insert_with(HashSet::new).extend(&members);
         for &tgid in &members {
             reader.aggregator.net.learn_fds(tgid);
@@ -470,7 +472,7 @@ async fn trace_loop(
     if let Some(tgids) = &mut reader.tgids {
         // Those still there: their calls may all have been counted in the kernel.
         for cgroup in cgroups {
-            tgids.extend(target::cgroup_processes(&cgroup.path));
+            tgids.extend(cgroupfs::cgroup_processes(&cgroup.path));
         }
     }
     for tgid in reader.tgids.clone().into_iter().flatten() {

@@ -18,24 +18,7 @@ use blazesym::symbolize::{
     Input, Symbolized, Symbolizer,
 };
 
-/// One frame of a stack, named.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Frame {
-    /// Function name (demangled), or `module+0xoffset` when there is none.
-    pub function: String,
-    /// `file:line`, where debug info has it.
-    pub location: Option<String>,
-}
-
-/// `function (file:line)`, or the function alone without debug info.
-impl std::fmt::Display for Frame {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.location {
-            Some(location) => write!(f, "{} ({location})", self.function),
-            None => f.write_str(&self.function),
-        }
-    }
-}
+use crate::model::slow::Frame;
 
 /// An executable mapping of a process.
 #[derive(Clone, Debug)]

@@ -7,9 +7,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use super::target;
+use super::cgroupfs::cgroup2_root;
 
 /// How deep the searches go below the hierarchy's root: a user's app unit is at 5
 /// (user.slice/user-1000.slice/user@1000.service/app.slice/x.service), a pod's container at 4.
@@ -183,10 +183,6 @@ fn directories(root: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn cgroup2_root() -> Result<PathBuf> {
-    let mounts = target::cgroup2_mounts();
-    mounts.into_iter().next().context("no cgroup2 mount: units and containers are looked up in the unified hierarchy")
-}
 
 #[cfg(test)]
 mod tests {
@@ -263,7 +259,7 @@ mod tests {
 
     #[test]
     fn unit_cgroup_without_such_a_unit_searches_and_says_where() {
-        let Some(root) = target::cgroup2_mounts().into_iter().next() else { return };
+        let Some(root) = crate::host::cgroupfs::cgroup2_mounts().into_iter().next() else { return };
         let err = unit_cgroup("tracer-test-no-such-unit").unwrap_err().to_string();
         let want = "no systemd unit tracer-test-no-such-unit: no cgroup named tracer-test-no-such-unit.service under";
         assert_eq!(err, format!("{want} {}", root.display()));

@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::target::{self, Mount};
+use super::cgroupfs::{self, Mount};
 use crate::model::cpu_quota::{CpuLimit, CpuStat, Throttling};
 
 /// A cgroup whose CPU controller files can be read: v2 (cpu.max, cpu.stat) or v1
@@ -25,7 +25,7 @@ impl CpuCgroup {
     /// else the v1 cpu controller's path). Ok(None) if it has no readable CPU controller.
     pub fn of_pid(pid: u32) -> Result<Option<CpuCgroup>> {
         let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|_| anyhow!("no such process: {pid}"))?;
-        let (v2, v1) = candidate_dirs(&text, &target::mounts());
+        let (v2, v1) = candidate_dirs(&text, &cgroupfs::mounts());
         if let Some(dir) = v2.into_iter().find(|dir| dir.join("cpu.max").is_file()) {
             return Ok(Some(CpuCgroup { dir, v1: false }));
         }
@@ -43,7 +43,7 @@ impl CpuCgroup {
             return Ok(Some(CpuCgroup { dir: dir.to_path_buf(), v1: false }));
         }
         // A process may exit between the listing and the look: the next one is asked then.
-        Ok(target::cgroup_processes(dir).into_iter().find_map(|pid| Self::of_pid(pid).ok().flatten()))
+        Ok(cgroupfs::cgroup_processes(dir).into_iter().find_map(|pid| Self::of_pid(pid).ok().flatten()))
     }
 
     pub fn limit(&self) -> Result<CpuLimit> {
@@ -237,7 +237,7 @@ impl Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::target::parse_mountinfo;
+    use crate::host::cgroupfs::parse_mountinfo;
 
     const HYBRID_MOUNTINFO: &str = "\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
