@@ -7,6 +7,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use aya::maps::{MapData, RingBuf};
 use tokio::{
     io::{unix::AsyncFd, Interest},
     signal::unix::{signal, SignalKind},
@@ -158,70 +159,14 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     };
     let mut roots = targets.clone();
     roots.extend(child.as_ref().map(|c| c.pid));
-    // With the calls that make and free fds, however syscalls are hooked: without them, an fd
-    // that changes (dup2 onto stdout) keeps the kind /proc gave it at the start.
-    let config = ProbeConfig {
-        selected: options.selected.delivered(options.net),
-        attach: options.attach,
-        follow_forks: options.follow_forks,
-        sched_split: options.sched_split,
-        net: options.net,
-        tgids: roots.clone(),
-        ring_bytes: options.ring_bytes,
-        syscall_flags: kernel_syscall_flags(),
-        slow: options.slow.as_ref().map(|slow| SlowConfig {
-            threshold_ns: slow.threshold_ns(),
-            stacks: slow.stacks,
-            user_args: syscall_args::slow_copy_table(),
-        }),
-        cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
-        // For `--by`, and for cgroup targets, whose processes are counted as they end (their
-        // calls may all be counted in the kernel).
-        process_exits: options.by.is_some() || !cgroups.is_empty(),
-        kernel_counts: !options.events,
-        groups: options.by.map(|_| Groups::indices(options.max_groups) as u32),
-        io_slots: io_slots(),
-    };
+    let config = probe_config(options, &roots, &cgroups);
     times.lap("targets");
-    let mut probes = Probes::load(&config, &mut times)?;
+    let probes = Probes::load(&config, &mut times)?;
     for line in &probes.replacements {
         eprintln!("tracer: {line}");
     }
-    // What each fd of the targets is, before anyone is told "attached": a process that uses
-    // an fd and exits right after may be gone before the reader could look.
-    let mut aggregator = Aggregator::new(sinks.iter().any(|sink| sink.wants_intervals()), options.selected.clone());
-    aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
-    aggregator.groups = options.by.map(|by| {
-        let names = cgroups.iter().map(|c| CgroupName { relative: c.relative.clone(), dir: c.path.clone() }).collect();
-        Groups::new(by, names, options.max_groups, cgroupfs::cgroup2_root().ok())
-    });
-    for &tgid in &roots {
-        aggregator.net.learn_fds(tgid);
-    }
     let clock = WallClock::now();
-    let lines = slow_out.map(|out| SlowLines::new(out, clock, options.sched_split));
-    let mut reader = Reader::new(aggregator, options.slow.as_ref().is_some_and(|slow| slow.stacks != 0), lines);
-    // A spawned command's map is read after its execve, at its first slow call.
-    for &tgid in &targets {
-        reader.watch(tgid);
-    }
-    if !cgroups.is_empty() {
-        reader.tgids = Some(HashSet::new());
-    }
-    for cgroup in &cgroups {
-        let members = cgroupfs::cgroup_processes(&cgroup.path);
-        reader.tgids.get_or_insert_with(HashSet::new).extend(&members);
-        for &tgid in &members {
-            reader.aggregator.net.learn_fds(tgid);
-            reader.watch(tgid);
-        }
-        let plural = if members.len() == 1 { "" } else { "es" };
-        eprintln!(
-            "tracer: attached to cgroup {} ({} process{plural} now, and any started in it later)",
-            cgroup.path.display(),
-            members.len()
-        );
-    }
+    let reader = start_reader(options, sinks, &targets, &roots, &cgroups, slow_out.map(|out| SlowLines::new(out, clock, options.sched_split)));
     times.lap("/proc scan");
     if options.startup_times {
         let line = format!("tracer: start-up: {times}");
@@ -234,13 +179,28 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         child.release()?;
     }
 
-    let mut watchers = Watchers::start(&cgroups, &roots);
     let own_usage = options.own_usage.then(OwnUsage::start);
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
-    let command = child.as_ref().map(|c| c.pid);
-    let (processes, ended) =
-        runtime.block_on(trace_loop(&mut probes, &mut reader, &roots, &cgroups, command, options, stop, sinks, &mut watchers))?;
+    let mut session = Session {
+        options,
+        watchers: Watchers::start(&cgroups, &roots),
+        probes,
+        reader,
+        removed: vec![false; cgroups.len()],
+        roots,
+        cgroups,
+        command: child.as_ref().map(|c| c.pid),
+        live: HashSet::new(),
+        seen: 0,
+        exited: mpsc::unbounded_channel().0,
+        stopping: None,
+        ending: Ending::Done,
+        drain_ticks: 0,
+        intervals: IntervalClock::new(),
+    };
+    let (processes, ended) = runtime.block_on(session.run(stop, sinks))?;
+    let Session { probes, mut reader, mut watchers, .. } = session;
     let lost_slow = probes.lost_slow_records()?;
     if let Some(own_usage) = own_usage {
         let totals = &reader.aggregator.total;
@@ -272,6 +232,78 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         started_at,
         ended_at: std::time::SystemTime::now(),
     })
+}
+
+/// What the kernel programs are loaded for: the options, the processes traced from the start
+/// and the cgroups.
+fn probe_config(options: &TraceOptions, roots: &[u32], cgroups: &[CgroupTarget]) -> ProbeConfig {
+    ProbeConfig {
+    selected: options.selected.delivered(options.net),
+    attach: options.attach,
+    follow_forks: options.follow_forks,
+    sched_split: options.sched_split,
+    net: options.net,
+    tgids: roots.to_vec(),
+    ring_bytes: options.ring_bytes,
+    syscall_flags: kernel_syscall_flags(),
+    slow: options.slow.as_ref().map(|slow| SlowConfig {
+        threshold_ns: slow.threshold_ns(),
+        stacks: slow.stacks,
+        user_args: syscall_args::slow_copy_table(),
+    }),
+    cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
+    // For `--by`, and for cgroup targets, whose processes are counted as they end (their
+    // calls may all be counted in the kernel).
+    process_exits: options.by.is_some() || !cgroups.is_empty(),
+    kernel_counts: !options.events,
+    groups: options.by.map(|_| Groups::indices(options.max_groups) as u32),
+    io_slots: io_slots(),
+}
+}
+
+/// The reader, with the model it feeds, and what /proc says of the targets' fds now, before
+/// anyone is told "attached": a process that uses an fd and exits right after may be gone
+/// before the reader could look.
+fn start_reader(
+    options: &TraceOptions,
+    sinks: &[Box<dyn IntervalSink>],
+    targets: &[u32],
+    roots: &[u32],
+    cgroups: &[CgroupTarget],
+    lines: Option<SlowLines>,
+) -> Reader {
+    let mut aggregator = Aggregator::new(sinks.iter().any(|sink| sink.wants_intervals()), options.selected.clone());
+    aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
+    aggregator.groups = options.by.map(|by| {
+        let names = cgroups.iter().map(|c| CgroupName { relative: c.relative.clone(), dir: c.path.clone() }).collect();
+        Groups::new(by, names, options.max_groups, cgroupfs::cgroup2_root().ok())
+    });
+    for &tgid in roots {
+        aggregator.net.learn_fds(tgid);
+    }
+    let mut reader = Reader::new(aggregator, options.slow.as_ref().is_some_and(|slow| slow.stacks != 0), lines);
+    // A spawned command's map is read after its execve, at its first slow call.
+    for &tgid in targets {
+        reader.watch(tgid);
+    }
+    if !cgroups.is_empty() {
+        reader.tgids = Some(HashSet::new());
+    }
+    for cgroup in cgroups {
+        let members = cgroupfs::cgroup_processes(&cgroup.path);
+        reader.tgids.get_or_insert_with(HashSet::new).extend(&members);
+        for &tgid in &members {
+            reader.aggregator.net.learn_fds(tgid);
+            reader.watch(tgid);
+        }
+        let plural = if members.len() == 1 { "" } else { "es" };
+        eprintln!(
+            "tracer: attached to cgroup {} ({} process{plural} now, and any started in it later)",
+            cgroup.path.display(),
+            members.len()
+        );
+    }
+    reader
 }
 
 /// Why the trace was asked to end.
@@ -328,172 +360,236 @@ impl CommandStop {
     }
 }
 
-/// Feeds `aggregator` until the trace ends; returns the number of processes traced and how
-/// the trace ended.
-#[allow(clippy::too_many_arguments)]
-async fn trace_loop(
-    probes: &mut Probes,
-    reader: &mut Reader,
-    roots: &[u32],
-    cgroups: &[CgroupTarget],
+/// One trace while it runs: the loaded programs, the reader, and what the loop watches. The
+/// loop in [`Session::run`] waits on its sources; each step is a method.
+struct Session<'a> {
+    options: &'a TraceOptions,
+    probes: Probes,
+    reader: Reader,
+    /// The processes traced from the start (`-p` and the spawned command), and the cgroups.
+    roots: Vec<u32>,
+    cgroups: Vec<CgroupTarget>,
+    /// The spawned command.
     command: Option<u32>,
-    options: &TraceOptions,
-    mut stop: StopSignals,
-    sinks: &mut [Box<dyn IntervalSink>],
-    watchers: &mut Watchers,
-) -> Result<(usize, Ending)> {
-    let ring = probes.take_ring().context("ring buffer already taken")?;
-    let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
-    let mut intervals_state = IntervalClock { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), throttling_interval: Vec::new(), go: Vec::new() };
-    let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
-    intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
-    let mut live: HashSet<u32> = HashSet::new();
-    let mut seen = 0usize;
-    for &tgid in roots {
-        live.insert(tgid);
-        reader.traced(tgid);
-        seen += 1;
-        watch_exit(tgid, exited_tx.clone());
-    }
-    let deadline = tokio::time::sleep(options.duration.unwrap_or(Duration::MAX));
-    tokio::pin!(deadline);
-    let mut tick = tokio::time::interval(DRAIN_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut stopping: Option<CommandStop> = None;
-    // Batches that hold what the kernel may have written without waking us (1/8 of the ring,
-    // in records of at least 64 bytes).
-    let unwoken_batches = (options.ring_bytes as usize / 8 / 64).div_ceil(DRAIN_BATCH);
-    let mut ending = Ending::Done;
-    let mut removed = vec![false; cgroups.len()];
-    let mut ticks = 0u64;
+    watchers: Watchers,
+    /// Traced processes still running, and how many were traced in all.
+    live: HashSet<u32>,
+    seen: usize,
+    exited: mpsc::UnboundedSender<u32>,
+    stopping: Option<CommandStop>,
+    ending: Ending,
+    /// Traced cgroups found removed.
+    removed: Vec<bool>,
+    drain_ticks: u64,
+    intervals: IntervalClock,
+}
 
-    loop {
-        let mut request = None;
-        tokio::select! {
-            guard = ring.readable_mut() => {
-                let mut guard = guard.context("ring buffer poll")?;
-                if reader.drain(guard.get_inner_mut()) {
-                    guard.clear_ready();
-                } else {
-                    // Records are still waiting, so the fd stays ready and this branch would win
-                    // every turn without ever returning to the runtime, whose timers and signals
-                    // only advance when the task yields: Ctrl-C, -d and intervals would wait
-                    // until the ring happened to empty (minutes, under a busy process).
-                    tokio::task::yield_now().await;
+/// What one turn of the loop asks of it.
+enum Turn {
+    Continue,
+    Request(StopRequest),
+    End,
+}
+
+impl Session<'_> {
+    /// Runs the trace until it ends; returns the number of processes traced and how it ended.
+    async fn run(&mut self, mut stop: StopSignals, sinks: &mut [Box<dyn IntervalSink>]) -> Result<(usize, Ending)> {
+        let options = self.options;
+        let ring = self.probes.take_ring().context("ring buffer already taken")?;
+        let mut ring = readable_fd(ring).context("cannot poll the ring buffer")?;
+        let mut intervals = tokio::time::interval_at(tokio::time::Instant::now() + options.interval, options.interval);
+        intervals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (exited_tx, mut exited_rx) = mpsc::unbounded_channel();
+        self.exited = exited_tx;
+        for tgid in self.roots.clone() {
+            self.reader.traced(tgid);
+            self.follow(tgid);
+        }
+        let deadline = tokio::time::sleep(options.duration.unwrap_or(Duration::MAX));
+        tokio::pin!(deadline);
+        let mut tick = tokio::time::interval(DRAIN_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let turn = tokio::select! {
+                guard = ring.readable_mut() => {
+                    let mut guard = guard.context("ring buffer poll")?;
+                    if self.reader.drain(guard.get_inner_mut()) {
+                        guard.clear_ready();
+                    } else {
+                        // Records are still waiting, so the fd stays ready and this branch would win
+                        // every turn without ever returning to the runtime, whose timers and signals
+                        // only advance when the task yields: Ctrl-C, -d and intervals would wait
+                        // until the ring happened to empty (minutes, under a busy process).
+                        tokio::task::yield_now().await;
+                    }
+                    Turn::Continue
                 }
-            }
-            _ = tick.tick() => {
-                reader.drain(ring.get_mut());
-                reader.tell_kernel(probes.kernel_counts())?;
-                ticks += 1;
-                if ticks.is_multiple_of(10) {
-                    reader.housekeep(probes.kernel_counts());
-                    let seen = reader.tgids.iter().flatten().copied();
-                    watchers.housekeep(live.iter().copied().chain(seen));
-                }
-                // A cgroup removed ends its part of the trace; the last one, the trace.
-                for (cgroup, gone) in cgroups.iter().zip(removed.iter_mut()) {
-                    if !*gone && !cgroup.path.exists() {
-                        *gone = true;
-                        if cgroups.len() > 1 {
-                            reader.drain_backlog(ring.get_mut());
-                            eprintln!("tracer: cgroup {} was removed{}", cgroup.path.display(), seen_in(&reader.aggregator, cgroup));
-                        }
+                _ = tick.tick() => self.on_drain_tick(ring.get_mut())?,
+                Some(tgid) = exited_rx.recv() => self.on_exit(ring.get_mut(), tgid)?,
+                _ = stop.interrupt.recv() => Turn::Request(StopRequest::Interrupt),
+                _ = stop.terminate.recv() => Turn::Request(StopRequest::Terminate),
+                _ = &mut deadline, if options.duration.is_some() && self.stopping.is_none() => Turn::Request(StopRequest::Duration),
+                _ = tokio::time::sleep_until(self.stopping.as_ref().map_or_else(tokio::time::Instant::now, |s| s.deadline)), if self.stopping.is_some() => {
+                    match self.stopping.as_mut().is_some_and(CommandStop::escalate) {
+                        true => Turn::Continue,
+                        false => Turn::End, // not gone even after SIGKILL's grace: stop waiting for it
                     }
                 }
-                if !cgroups.is_empty() && removed.iter().all(|&gone| gone) {
-                    eprintln!("tracer: the traced cgroup{} removed", if cgroups.len() == 1 { " was" } else { "s were" });
-                    reader.drain_backlog(ring.get_mut());
-                    break;
+                _ = intervals.tick(), if !sinks.is_empty() => self.on_interval(ring.get_mut(), sinks)?,
+            };
+            let turn = match turn {
+                Turn::Request(request) => self.on_request(request),
+                turn => turn,
+            };
+            if matches!(turn, Turn::End) {
+                break;
+            }
+            self.follow_forks();
+            if self.finished() {
+                break;
+            }
+        }
+        self.wind_up(ring.get_mut(), sinks)?;
+        Ok((self.seen, self.ending))
+    }
+
+    /// Follows a process from now: its exit ends its part of the trace.
+    fn follow(&mut self, tgid: u32) {
+        if self.live.insert(tgid) {
+            self.seen += 1;
+            watch_exit(tgid, self.exited.clone());
+        }
+    }
+
+    /// The children the kernel started tracing (`-f`).
+    fn follow_forks(&mut self) {
+        for child in std::mem::take(&mut self.reader.forks) {
+            self.reader.watch(child);
+            self.follow(child);
+        }
+    }
+
+    /// Every traced process is gone, or the command being stopped is. Traced cgroups are
+    /// watched until removed, however many processes they have now.
+    fn finished(&self) -> bool {
+        (self.live.is_empty() && self.cgroups.is_empty()) || self.stopping.as_ref().is_some_and(|stop| !self.live.contains(&stop.pid))
+    }
+
+    /// A tenth of a second passed: take what is waiting, tell the kernel what it can now
+    /// count, and once a second forget what exited; a removed cgroup ends its part of the
+    /// trace, and the last one the trace.
+    fn on_drain_tick(&mut self, ring: &mut RingBuf<MapData>) -> Result<Turn> {
+        self.reader.drain(ring);
+        self.reader.tell_kernel(self.probes.kernel_counts())?;
+        self.drain_ticks += 1;
+        if self.drain_ticks.is_multiple_of(10) {
+            self.reader.housekeep(self.probes.kernel_counts());
+            let seen = self.reader.tgids.iter().flatten().copied();
+            self.watchers.housekeep(self.live.iter().copied().chain(seen));
+        }
+        for (cgroup, gone) in self.cgroups.iter().zip(self.removed.iter_mut()) {
+            if !*gone && !cgroup.path.exists() {
+                *gone = true;
+                if self.cgroups.len() > 1 {
+                    self.reader.drain_backlog(ring);
+                    eprintln!("tracer: cgroup {} was removed{}", cgroup.path.display(), seen_in(&self.reader.aggregator, cgroup));
                 }
             }
-            Some(tgid) = exited_rx.recv() => {
-                // Everything the process did is in the ring by now: take it before deciding.
-                reader.drain_backlog(ring.get_mut());
-                live.remove(&tgid);
-                probes.untrace(tgid)?;
+        }
+        if !self.cgroups.is_empty() && self.removed.iter().all(|&gone| gone) {
+            eprintln!("tracer: the traced cgroup{} removed", if self.cgroups.len() == 1 { " was" } else { "s were" });
+            self.reader.drain_backlog(ring);
+            return Ok(Turn::End);
+        }
+        Ok(Turn::Continue)
+    }
+
+    /// A traced process exited: everything it did is in the ring by now, taken before deciding.
+    fn on_exit(&mut self, ring: &mut RingBuf<MapData>, tgid: u32) -> Result<Turn> {
+        self.reader.drain_backlog(ring);
+        self.live.remove(&tgid);
+        self.probes.untrace(tgid)?;
+        Ok(Turn::Continue)
+    }
+
+    /// An interval ended: its figures go to every sink.
+    fn on_interval(&mut self, ring: &mut RingBuf<MapData>, sinks: &mut [Box<dyn IntervalSink>]) -> Result<Turn> {
+        // The kernel wakes the reader only once 1/8 of the ring is full: take what is waiting
+        // (about that much at most, in records of at least 64 bytes), so that the interval
+        // holds its own events rather than the previous interval's tail.
+        let unwoken_batches = (self.options.ring_bytes as usize / 8 / 64).div_ceil(DRAIN_BATCH);
+        self.reader.drain_batches(ring, unwoken_batches);
+        self.reader.record_kernel_counts(self.probes.kernel_counts())?;
+        let lost = self.probes.lost_events()?;
+        Ok(match self.tick_sinks(sinks, lost, false)? {
+            Control::Continue => Turn::Continue,
+            Control::Reset => {
+                self.reader.aggregator.reset();
+                Turn::Continue
             }
-            _ = stop.interrupt.recv() => request = Some(StopRequest::Interrupt),
-            _ = stop.terminate.recv() => request = Some(StopRequest::Terminate),
-            _ = &mut deadline, if options.duration.is_some() && stopping.is_none() => request = Some(StopRequest::Duration),
-            _ = tokio::time::sleep_until(stopping.as_ref().map_or_else(tokio::time::Instant::now, |s| s.deadline)), if stopping.is_some() => {
-                if !stopping.as_mut().is_some_and(CommandStop::escalate) {
-                    break; // not gone even after SIGKILL's grace: stop waiting for it
-                }
+            Control::Stop => Turn::Request(StopRequest::Quit),
+        })
+    }
+
+    fn tick_sinks(&mut self, sinks: &mut [Box<dyn IntervalSink>], lost: u64, last: bool) -> Result<Control> {
+        let cpu = &mut self.watchers.cpu;
+        (self.intervals.throttling, self.intervals.throttling_interval) = (cpu.read(), cpu.read_interval());
+        self.intervals.go = self.watchers.go.found();
+        self.intervals.tick(&mut self.reader.aggregator, sinks, lost, &self.live, last)
+    }
+
+    /// Asked to stop: a spawned command still running is stopped first (the trace goes on
+    /// meanwhile); otherwise the trace ends.
+    fn on_request(&mut self, request: StopRequest) -> Turn {
+        match (&mut self.stopping, self.command.filter(|pid| self.live.contains(pid))) {
+            // A second Ctrl-C or SIGTERM while waiting: no more patience. (A closed view says
+            // Stop at every interval: that is no new request.)
+            (Some(stop), _) if matches!(request, StopRequest::Interrupt | StopRequest::Terminate) => match stop.escalate() {
+                true => Turn::Continue,
+                false => Turn::End,
+            },
+            (Some(_), _) => Turn::Continue,
+            (None, Some(pid)) => {
+                self.stopping = Some(CommandStop::start(pid, request));
+                self.ending = Ending::CommandStopped(request);
+                Turn::Continue
             }
-            _ = intervals.tick(), if !sinks.is_empty() => {
-                // The kernel wakes the reader only once 1/8 of the ring is full: take what is
-                // waiting (about that much at most), so that the interval holds its own events
-                // rather than the previous interval's tail.
-                reader.drain_batches(ring.get_mut(), unwoken_batches);
-                reader.record_kernel_counts(probes.kernel_counts())?;
-                let lost = probes.lost_events()?;
-                (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
-                intervals_state.go = watchers.go.found();
-                match intervals_state.tick(&mut reader.aggregator, sinks, lost, &live, false)? {
-                    Control::Continue => {}
-                    Control::Reset => reader.aggregator.reset(),
-                    Control::Stop => request = Some(StopRequest::Quit),
-                }
-            }
+            (None, None) => Turn::End,
         }
-        if let Some(request) = request {
-            match (&mut stopping, command.filter(|pid| live.contains(pid))) {
-                // A second Ctrl-C or SIGTERM while waiting: no more patience. (A closed view
-                // says Stop at every interval: that is no new request.)
-                (Some(stop), _) if matches!(request, StopRequest::Interrupt | StopRequest::Terminate) => {
-                    if !stop.escalate() {
-                        break;
-                    }
-                }
-                (Some(_), _) => {}
-                (None, Some(pid)) => {
-                    stopping = Some(CommandStop::start(pid, request));
-                    ending = Ending::CommandStopped(request);
-                }
-                (None, None) => break,
-            }
-        }
-        for child in std::mem::take(&mut reader.forks) {
-            reader.watch(child);
-            if live.insert(child) {
-                seen += 1;
-                watch_exit(child, exited_tx.clone());
+    }
+
+    /// The trace is over: the last records and counts, every traced process in its group, the
+    /// last interval to the sinks, and how many processes were traced.
+    fn wind_up(&mut self, ring: &mut RingBuf<MapData>, sinks: &mut [Box<dyn IntervalSink>]) -> Result<()> {
+        let reader = &mut self.reader;
+        reader.drain_backlog(ring);
+        reader.record_kernel_counts(self.probes.kernel_counts())?;
+        if let Some(tgids) = &mut reader.tgids {
+            // Those still there: their calls may all have been counted in the kernel.
+            for cgroup in &self.cgroups {
+                tgids.extend(cgroupfs::cgroup_processes(&cgroup.path));
             }
         }
-        // Traced cgroups are watched until removed, however many processes they have now.
-        if (live.is_empty() && cgroups.is_empty()) || stopping.as_ref().is_some_and(|stop| !live.contains(&stop.pid)) {
-            break;
+        for tgid in reader.tgids.clone().into_iter().flatten() {
+            reader.traced(tgid);
         }
-    }
-    reader.drain_backlog(ring.get_mut());
-    reader.record_kernel_counts(probes.kernel_counts())?;
-    if let Some(tgids) = &mut reader.tgids {
-        // Those still there: their calls may all have been counted in the kernel.
-        for cgroup in cgroups {
-            tgids.extend(cgroupfs::cgroup_processes(&cgroup.path));
+        if let Some(groups) = &mut reader.aggregator.groups {
+            groups.place_pending();
         }
-    }
-    for tgid in reader.tgids.clone().into_iter().flatten() {
-        reader.traced(tgid);
-    }
-    if let Some(groups) = &mut reader.aggregator.groups {
-        groups.place_pending();
-    }
-    if !sinks.is_empty() {
-        (intervals_state.throttling, intervals_state.throttling_interval) = (watchers.cpu.read(), watchers.cpu.read_interval());
-        intervals_state.go = watchers.go.found();
-        intervals_state.tick(&mut reader.aggregator, sinks, probes.lost_events()?, &live, true)?;
-        for sink in sinks.iter_mut() {
-            sink.finish()?;
+        if !sinks.is_empty() {
+            let lost = self.probes.lost_events()?;
+            self.tick_sinks(sinks, lost, true)?;
+            for sink in sinks.iter_mut() {
+                sink.finish()?;
+            }
         }
+        if let Some(processes) = self.reader.processes_seen() {
+            // With cgroups: the processes seen in them, and the -p ones.
+            let tgids = self.reader.tgids.as_ref();
+            self.seen = processes + self.roots.iter().filter(|tgid| !tgids.is_some_and(|t| t.contains(tgid))).count();
+        }
+        Ok(())
     }
-    if let Some(processes) = reader.processes_seen() {
-        // With cgroups: the processes seen in them, and the -p ones.
-        seen = processes + roots.iter().filter(|tgid| !reader.tgids.as_ref().is_some_and(|t| t.contains(tgid))).count();
-    }
-    Ok((seen, ending))
 }
 
 /// What the trace watches besides the ring buffer: the traced cgroups' CPU quota and throttling,
@@ -568,6 +664,10 @@ struct IntervalClock {
 }
 
 impl IntervalClock {
+    fn new() -> Self {
+        Self { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), throttling_interval: Vec::new(), go: Vec::new() }
+    }
+
     /// Ends the current interval, hands it to every sink, and says what they want next.
     fn tick(
         &mut self,
