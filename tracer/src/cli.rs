@@ -256,7 +256,32 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     if args.pids.is_empty() && args.command.is_empty() && args.cgroups.is_empty() && args.units.is_empty() && args.containers.is_empty() && !args.all {
         bail!("nothing to trace: give -p PID, --cgroup PATH, --unit NAME, --container ID, --all or a command after --");
     }
+    let options = trace_options(&args, &view)?;
+    // A bad output path is found now, not after a long trace.
+    for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph].into_iter().flatten() {
+        export::check_writable(path)?;
+    }
+    let description = describe_run(&args, &options);
     let live_view = matches!(view, View::Live);
+    let mut sinks = interval_sinks(&args, view, &description)?;
+    // Slow calls are printed as they come (not in the live view, which shows them itself): to
+    // -o, then followed by the summary, as strace -o holds the trace; else to stderr.
+    let slow_out: Option<Box<dyn Write + Send>> = match (&options.slow, &args.output) {
+        (None, _) => None,
+        (Some(_), _) if live_view => None,
+        (Some(_), Some(path)) => Some(Box::new(open_stream(path)?)),
+        (Some(_), None) => Some(Box::new(std::io::stderr())),
+    };
+    let outcome = session::run(&options, &mut sinks, slow_out);
+    // Whatever happened, give the terminal back before printing anything.
+    drop(sinks);
+    let mut outcome = outcome?;
+    write_outputs(&args, &mut outcome, description)?;
+    Ok(outcome.command_exit.unwrap_or(0))
+}
+
+/// The trace's options from the command line, checked.
+fn trace_options(args: &TraceArgs, view: &View) -> Result<TraceOptions> {
     // Most calls are counted in the kernel, not sent: a quarter of the ring that every call
     // needs is room enough for the rest (the ring's pages are memory for as long as it runs).
     let every_call_sent = args.events;
@@ -267,11 +292,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     if args.interval < Duration::from_millis(10) {
         bail!("--interval must be at least 10ms");
     }
-    let otlp = match &args.otlp {
-        Some(url) => Some(otlp::Endpoint::parse(url).map_err(|e| anyhow::anyhow!("--otlp: {e}"))?),
-        None => None,
-    };
-    if otlp.is_some() && args.otlp_interval < Duration::from_millis(10) {
+    if args.otlp.is_some() && args.otlp_interval < Duration::from_millis(10) {
         bail!("--otlp-interval must be at least 10ms");
     }
     let selected = Selection::parse(&args.expressions).context("-e")?;
@@ -279,7 +300,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     let mut pids = args.pids.clone();
     pids.sort_unstable();
     pids.dedup();
-    let options = TraceOptions {
+    Ok(TraceOptions {
         pids,
         command: args.command.clone(),
         follow_forks: args.follow_forks > 0,
@@ -319,16 +340,30 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
                 Some(SlowOptions { threshold, stacks, keep: args.slowest })
             }
         },
-    };
-    // A bad output path is found now, not after a long trace.
-    for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph].into_iter().flatten() {
-        export::check_writable(path)?;
+    })
+}
+
+/// What is traced, in words: for the live view's title, the flame graph's and the export.
+fn describe_run(args: &TraceArgs, options: &TraceOptions) -> String {
+    if args.all {
+        return "all processes".into();
     }
     let mut description = describe_target(&options.pids, &options.command);
-    for cgroup in options.cgroups.iter().filter(|_| !args.all) {
+    for cgroup in &options.cgroups {
         let sep = if description.is_empty() { "" } else { ", " };
         description = format!("{description}{sep}cgroup {}", cgroup.display());
     }
+    description
+}
+
+/// What each interval goes to: interval log, Prometheus file, the agent's endpoint, OTLP, the
+/// live view.
+fn interval_sinks(args: &TraceArgs, view: View, description: &str) -> Result<Vec<Box<dyn IntervalSink>>> {
+    // Checked before anything starts (the agent's endpoint, say).
+    let otlp = match &args.otlp {
+        Some(url) => Some(otlp::Endpoint::parse(url).map_err(|e| anyhow::anyhow!("--otlp: {e}"))?),
+        None => None,
+    };
     let started_at = std::time::SystemTime::now();
     let mut sinks: Vec<Box<dyn IntervalSink>> = Vec::new();
     if let Some(path) = &args.interval_log {
@@ -336,9 +371,6 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     }
     if let Some(path) = &args.prometheus {
         sinks.push(Box::new(PrometheusSink { path: path.clone() }));
-    }
-    if args.all {
-        description = "all processes".into();
     }
     if let View::Serve(addr) = view {
         let server = serve::Server::start(addr, args.interval)?;
@@ -351,26 +383,17 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         eprintln!("tracer: pushing metrics to {url} every {} (OTLP)", humantime::format_duration(every));
         sinks.push(Box::new(sink));
     }
-    if live_view {
+    if matches!(view, View::Live) {
         match std::io::stdout().is_terminal() {
-            true => sinks.push(Box::new(live::TerminalView::start(description.clone(), args.sort)?)),
+            true => sinks.push(Box::new(live::TerminalView::start(description.to_string(), args.sort)?)),
             false => sinks.push(Box::new(live::TextView::new(args.sort))),
         }
     }
+    Ok(sinks)
+}
 
-    // Slow calls are printed as they come (not in the live view, which shows them itself): to
-    // -o, then followed by the summary, as strace -o holds the trace; else to stderr.
-    let slow_out: Option<Box<dyn Write + Send>> = match (&options.slow, &args.output) {
-        (None, _) => None,
-        (Some(_), _) if live_view => None,
-        (Some(_), Some(path)) => Some(Box::new(open_stream(path)?)),
-        (Some(_), None) => Some(Box::new(std::io::stderr())),
-    };
-    let outcome = session::run(&options, &mut sinks, slow_out);
-    // Whatever happened, give the terminal back before printing anything.
-    drop(sinks);
-    let mut outcome = outcome?;
-
+/// The summary (to -o or stderr), and the files asked for: folded stacks, flame graph, export.
+fn write_outputs(args: &TraceArgs, outcome: &mut session::Outcome, description: String) -> Result<()> {
     let summary = outcome.summary(args.sort);
     match (&args.output, outcome.slow_out.take()) {
         (Some(path), Some(mut stream)) => {
@@ -407,7 +430,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
         export::write_export(path, &export::build_export(&outcome.totals, &outcome.net, extras, &info)?)
             .with_context(|| format!("cannot export to {}", path.display()))?;
     }
-    Ok(outcome.command_exit.unwrap_or(0))
+    Ok(())
 }
 
 /// Opens `-o` for lines written as they come: a file is created or truncated, a FIFO or device
