@@ -244,12 +244,88 @@ pub fn parse_summary(text: &str) -> Summary {
 /// Longest a traced test run may take: a hung tracer fails its test instead of the whole CI job.
 const TRACE_LIMIT: Duration = Duration::from_secs(120);
 
-/// Runs the tracer to completion and parses its summary (on stderr, as strace's).
+/// Runs the tracer to completion: its figures from its JSON export, its text from its summary
+/// (on stderr, as strace's).
 pub fn trace(args: &[&str]) -> (Summary, Output) {
-    let output = output_within(tracer().args(args), TRACE_LIMIT);
+    let export = ExportFile::for_args(args);
+    let output = output_within(tracer().args(export.args(args)), TRACE_LIMIT);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "tracer panicked:\n{stderr}");
-    (parse_summary(&stderr), output)
+    (export.summary(&stderr), output)
+}
+
+/// The export a test's trace writes, for its figures: a test asserts on figures the export
+/// carries, and on the text only where the text is the point. None where the test chose its own
+/// `--export` or runs a subcommand.
+pub struct ExportFile(Option<PathBuf>);
+
+impl ExportFile {
+    pub fn for_args(args: &[&str]) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let own = args.iter().any(|a| *a == "--export" || a.starts_with("--export="));
+        let subcommand = args.first().is_some_and(|a| ["top", "serve", "compare", "info"].contains(a));
+        if own || subcommand {
+            return Self(None);
+        }
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(Some(std::env::temp_dir().join(format!("tracer-test-export-{}-{n}.json", std::process::id()))))
+    }
+
+    /// `args` with `--export FILE` first (before any `--` and command).
+    pub fn args(&self, args: &[&str]) -> Vec<String> {
+        let mut all: Vec<String> = self.0.iter().flat_map(|path| ["--export".to_string(), path.display().to_string()]).collect();
+        all.extend(args.iter().map(|a| a.to_string()));
+        all
+    }
+
+    /// The summary's text, with the figures the export carries taken from it when it was written.
+    pub fn summary(&self, text: &str) -> Summary {
+        let mut summary = parse_summary(text);
+        if let Some(json) = self.0.as_ref().and_then(|path| std::fs::read_to_string(path).ok()) {
+            summary.take_figures_from_export(&json);
+        }
+        summary
+    }
+}
+
+impl Drop for ExportFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Summary {
+    /// Rows, errors by errno, time splits, in-flight calls and event counts, from an export.
+    pub fn take_figures_from_export(&mut self, json: &str) {
+        let export: serde_json::Value = serde_json::from_str(json).expect("the export is JSON");
+        let (mut rows, mut errnos, mut split, mut in_flight) = (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
+        for key in export["keys"].as_array().expect("keys") {
+            if key["kind"] != "syscall" {
+                continue;
+            }
+            let name = key["key"].as_str().unwrap().to_string();
+            let field = |f: &str| key[f].as_u64().unwrap_or_else(|| panic!("{name}: no {f} in the export"));
+            let timed = field("calls") > field("no_return") + field("in_flight");
+            let percentiles_ns = timed.then(|| ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"].map(field));
+            rows.insert(name.clone(), Row { calls: field("calls"), errors: field("errors"), total_ns: field("total_ns"), percentiles_ns });
+            for (errno, count) in key["errnos"].as_object().into_iter().flatten() {
+                errnos.insert((name.clone(), errno.clone()), count.as_u64().unwrap());
+            }
+            let total = field("total_ns");
+            if total > 0 {
+                let pct = |f: &str| field(f) as f64 * 100.0 / total as f64;
+                split.insert(name.clone(), (pct("on_cpu_ns"), pct("runq_ns"), pct("blocked_ns")));
+            }
+            if field("in_flight") > 0 {
+                in_flight.insert(name.clone(), field("in_flight"));
+            }
+        }
+        (self.rows, self.errnos, self.split, self.in_flight) = (rows, errnos, split, in_flight);
+        self.received = export["meta"]["events"].as_u64().expect("meta.events");
+        self.lost = export["meta"]["lost_events"].as_u64().expect("meta.lost_events");
+    }
 }
 
 /// `cmd.output()`, but the process is killed, and the test fails, after `limit`.
@@ -285,6 +361,7 @@ pub struct Attached {
     pub tracer: Child,
     stderr_lines: mpsc::Receiver<String>,
     forwarder: Option<thread::JoinHandle<()>>,
+    export: ExportFile,
 }
 
 impl Drop for Attached {
@@ -304,14 +381,15 @@ impl Attached {
 
     /// Starts `tracer ARGS` without waiting for anything.
     pub fn spawn(args: &[&str]) -> Self {
+        let export = ExportFile::for_args(args);
         let mut tracer = tracer()
-            .args(args)
+            .args(export.args(args))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tracer");
         let (stderr_lines, forwarder) = forward_lines(tracer.stderr.take().unwrap());
-        Self { tracer, stderr_lines, forwarder: Some(forwarder) }
+        Self { tracer, stderr_lines, forwarder: Some(forwarder), export }
     }
 
     /// Waits for a line of stderr that contains `needle`, and returns it.
@@ -351,7 +429,7 @@ impl Attached {
         let rest: Vec<String> = self.stderr_lines.try_iter().collect();
         let stderr = rest.join("\n") + "\n";
         assert!(!stderr.contains("panicked"), "tracer panicked:\n{stderr}");
-        (parse_summary(&stderr), Output { status, stdout, stderr: stderr.into_bytes() })
+        (self.export.summary(&stderr), Output { status, stdout, stderr: stderr.into_bytes() })
     }
 }
 
