@@ -1,7 +1,8 @@
 //! End-to-end: real kernel programs, a workload whose syscalls we know, exact assertions.
 use std::{
     io::Write,
-    process::Stdio,
+    process::{Command, Stdio},
+    thread,
     time::{Duration, Instant},
 };
 
@@ -392,4 +393,39 @@ fn own_usage_counts_the_programs_runs() {
         .unwrap_or_else(|| panic!("no program runs in: {line}"));
     assert!(runs >= 10_000, "{runs} runs for 5,000 traced calls: {line}");
     assert!(line.contains("per call or event") && line.contains("; RSS "), "{line}");
+}
+
+/// `kill -9` of tracer leaves nothing in the kernel: its programs and maps are held only by its
+/// file descriptors (nothing pinned), so they go with the process, and the next trace starts
+/// cleanly. Checked with Debian's bpftool, as an operator would.
+#[test]
+fn kill_9_leaves_no_program_or_map_behind() {
+    let ids = |what: &str| -> Vec<(u64, String)> {
+        let out = Command::new("bpftool").args(["-j", what, "list"]).output().expect("bpftool (cargo xtask setup installs it)");
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bpftool {what} list: {e}"));
+        list.as_array().unwrap().iter().map(|p| (p["id"].as_u64().unwrap(), p["name"].as_str().unwrap_or("").to_string())).collect()
+    };
+    let newest = |what: &str| ids(what).iter().map(|(id, _)| *id).max().unwrap_or(0);
+    let (prog_floor, map_floor) = (newest("prog"), newest("map"));
+    let waiting = Waiting::spawn(&["getppid", "10"]);
+    let tracer = Attached::start(&["-p", &waiting.pid().to_string()]);
+    let ours = |what: &str, floor: u64| -> Vec<(u64, String)> { ids(what).into_iter().filter(|(id, _)| *id > floor).collect() };
+    let (progs, maps) = (ours("prog", prog_floor), ours("map", map_floor));
+    assert!(progs.iter().any(|(_, name)| name == "sys_exit") && maps.iter().any(|(_, name)| name == "EVENTS"), "{progs:?} {maps:?}");
+    nix_kill(tracer.tracer.id(), libc::SIGKILL);
+    drop(tracer); // reaps it
+    // The kernel frees them once the last reference goes (after an RCU grace period).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let left = loop {
+        let (p, m) = (ids("prog"), ids("map"));
+        let left: Vec<&(u64, String)> = progs.iter().chain(&maps).filter(|o| p.contains(o) || m.contains(o)).collect();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            break format!("{left:?}");
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(left, "[]", "left behind after kill -9");
+    // The next one starts cleanly and counts exactly.
+    let summary = tracer_tests::trace_attached(&waiting, &["-e", "trace=getppid"]);
+    assert_eq!(summary.calls("getppid"), 10, "{}", summary.text);
 }
