@@ -120,8 +120,9 @@ pub struct TraceArgs {
 
     /// strace's -c, -C and -w, accepted so that habits carry over: tracer always prints the
     /// summary, of wall-clock latencies, and never a line per call.
-    #[arg(short = 'c', short_alias = 'C', short_alias = 'w', hide = true)]
-    pub strace_summary: bool,
+    /// Counted, so that they combine as in strace (`-c -w`, `-cw`).
+    #[arg(short = 'c', short_alias = 'C', short_alias = 'w', hide = true, action = clap::ArgAction::Count)]
+    pub strace_summary: u8,
 
     /// Do not attach the scheduler tracepoints (no on-CPU / run queue / blocked split; saves
     /// their cost on every context switch of the machine).
@@ -491,6 +492,13 @@ fn describe_target(pids: &[u32], command: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn straces_summary_flags_combine_as_in_strace() {
+        for args in [&["tracer", "-c", "-w", "-p", "1"][..], &["tracer", "-cw", "-f", "-p", "1"], &["tracer", "-C", "-c", "-p", "1"]] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+    }
 
     #[test]
     fn durations_are_seconds_unless_they_say_otherwise() {
