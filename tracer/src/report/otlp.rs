@@ -37,7 +37,7 @@ use prost::Message;
 use super::{
     prometheus::SelfUsage,
     sink::{Control, IntervalSink, Tick},
-    summary::{sorted_rows, SortKey},
+    rows::{sorted_rows, SortKey},
 };
 use crate::{model::aggregate::StatsTable, syscalls};
 

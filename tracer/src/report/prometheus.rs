@@ -8,9 +8,9 @@ use anyhow::Result;
 use hdrhistogram::Histogram;
 
 use super::{
-    export::write_atomic,
+    atomic_file::write_atomic,
     sink::{Control, IntervalSink, Tick},
-    summary::{sorted_rows, SortKey},
+    rows::{sorted_rows, SortKey},
 };
 use crate::{
     syscalls,
