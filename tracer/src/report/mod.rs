@@ -2,9 +2,11 @@
 pub mod atomic_file;
 pub mod compare;
 pub mod export;
+pub mod exposition;
 pub mod flamegraph;
 pub mod format;
 pub mod live;
+pub mod metrics;
 pub mod otlp;
 pub mod prometheus;
 pub mod rows;

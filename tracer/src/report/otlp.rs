@@ -35,7 +35,7 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 
 use super::{
-    prometheus::SelfUsage,
+    exposition::SelfUsage,
     sink::{Control, IntervalSink, Tick},
     rows::{sorted_rows, SortKey},
 };
