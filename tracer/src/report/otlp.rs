@@ -3,10 +3,11 @@
 //! http://127.0.0.1:4318/v1/metrics). Plain http only, no TLS: point it at a local collector,
 //! which forwards them wherever they must go.
 //!
-//! Same names and attributes as the Prometheus page (prometheus.rs): counters are monotonic
-//! sums, cumulative since the start; gauges are gauges; the latency histograms are exponential
-//! histograms in seconds, made from the HdrHistograms' recorded values. Descriptions are left out:
-//! the names are the Prometheus page's, whose HELP says what they are.
+//! The same families as the Prometheus page (exposition.rs), plus the pushes' own counters, minus
+//! families with no series: counters are monotonic sums, cumulative since the start; gauges are
+//! gauges; the latency histograms are exponential histograms in seconds, made from the
+//! HdrHistograms' recorded values. Descriptions are left out: the names are the Prometheus page's,
+//! whose HELP says what they are.
 //!
 //! The reader only builds the request. A thread of its own, with its own tokio runtime, sends
 //! one at a time; a push due while the previous one is still on its way is dropped (the next one
@@ -35,11 +36,10 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 
 use super::{
-    exposition::SelfUsage,
+    exposition::{single, Exposition, SelfUsage},
+    metrics::{self, Family, Kind, Series, Value as Sample},
     sink::{Control, IntervalSink, Tick},
-    rows::{sorted_rows, SortKey},
 };
-use crate::{model::aggregate::StatsTable, syscalls};
 
 /// The finest scale: buckets 2^(1/256) apart (0.27%), about HdrHistogram's 3 digits.
 const MAX_SCALE: i32 = 8;
@@ -183,7 +183,11 @@ impl OtlpSink {
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             failures: self.shared.failures.load(Ordering::Relaxed),
         };
-        let metrics = metrics(tick, SelfUsage::now(self.start_time), counts, self.start_ns, unix_ns(now));
+        let mut families = Exposition::of(tick, Some(SelfUsage::now(self.start_time))).families();
+        families.push(single(&metrics::OTLP_PUSHES_DROPPED, Sample::Int(counts.dropped)));
+        families.push(single(&metrics::OTLP_PUSH_FAILURES, Sample::Int(counts.failures)));
+        let (start_ns, now_ns) = (self.start_ns, unix_ns(now));
+        let metrics = families.iter().filter_map(|family| metric(family, start_ns, now_ns)).collect();
         ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(self.resource.clone()),
@@ -394,131 +398,51 @@ fn unix_ns(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// The metrics of one request, one data point per series of the Prometheus page.
-struct Metrics {
-    start_ns: u64,
-    now_ns: u64,
-    out: Vec<Metric>,
-}
-
-impl Metrics {
-    fn point(&self, attributes: Vec<KeyValue>, value: Value) -> NumberDataPoint {
-        let (start_time_unix_nano, time_unix_nano) = (self.start_ns, self.now_ns);
-        NumberDataPoint { attributes, start_time_unix_nano, time_unix_nano, value: Some(value), ..Default::default() }
+/// A family as an OTLP metric: a counter is a monotonic cumulative sum, a gauge a gauge, a
+/// latency histogram an exponential histogram. None for a family with no series.
+fn metric(family: &Family, start_ns: u64, now_ns: u64) -> Option<Metric> {
+    if family.series.is_empty() {
+        return None;
     }
-
-    fn push(&mut self, name: &str, unit: &str, data: Data) {
-        self.out.push(Metric { name: name.into(), unit: unit.into(), data: Some(data), ..Default::default() });
-    }
-
-    /// A counter: a monotonic cumulative sum. Nothing when it has no series.
-    fn sum(&mut self, name: &str, unit: &str, series: Vec<(Vec<KeyValue>, Value)>) {
-        if series.is_empty() {
-            return;
-        }
-        let data_points = series.into_iter().map(|(attributes, value)| self.point(attributes, value)).collect();
-        let aggregation_temporality = AggregationTemporality::Cumulative as i32;
-        self.push(name, unit, Data::Sum(Sum { data_points, aggregation_temporality, is_monotonic: true }));
-    }
-
-    fn gauge(&mut self, name: &str, unit: &str, series: Vec<(Vec<KeyValue>, Value)>) {
-        if series.is_empty() {
-            return;
-        }
-        let data_points = series.into_iter().map(|(attributes, value)| self.point(attributes, value)).collect();
-        self.push(name, unit, Data::Gauge(Gauge { data_points }));
-    }
-
-    fn histogram(&mut self, name: &str, series: Vec<(Vec<KeyValue>, &Histogram<u64>, u64)>) {
-        if series.is_empty() {
-            return;
-        }
-        let data_points = series
-            .into_iter()
-            .map(|(attributes, latency, total_ns)| ExponentialHistogramDataPoint {
-                attributes,
-                start_time_unix_nano: self.start_ns,
-                time_unix_nano: self.now_ns,
-                ..exponential(latency, total_ns)
-            })
-            .collect();
-        let histogram = ExponentialHistogram { data_points, aggregation_temporality: AggregationTemporality::Cumulative as i32 };
-        self.push(name, "s", Data::ExponentialHistogram(histogram));
-    }
-}
-
-fn int(value: u64) -> Value {
-    Value::AsInt(value.min(i64::MAX as u64) as i64)
-}
-
-fn seconds(ns: u64) -> Value {
-    Value::AsDouble(ns as f64 / 1e9)
-}
-
-/// The Prometheus page's families, as OTLP metrics (prometheus.rs's `render` says what each is).
-fn metrics(tick: &Tick, usage: SelfUsage, counts: Counts, start_ns: u64, now_ns: u64) -> Vec<Metric> {
-    let mut m = Metrics { start_ns, now_ns, out: Vec::new() };
-    // The tables: the totals, or one per group, each with its attribute.
-    let tables: Vec<(Option<KeyValue>, &StatsTable)> = match tick.groups {
-        None => vec![(None, tick.total)],
-        Some(groups) => groups.sorted().into_iter().map(|g| (Some(attribute(groups.by.label(), g.name.as_str())), &g.table)).collect(),
+    let (start_time_unix_nano, time_unix_nano) = (start_ns, now_ns);
+    let numbers = || -> Vec<NumberDataPoint> {
+        let point = |series: &Series| {
+            let attributes = attributes(series);
+            Some(NumberDataPoint { attributes, start_time_unix_nano, time_unix_nano, value: Some(number(series.value)?), ..Default::default() })
+        };
+        family.series.iter().filter_map(point).collect()
     };
-    let rows: Vec<(Vec<KeyValue>, &'static str, &crate::model::aggregate::SyscallStats)> = tables
-        .iter()
-        .flat_map(|(group, table)| {
-            sorted_rows(table, SortKey::Name).into_iter().map(move |(name, stats)| {
-                let mut attributes: Vec<KeyValue> = group.iter().cloned().collect();
-                attributes.push(attribute("syscall", name));
-                (attributes, name, stats)
-            })
-        })
-        .collect();
-    let with = |attributes: &[KeyValue], key: &str, value: &str| {
-        let mut attributes = attributes.to_vec();
-        attributes.push(attribute(key, value));
-        attributes
+    let histograms = || -> Vec<ExponentialHistogramDataPoint> {
+        let point = |series: &Series| match series.value {
+            Sample::Histogram(latency, total_ns) => {
+                let attributes = attributes(series);
+                Some(ExponentialHistogramDataPoint { attributes, start_time_unix_nano, time_unix_nano, ..exponential(latency, total_ns) })
+            }
+            _ => None,
+        };
+        family.series.iter().filter_map(point).collect()
     };
+    let aggregation_temporality = AggregationTemporality::Cumulative as i32;
+    let data = match family.metric.kind {
+        Kind::Counter => Data::Sum(Sum { data_points: numbers(), aggregation_temporality, is_monotonic: true }),
+        Kind::Gauge => Data::Gauge(Gauge { data_points: numbers() }),
+        Kind::Histogram => Data::ExponentialHistogram(ExponentialHistogram { data_points: histograms(), aggregation_temporality }),
+    };
+    let (name, unit) = (family.metric.name.into(), family.metric.unit.into());
+    Some(Metric { name, unit, data: Some(data), ..Default::default() })
+}
 
-    m.sum("tracer_syscalls_total", "", rows.iter().map(|(a, _, s)| (a.clone(), int(s.calls))).collect());
-    m.histogram("tracer_syscall_duration_seconds", rows.iter().map(|(a, _, s)| (a.clone(), &s.latency, s.total_ns)).collect());
-    let split = rows.iter().flat_map(|(a, _, s)| {
-        let states = [("on_cpu", s.on_cpu_ns()), ("runq", s.runq_ns), ("blocked", s.blocked_ns)];
-        states.map(|(state, ns)| (with(a, "state", state), seconds(ns)))
-    });
-    m.sum("tracer_syscall_time_seconds_total", "s", split.collect());
-    let errors = rows.iter().flat_map(|(a, _, s)| {
-        s.errnos.iter().map(|(errno, count)| (with(a, "errno", &syscalls::errno_name(*errno)), int(*count)))
-    });
-    m.sum("tracer_syscall_errors_total", "", errors.collect());
-    let in_flight = rows.iter().filter(|(_, _, s)| s.in_flight > 0).map(|(a, _, s)| (a.clone(), int(s.in_flight)));
-    m.sum("tracer_syscall_in_flight_at_start_total", "", in_flight.collect());
+fn attributes(series: &Series) -> Vec<KeyValue> {
+    series.labels.iter().map(|(key, value)| attribute(key, value.as_str())).collect()
+}
 
-    let keys = tick.net.keys();
-    let op = |key: &str| vec![attribute("op", key)];
-    m.histogram("tracer_io_duration_seconds", keys.iter().map(|k| (op(&k.key), &k.stats.latency, k.stats.total_ns)).collect());
-    m.sum("tracer_io_bytes_total", "By", keys.iter().filter(|k| k.moves_bytes).map(|k| (op(&k.key), int(k.stats.bytes))).collect());
-
-    let cgroup = |t: &crate::model::cpu_quota::Throttling| vec![attribute("cgroup", t.cgroup.as_str())];
-    let cpus = |t: &crate::model::cpu_quota::Throttling| t.quota_us.map(|q| Value::AsDouble(q as f64 / t.period_us.max(1) as f64));
-    let quotas = tick.throttling.iter().filter_map(|t| Some((cgroup(t), cpus(t)?)));
-    m.gauge("tracer_cgroup_cpu_quota_cpus", "", quotas.collect());
-    m.sum("tracer_cgroup_cpu_periods_total", "", tick.throttling.iter().map(|t| (cgroup(t), int(t.nr_periods))).collect());
-    m.sum("tracer_cgroup_cpu_throttled_periods_total", "", tick.throttling.iter().map(|t| (cgroup(t), int(t.nr_throttled))).collect());
-    m.sum("tracer_cgroup_cpu_throttled_seconds_total", "s", tick.throttling.iter().map(|t| (cgroup(t), seconds(t.throttled_ns))).collect());
-
-    if let Some(groups) = tick.groups {
-        m.gauge("tracer_groups", "", vec![(vec![attribute("by", groups.by.label())], int(groups.sorted().len() as u64))]);
-        m.sum("tracer_group_overflow_total", "", vec![(vec![], int(groups.overflowed))]);
-        m.sum("tracer_groups_retired_total", "", vec![(vec![], int(groups.retired))]);
+/// A counter's or gauge's value (Family::add lets only histograms have histogram values).
+fn number(value: Sample) -> Option<Value> {
+    match value {
+        Sample::Int(value) => Some(Value::AsInt(value.min(i64::MAX as u64) as i64)),
+        Sample::Float(value) => Some(Value::AsDouble(value)),
+        Sample::Histogram(..) => None,
     }
-    m.sum("tracer_events_total", "", vec![(vec![], int(tick.total.events))]);
-    m.sum("tracer_events_lost_total", "", vec![(vec![], int(tick.lost))]);
-    m.gauge("process_resident_memory_bytes", "By", vec![(vec![], int(usage.resident_bytes))]);
-    m.sum("process_cpu_seconds_total", "s", vec![(vec![], Value::AsDouble(usage.cpu_seconds))]);
-    m.gauge("process_start_time_seconds", "s", vec![(vec![], Value::AsDouble(usage.start_time_seconds))]);
-    m.sum("tracer_otlp_pushes_dropped_total", "", vec![(vec![], int(counts.dropped))]);
-    m.sum("tracer_otlp_push_failures_total", "", vec![(vec![], int(counts.failures))]);
-    m.out
 }
 
 /// The lower bound of bucket `index` at `scale`, base^index with base = 2^(2^-scale); the
@@ -677,7 +601,7 @@ mod tests {
 
     #[test]
     fn a_request_has_the_resource_and_the_prometheus_names() {
-        use crate::kernel::event::SyscallRecord;
+        use crate::{kernel::event::SyscallRecord, model::aggregate::StatsTable};
         use crate::model::groups::{GroupBy, Groups};
         let me = std::process::id();
         let mut groups = Groups::new(GroupBy::Comm, Vec::new(), 10, None);
