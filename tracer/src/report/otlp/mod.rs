@@ -316,4 +316,36 @@ mod tests {
         let bytes = request.encode_to_vec();
         assert_eq!(ExportMetricsServiceRequest::decode(bytes.as_slice()).unwrap(), request);
     }
+
+    #[test]
+    fn a_push_has_the_series_of_the_page() {
+        use crate::{
+            model::{aggregate::StatsTable, cpu_quota::Throttling, net::NetStats},
+            report::prometheus,
+        };
+        let (total, net, live) = (StatsTable::default(), NetStats::default(), HashSet::new());
+        let cgroup = |name: &str, quota_us, nr_throttled| Throttling {
+            cgroup: name.into(),
+            quota_us,
+            period_us: 100_000,
+            nr_periods: 10,
+            nr_throttled,
+            throttled_ns: 0,
+        };
+        // Unlimited and never throttled: nothing to say, on the page or in a push.
+        let throttling = [cgroup("/limited", Some(50_000), 0), cgroup("/unlimited", None, 0)];
+        let (start, length, lost, last) = (Duration::ZERO, Duration::from_secs(1), 0, false);
+        let tick = Tick { start, length, interval: &total, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling_interval: &[], throttling: &throttling, last };
+        let page = prometheus::render(&Exposition::of(&tick, Some(SelfUsage::default())));
+        let families = Exposition::of(&tick, Some(SelfUsage::default())).families();
+        let pushed: Vec<String> = families.iter().filter_map(|f| metric(f, 1, 2)).map(|m| m.name).collect();
+        // A family's HELP, TYPE, then its series: those with any.
+        let with_series = |family: &str| family.lines().count() > 2;
+        let shown: Vec<&str> = page.split("# HELP ").filter(|f| with_series(f)).filter_map(|f| f.split(' ').next()).collect();
+        assert_eq!(pushed, shown);
+        for name in ["tracer_kernel_counted_calls_total", "tracer_cgroup_cpu_periods_total"] {
+            assert!(pushed.iter().any(|p| p == name), "{name}: {pushed:?}");
+        }
+        assert!(!page.contains("/unlimited") && !format!("{families:?}").contains("/unlimited"));
+    }
 }
