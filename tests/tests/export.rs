@@ -143,7 +143,7 @@ fn exported_histograms_reproduce_the_summary() {
         let recomputed = histogram.value_at_quantile(quantile);
         assert_eq!(read[field].as_u64(), Some(recomputed), "{field}");
         // The summary shows three significant digits of the same value.
-        let shown_again = parse_duration_ns(&tracer::report::summary::format_ns(recomputed));
+        let shown_again = parse_duration_ns(&tracer::report::format::format_ns(recomputed));
         assert_eq!(shown, shown_again, "{field}: summary {shown}, histogram {recomputed}");
     }
     assert_eq!(read["max_ns"].as_u64(), Some(histogram.max()));

@@ -15,6 +15,7 @@ use crate::{
     model::groups::GroupBy,
     syscalls::selection::Selection,
     report::{
+        atomic_file,
         compare::{self, CompareArgs},
         export::{self, IntervalLogSink, RunInfo},
         prometheus::PrometheusSink,
@@ -23,7 +24,8 @@ use crate::{
         otlp,
         serve,
         sink::IntervalSink,
-        summary::{format_ns, SortKey},
+        format::format_ns,
+        rows::SortKey,
     },
     run::session::{self, SlowOptions, TraceOptions},
 };
@@ -260,7 +262,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     let options = trace_options(&args, &view)?;
     // A bad output path is found now, not after a long trace.
     for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph].into_iter().flatten() {
-        export::check_writable(path)?;
+        atomic_file::check_writable(path)?;
     }
     let description = describe_run(&args, &options);
     let live_view = matches!(view, View::Live);
@@ -400,20 +402,20 @@ fn write_outputs(args: &TraceArgs, outcome: &mut session::Outcome, description: 
         (Some(path), Some(mut stream)) => {
             stream.write_all(summary.as_bytes()).with_context(|| format!("cannot write to {}", path.display()))?
         }
-        (Some(path), None) => export::write_atomic(path, summary.as_bytes())?,
+        (Some(path), None) => atomic_file::write_atomic(path, summary.as_bytes())?,
         // stderr, as strace's summary: a spawned command's own output on stdout stays its own.
         (None, _) => eprint!("{summary}"),
     }
     if let Some(slow) = &outcome.slow {
         let folded = flamegraph::folded(slow.weighted_stacks().iter().map(|(frames, ns)| (frames.as_slice(), *ns)));
         if let Some(path) = &args.folded {
-            export::write_atomic(path, folded.as_bytes())?;
+            atomic_file::write_atomic(path, folded.as_bytes())?;
         }
         if let Some(path) = &args.flamegraph {
             let mut svg = Vec::new();
             let title = format!("slow calls (at least {}), {description}", format_ns(slow.threshold_ns));
             flamegraph::write_svg(&folded, &title, &mut svg)?;
-            export::write_atomic(path, &svg)?;
+            atomic_file::write_atomic(path, &svg)?;
         }
     }
     let info = RunInfo {

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::{
     export::{read_export, Export, KeyStats},
-    summary::format_ns,
+    format::format_ns,
 };
 use crate::{
     syscalls,

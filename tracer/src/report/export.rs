@@ -1,5 +1,5 @@
-//! Exports: the JSON export (versioned, with full histograms), HdrHistogram interval logs,
-//! Prometheus text exposition. Every file is written atomically (temp file, then rename).
+//! Exports: the JSON export (versioned, with full histograms) and HdrHistogram interval logs,
+//! each file written whole (atomic_file.rs).
 use std::{
     collections::BTreeMap,
     fs,
@@ -17,9 +17,10 @@ use hdrhistogram::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    atomic_file::{write_atomic, AtomicFile},
+    format::WallClock,
+    rows::{sorted_rows, SortKey},
     sink::{Control, IntervalSink, Tick},
-    slow::WallClock,
-    summary::{sorted_rows, SortKey},
 };
 use crate::{
     syscalls,
@@ -36,76 +37,6 @@ use crate::{
 
 pub const SCHEMA: &str = "tracer-export";
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Writes `contents` to `path` through a temporary file in the same directory and a rename, so
-/// that a reader (or an interrupted run) never sees a half-written file.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let target = Target::of(path);
-    let Target::Replace(path) = target else {
-        return fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()));
-    };
-    let mut file = new_temp_file(&parent_dir(&path))?;
-    file.write_all(contents).and_then(|_| file.as_file().sync_all()).with_context(|| format!("cannot write {}", path.display()))?;
-    file.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// The directory of `path` ("." for a bare file name): where its temporary file goes, so that
-/// the rename stays on one filesystem.
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// How an output file is written.
-enum Target {
-    /// A regular file, or none yet: replaced by a rename. A symlink's target is replaced, not
-    /// the link.
-    Replace(PathBuf),
-    /// Anything else (`/dev/null`, `/dev/stdout`, a FIFO): written in place, since a rename
-    /// would put a regular file where the device or pipe was.
-    InPlace,
-}
-
-impl Target {
-    fn of(path: &Path) -> Self {
-        match fs::metadata(path) {
-            Ok(meta) if !meta.is_file() => Target::InPlace,
-            Ok(_) => Target::Replace(fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())),
-            Err(_) => Target::Replace(path.to_path_buf()),
-        }
-    }
-}
-
-/// A temporary file next to the target, readable by others like an ordinary new file.
-fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
-    use std::os::unix::fs::PermissionsExt;
-    if !dir.is_dir() {
-        bail!("cannot create a file in {}: no such directory", dir.display());
-    }
-    tempfile::Builder::new()
-        .prefix(".tracer-")
-        .permissions(fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)
-        // The kind alone: tempfile's message names the random temporary path.
-        .map_err(|e| anyhow::anyhow!("cannot create a file in {}: {}", dir.display(), e.kind()))
-}
-
-/// Fails now, before any tracing, if `path` could not be written at the end.
-pub fn check_writable(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        bail!("cannot write {}: it is a directory", path.display());
-    }
-    match Target::of(path) {
-        // access(2), not open(2): opening a FIFO for writing waits for its reader.
-        Target::InPlace => {
-            nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).with_context(|| format!("cannot write {}", path.display()))
-        }
-        Target::Replace(resolved) => new_temp_file(&parent_dir(&resolved)).map(drop),
-    }
-}
 
 /// The JSON export. Version 1; README.md documents every field.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -471,21 +402,13 @@ pub fn read_export(path: &Path) -> Result<Export> {
 /// column is in seconds (max value divisor 1e9). Appended to a temporary file next to the
 /// target, renamed into place at the end: an interrupted run leaves no half-written log.
 pub struct IntervalLogSink {
-    path: PathBuf,
-    target: Target,
-    file: Option<tempfile::NamedTempFile>,
+    file: Option<AtomicFile>,
     net_intervals: NetIntervals,
 }
 
 impl IntervalLogSink {
     pub fn create(path: PathBuf, started_at: SystemTime) -> Result<Self> {
-        let target = Target::of(&path);
-        let dir = match &target {
-            Target::Replace(resolved) => parent_dir(resolved),
-            // Written in one go at the end: a device or FIFO gets no temporary file beside it.
-            Target::InPlace => std::env::temp_dir(),
-        };
-        let mut file = new_temp_file(&dir)?;
+        let mut file = AtomicFile::create(path)?;
         write!(
             file,
             "#[Histogram log format version 1.3]\n#[tracer interval log: latencies in ns, tags are syscall names and network/I/O keys]\n\
@@ -494,7 +417,7 @@ impl IntervalLogSink {
             started_at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
             humantime::format_rfc3339_millis(started_at),
         )?;
-        Ok(Self { path, target, file: Some(file), net_intervals: NetIntervals::default() })
+        Ok(Self { file: Some(file), net_intervals: NetIntervals::default() })
     }
 }
 
@@ -531,18 +454,9 @@ impl IntervalSink for IntervalLogSink {
     }
 
     fn finish(&mut self) -> Result<()> {
-        if let Some(file) = self.file.take() {
-            file.as_file().sync_all()?;
-            match &self.target {
-                Target::Replace(path) => {
-                    file.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-                }
-                Target::InPlace => {
-                    let log = fs::read(file.path())?;
-                    fs::write(&self.path, log).with_context(|| format!("cannot write {}", self.path.display()))?;
-                }
-            }
+        match self.file.take() {
+            Some(file) => file.commit(),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

@@ -1,20 +1,16 @@
-//! Prometheus text exposition (format 0.0.4): the file written for node-exporter's textfile
-//! collector (`--prometheus`) and the page `tracer serve` answers scrapes with. Histograms are
-//! cumulative since the start, as Prometheus expects; with `--by`, every syscall series carries
-//! the group's label instead of a machine-wide total (so sums over the label are the totals).
+//! Prometheus text exposition (format 0.0.4) of exposition.rs's families: the file written for
+//! node-exporter's textfile collector (`--prometheus`) and the page `tracer serve` answers
+//! scrapes with.
 use std::{fmt::Write as _, path::PathBuf};
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
 
 use super::{
-    export::write_atomic,
+    atomic_file::write_atomic,
+    exposition::Exposition,
+    metrics::{Family, Kind, Value},
     sink::{Control, IntervalSink, Tick},
-    summary::{sorted_rows, SortKey},
-};
-use crate::{
-    syscalls,
-    model::{aggregate::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats},
 };
 
 /// Upper bounds (seconds) of the histogram buckets: 1µs to 10s, 1-2.5-5 steps.
@@ -22,21 +18,6 @@ const BUCKETS: &[f64] = &[
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25,
     0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// The tracer's own cost, for an agent's metrics.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SelfUsage {
-    pub resident_bytes: u64,
-    pub cpu_seconds: f64,
-    pub start_time_seconds: f64,
-}
-
-impl SelfUsage {
-    pub fn now(start_time_seconds: f64) -> Self {
-        let usage = ProcessUsage::now();
-        Self { resident_bytes: usage.resident_bytes, cpu_seconds: (usage.user + usage.system).as_secs_f64(), start_time_seconds }
-    }
-}
 
 /// The tracer process's use so far: user and system CPU of every thread (getrusage), resident
 /// memory now (/proc/self/statm) and at its peak.
@@ -74,27 +55,30 @@ impl ProcessUsage {
     }
 }
 
-/// What one exposition shows.
-pub struct Exposition<'a> {
-    pub totals: &'a StatsTable,
-    pub net: &'a NetStats,
-    pub lost: u64,
-    pub groups: Option<&'a Groups>,
-    pub throttling: &'a [Throttling],
-    pub go: &'a [GoSeen],
-    /// For an agent: its own RSS and CPU.
-    pub usage: Option<SelfUsage>,
-}
-
 /// One metric family at a time: HELP and TYPE once, then its series.
 struct Writer {
     out: String,
 }
 
 impl Writer {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.out, "# HELP {name} {help}");
+    fn family(&mut self, family: &Family) {
+        let name = family.metric.name;
+        let kind = match family.metric.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        let _ = writeln!(self.out, "# HELP {name} {}", family.metric.help);
         let _ = writeln!(self.out, "# TYPE {name} {kind}");
+        for series in &family.series {
+            let labels: Vec<String> = series.labels.iter().map(|(key, value)| format!("{key}=\"{}\"", escape(value))).collect();
+            let labels = labels.join(",");
+            match series.value {
+                Value::Int(value) => self.sample(name, &labels, value),
+                Value::Float(value) => self.sample(name, &labels, value),
+                Value::Histogram(latency, total_ns) => self.histogram(name, &labels, latency, total_ns),
+            }
+        }
     }
 
     fn sample(&mut self, name: &str, labels: &str, value: impl std::fmt::Display) {
@@ -123,147 +107,13 @@ pub fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// The page: every family, HELP and TYPE even for one with no series yet.
 pub fn render(e: &Exposition) -> String {
     let mut w = Writer { out: String::new() };
-    // The tables to show: the totals, or one per group, each with its label.
-    let tables: Vec<(String, &StatsTable)> = match e.groups {
-        None => vec![(String::new(), e.totals)],
-        Some(groups) => groups
-            .sorted()
-            .into_iter()
-            .map(|g| (format!("{}=\"{}\",", groups.by.label(), escape(&g.name)), &g.table))
-            .collect(),
-    };
-    let rows: Vec<(&str, Vec<(&'static str, &crate::model::aggregate::SyscallStats)>)> =
-        tables.iter().map(|(group, table)| (group.as_str(), sorted_rows(table, SortKey::Name))).collect();
-
-    w.family("tracer_syscalls_total", "counter", "Syscalls of the traced processes: every call, those of unknown latency too.");
-    for (group, rows) in &rows {
-        for (name, stats) in rows {
-            w.sample("tracer_syscalls_total", &format!("{group}syscall=\"{name}\""), stats.calls);
-        }
-    }
-    w.family("tracer_syscall_duration_seconds", "histogram", "Latency of completed syscalls of the traced processes.");
-    for (group, rows) in &rows {
-        for (name, stats) in rows {
-            w.histogram("tracer_syscall_duration_seconds", &format!("{group}syscall=\"{name}\""), &stats.latency, stats.total_ns);
-        }
-    }
-    w.family(
-        "tracer_syscall_time_seconds_total",
-        "counter",
-        "Where the syscalls' time went: on a CPU, runnable in the run queue (CPU contention, CFS throttling), or blocked.",
-    );
-    for (group, rows) in &rows {
-        for (name, stats) in rows {
-            for (state, ns) in [("on_cpu", stats.on_cpu_ns()), ("runq", stats.runq_ns), ("blocked", stats.blocked_ns)] {
-                w.sample("tracer_syscall_time_seconds_total", &format!("{group}syscall=\"{name}\",state=\"{state}\""), ns as f64 / 1e9);
-            }
-        }
-    }
-    w.family("tracer_syscall_errors_total", "counter", "Failed syscalls by errno.");
-    for (group, rows) in &rows {
-        for (name, stats) in rows {
-            for (errno, count) in &stats.errnos {
-                let errno = syscalls::errno_name(*errno);
-                w.sample("tracer_syscall_errors_total", &format!("{group}syscall=\"{name}\",errno=\"{errno}\""), count);
-            }
-        }
-    }
-    if rows.iter().any(|(_, rows)| rows.iter().any(|(_, s)| s.in_flight > 0)) {
-        w.family(
-            "tracer_syscall_in_flight_at_start_total",
-            "counter",
-            "Syscalls in progress when tracing began: they returned while traced, of unknown latency, so they are not in the histogram.",
-        );
-        for (group, rows) in &rows {
-            for (name, stats) in rows.iter().filter(|(_, s)| s.in_flight > 0) {
-                w.sample("tracer_syscall_in_flight_at_start_total", &format!("{group}syscall=\"{name}\""), stats.in_flight);
-            }
-        }
-    }
-    let keys = e.net.keys();
-    if !keys.is_empty() {
-        w.family(
-            "tracer_io_duration_seconds",
-            "histogram",
-            "Latency of network and I/O operations: KIND:SYSCALL by fd kind, tcp:accept, tcp:connect.",
-        );
-        for key in &keys {
-            w.histogram("tracer_io_duration_seconds", &format!("op=\"{}\"", escape(&key.key)), &key.stats.latency, key.stats.total_ns);
-        }
-        w.family("tracer_io_bytes_total", "counter", "Bytes moved by read/write-family syscalls, by fd kind.");
-        for key in keys.iter().filter(|k| k.moves_bytes) {
-            w.sample("tracer_io_bytes_total", &format!("op=\"{}\"", escape(&key.key)), key.stats.bytes);
-        }
-    }
-    // Cgroups with no quota that were never throttled: nothing to say.
-    let limited: Vec<Throttling> = e.throttling.iter().filter(|t| t.quota_us.is_some() || t.nr_throttled > 0).cloned().collect();
-    if !limited.is_empty() {
-        throttling(&mut w, &limited);
-    }
-    if !e.go.is_empty() {
-        w.family(
-            "tracer_go_gomaxprocs",
-            "gauge",
-            "GOMAXPROCS of a traced Go program, as its runtime derives it at start (absent when the program sets it itself).",
-        );
-        for seen in e.go {
-            if let Some(procs) = seen.go.gomaxprocs {
-                let labels = format!("pid=\"{}\",comm=\"{}\",go_version=\"{}\"", seen.go.pid, escape(&seen.comm), escape(&seen.go.build.version));
-                w.sample("tracer_go_gomaxprocs", &labels, procs);
-            }
-        }
-    }
-    if let Some(groups) = e.groups {
-        w.family("tracer_groups", "gauge", "Groups of processes with series now (--by), the cap's overflow group included.");
-        w.sample("tracer_groups", &format!("by=\"{}\"", groups.by.label()), groups.sorted().len());
-        w.family(
-            "tracer_group_overflow_total",
-            "counter",
-            "Processes counted in the group \"other\" because --max-groups groups existed already.",
-        );
-        w.sample("tracer_group_overflow_total", "", groups.overflowed);
-        w.family("tracer_groups_retired_total", "counter", "Groups dropped after their processes ended and their last figures were scraped.");
-        w.sample("tracer_groups_retired_total", "", groups.retired);
-    }
-    w.family("tracer_events_total", "counter", "Events the tracer received from the kernel.");
-    w.sample("tracer_events_total", "", e.totals.events);
-    w.family("tracer_kernel_counted_calls_total", "counter", "Calls counted in the kernel rather than received as events.");
-    w.sample("tracer_kernel_counted_calls_total", "", e.totals.kernel_calls);
-    w.family("tracer_events_lost_total", "counter", "Events the kernel dropped because the ring buffer was full.");
-    w.sample("tracer_events_lost_total", "", e.lost);
-    if let Some(usage) = e.usage {
-        w.family("process_resident_memory_bytes", "gauge", "Resident memory of the tracer itself.");
-        w.sample("process_resident_memory_bytes", "", usage.resident_bytes);
-        w.family("process_cpu_seconds_total", "counter", "User and system CPU time of the tracer itself (its kernel programs run in the traced tasks' time).");
-        w.sample("process_cpu_seconds_total", "", usage.cpu_seconds);
-        w.family("process_start_time_seconds", "gauge", "Start time of the tracer since the Unix epoch.");
-        w.sample("process_start_time_seconds", "", usage.start_time_seconds);
+    for family in e.families() {
+        w.family(&family);
     }
     w.out
-}
-
-fn throttling(w: &mut Writer, rows: &[Throttling]) {
-    let label = |t: &Throttling| format!("cgroup=\"{}\"", escape(&t.cgroup));
-    w.family("tracer_cgroup_cpu_quota_cpus", "gauge", "CPU quota of a traced cgroup (cpu.max, or cfs_quota_us/cfs_period_us), in CPUs; absent when unlimited.");
-    for t in rows {
-        if let Some(quota) = t.quota_us {
-            w.sample("tracer_cgroup_cpu_quota_cpus", &label(t), quota as f64 / t.period_us.max(1) as f64);
-        }
-    }
-    w.family("tracer_cgroup_cpu_periods_total", "counter", "CFS enforcement periods of a traced cgroup since tracing began (cpu.stat nr_periods).");
-    for t in rows {
-        w.sample("tracer_cgroup_cpu_periods_total", &label(t), t.nr_periods);
-    }
-    w.family("tracer_cgroup_cpu_throttled_periods_total", "counter", "Periods in which the cgroup was throttled (cpu.stat nr_throttled).");
-    for t in rows {
-        w.sample("tracer_cgroup_cpu_throttled_periods_total", &label(t), t.nr_throttled);
-    }
-    w.family("tracer_cgroup_cpu_throttled_seconds_total", "counter", "Time the cgroup's tasks were throttled (cpu.stat throttled_usec / throttled_time).");
-    for t in rows {
-        w.sample("tracer_cgroup_cpu_throttled_seconds_total", &label(t), t.throttled_ns as f64 / 1e9);
-    }
 }
 
 /// Rewrites the Prometheus file every interval, so a long run is visible while it lasts; the
@@ -278,15 +128,7 @@ impl IntervalSink for PrometheusSink {
     }
 
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
-        let text = render(&Exposition {
-            totals: tick.total,
-            net: tick.net,
-            lost: tick.lost,
-            groups: tick.groups,
-            throttling: tick.throttling,
-            go: tick.go,
-            usage: None,
-        });
+        let text = render(&Exposition::of(tick, None));
         write_atomic(&self.path, text.as_bytes())?;
         Ok(Control::Continue)
     }
@@ -295,7 +137,11 @@ impl IntervalSink for PrometheusSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::event::SyscallRecord;
+    use crate::{
+        kernel::event::SyscallRecord,
+        model::{aggregate::StatsTable, net::NetStats},
+        report::exposition::SelfUsage,
+    };
 
     #[test]
     fn families_come_once_and_groups_label_every_series() {

@@ -15,7 +15,8 @@ use anyhow::{Context, Result};
 use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
 
 use super::{
-    prometheus::{render, Exposition, SelfUsage},
+    exposition::{Exposition, SelfUsage},
+    prometheus::render,
     sink::{Control, IntervalSink, Tick},
 };
 
@@ -116,15 +117,7 @@ impl IntervalSink for MetricsSink {
     }
 
     fn on_interval(&mut self, tick: &Tick) -> Result<Control> {
-        let page = render(&Exposition {
-            totals: tick.total,
-            net: tick.net,
-            lost: tick.lost,
-            groups: tick.groups,
-            throttling: tick.throttling,
-            go: tick.go,
-            usage: Some(SelfUsage::now(self.start_time)),
-        });
+        let page = render(&Exposition::of(tick, Some(SelfUsage::now(self.start_time))));
         self.scrapes_at_render = self.shared.scrapes.load(Ordering::Relaxed);
         if let Ok(mut current) = self.shared.page.lock() {
             *current = Arc::new(page);

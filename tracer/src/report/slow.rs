@@ -3,37 +3,8 @@
 //! and the summary's sections: the slowest calls whole, and the calls grouped by call site.
 use std::{fmt::Write as _, io::Write};
 
-use super::summary::format_ns;
+use super::format::{format_ns, WallClock};
 use crate::model::slow::{SlowCall, SlowCalls};
-
-/// Turns the kernel's CLOCK_MONOTONIC timestamps into wall-clock time of day.
-#[derive(Clone, Copy, Debug)]
-pub struct WallClock {
-    /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns, when the trace began.
-    offset_ns: i128,
-}
-
-impl WallClock {
-    pub fn now() -> Self {
-        let read = |clock| {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-            // SAFETY: a valid timespec to fill; both clocks always exist on Linux.
-            unsafe { libc::clock_gettime(clock, &mut ts) };
-            ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
-        };
-        Self { offset_ns: read(libc::CLOCK_REALTIME) - read(libc::CLOCK_MONOTONIC) }
-    }
-
-    /// `HH:MM:SS.uuuuuu`, local time, as strace -tt prints it.
-    pub fn time_of_day(&self, monotonic_ns: u64) -> String {
-        let wall = monotonic_ns as i128 + self.offset_ns;
-        let (secs, micros) = (wall.div_euclid(1_000_000_000) as libc::time_t, wall.rem_euclid(1_000_000_000) / 1000);
-        // SAFETY: localtime_r fills the tm it is given; an all-zero tm is a valid start.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-        unsafe { libc::localtime_r(&secs, &mut tm) };
-        format!("{:02}:{:02}:{:02}.{micros:06}", tm.tm_hour, tm.tm_min, tm.tm_sec)
-    }
-}
 
 /// `12:00:01.234567 [4711 worker] read(7<pipe>, 1) = 1 <0.050123> cpu 0% runq 1% blocked 99%`;
 /// the split only where the scheduler programs measured it.

@@ -3,6 +3,10 @@ use std::{collections::HashMap, fmt::Write, time::Duration};
 
 use hdrhistogram::Histogram;
 
+use super::{
+    format::format_ns,
+    rows::{sorted_rows, SortKey},
+};
 use crate::{
     syscalls,
     model::{
@@ -15,20 +19,6 @@ use crate::{
     },
 };
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum SortKey {
-    /// Total time spent in the syscall (strace's default).
-    #[default]
-    Time,
-    Calls,
-    Errors,
-    Name,
-    /// Mean latency.
-    Avg,
-    Max,
-    P99,
-}
-
 /// Facts about the run shown in the footer.
 #[derive(Clone, Debug, Default)]
 pub struct RunFacts {
@@ -37,42 +27,6 @@ pub struct RunFacts {
     pub processes: usize,
     /// The scheduler tracepoints were attached: show on-CPU / run queue / blocked shares.
     pub sched_split: bool,
-}
-
-/// Formats nanoseconds with three significant digits, the precision of the histograms.
-pub fn format_ns(ns: u64) -> String {
-    const UNITS: [(f64, &str); 3] = [(1e9, "s"), (1e6, "ms"), (1e3, "us")];
-    let value = ns as f64;
-    for (scale, unit) in UNITS {
-        if value >= scale {
-            let scaled = value / scale;
-            let decimals = if scaled >= 100.0 { 0 } else if scaled >= 10.0 { 1 } else { 2 };
-            return format!("{scaled:.decimals$}{unit}");
-        }
-    }
-    format!("{ns}ns")
-}
-
-fn sort_value(stats: &SyscallStats, key: SortKey) -> u64 {
-    match key {
-        SortKey::Time | SortKey::Name => stats.total_ns,
-        SortKey::Calls => stats.calls,
-        SortKey::Errors => stats.errors,
-        SortKey::Avg => stats.latency.mean() as u64,
-        SortKey::Max => stats.latency.max(),
-        SortKey::P99 => stats.latency.value_at_quantile(0.99),
-    }
-}
-
-/// Rows of a table, named and sorted.
-pub fn sorted_rows(table: &StatsTable, sort: SortKey) -> Vec<(&'static str, &SyscallStats)> {
-    let mut rows: Vec<(&str, &SyscallStats)> =
-        table.syscalls().map(|(nr, stats)| (syscalls::name(nr).unwrap_or("?"), stats)).collect();
-    match sort {
-        SortKey::Name => rows.sort_by_key(|(name, _)| *name),
-        key => rows.sort_by(|a, b| sort_value(b.1, key).cmp(&sort_value(a.1, key)).then(a.0.cmp(b.0))),
-    }
-    rows
 }
 
 /// Syscalls shown in the where-the-time-went table (the table above is sorted by `-S`; this one
@@ -436,17 +390,6 @@ pub fn throttling_line(t: &Throttling) -> String {
 mod tests {
     use super::*;
     use crate::kernel::event::SyscallRecord;
-
-    #[test]
-    fn formats_three_significant_digits() {
-        assert_eq!(format_ns(0), "0ns");
-        assert_eq!(format_ns(999), "999ns");
-        assert_eq!(format_ns(1_234), "1.23us");
-        assert_eq!(format_ns(12_345), "12.3us");
-        assert_eq!(format_ns(123_456), "123us");
-        assert_eq!(format_ns(50_100_000), "50.1ms");
-        assert_eq!(format_ns(2_000_000_000), "2.00s");
-    }
 
     #[test]
     fn table_sorted_with_errors_and_footer() {

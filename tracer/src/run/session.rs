@@ -39,8 +39,10 @@ use crate::{
     },
     report::{
         sink::{Control, IntervalSink, Tick},
-        slow::{self, SlowLines, WallClock},
-        summary::{self, RunFacts, SortKey},
+        format::{self, WallClock},
+        rows::SortKey,
+        slow::{self, SlowLines},
+        summary::{self, RunFacts},
     },
     syscalls::{
         args as syscall_args,
@@ -647,7 +649,7 @@ fn seen_in(aggregator: &Aggregator, cgroup: &CgroupTarget) -> String {
     };
     let (calls, ns) = group.table.syscalls().fold((0, 0), |(calls, ns), (_, s)| (calls + s.calls, ns + s.total_ns));
     let plural = if group.processes == 1 { "" } else { "es" };
-    format!(": {calls} syscalls, {} in them, {} process{plural}", summary::format_ns(ns), group.processes)
+    format!(": {calls} syscalls, {} in them, {} process{plural}", format::format_ns(ns), group.processes)
 }
 
 /// Cuts the run into intervals for the sinks.

@@ -16,7 +16,7 @@ pub use model::{histogram_bars, log2_buckets, text_table, Snapshot, SnapshotBuil
 
 use crate::report::{
     sink::{Control, IntervalSink, Tick},
-    summary::SortKey,
+    rows::SortKey,
 };
 
 /// Full-screen view on a terminal.

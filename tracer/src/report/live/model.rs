@@ -12,8 +12,9 @@ use crate::{
     },
     report::{
         sink::Tick,
-        slow::{line, WallClock},
-        summary::{format_ns, SortKey},
+        slow::line,
+        format::{format_ns, WallClock},
+        rows::SortKey,
     },
 };
 

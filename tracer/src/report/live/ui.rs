@@ -16,7 +16,8 @@ use ratatui::{
 use super::model::{busiest_window, histogram_bars, Pane, Snapshot, ViewState};
 use crate::report::{
     sink::Control,
-    summary::{format_ns, SortKey},
+    format::format_ns,
+    rows::SortKey,
 };
 
 /// Frames per second of the UI; data changes once per interval, keys feel immediate.
