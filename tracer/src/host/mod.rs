@@ -9,6 +9,7 @@ pub mod cgroup_lookup;
 pub mod cgroupfs;
 pub mod go;
 pub mod names;
+pub mod own_usage;
 pub mod procfs;
 pub mod stacks;
 

@@ -1,17 +1,8 @@
-//! Aggregation: one HdrHistogram of latencies (ns, 3 significant digits) per syscall, plus
-//! error counts by errno. Indexed by syscall number so that recording costs no hashing.
-//! Optionally a second table for the current interval, for the live view and interval logs.
-use std::collections::BTreeMap;
-
-// Looked up per scheduler event: a fast hash, not a DoS-resistant one.
-use rustc_hash::FxHashMap as HashMap;
-
-use hdrhistogram::Histogram;
-use tracer_common::MAX_SYSCALLS;
-
+//! Aggregation: each record goes to its tables (the totals, and the current interval's for the
+//! live view and interval logs), the I/O and network view, the slow calls and the groups.
 use super::{
     groups::Groups,
-    histogram::{new_compact_histogram, new_histogram, record_kernel_buckets, record_value},
+    table::StatsTable,
     net::NetStats,
     slow::SlowCalls,
 };
@@ -20,179 +11,6 @@ use crate::kernel::{
     kernel_counts::{KernelCalls, KernelIo},
 };
 use crate::syscalls::selection::Selection;
-
-#[derive(Clone, Debug)]
-pub struct SyscallStats {
-    pub calls: u64,
-    pub errors: u64,
-    /// Calls that never returned (`exit_group`): counted, but they have no latency.
-    pub no_return: u64,
-    /// Calls already in progress when tracing began: counted (with their errors), but their
-    /// latency is unknown, so they are not in the histogram or the time totals.
-    pub in_flight: u64,
-    pub total_ns: u64,
-    /// Of `total_ns`: blocked off-CPU, and waiting in the run queue. The rest ran on a CPU.
-    pub blocked_ns: u64,
-    pub runq_ns: u64,
-    pub latency: Histogram<u64>,
-    pub errnos: BTreeMap<i32, u64>,
-}
-
-impl SyscallStats {
-    pub fn new() -> Self {
-        Self {
-            calls: 0,
-            errors: 0,
-            no_return: 0,
-            in_flight: 0,
-            total_ns: 0,
-            blocked_ns: 0,
-            runq_ns: 0,
-            // Auto-resizing: a range is allocated only as far as the largest value seen.
-            latency: new_histogram(),
-            errnos: BTreeMap::new(),
-        }
-    }
-
-    fn record(&mut self, rec: &SyscallRecord) {
-        self.calls += 1;
-        match rec.duration_ns {
-            Some(ns) => {
-                self.total_ns += ns;
-                // Clamped so that a clock skew between CPUs cannot make the parts exceed the whole.
-                let blocked = rec.blocked_ns.min(ns);
-                self.blocked_ns += blocked;
-                self.runq_ns += rec.runq_ns.min(ns - blocked);
-                record_value(&mut self.latency, ns);
-            }
-            None if rec.returned => self.in_flight += 1,
-            None => self.no_return += 1,
-        }
-        if let Some(errno) = rec.errno() {
-            self.errors += 1;
-            *self.errnos.entry(errno).or_default() += 1;
-        }
-    }
-}
-
-impl SyscallStats {
-    /// Calls counted in the kernel: their totals and histogram buckets.
-    fn record_kernel(&mut self, calls: &KernelCalls) {
-        let totals = &calls.totals;
-        self.calls += totals.calls;
-        self.total_ns += totals.total_ns;
-        self.blocked_ns += totals.blocked_ns;
-        self.runq_ns += totals.runq_ns;
-        record_kernel_buckets(&mut self.latency, &calls.buckets, Some(totals.max_ns));
-    }
-
-    pub fn on_cpu_ns(&self) -> u64 {
-        self.total_ns.saturating_sub(self.blocked_ns + self.runq_ns)
-    }
-}
-
-impl Default for SyscallStats {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Scheduler latency of one traced thread, in the style of runqlat and offcputime.
-#[derive(Clone, Debug)]
-pub struct ThreadStats {
-    /// The thread's name as it last ran, from the kernel (it may be gone from /proc by the
-    /// summary); empty in interval tables.
-    pub name: String,
-    /// The same, as the kernel sent it: the name is made anew only when it changes.
-    comm: [u8; 16],
-    pub tgid: u32,
-    /// Off-CPU periods: switched out until running again.
-    pub off_cpu: Histogram<u64>,
-    /// Run-queue latency: runnable (woken or preempted) until running.
-    pub runq: Histogram<u64>,
-    pub off_cpu_total_ns: u64,
-}
-
-/// Threads whose scheduler figures are kept: past this, the half with the least run-queue wait
-/// is dropped (and counted), so that a long trace of many short-lived processes stays bounded
-/// (each thread's two histograms, of 2 significant digits, take up to about 50 KiB; the summary
-/// shows 20).
-const MAX_THREADS: usize = 256;
-
-/// Statistics per syscall number, and per traced thread.
-#[derive(Clone, Debug)]
-pub struct StatsTable {
-    by_nr: Vec<Option<SyscallStats>>,
-    pub threads: HashMap<u32, ThreadStats>,
-    /// Threads dropped from `threads` to bound its size.
-    pub threads_dropped: u64,
-    pub events: u64,
-    /// Calls counted in the kernel, without events.
-    pub kernel_calls: u64,
-}
-
-impl Default for StatsTable {
-    fn default() -> Self {
-        Self { by_nr: vec![None; MAX_SYSCALLS as usize], threads: HashMap::default(), threads_dropped: 0, events: 0, kernel_calls: 0 }
-    }
-}
-
-impl StatsTable {
-    /// Records a scheduler event; returns the thread's figures.
-    pub fn record_sched(&mut self, rec: &SchedRecord) -> &mut ThreadStats {
-        self.events += 1;
-        if self.threads.len() >= MAX_THREADS && !self.threads.contains_key(&rec.tid) {
-            self.drop_quiet_threads();
-        }
-        let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
-            name: String::new(),
-            comm: [0; 16],
-            tgid: rec.tgid,
-            off_cpu: new_compact_histogram(),
-            runq: new_compact_histogram(),
-            off_cpu_total_ns: 0,
-        });
-        thread.tgid = rec.tgid;
-        record_value(&mut thread.off_cpu, rec.off_cpu_ns);
-        record_value(&mut thread.runq, rec.runq_ns.min(rec.off_cpu_ns));
-        thread.off_cpu_total_ns += rec.off_cpu_ns;
-        thread
-    }
-
-    /// Keeps the half of the threads that waited longest in the run queue (the summary's order
-    /// is by p99, which costs a walk of each histogram; its max is at hand).
-    fn drop_quiet_threads(&mut self) {
-        let mut order: Vec<(u64, u64, u32)> = self.threads.iter().map(|(&tid, t)| (t.runq.max(), t.off_cpu_total_ns, tid)).collect();
-        order.sort_unstable_by(|a, b| b.cmp(a));
-        for &(_, _, tid) in &order[MAX_THREADS / 2..] {
-            self.threads.remove(&tid);
-        }
-        self.threads_dropped += (order.len() - MAX_THREADS / 2) as u64;
-    }
-
-    pub fn record(&mut self, rec: &SyscallRecord) {
-        self.events += 1;
-        if let Some(slot) = self.by_nr.get_mut(rec.nr as usize) {
-            slot.get_or_insert_with(SyscallStats::new).record(rec);
-        }
-    }
-
-    pub fn record_kernel(&mut self, calls: &KernelCalls) {
-        self.kernel_calls += calls.totals.calls;
-        if let Some(slot) = self.by_nr.get_mut(calls.nr as usize) {
-            slot.get_or_insert_with(SyscallStats::new).record_kernel(calls);
-        }
-    }
-
-    /// Syscalls seen, by number.
-    pub fn syscalls(&self) -> impl Iterator<Item = (u32, &SyscallStats)> {
-        self.by_nr.iter().enumerate().filter_map(|(nr, s)| s.as_ref().map(|s| (nr as u32, s)))
-    }
-
-    pub fn get(&self, nr: u32) -> Option<&SyscallStats> {
-        self.by_nr.get(nr as usize)?.as_ref()
-    }
-}
 
 /// Totals since the start (or the last reset), and, when asked for, the current interval.
 #[derive(Clone, Debug, Default)]
@@ -272,11 +90,7 @@ impl Aggregator {
     }
 
     pub fn record_sched(&mut self, rec: &SchedRecord) {
-        let thread = self.total.record_sched(rec);
-        if thread.comm != rec.comm {
-            thread.comm = rec.comm;
-            thread.name = crate::kernel::event::comm_string(&rec.comm);
-        }
+        self.total.record_sched(rec).name_from(&rec.comm);
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
         }
@@ -311,6 +125,7 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::table::MAX_THREADS;
 
     fn call(nr: u32, duration_ns: Option<u64>, ret: i64) -> SyscallRecord {
         SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, returned: duration_ns.is_some(), ret, arg0: 0, blocked_ns: 0, runq_ns: 0 }

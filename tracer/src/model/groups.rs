@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::aggregate::StatsTable;
+use super::table::StatsTable;
 use crate::{
     host::Host,
     kernel::{event::SyscallRecord, kernel_counts::KernelCalls},

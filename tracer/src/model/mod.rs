@@ -8,3 +8,4 @@ pub mod go_runtime;
 pub mod histogram;
 pub mod net;
 pub mod slow;
+pub mod table;

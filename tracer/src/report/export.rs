@@ -25,7 +25,7 @@ use super::{
 use crate::{
     syscalls,
     model::{
-        aggregate::StatsTable,
+        table::StatsTable,
         cpu_quota::Throttling,
         go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,

@@ -4,12 +4,12 @@
 //! carries the group's label instead of a machine-wide total (so sums over the label are the totals).
 use super::{
     metrics::{self, Family, GroupLabel, Value},
-    prometheus::ProcessUsage,
     rows::{sorted_rows, SortKey},
     sink::Tick,
 };
 use crate::{
-    model::{aggregate::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats},
+    host::own_usage::ProcessUsage,
+    model::{table::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats},
     syscalls,
 };
 

@@ -19,42 +19,6 @@ const BUCKETS: &[f64] = &[
     0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The tracer process's use so far: user and system CPU of every thread (getrusage), resident
-/// memory now (/proc/self/statm) and at its peak.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ProcessUsage {
-    pub user: std::time::Duration,
-    pub system: std::time::Duration,
-    pub resident_bytes: u64,
-    /// Of `resident_bytes`, the anonymous part (heap, stacks). The rest is file-backed: the
-    /// binary, and the kernel's maps mapped in (the ring buffer, twice, and the histograms),
-    /// memory the kernel holds for the maps whether mapped or not.
-    pub anonymous_bytes: u64,
-    pub peak_resident_bytes: u64,
-}
-
-impl ProcessUsage {
-    pub fn now() -> Self {
-        // statm: size, resident, shared (file-backed), ... in pages.
-        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-        let field = |n: usize| -> u64 { statm.split_whitespace().nth(n).and_then(|v| v.parse().ok()).unwrap_or(0) };
-        let (pages, shared) = (field(1), field(2));
-        // SAFETY: sysconf and getrusage only write the struct they are given.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-        let time = |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        Self {
-            user: time(usage.ru_utime),
-            system: time(usage.ru_stime),
-            resident_bytes: pages * page,
-            anonymous_bytes: pages.saturating_sub(shared) * page,
-            // ru_maxrss is in KiB.
-            peak_resident_bytes: usage.ru_maxrss as u64 * 1024,
-        }
-    }
-}
-
 /// One metric family at a time: HELP and TYPE once, then its series.
 struct Writer {
     out: String,
@@ -139,7 +103,7 @@ mod tests {
     use super::*;
     use crate::{
         kernel::event::SyscallRecord,
-        model::{aggregate::StatsTable, net::NetStats},
+        model::{table::StatsTable, net::NetStats},
         report::exposition::SelfUsage,
     };
 

@@ -1,7 +1,7 @@
 //! A table's syscall rows, named and in the order asked for (`-S`, the live view's `s`): the
 //! summary, the live view, exports and the metrics all list rows through here.
 use crate::{
-    model::aggregate::{StatsTable, SyscallStats},
+    model::table::{StatsTable, SyscallStats},
     syscalls,
 };
 

@@ -3,7 +3,7 @@ use std::{collections::HashSet, time::Duration};
 
 use anyhow::Result;
 
-use crate::model::{aggregate::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats, slow::SlowCalls};
+use crate::model::{table::StatsTable, cpu_quota::Throttling, go_runtime::GoSeen, groups::Groups, net::NetStats, slow::SlowCalls};
 
 /// One finished interval, as the interval sinks see it.
 pub struct Tick<'a> {

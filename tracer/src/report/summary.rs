@@ -10,7 +10,7 @@ use super::{
 use crate::{
     syscalls,
     model::{
-        aggregate::{StatsTable, SyscallStats},
+        table::{StatsTable, SyscallStats},
         cpu_quota::Throttling,
         go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,

@@ -3,7 +3,6 @@
 //! through the model to the reports.
 pub mod go_watch;
 pub mod info;
-pub mod own_usage;
 pub mod reader;
 pub mod session;
 pub mod target;

@@ -17,11 +17,11 @@ use tokio::{
 use super::{
     reader::{Reader, DRAIN_BATCH},
     go_watch::GoWatch,
-    own_usage::OwnUsage,
     target::{self, CgroupTarget, SpawnedChild},
 };
 use crate::{
     host::{
+        own_usage::OwnUsage,
         cgroup_cpu::{CpuCgroup, ThrottleWatch},
         cgroupfs, names,
     },
@@ -30,7 +30,7 @@ use crate::{
         startup::StartupTimes,
     },
     model::{
-        aggregate::{Aggregator, StatsTable},
+        {aggregate::Aggregator, table::StatsTable},
         cpu_quota::Throttling,
         go_runtime::GoSeen,
         groups::{CgroupName, GroupBy, Groups},

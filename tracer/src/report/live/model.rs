@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use crate::{
     syscalls,
     model::{
-        aggregate::SyscallStats,
+        table::SyscallStats,
         net::{NetIntervals, OpStats},
     },
     report::{
@@ -435,7 +435,7 @@ mod tests {
 
     #[test]
     fn network_rows_get_last_interval_figures_from_the_totals() {
-        let (table, live) = (crate::model::aggregate::StatsTable::default(), std::collections::HashSet::new());
+        let (table, live) = (crate::model::table::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
         let mut snapshot = |net: &crate::model::net::NetStats| {
             let tick = Tick { groups: None, throttling: &[], throttling_interval: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None, last: false };

@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn a_request_has_the_resource_and_the_prometheus_names() {
-        use crate::{kernel::event::SyscallRecord, model::aggregate::StatsTable};
+        use crate::{kernel::event::SyscallRecord, model::table::StatsTable};
         use crate::model::groups::{GroupBy, Groups};
         let me = std::process::id();
         let mut groups = Groups::new(GroupBy::Comm, Vec::new(), 10, None);
@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn a_push_has_the_series_of_the_page() {
         use crate::{
-            model::{aggregate::StatsTable, cpu_quota::Throttling, net::NetStats},
+            model::{table::StatsTable, cpu_quota::Throttling, net::NetStats},
             report::prometheus,
         };
         let (total, net, live) = (StatsTable::default(), NetStats::default(), HashSet::new());
