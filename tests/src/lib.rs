@@ -313,8 +313,9 @@ impl Summary {
             for (errno, count) in key["errnos"].as_object().into_iter().flatten() {
                 errnos.insert((name.clone(), errno.clone()), count.as_u64().unwrap());
             }
+            // Absent with --no-sched: not measured.
             let total = field("total_ns");
-            if total > 0 {
+            if total > 0 && key["on_cpu_ns"].is_u64() {
                 let pct = |f: &str| field(f) as f64 * 100.0 / total as f64;
                 split.insert(name.clone(), (pct("on_cpu_ns"), pct("runq_ns"), pct("blocked_ns")));
             }

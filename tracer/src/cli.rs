@@ -425,6 +425,7 @@ fn write_outputs(args: &TraceArgs, outcome: &mut session::Outcome, description: 
         ended_at: outcome.ended_at,
         duration: outcome.facts.duration,
         lost: outcome.facts.lost,
+        time_split: outcome.facts.sched_split,
     };
     if let Some(path) = &args.export {
         let slow = outcome.slow.as_ref().map(|slow| export::slow_export(slow, outcome.lost_slow, &outcome.clock));

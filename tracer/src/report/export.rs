@@ -219,13 +219,14 @@ pub struct KeyStats {
     #[serde(default)]
     pub in_flight: u64,
     pub total_ns: u64,
-    /// Of `total_ns`: on a CPU, waiting in the run queue, blocked. Absent (0) with --no-sched.
-    #[serde(default)]
-    pub on_cpu_ns: u64,
-    #[serde(default)]
-    pub runq_ns: u64,
-    #[serde(default)]
-    pub blocked_ns: u64,
+    /// Of `total_ns`: on a CPU, waiting in the run queue, blocked. Absent with --no-sched
+    /// (not measured), and from I/O keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_cpu_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runq_ns: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_ns: Option<u64>,
     pub mean_ns: f64,
     pub p50_ns: u64,
     pub p90_ns: u64,
@@ -266,9 +267,9 @@ impl KeyStats {
             no_return: 0,
             in_flight: 0,
             total_ns,
-            on_cpu_ns: 0,
-            runq_ns: 0,
-            blocked_ns: 0,
+            on_cpu_ns: None,
+            runq_ns: None,
+            blocked_ns: None,
             mean_ns: latency.mean(),
             p50_ns: q(0.5),
             p90_ns: q(0.9),
@@ -300,6 +301,8 @@ pub struct RunInfo {
     pub ended_at: SystemTime,
     pub duration: Duration,
     pub lost: u64,
+    /// Whether a call's time was split into on-CPU, run queue and blocked (not `--no-sched`).
+    pub time_split: bool,
 }
 
 /// What an export holds besides the totals.
@@ -311,10 +314,10 @@ pub struct Extras<'a> {
 }
 
 pub fn build_export(totals: &StatsTable, net: &NetStats, extras: Extras, info: &RunInfo) -> Result<Export> {
-    let mut keys = syscall_keys(totals, None)?;
+    let mut keys = syscall_keys(totals, None, info.time_split)?;
     if let Some(groups) = extras.groups {
         for group in groups.sorted() {
-            keys.extend(syscall_keys(&group.table, Some(KeyGroup { by: groups.by.label().into(), name: group.name.clone() }))?);
+            keys.extend(syscall_keys(&group.table, Some(KeyGroup { by: groups.by.label().into(), name: group.name.clone() }), info.time_split)?);
         }
     }
     for net_key in net.keys() {
@@ -349,7 +352,7 @@ pub fn build_export(totals: &StatsTable, net: &NetStats, extras: Extras, info: &
 }
 
 /// One key per syscall of a table; a group's keys are named "GROUP/SYSCALL".
-fn syscall_keys(table: &StatsTable, group: Option<KeyGroup>) -> Result<Vec<KeyStats>> {
+fn syscall_keys(table: &StatsTable, group: Option<KeyGroup>, time_split: bool) -> Result<Vec<KeyStats>> {
     let mut keys = Vec::new();
     for (name, stats) in sorted_rows(table, SortKey::Name) {
         let key_name = match &group {
@@ -361,9 +364,9 @@ fn syscall_keys(table: &StatsTable, group: Option<KeyGroup>) -> Result<Vec<KeySt
         key.errors = stats.errors;
         key.no_return = stats.no_return;
         key.in_flight = stats.in_flight;
-        key.on_cpu_ns = stats.on_cpu_ns();
-        key.runq_ns = stats.runq_ns;
-        key.blocked_ns = stats.blocked_ns;
+        if time_split {
+            (key.on_cpu_ns, key.runq_ns, key.blocked_ns) = (Some(stats.on_cpu_ns()), Some(stats.runq_ns), Some(stats.blocked_ns));
+        }
         key.errnos = stats.errnos.iter().map(|(errno, n)| (syscalls::errno_name(*errno), *n)).collect();
         key.group = group.clone();
         keys.push(key);

@@ -38,6 +38,8 @@ pub struct Exposition<'a> {
     pub go: &'a [GoSeen],
     /// For an agent: its own RSS and CPU.
     pub usage: Option<SelfUsage>,
+    /// Calls' time split into on-CPU, run queue and blocked (not `--no-sched`).
+    pub time_split: bool,
 }
 
 impl<'a> Exposition<'a> {
@@ -51,6 +53,7 @@ impl<'a> Exposition<'a> {
             throttling: tick.throttling,
             go: tick.go,
             usage,
+            time_split: tick.time_split,
         }
     }
 
@@ -90,8 +93,11 @@ impl<'a> Exposition<'a> {
         for &(group, name, stats) in &rows {
             calls.add(group, &[name], Value::Int(stats.calls));
             duration.add(group, &[name], Value::Histogram(&stats.latency, stats.total_ns));
-            for (state, ns) in [("on_cpu", stats.on_cpu_ns()), ("runq", stats.runq_ns), ("blocked", stats.blocked_ns)] {
-                time.add(group, &[name, state], seconds(ns));
+            // Not measured with --no-sched: no series rather than all of it "on_cpu".
+            if self.time_split {
+                for (state, ns) in [("on_cpu", stats.on_cpu_ns()), ("runq", stats.runq_ns), ("blocked", stats.blocked_ns)] {
+                    time.add(group, &[name, state], seconds(ns));
+                }
             }
             for (errno, count) in &stats.errnos {
                 errors.add(group, &[name, &syscalls::errno_name(*errno)], Value::Int(*count));

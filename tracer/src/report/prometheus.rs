@@ -116,7 +116,11 @@ mod tests {
         groups.record(&rec);
         let totals = StatsTable::default();
         let net = NetStats::default();
-        let text = render(&Exposition { totals: &totals, net: &net, lost: 3, groups: Some(&groups), throttling: &[], go: &[], usage: Some(SelfUsage::now(1.0)) });
+        let exposition = Exposition { totals: &totals, net: &net, lost: 3, groups: Some(&groups), throttling: &[], go: &[], usage: Some(SelfUsage::now(1.0)), time_split: true };
+        let text = render(&exposition);
+        // With --no-sched the split is not measured: no series, rather than all of it on a CPU.
+        let unsplit = render(&Exposition { time_split: false, ..exposition });
+        assert!(!unsplit.contains("tracer_syscall_time_seconds_total{") && unsplit.contains("tracer_syscalls_total{"), "{unsplit}");
         let comm = escape(&crate::host::names::comm(me));
         assert!(text.contains(&format!("tracer_syscalls_total{{comm=\"{comm}\",syscall=\"read\"}} 1\n")), "{text}");
         assert!(text.contains(&format!("tracer_syscall_duration_seconds_bucket{{comm=\"{comm}\",syscall=\"read\",le=\"0.0000025\"}} 1\n")), "{text}");

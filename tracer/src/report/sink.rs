@@ -28,6 +28,8 @@ pub struct Tick<'a> {
     pub go: &'a [GoSeen],
     /// The session's last (partial) interval: these are the final figures.
     pub last: bool,
+    /// Whether a call's time is split into on-CPU, run queue and blocked (not `--no-sched`).
+    pub time_split: bool,
 }
 
 /// What a sink wants after an interval.

@@ -199,7 +199,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         stopping: None,
         ending: Ending::Done,
         drain_ticks: 0,
-        intervals: IntervalClock::new(),
+        intervals: IntervalClock::new(options.sched_split),
     };
     let (processes, ended) = runtime.block_on(session.run(stop, sinks))?;
     let Session { probes, mut reader, mut watchers, .. } = session;
@@ -663,11 +663,13 @@ struct IntervalClock {
     throttling_interval: Vec<Throttling>,
     /// The Go programs found so far.
     go: Vec<GoSeen>,
+    /// Whether calls' time is split (not `--no-sched`).
+    time_split: bool,
 }
 
 impl IntervalClock {
-    fn new() -> Self {
-        Self { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), throttling_interval: Vec::new(), go: Vec::new() }
+    fn new(time_split: bool) -> Self {
+        Self { started: Instant::now(), interval_start: Duration::ZERO, count: 0, throttling: Vec::new(), throttling_interval: Vec::new(), go: Vec::new(), time_split }
     }
 
     /// Ends the current interval, hands it to every sink, and says what they want next.
@@ -698,6 +700,7 @@ impl IntervalClock {
             groups: aggregator.groups.as_ref(),
             throttling: &self.throttling,
             throttling_interval: &self.throttling_interval,
+            time_split: self.time_split,
             go: &self.go,
             last,
         };

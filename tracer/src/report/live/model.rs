@@ -438,7 +438,7 @@ mod tests {
         let (table, live) = (crate::model::table::StatsTable::default(), std::collections::HashSet::new());
         let mut builder = SnapshotBuilder::default();
         let mut snapshot = |net: &crate::model::net::NetStats| {
-            let tick = Tick { groups: None, throttling: &[], throttling_interval: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None, last: false };
+            let tick = Tick { groups: None, throttling: &[], throttling_interval: &[], go: &[], start: Duration::ZERO, length: Duration::from_secs(1), interval: &table, total: &table, lost: 0, live: &live, net, slow: None, last: false, time_split: true };
             let row = builder.build(&tick).rows.into_iter().find(|r| r.name == "file:read").unwrap();
             (row.interval.calls, row.interval.max_ns, row.total.calls)
         };

@@ -280,7 +280,7 @@ mod tests {
         let (net, live) = (crate::model::net::NetStats::default(), HashSet::new());
         let (start, length) = (Duration::ZERO, Duration::from_secs(1));
         let (interval, lost, throttling, last) = (&total, 4, &[][..], false);
-        let mut tick = Tick { start, length, interval, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling_interval: &[], throttling, last };
+        let mut tick = Tick { start, length, interval, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling_interval: &[], throttling, last, time_split: true };
         let find = |request: &ExportMetricsServiceRequest, name: &str| -> Option<Data> {
             request.resource_metrics[0].scope_metrics[0].metrics.iter().find(|m| m.name == name).and_then(|m| m.data.clone())
         };
@@ -335,7 +335,7 @@ mod tests {
         // Unlimited and never throttled: nothing to say, on the page or in a push.
         let throttling = [cgroup("/limited", Some(50_000), 0), cgroup("/unlimited", None, 0)];
         let (start, length, lost, last) = (Duration::ZERO, Duration::from_secs(1), 0, false);
-        let tick = Tick { start, length, interval: &total, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling_interval: &[], throttling: &throttling, last };
+        let tick = Tick { start, length, interval: &total, total: &total, lost, live: &live, net: &net, slow: None, groups: None, go: &[], throttling_interval: &[], throttling: &throttling, last, time_split: true };
         let page = prometheus::render(&Exposition::of(&tick, Some(SelfUsage::default())));
         let families = Exposition::of(&tick, Some(SelfUsage::default())).families();
         let pushed: Vec<String> = families.iter().filter_map(|f| metric(f, 1, 2)).map(|m| m.name).collect();
