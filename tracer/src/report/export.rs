@@ -38,7 +38,7 @@ use crate::{
 pub const SCHEMA: &str = "tracer-export";
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The JSON export. Version 1; README.md documents every field.
+/// The JSON export. Version 1; docs/export.md documents every field.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Export {
     pub schema: String,
