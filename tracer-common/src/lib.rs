@@ -112,7 +112,7 @@ pub fn io_slot(flags: u32) -> u32 {
     flags >> SYSCALL_IO_SLOT_SHIFT
 }
 
-/// A syscall's calls counted in the kernel (the `AGG_TOTALS` per-CPU map, by syscall number):
+/// A syscall's calls counted in the kernel (the `COUNT_TOTALS` per-CPU map, by syscall number):
 /// successful calls under the `--slow` threshold of syscalls without [`SYSCALL_NEEDS_EVENT`].
 /// The parts are clamped per call as the reader clamps an event's.
 #[repr(C)]
@@ -125,7 +125,7 @@ pub struct SyscallTotals {
     pub max_ns: u64,
 }
 
-/// The kernel's latency histograms (the `AGG_HIST` array, `HIST_BUCKETS` counters a syscall):
+/// The kernel's latency histograms (the `COUNT_HIST` array, `HIST_BUCKETS` counters a syscall):
 /// exact below 256 ns, then 128 buckets per power of two (each under 0.8% of its values: as
 /// HdrHistogram with 2 significant digits), up to 2^41 ns (36 minutes); longer calls count in
 /// the last bucket (their exact maximum is in [`SyscallTotals::max_ns`]).

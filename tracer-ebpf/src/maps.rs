@@ -445,25 +445,25 @@ pub fn submit<T: 'static>(entry: RingBufEntry<T>) {
 /// Non-zero when calls that need no event of their own are counted here instead (not with
 /// `--events` or `--by`): a load-time constant.
 #[unsafe(no_mangle)]
-static AGGREGATE_ON: Global<u32> = Global::new(0);
+static KERNEL_COUNTS_ON: Global<u32> = Global::new(0);
 
 /// Calls counted in the kernel, by counting row (the syscall number, or with `--by` see
 /// [`count_row`]), per CPU (plain adds: a CPU's slot is only written by sys_exit on that CPU,
 /// which does not nest).
 #[map]
-static AGG_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(GROUP_ROWS, 0);
+static COUNT_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(GROUP_ROWS, 0);
 
 /// Their latency histograms, `HIST_BUCKETS` counters a syscall, shared by the CPUs (atomic
 /// adds; per CPU they would take 18 MiB each) and mapped by the reader, which reads them
 /// without a syscall. The loader gives it its size only when calls are counted here.
 #[map]
-static AGG_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+static COUNT_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
 /// Whether calls are counted here (a load-time constant: the verifier drops what depends on it
 /// when they are not).
 #[inline(always)]
 pub fn kernel_counts() -> bool {
-    AGGREGATE_ON.load() != 0
+    KERNEL_COUNTS_ON.load() != 0
 }
 
 /// Non-zero with `--by` (a load-time constant): calls are counted in their group's rows.
@@ -510,7 +510,7 @@ pub fn forget_group(tgid: u32) {
 /// needed), with its blocked and run-queue parts (from [`clamped_split`]).
 #[inline(always)]
 pub fn count_call(row: u32, ns: u64, blocked: u64, runq: u64) {
-    if let Some(totals) = AGG_TOTALS.get_ptr_mut(row) {
+    if let Some(totals) = COUNT_TOTALS.get_ptr_mut(row) {
         unsafe {
             (*totals).calls += 1;
             (*totals).total_ns += ns;
@@ -521,7 +521,7 @@ pub fn count_call(row: u32, ns: u64, blocked: u64, runq: u64) {
             }
         }
     }
-    if let Some(count) = AGG_HIST.get_ptr_mut(row * HIST_BUCKETS + hist_bucket(ns)) {
+    if let Some(count) = COUNT_HIST.get_ptr_mut(row * HIST_BUCKETS + hist_bucket(ns)) {
         atomic_add(count, 1);
     }
 }
@@ -539,7 +539,7 @@ pub fn clamped_split(ns: u64, blocked_ns: u64, runq_ns: u64) -> (u64, u64) {
 #[map]
 static IO_TOTALS: PerCpuArray<IoTotals> = PerCpuArray::with_max_entries(IO_SLOTS * IO_KINDS, 0);
 
-/// Their latency and bytes histograms, shared and mapped by the reader as `AGG_HIST` is.
+/// Their latency and bytes histograms, shared and mapped by the reader as `COUNT_HIST` is.
 #[map]
 static IO_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 

@@ -200,7 +200,7 @@ impl Probes {
         let slots = pid_max.next_power_of_two().min(MAX_SLOTS);
         let slot_mask = slots - 1;
 
-        let aggregate_on = u32::from(config.kernel_counts);
+        let kernel_counts_on = u32::from(config.kernel_counts);
         let groups = config.groups.filter(|_| config.kernel_counts);
         let groups_on = u32::from(groups.is_some());
         // TCP connections' calls counted per connection, with the socket tracepoints.
@@ -218,7 +218,7 @@ impl Probes {
             .map_max_entries("TRACED", pid_max.div_ceil(64))
             .map_max_entries("IN_FLIGHT", slots)
             .map_max_entries("EVENTS", config.ring_bytes)
-            .map_max_entries("AGG_HIST", if config.kernel_counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
+            .map_max_entries("COUNT_HIST", if config.kernel_counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
             // Sized for the read/write-family syscalls there are (19 on x86_64), not the room.
             .map_max_entries("IO_HIST", if config.kernel_counts { io_hist_words } else { 1 })
             .map_max_entries("GROUP_OF", if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })
@@ -250,7 +250,7 @@ impl Probes {
             .override_global("CGROUP_IDS", &cgroup_ids, true)
             .override_global("CGROUP_LEVELS", &cgroup_levels, true)
             .override_global("SLOT_MASK", &slot_mask, true)
-            .override_global("AGGREGATE_ON", &aggregate_on, true)
+            .override_global("KERNEL_COUNTS_ON", &kernel_counts_on, true)
             .override_global("GROUPS_ON", &groups_on, true)
             .override_global("CONNECTIONS_ON", &connections_on, true);
         for (global, offset) in &offsets {
@@ -334,9 +334,9 @@ impl Probes {
                     let map = Array::try_from(ebpf.take_map(name).with_context(|| format!("map {name}"))?)?;
                     MappedWords::new(map).with_context(|| format!("cannot map {name}"))
                 };
-                let totals = PerCpuArray::try_from(ebpf.take_map("AGG_TOTALS").context("map AGG_TOTALS")?)?;
+                let totals = PerCpuArray::try_from(ebpf.take_map("COUNT_TOTALS").context("map COUNT_TOTALS")?)?;
                 let io_totals = PerCpuArray::try_from(ebpf.take_map("IO_TOTALS").context("map IO_TOTALS")?)?;
-                let (hist, io_hist) = (mapped(&mut ebpf, "AGG_HIST")?, mapped(&mut ebpf, "IO_HIST")?);
+                let (hist, io_hist) = (mapped(&mut ebpf, "COUNT_HIST")?, mapped(&mut ebpf, "IO_HIST")?);
                 let mut counts = KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone());
                 if connections {
                     let rows = HashMap::try_from(ebpf.take_map("CONN_ROW").context("map CONN_ROW")?)?;
