@@ -7,4 +7,6 @@ pub mod features;
 pub mod kernel_counts;
 pub mod mapped;
 pub mod probes;
+#[cfg(feature = "bench")]
+pub mod reference;
 pub mod startup;

@@ -225,11 +225,6 @@ impl Probes {
             .map_max_entries("CONN_ROW", if connections { CONN_ENTRIES } else { 1 })
             .map_max_entries("CONN_HIST", if connections { CONN_ROWS * CONN_ROW_WORDS } else { 1 })
             .map_max_entries("GROUP_ROW", groups.map_or(1, |groups| groups * MAX_SYSCALLS))
-            // The benchmark's reference maps are made with the object's other maps; at their
-            // full size (a histogram per syscall per CPU) they took over a second to allocate.
-            .map_max_entries("REF_SLOTS", 1)
-            .map_max_entries("REF_STATS", 1)
-            .map_max_entries("REF_HIST", 1)
             // The kprobes' saved registers, by thread slot, only where kprobes may be used.
             .map_max_entries("KPROBE_REGS", if config.attach == AttachMode::Tracepoint { 1 } else { slots })
             .override_global("FILTER_SYSCALLS", &filter_syscalls, true)
@@ -534,7 +529,7 @@ fn attach_tracepoint(ebpf: &mut Ebpf, category: &str, name: &str, times: &mut St
 }
 
 /// Attaches BTF tracepoint program `program` to tracepoint `hook`.
-fn attach_btf_tracepoint(ebpf: &mut Ebpf, btf: &Btf, program: &str, hook: &str, times: &mut StartupTimes) -> Result<()> {
+pub(super) fn attach_btf_tracepoint(ebpf: &mut Ebpf, btf: &Btf, program: &str, hook: &str, times: &mut StartupTimes) -> Result<()> {
     let loaded: &mut BtfTracePoint = ebpf.program_mut(program).with_context(|| format!("program {program}"))?.try_into()?;
     loaded.load(hook, btf).map_err(|e| refused(program, &e))?;
     times.lap("load and verify");
@@ -654,41 +649,6 @@ fn timed_attach(
     attach().with_context(|| format!("cannot attach {kind} to {function}"))?;
     times.lap("attach");
     Ok(())
-}
-
-/// Reference programs for the benchmark, on the hooks the tracer uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReferenceProbes {
-    /// Empty programs: what attaching alone costs (the floor).
-    Empty,
-    /// Programs that only read the clock, as a latency measurement must at entry and exit.
-    Clock,
-    /// The clock reads and the pairing of each exit with its entry (a per-thread slot).
-    Paired,
-    /// Paired, and an event per call through the ring buffer (64 MiB; the caller drains it).
-    Ring,
-    /// Paired, and calls, total and a log-linear histogram per syscall in per-CPU maps.
-    Aggregate,
-}
-
-/// Attaches reference programs and nothing else. Detached when the returned value is dropped.
-pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
-    let (enter, exit) = match kind {
-        ReferenceProbes::Empty => ("floor_sys_enter", "floor_sys_exit"),
-        ReferenceProbes::Clock => ("clock_sys_enter", "clock_sys_exit"),
-        ReferenceProbes::Paired => ("paired_sys_enter", "paired_sys_exit"),
-        ReferenceProbes::Ring => ("paired_sys_enter", "ring_sys_exit"),
-        ReferenceProbes::Aggregate => ("paired_sys_enter", "agg_sys_exit"),
-    };
-    check_privileges()?;
-    let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
-    let mut loader = EbpfLoader::new();
-    loader.btf(Some(&btf)).map_max_entries("EVENTS", 64 << 20);
-    let mut ebpf = loader.load(EBPF_OBJECT).map_err(|e| anyhow!("cannot load the eBPF programs: {e}"))?;
-    for (program, hook) in [(enter, "sys_enter"), (exit, "sys_exit")] {
-        attach_btf_tracepoint(&mut ebpf, &btf, program, hook, &mut StartupTimes::default())?;
-    }
-    Ok(ebpf)
 }
 
 /// Whether per-syscall `hook`s (fentry or kprobes) attach here: its programs loaded and attached
