@@ -16,7 +16,10 @@ use aya_ebpf::{
     maps::{Array, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
-use tracer_common::{Event, EVENT_SYSCALL, MAX_SYSCALLS};
+use tracer_common::{
+    events::{Event, EventKind},
+    syscalls::MAX_SYSCALLS,
+};
 
 #[cfg(not(test))]
 #[panic_handler]
@@ -107,7 +110,7 @@ pub fn ring_sys_exit(ctx: BtfTracePointContext) -> i32 {
     let Some((ns, nr, tgid, tid)) = paired_exit() else { return 0 };
     let ret: i64 = unsafe { ctx.arg(1) };
     if let Some(mut entry) = REF_EVENTS.reserve::<Event>(0) {
-        let event = Event { kind: EVENT_SYSCALL, nr, tgid, tid, start_ns: 0, duration_ns: ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
+        let event = Event { kind: EventKind::Syscall as u32, nr, tgid, tid, start_ns: 0, duration_ns: ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
         unsafe { entry.as_mut_ptr().write_volatile(event) };
         entry.submit(BPF_RB_NO_WAKEUP as u64);
     }

@@ -13,7 +13,14 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use aya_obj::btf::BtfKind;
-use tracer_common::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS, FENTRY_SLOTS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS, LOST_EVENTS, LOST_SLOW, MAX_CGROUPS, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS};
+use tracer_common::{
+    connections::{CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS},
+    events::{LOST_EVENTS, LOST_SLOW},
+    fentry::FENTRY_SLOTS,
+    kernel_counts::{HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
+    syscalls::{MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS},
+    targets::MAX_CGROUPS,
+};
 
 use super::{btf::{self, KernelBtf}, connection_counts::ConnectionCounts, features::KernelFeatures, kernel_counts::{GroupRows, KernelCounts}, mapped::MappedWords, startup::StartupTimes};
 use crate::syscalls::{self, set::SyscallSet};

@@ -5,14 +5,12 @@ use aya::{
     maps::{MapData, RingBuf},
     Btf, Ebpf, EbpfLoader,
 };
+use tracer_common::reference::REF_EVENTS;
 
 use super::{
     probes::{attach_btf_tracepoint, check_privileges},
     startup::StartupTimes,
 };
-
-/// The reference object's ring buffer.
-const REF_EVENTS: &str = "REF_EVENTS";
 
 static REFERENCE_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reference.bpf.o"));
 
