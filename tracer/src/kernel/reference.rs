@@ -7,10 +7,7 @@ use aya::{
 };
 use tracer_common::reference::REF_EVENTS;
 
-use super::{
-    probes::{attach_btf_tracepoint, check_privileges},
-    startup::StartupTimes,
-};
+use super::{attach::attach_btf_tracepoint, probes::check_privileges, startup::StartupTimes};
 
 static REFERENCE_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reference.bpf.o"));
 
