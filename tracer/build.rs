@@ -1,46 +1,133 @@
 //! Builds the kernel programs (`tracer-ebpf`) for `bpfel-unknown-none` so that the tracer binary
-//! can embed them and needs no file at run time.
+//! can embed them and needs no file at run time, and checks the object's maps and globals
+//! against the names tracer-common lists (the loader finds them by those names only).
+//! With the `bench` feature, it also builds the benchmark's reference object.
 //!
 //! The promised toolchain is stable; `-Z build-std=core` needs `RUSTC_BOOTSTRAP=1`, `rust-src`
 //! and `bpf-linker` (`cargo xtask setup` installs both).
-use std::{env, path::PathBuf, process::Command};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    env,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+use tracer_common::names::Names;
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap();
-    let ebpf_dir = root.join("tracer-ebpf");
     for watched in ["tracer-ebpf/src", "tracer-ebpf/Cargo.toml", "tracer-ebpf/Cargo.lock", "tracer-common/src"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let target_dir = out_dir.join("ebpf-target");
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ebpf = Ebpf { dir: root.join("tracer-ebpf"), target_dir: out_dir.join("ebpf-target") };
 
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&ebpf_dir)
-        .args(["build", "--release", "--locked", "--target", "bpfel-unknown-none", "-Z", "build-std=core"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env("RUSTC_BOOTSTRAP", "1")
-        // Emit BTF for the programs' maps and functions (bpf-linker needs debug info for it).
-        .env("CARGO_ENCODED_RUSTFLAGS", "-Cdebuginfo=2\x1f-Clink-arg=--btf");
-    // Flags meant for the host build must not leak into the BPF build.
-    for var in ["RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"] {
-        cmd.env_remove(var);
+    let object = ebpf.build("tracer-ebpf", &[]);
+    check_names(&object, tracer_common::OBJECT_NAMES);
+    copy(&object, &out_dir.join("tracer.bpf.o"));
+    if env::var_os("CARGO_FEATURE_BENCH").is_some() {
+        let reference = ebpf.build("tracer-ebpf-reference", &["--features", "reference"]);
+        check_names(&reference, &[("reference", tracer_common::reference::NAMES)]);
+        copy(&reference, &out_dir.join("reference.bpf.o"));
     }
-    for (key, _) in env::vars() {
-        if key.starts_with("CARGO_FEATURE_") || key.starts_with("CARGO_CFG_") || key.starts_with("CARGO_PKG_") {
-            cmd.env_remove(key);
+}
+
+struct Ebpf {
+    dir: PathBuf,
+    target_dir: PathBuf,
+}
+
+impl Ebpf {
+    /// Builds binary `bin` of tracer-ebpf (with `args`): the path of its object.
+    fn build(&self, bin: &str, args: &[&str]) -> PathBuf {
+        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&self.dir)
+            .args(["build", "--release", "--locked", "--target", "bpfel-unknown-none", "-Z", "build-std=core", "--bin", bin])
+            .args(args)
+            .arg("--target-dir")
+            .arg(&self.target_dir)
+            .env("RUSTC_BOOTSTRAP", "1")
+            // Emit BTF for the programs' maps and functions (bpf-linker needs debug info for it).
+            .env("CARGO_ENCODED_RUSTFLAGS", "-Cdebuginfo=2\x1f-Clink-arg=--btf");
+        // Flags meant for the host build must not leak into the BPF build.
+        for var in ["RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"] {
+            cmd.env_remove(var);
+        }
+        for (key, _) in env::vars() {
+            if key.starts_with("CARGO_FEATURE_") || key.starts_with("CARGO_CFG_") || key.starts_with("CARGO_PKG_") {
+                cmd.env_remove(key);
+            }
+        }
+        let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo for tracer-ebpf: {e}"));
+        if !status.success() {
+            panic!(
+                "building the eBPF programs failed ({status}); run `cargo xtask setup` to install \
+                 bpf-linker and rust-src"
+            );
+        }
+        self.target_dir.join("bpfel-unknown-none/release").join(bin)
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", from.display()));
+}
+
+/// Fails the build unless the object at `path` has exactly the maps and globals of `features`,
+/// each global at the size of its type.
+fn check_names(path: &Path, features: &[(&str, Names)]) {
+    let (maps, globals) = maps_and_globals(path);
+    let mut problems = Vec::new();
+    for (feature, names) in features {
+        for map in names.maps {
+            if !maps.contains_key(*map) {
+                problems.push(format!("map `{map}` (tracer-common `{feature}`) is not a map of the object"));
+            }
+        }
+        for (global, size) in names.globals {
+            match globals.get(*global) {
+                None => problems.push(format!("global `{global}` (tracer-common `{feature}`) is not a global of the object")),
+                Some(&found) if found != *size as u64 => problems
+                    .push(format!("global `{global}` (tracer-common `{feature}`) is {found} bytes in the object, {size} in tracer-common")),
+                Some(_) => {}
+            }
         }
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo for tracer-ebpf: {e}"));
-    if !status.success() {
-        panic!(
-            "building the eBPF programs failed ({status}); run `cargo xtask setup` to install \
-             bpf-linker and rust-src"
-        );
+    let listed_maps: BTreeSet<&str> = features.iter().flat_map(|(_, names)| names.maps.iter().copied()).collect();
+    let listed_globals: BTreeSet<&str> = features.iter().flat_map(|(_, names)| names.globals.iter().map(|(name, _)| *name)).collect();
+    for map in maps.keys().filter(|map| !listed_maps.contains(map.as_str())) {
+        problems.push(format!("map `{map}` of the object is listed in no feature of tracer-common"));
     }
-    let object = target_dir.join("bpfel-unknown-none/release/tracer-ebpf");
-    std::fs::copy(&object, out_dir.join("tracer.bpf.o"))
-        .unwrap_or_else(|e| panic!("cannot copy {}: {e}", object.display()));
+    for global in globals.keys().filter(|global| !listed_globals.contains(global.as_str())) {
+        problems.push(format!("global `{global}` of the object is listed in no feature of tracer-common"));
+    }
+    if !problems.is_empty() {
+        let object = path.file_name().unwrap_or_default().to_string_lossy();
+        eprintln!("error: the eBPF object `{object}` and the names tracer-common lists disagree (a misspelt or unlisted name?):");
+        for problem in &problems {
+            eprintln!("  {problem}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// The object's maps (the global symbols of its `maps` section) and globals (those of its data
+/// sections), each with its size.
+fn maps_and_globals(path: &Path) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let file = object::File::parse(&*data).unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()));
+    let (mut maps, mut globals) = (BTreeMap::new(), BTreeMap::new());
+    for symbol in file.symbols().filter(|s| s.is_global() && s.kind() == SymbolKind::Data) {
+        let (Ok(name), Some(index)) = (symbol.name(), symbol.section_index()) else { continue };
+        let section = file.section_by_index(index).ok().and_then(|s| s.name().ok().map(str::to_owned)).unwrap_or_default();
+        if section == "maps" {
+            maps.insert(name.to_string(), symbol.size());
+        } else if [".rodata", ".data", ".bss"].iter().any(|prefix| section.starts_with(prefix)) {
+            globals.insert(name.to_string(), symbol.size());
+        }
+    }
+    (maps, globals)
 }

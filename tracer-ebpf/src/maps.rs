@@ -8,9 +8,13 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    conn_bucket, hist_bucket, io_slot, ConnEntry, ConnectStart, Event, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS, GROUP_ROWS, ExecArgs, InFlight, IoTotals, SockEvent, SockTuple, SyscallTotals, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND,
-    IO_KINDS, IO_SLOTS,
-    LOST_COUNTERS, LOST_EVENTS, MAX_CGROUPS, MAX_SYSCALLS,
+    connections::{conn_bucket, ConnEntry, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
+    events::{Event, EventKind, KIND_CGROUP_SHIFT, LOST_COUNTERS, LOST_EVENTS},
+    kernel_counts::{hist_bucket, IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
+    net::{ConnectStart, SockEvent, SockTuple},
+    slow::ExecArgs,
+    syscalls::{io_slot, InFlight, MAX_SYSCALLS, SYSCALL_WORDS},
+    targets::MAX_CGROUPS,
 };
 
 /// The per-thread slot of `tid`; the caller checks `tid` against the slot's owner.
@@ -54,7 +58,7 @@ pub static CONNECTING: HashMap<u64, ConnectStart> = HashMap::with_max_entries(16
 
 /// `SYSCALL_*` flags by syscall number, set by the loader.
 #[map]
-static SYSCALL_FLAGS: Array<u32> = Array::with_max_entries(tracer_common::MAX_SYSCALLS, 0);
+static SYSCALL_FLAGS: Array<u32> = Array::with_max_entries(MAX_SYSCALLS, 0);
 
 #[inline(always)]
 pub fn syscall_flags(nr: u32) -> u32 {
@@ -79,7 +83,7 @@ pub fn bump_fd_generation() {
 
 /// Bitmap of syscall numbers selected with `-e` (only read when `FILTER_SYSCALLS` is set).
 #[map]
-pub static SELECTED: Array<u64> = Array::with_max_entries(tracer_common::SYSCALL_WORDS as u32, 0);
+pub static SELECTED: Array<u64> = Array::with_max_entries(SYSCALL_WORDS as u32, 0);
 
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
@@ -91,7 +95,7 @@ pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_COUNTERS,
 
 /// What a slow call's record copies from user memory, by syscall number (`SLOW_COPY_*`).
 #[map]
-pub static SLOW_USER_ARG: Array<u32> = Array::with_max_entries(tracer_common::MAX_SYSCALLS, 0);
+pub static SLOW_USER_ARG: Array<u32> = Array::with_max_entries(MAX_SYSCALLS, 0);
 
 /// With `--slow`: each process's latest execve arguments, taken at entry.
 #[map]
@@ -351,9 +355,9 @@ pub fn emit_event(event: Event) -> bool {
 /// Sends a socket record (see [`write_event`]), its addresses copied from `tuple` (a map
 /// value: 8-aligned), zero without; false, and counted lost, when the ring buffer is full.
 #[inline(always)]
-pub fn emit_sock_event(kind: u32, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>) -> bool {
+pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>) -> bool {
     emit_with(|entry: *mut SockEvent| unsafe {
-        core::ptr::write_volatile(&raw mut (*entry).kind, kind);
+        core::ptr::write_volatile(&raw mut (*entry).kind, kind as u32);
         core::ptr::write_volatile(&raw mut (*entry).fd, fd);
         core::ptr::write_volatile(&raw mut (*entry).tgid, tgid);
         core::ptr::write_volatile(&raw mut (*entry).tid, tid);
@@ -425,7 +429,7 @@ pub fn emit_with<T: 'static>(write: impl FnOnce(*mut T)) -> bool {
 pub fn cgroup_tag() -> u32 {
     let cgroups = CGROUP_COUNT.load();
     if cgroups > 1 {
-        traced_cgroup(cgroups) << tracer_common::KIND_CGROUP_SHIFT
+        traced_cgroup(cgroups) << KIND_CGROUP_SHIFT
     } else {
         0
     }
@@ -445,25 +449,25 @@ pub fn submit<T: 'static>(entry: RingBufEntry<T>) {
 /// Non-zero when calls that need no event of their own are counted here instead (not with
 /// `--events` or `--by`): a load-time constant.
 #[unsafe(no_mangle)]
-static AGGREGATE_ON: Global<u32> = Global::new(0);
+static KERNEL_COUNTS_ON: Global<u32> = Global::new(0);
 
 /// Calls counted in the kernel, by counting row (the syscall number, or with `--by` see
 /// [`count_row`]), per CPU (plain adds: a CPU's slot is only written by sys_exit on that CPU,
 /// which does not nest).
 #[map]
-static AGG_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(GROUP_ROWS, 0);
+static COUNT_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(GROUP_ROWS, 0);
 
 /// Their latency histograms, `HIST_BUCKETS` counters a syscall, shared by the CPUs (atomic
 /// adds; per CPU they would take 18 MiB each) and mapped by the reader, which reads them
 /// without a syscall. The loader gives it its size only when calls are counted here.
 #[map]
-static AGG_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+static COUNT_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
 /// Whether calls are counted here (a load-time constant: the verifier drops what depends on it
 /// when they are not).
 #[inline(always)]
 pub fn kernel_counts() -> bool {
-    AGGREGATE_ON.load() != 0
+    KERNEL_COUNTS_ON.load() != 0
 }
 
 /// Non-zero with `--by` (a load-time constant): calls are counted in their group's rows.
@@ -510,7 +514,7 @@ pub fn forget_group(tgid: u32) {
 /// needed), with its blocked and run-queue parts (from [`clamped_split`]).
 #[inline(always)]
 pub fn count_call(row: u32, ns: u64, blocked: u64, runq: u64) {
-    if let Some(totals) = AGG_TOTALS.get_ptr_mut(row) {
+    if let Some(totals) = COUNT_TOTALS.get_ptr_mut(row) {
         unsafe {
             (*totals).calls += 1;
             (*totals).total_ns += ns;
@@ -521,7 +525,7 @@ pub fn count_call(row: u32, ns: u64, blocked: u64, runq: u64) {
             }
         }
     }
-    if let Some(count) = AGG_HIST.get_ptr_mut(row * HIST_BUCKETS + hist_bucket(ns)) {
+    if let Some(count) = COUNT_HIST.get_ptr_mut(row * HIST_BUCKETS + hist_bucket(ns)) {
         atomic_add(count, 1);
     }
 }
@@ -539,7 +543,7 @@ pub fn clamped_split(ns: u64, blocked_ns: u64, runq_ns: u64) -> (u64, u64) {
 #[map]
 static IO_TOTALS: PerCpuArray<IoTotals> = PerCpuArray::with_max_entries(IO_SLOTS * IO_KINDS, 0);
 
-/// Their latency and bytes histograms, shared and mapped by the reader as `AGG_HIST` is.
+/// Their latency and bytes histograms, shared and mapped by the reader as `COUNT_HIST` is.
 #[map]
 static IO_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 

@@ -339,7 +339,7 @@ fn trace_options(args: &TraceArgs, view: &View) -> Result<TraceOptions> {
             None => None,
             Some(threshold) => {
                 let wants_stacks = args.folded.is_some() || args.flamegraph.is_some();
-                let stacks = args.stacks.unwrap_or(if wants_stacks { tracer_common::STACKS_USER } else { 0 });
+                let stacks = args.stacks.unwrap_or(if wants_stacks { tracer_common::slow::STACKS_USER } else { 0 });
                 Some(SlowOptions { threshold, stacks, keep: args.slowest })
             }
         },
@@ -468,8 +468,8 @@ fn parse_slow(text: &str) -> Result<Duration, String> {
 /// `--stacks`: `user`, `kernel`, or both, comma-separated.
 fn parse_stacks(text: &str) -> Result<u32, String> {
     text.split(',').try_fold(0, |parts, part| match part.trim() {
-        "user" | "u" => Ok(parts | tracer_common::STACKS_USER),
-        "kernel" | "k" => Ok(parts | tracer_common::STACKS_KERNEL),
+        "user" | "u" => Ok(parts | tracer_common::slow::STACKS_USER),
+        "kernel" | "k" => Ok(parts | tracer_common::slow::STACKS_KERNEL),
         other => Err(format!("'{other}' is not a stack: expected user, kernel or kernel,user (a command after --stacks needs -- before it)")),
     })
 }
@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(parse_slow("0"), Ok(Duration::ZERO));
         assert_eq!(parse_slow("250us"), Ok(Duration::from_micros(250)));
         assert!(parse_slow("abc").is_err());
-        assert_eq!(parse_stacks("kernel,user"), Ok(tracer_common::STACKS_USER | tracer_common::STACKS_KERNEL));
+        assert_eq!(parse_stacks("kernel,user"), Ok(tracer_common::slow::STACKS_USER | tracer_common::slow::STACKS_KERNEL));
         assert!(parse_stacks("./server").is_err());
     }
 }

@@ -25,7 +25,7 @@ enum Case {
     Clock,
     Paired,
     Ring,
-    Aggregate,
+    KernelCounts,
     Tracer,
     TracerEvents,
     TracerSyscallsOnly,
@@ -40,7 +40,7 @@ enum Case {
 impl Case {
     /// The reference programs of the `floor` helper.
     fn is_reference(self) -> bool {
-        matches!(self, Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::Aggregate)
+        matches!(self, Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::KernelCounts)
     }
 
     fn is_tracer(self) -> bool {
@@ -54,7 +54,7 @@ impl Case {
             Case::Clock => "floor + one bpf_ktime_get_ns() per program (the clock reads any latency tracer needs)",
             Case::Paired => "clock + each exit paired with its entry (a per-thread array slot): a latency, kept nowhere",
             Case::Ring => "paired + one 64-byte event per call through the ring buffer, drained on the other CPU",
-            Case::Aggregate => "paired + per-CPU calls, total and log-linear histogram per syscall, in the kernel",
+            Case::KernelCounts => "paired + per-CPU calls, total and log-linear histogram per syscall, in the kernel",
             Case::Tracer => "tracer, every feature on (`tracer -- dd ...`: what needs no event counted in the kernel)",
             Case::TracerEvents => "tracer --events (every call through the ring buffer to the reader)",
             Case::TracerSyscallsOnly => "tracer --no-sched --no-net (syscall latency only)",
@@ -203,13 +203,13 @@ fn measure(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {
     }
     let seconds = match case {
         Case::Untraced => run_dd(),
-        Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::Aggregate => {
+        Case::Floor | Case::Clock | Case::Paired | Case::Ring | Case::KernelCounts => {
             let mut cmd = Command::new(bin("floor"));
             match case {
                 Case::Clock => cmd.arg("--clock"),
                 Case::Paired => cmd.arg("--paired"),
                 Case::Ring => cmd.arg("--ring"),
-                Case::Aggregate => cmd.arg("--aggregate"),
+                Case::KernelCounts => cmd.arg("--kernel-counts"),
                 _ => &mut cmd,
             };
             let floor = spawn_until(cmd, false, "ready")?;
@@ -352,7 +352,7 @@ pub fn run() -> Result<()> {
         Case::Clock,
         Case::Paired,
         Case::Ring,
-        Case::Aggregate,
+        Case::KernelCounts,
         Case::Tracer,
         Case::TracerEvents,
         Case::TracerSyscallsOnly,

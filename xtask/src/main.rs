@@ -65,6 +65,8 @@ fn run() -> Result<ExitCode> {
         Some("bench") => {
             setup::ensure()?;
             cargo(&["build", "--release", "--workspace", "--bins"])?;
+            // The reference programs and their `floor` helper, which the product never carries.
+            cargo(&["build", "--release", "--package", "xtask", "--features", "bench", "--bin", "floor"])?;
             bench::run().map(|()| ExitCode::SUCCESS)
         }
         _ => bail!("{USAGE}"),

@@ -3,7 +3,10 @@
 //! kernel's BTF. Read once per fd and thread, and remembered in the thread's slot until any
 //! traced thread frees an fd or execs (the fd generation), or the slot changes process.
 use aya_ebpf::{helpers::bpf_get_current_task, helpers::bpf_probe_read_kernel, Global};
-use tracer_common::{FdKindSeen, InFlight, FD_KIND_FILE, FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET};
+use tracer_common::{
+    fd_kinds::{FD_KIND_FILE, FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET},
+    syscalls::{FdKindSeen, InFlight},
+};
 
 use crate::maps::{fd_generation, field_at};
 

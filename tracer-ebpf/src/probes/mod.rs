@@ -1,7 +1,6 @@
 mod fd_kind;
 mod net;
 mod process;
-mod reference;
 mod sched;
 mod slow;
 mod syscall_fentry;

@@ -14,7 +14,11 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
     Global,
 };
-use tracer_common::{ConnEntry, ConnectStart, SockTuple, CONN_NO_ROW, EVENT_CONNECT};
+use tracer_common::{
+    connections::{ConnEntry, CONN_NO_ROW},
+    events::EventKind,
+    net::{ConnectStart, SockTuple},
+};
 
 use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
 
@@ -127,7 +131,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
                 let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
-                emit_sock_event(EVENT_CONNECT, -1, start.tgid, start.tid, sk, latency_ns, tuple);
+                emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple);
             }
         }
         TCP_CLOSE => {

@@ -9,7 +9,10 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, TracePointContext},
     Global,
 };
-use tracer_common::{Event, ProcessEvent, EVENT_FORK, EVENT_PROCESS_EXIT};
+use tracer_common::{
+    events::{Event, EventKind},
+    process::ProcessEvent,
+};
 
 use super::read_field;
 use crate::maps::{emit_event, emit_with, forget_group, is_traced, trace_tgid, write_comm};
@@ -43,7 +46,7 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
     }
     trace_tgid(child as u32);
     emit_event(Event {
-        kind: EVENT_FORK,
+        kind: EventKind::Fork as u32,
         nr: 0,
         tgid,
         tid: pid_tgid as u32,
@@ -71,7 +74,7 @@ pub fn sched_process_exit(_ctx: BtfTracePointContext) -> i32 {
     let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
     // Written in place: a name zeroed on the stack first is a memset call (see `write_event`).
     emit_with(|entry: *mut ProcessEvent| unsafe {
-        core::ptr::write_volatile(&raw mut (*entry).kind, EVENT_PROCESS_EXIT);
+        core::ptr::write_volatile(&raw mut (*entry).kind, EventKind::ProcessExit as u32);
         core::ptr::write_volatile(&raw mut (*entry).tgid, tgid);
         core::ptr::write_volatile(&raw mut (*entry).cgroup_id, cgroup_id);
         write_comm(&raw mut (*entry).comm);

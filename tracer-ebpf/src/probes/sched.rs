@@ -14,7 +14,10 @@ use aya_ebpf::{
     programs::BtfTracePointContext,
     Global,
 };
-use tracer_common::{Event, InFlight, EVENT_SCHED};
+use tracer_common::{
+    events::{Event, EventKind},
+    syscalls::InFlight,
+};
 
 use crate::maps::{emit_event, is_traced, slot};
 
@@ -159,7 +162,7 @@ fn switched_in(slot: *mut InFlight, task: *const u8, now: u64) {
         }
     }
     emit_event(Event {
-        kind: EVENT_SCHED,
+        kind: EventKind::Sched as u32,
         nr: 0,
         tgid,
         tid,

@@ -11,8 +11,11 @@ use aya_ebpf::{
     },
 };
 use tracer_common::{
-    Event, SlowEvent, SlowStackEvent, EVENT_SLOW, EVENT_SLOW_STACKS, KERNEL_STACK_FRAMES, LOST_SLOW, SLOW_COPY_PATH,
-    SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR, SLOW_USER_BYTES, STACKS_KERNEL, STACKS_USER, USER_STACK_FRAMES,
+    events::{Event, EventKind, KIND_MASK, LOST_SLOW},
+    slow::{
+        SlowEvent, SlowStackEvent, KERNEL_STACK_FRAMES, SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR, SLOW_USER_BYTES,
+        STACKS_KERNEL, STACKS_USER, USER_STACK_FRAMES,
+    },
 };
 
 use crate::maps::{
@@ -52,7 +55,7 @@ pub fn emit_slow(ctx: *mut c_void, call: Event, regs: *const u8) -> bool {
             return false;
         };
         let slow = entry.as_mut_ptr();
-        fill(slow, call, EVENT_SLOW, regs);
+        fill(slow, call, EventKind::Slow, regs);
         submit(entry);
         return true;
     }
@@ -62,7 +65,7 @@ pub fn emit_slow(ctx: *mut c_void, call: Event, regs: *const u8) -> bool {
     };
     let record = entry.as_mut_ptr();
     unsafe {
-        fill(&raw mut (*record).slow, call, EVENT_SLOW_STACKS, regs);
+        fill(&raw mut (*record).slow, call, EventKind::SlowStacks, regs);
         // Volatile: two adjacent zero stores otherwise become a memset call (see `write_event`).
         core::ptr::write_volatile(&raw mut (*record).user_stack_bytes, 0);
         core::ptr::write_volatile(&raw mut (*record).kernel_stack_bytes, 0);
@@ -82,13 +85,13 @@ pub fn emit_slow(ctx: *mut c_void, call: Event, regs: *const u8) -> bool {
 }
 
 #[inline(always)]
-fn fill(slow: *mut SlowEvent, call: Event, kind: u32, regs: *const u8) {
+fn fill(slow: *mut SlowEvent, call: Event, kind: EventKind, regs: *const u8) {
     // Written straight into the record: the programs' stack (512 bytes) is nearly full.
     // An exec's arguments are its entry's; any other call's registers still hold them.
     let saved = if is_exec(call.nr) { unsafe { EXEC_ARGS.get(&call.tgid) } } else { None };
     unsafe {
         // The cgroup tag kept.
-        write_event(&raw mut (*slow).call, Event { kind: kind | (call.kind & !tracer_common::KIND_MASK), ..call });
+        write_event(&raw mut (*slow).call, Event { kind: kind as u32 | (call.kind & !KIND_MASK), ..call });
         match saved {
             Some(saved) => {
                 bpf_probe_read_kernel((&raw mut (*slow).args).cast(), 48, (&raw const saved.args).cast());

@@ -11,7 +11,7 @@ use aya_ebpf::{
     programs::{FEntryContext, FExitContext},
     EbpfContext,
 };
-use tracer_common::FENTRY_SLOTS;
+use tracer_common::fentry::FENTRY_SLOTS;
 
 use super::syscalls::{on_enter, on_exit};
 use crate::maps::is_traced;

@@ -14,7 +14,7 @@ use aya_ebpf::{
     programs::{ProbeContext, RetProbeContext},
     EbpfContext, Global,
 };
-use tracer_common::MAX_SYSCALLS;
+use tracer_common::syscalls::MAX_SYSCALLS;
 
 use super::syscalls::{on_enter, on_exit};
 use crate::maps::{is_selected, is_traced, nr_offset, slot_index};

@@ -9,8 +9,13 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    Event, InFlight, SockTuple, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN,
-    FD_KIND_SOCKET, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS, SYSCALL_SOCKET_FD_ARG0,
+    events::{Event, EventKind},
+    fd_kinds::FD_KIND_SOCKET,
+    net::SockTuple,
+    syscalls::{
+        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
+        SYSCALL_SOCKET_FD_ARG0,
+    },
 };
 
 use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
@@ -60,7 +65,7 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
     let now = unsafe { bpf_ktime_get_ns() };
     if never_returns(nr) {
         emit_event(Event {
-            kind: EVENT_SYSCALL_NO_RETURN | cgroup_tag(),
+            kind: EventKind::SyscallNoReturn as u32 | cgroup_tag(),
             nr,
             tgid,
             tid,
@@ -192,7 +197,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         }
     }
     let event = Event {
-        kind: EVENT_SYSCALL | cgroup_tag(),
+        kind: EventKind::Syscall as u32 | cgroup_tag(),
         nr,
         tgid,
         tid,
@@ -251,7 +256,7 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
     }
     note_freed_fds(syscall_flags(nr), ret);
     emit_event(Event {
-        kind: EVENT_SYSCALL_IN_FLIGHT | cgroup_tag(),
+        kind: EventKind::SyscallInFlight as u32 | cgroup_tag(),
         nr,
         tgid,
         tid,
@@ -279,7 +284,7 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     // Written in place, its addresses copied from the map: on the stack, the record and a copy
     // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
     let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
-    let written = emit_sock_event(EVENT_SOCKET, fd, tgid, tid, sk, start_ns, tuple);
+    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple);
     if !written {
         return None;
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Result;
 use aya::maps::{HashMap, MapData};
 use rustc_hash::FxHashMap;
-use tracer_common::{ConnEntry, CONN_BUCKETS, CONN_NO_ROW, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
+use tracer_common::connections::{ConnEntry, CONN_BUCKETS, CONN_NO_ROW, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
 
 use super::mapped::MappedWords;
 
@@ -21,7 +21,7 @@ pub struct ConnectionDelta {
     pub sent: u64,
     pub received: u64,
     pub total_ns: u64,
-    /// Buckets (`tracer_common::conn_bucket`) that grew, and by how many calls.
+    /// Buckets (`tracer_common::connections::conn_bucket`) that grew, and by how many calls.
     pub latency: Vec<(u32, u64)>,
     pub sent_sizes: Vec<(u32, u64)>,
     pub received_sizes: Vec<(u32, u64)>,

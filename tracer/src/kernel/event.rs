@@ -1,9 +1,9 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
 use tracer_common::{
-    Event, ProcessEvent, SlowEvent, SlowStackEvent, SockEvent, SockTuple, EVENT_CONNECT, EVENT_FORK, EVENT_PROCESS_EXIT,
-    EVENT_SCHED, EVENT_SLOW,
-    EVENT_SLOW_STACKS, EVENT_SOCKET, EVENT_SYSCALL, EVENT_SYSCALL_IN_FLIGHT, EVENT_SYSCALL_NO_RETURN, KIND_CGROUP_SHIFT,
-    KIND_MASK, SLOW_COPY_NONE, SLOW_COPY_PATH,
+    events::{Event, EventKind, KIND_CGROUP_SHIFT, KIND_MASK},
+    net::{SockEvent, SockTuple},
+    process::ProcessEvent,
+    slow::{SlowEvent, SlowStackEvent, SLOW_COPY_NONE, SLOW_COPY_PATH},
 };
 
 /// What one ring-buffer record says.
@@ -183,65 +183,75 @@ pub fn cgroup_tag(bytes: &[u8]) -> u32 {
 }
 
 pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
-    let kind = raw_kind(bytes).ok_or(DecodeError::Size(bytes.len()))? & KIND_MASK;
-    if kind == EVENT_SOCKET || kind == EVENT_CONNECT {
-        let sock: SockEvent = read_exact(bytes)?;
-        let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple };
-        return Ok(if kind == EVENT_SOCKET { Record::Socket(record) } else { Record::Connect(record) });
+    let raw = raw_kind(bytes).ok_or(DecodeError::Size(bytes.len()))? & KIND_MASK;
+    let kind = EventKind::try_from(raw).map_err(DecodeError::Kind)?;
+    match kind {
+        EventKind::Socket | EventKind::Connect => {
+            let sock: SockEvent = read_exact(bytes)?;
+            let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple };
+            Ok(if kind == EventKind::Socket { Record::Socket(record) } else { Record::Connect(record) })
+        }
+        EventKind::ProcessExit => {
+            let process: ProcessEvent = read_exact(bytes)?;
+            let comm = comm_string(&process.comm);
+            Ok(Record::ProcessExit { tgid: process.tgid, cgroup_id: process.cgroup_id, comm })
+        }
+        EventKind::Slow => {
+            let slow: SlowEvent = read_exact(bytes)?;
+            Ok(Record::Slow(Box::new(decode_slow(&slow))))
+        }
+        EventKind::SlowStacks => {
+            let record: SlowStackEvent = read_exact(bytes)?;
+            let mut slow = decode_slow(&record.slow);
+            // Asked-for stacks only: a part not asked for reads as 0 bytes.
+            slow.user_stack = Some(StackRead::from_kernel(record.user_stack_bytes, &record.user_stack));
+            slow.kernel_stack = Some(StackRead::from_kernel(record.kernel_stack_bytes, &record.kernel_stack));
+            Ok(Record::Slow(Box::new(slow)))
+        }
+        EventKind::Syscall | EventKind::SyscallNoReturn | EventKind::SyscallInFlight => Ok(syscall_record(kind, &read_exact(bytes)?)),
+        EventKind::Fork => {
+            let event: Event = read_exact(bytes)?;
+            Ok(Record::Fork { parent_tgid: event.tgid, child_pid: event.ret as u32 })
+        }
+        EventKind::Sched => {
+            let event: Event = read_exact(bytes)?;
+            Ok(Record::Sched(SchedRecord {
+                tgid: event.tgid,
+                tid: event.tid,
+                off_cpu_ns: event.duration_ns,
+                runq_ns: event.runq_ns,
+                // Carried in the fields a syscall's record uses for its result and first argument.
+                comm: {
+                    let mut comm = [0; 16];
+                    comm[..8].copy_from_slice(&event.ret.to_ne_bytes());
+                    comm[8..].copy_from_slice(&event.arg0.to_ne_bytes());
+                    comm
+                },
+            }))
+        }
     }
-    if kind == EVENT_PROCESS_EXIT {
-        let process: ProcessEvent = read_exact(bytes)?;
-        let comm = comm_string(&process.comm);
-        return Ok(Record::ProcessExit { tgid: process.tgid, cgroup_id: process.cgroup_id, comm });
-    }
-    if kind == EVENT_SLOW {
-        let slow: SlowEvent = read_exact(bytes)?;
-        return Ok(Record::Slow(Box::new(decode_slow(&slow))));
-    }
-    if kind == EVENT_SLOW_STACKS {
-        let record: SlowStackEvent = read_exact(bytes)?;
-        let mut slow = decode_slow(&record.slow);
-        // Asked-for stacks only: a part not asked for reads as 0 bytes.
-        slow.user_stack = Some(StackRead::from_kernel(record.user_stack_bytes, &record.user_stack));
-        slow.kernel_stack = Some(StackRead::from_kernel(record.kernel_stack_bytes, &record.kernel_stack));
-        return Ok(Record::Slow(Box::new(slow)));
-    }
-    let mut event: Event = read_exact(bytes)?;
-    event.kind &= KIND_MASK;
-    let syscall = |duration_ns, returned| {
-        Record::Syscall(SyscallRecord {
-            nr: event.nr,
-            tgid: event.tgid,
-            tid: event.tid,
-            start_ns: event.start_ns,
-            duration_ns,
-            returned,
-            ret: event.ret,
-            arg0: event.arg0,
-            blocked_ns: event.blocked_ns,
-            runq_ns: event.runq_ns,
-        })
+}
+
+/// A syscall's record: its latency is unknown for a call that never returns and for one in
+/// flight at attach.
+fn syscall_record(kind: EventKind, event: &Event) -> Record {
+    let (duration_ns, returned) = match kind {
+        EventKind::SyscallNoReturn => (None, false),
+        EventKind::SyscallInFlight => (None, true),
+        _ => (Some(event.duration_ns), true),
     };
-    match event.kind {
-        EVENT_SYSCALL => Ok(syscall(Some(event.duration_ns), true)),
-        EVENT_SYSCALL_NO_RETURN => Ok(syscall(None, false)),
-        EVENT_SYSCALL_IN_FLIGHT => Ok(syscall(None, true)),
-        EVENT_FORK => Ok(Record::Fork { parent_tgid: event.tgid, child_pid: event.ret as u32 }),
-        EVENT_SCHED => Ok(Record::Sched(SchedRecord {
-            tgid: event.tgid,
-            tid: event.tid,
-            off_cpu_ns: event.duration_ns,
-            runq_ns: event.runq_ns,
-            // Carried in the fields a syscall's record uses for its result and first argument.
-            comm: {
-                let mut comm = [0; 16];
-                comm[..8].copy_from_slice(&event.ret.to_ne_bytes());
-                comm[8..].copy_from_slice(&event.arg0.to_ne_bytes());
-                comm
-            },
-        })),
-        kind => Err(DecodeError::Kind(kind)),
-    }
+    Record::Syscall(SyscallRecord {
+        nr: event.nr,
+        tgid: event.tgid,
+        tid: event.tid,
+        start_ns: event.start_ns,
+        duration_ns,
+        returned,
+        ret: event.ret,
+        arg0: event.arg0,
+        blocked_ns: event.blocked_ns,
+        runq_ns: event.runq_ns,
+    })
 }
 
 #[cfg(test)]
@@ -254,24 +264,24 @@ mod tests {
 
     #[test]
     fn decodes_each_kind() {
-        let ev = Event { kind: EVENT_SYSCALL, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7, ret: -2, arg0: 3, blocked_ns: 4, runq_ns: 1 };
+        let ev = Event { kind: EventKind::Syscall as u32, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7, ret: -2, arg0: 3, blocked_ns: 4, runq_ns: 1 };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
         assert_eq!((rec.duration_ns, rec.errno(), rec.arg0, rec.blocked_ns, rec.runq_ns), (Some(7), Some(2), 3, 4, 1));
 
-        let ev = Event { kind: EVENT_SYSCALL_NO_RETURN, ret: -2, ..ev };
+        let ev = Event { kind: EventKind::SyscallNoReturn as u32, ret: -2, ..ev };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
         assert_eq!((rec.duration_ns, rec.errno()), (None, None));
 
-        let ev = Event { kind: EVENT_SYSCALL_IN_FLIGHT, ret: -4, ..ev };
+        let ev = Event { kind: EventKind::SyscallInFlight as u32, ret: -4, ..ev };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
         assert_eq!((rec.duration_ns, rec.returned, rec.errno()), (None, true, Some(4)));
 
-        let ev = Event { kind: EVENT_FORK, ret: 99, ..ev };
+        let ev = Event { kind: EventKind::Fork as u32, ret: 99, ..ev };
         assert_eq!(decode(&bytes(&ev)).unwrap(), Record::Fork { parent_tgid: 10, child_pid: 99 });
 
         // The thread's name in the result and first-argument words.
         let (ret, arg0) = (i64::from_ne_bytes(*b"postgres"), u64::from_ne_bytes(*b": walw\0\0"));
-        let ev = Event { kind: EVENT_SCHED, duration_ns: 50, runq_ns: 20, ret, arg0, ..ev };
+        let ev = Event { kind: EventKind::Sched as u32, duration_ns: 50, runq_ns: 20, ret, arg0, ..ev };
         let Record::Sched(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
         assert_eq!((rec.tgid, rec.tid, rec.off_cpu_ns, rec.runq_ns), (10, 11, 50, 20));
         assert_eq!(comm_string(&rec.comm), "postgres: walw");
@@ -280,10 +290,10 @@ mod tests {
     #[test]
     fn decodes_socket_records() {
         let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
-        let sock = SockEvent { kind: EVENT_CONNECT, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple };
+        let sock = SockEvent { kind: EventKind::Connect as u32, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple };
         let Record::Connect(rec) = decode(&bytes(&sock)).unwrap() else { panic!() };
         assert_eq!((rec.tgid, rec.sk, rec.latency_ns, rec.tuple.dport), (3, 0xffff, 99, 80));
-        let sock = SockEvent { kind: EVENT_SOCKET, fd: 7, ..sock };
+        let sock = SockEvent { kind: EventKind::Socket as u32, fd: 7, ..sock };
         assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { fd: 7, .. })));
         assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
     }

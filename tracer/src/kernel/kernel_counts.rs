@@ -11,7 +11,10 @@ use aya::{
     util::nr_cpus,
 };
 use rustc_hash::FxHashMap;
-use tracer_common::{IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, MAX_SYSCALLS};
+use tracer_common::{
+    kernel_counts::{IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
+    syscalls::MAX_SYSCALLS,
+};
 
 use super::{
     connection_counts::{ConnectionCounts, ConnectionDelta},

@@ -135,7 +135,7 @@ mod tests {
     /// maximum exact, percentiles within 0.4%.
     #[test]
     fn kernel_counts_match_the_same_calls_as_events() {
-        use tracer_common::{hist_bucket, SyscallTotals};
+        use tracer_common::kernel_counts::{hist_bucket, SyscallTotals};
         let (mut events, mut kernel) = (Aggregator::new(true, Selection::all()), Aggregator::new(true, Selection::all()));
         let mut totals = SyscallTotals::default();
         let mut buckets = std::collections::BTreeMap::new();

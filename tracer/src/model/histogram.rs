@@ -32,7 +32,7 @@ pub fn record_count(histogram: &mut Histogram<u64>, value: u64, count: u64) {
     }
 }
 
-/// Records the kernel's histogram buckets (`tracer_common::hist_bucket`) that grew: each at its
+/// Records the kernel's histogram buckets (`tracer_common::kernel_counts::hist_bucket`) that grew: each at its
 /// bucket's middle (within 0.4% of every value in it), but for the longest value since the
 /// start, `max`, recorded as it was once it is new, so that the maximum is exact.
 /// A kernel histogram of sizes, each bucket at its lowest value: a power of two or a multiple
@@ -40,7 +40,7 @@ pub fn record_count(histogram: &mut Histogram<u64>, value: u64, count: u64) {
 /// itself (see [`size_at_quantile`]).
 pub fn record_kernel_sizes(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)]) {
     for &(bucket, count) in buckets {
-        record_count(histogram, tracer_common::hist_bucket_range(bucket).0, count);
+        record_count(histogram, tracer_common::kernel_counts::hist_bucket_range(bucket).0, count);
     }
 }
 
@@ -55,9 +55,9 @@ pub fn size_at_quantile(histogram: &Histogram<u64>, q: f64, min: u64, max: u64) 
 }
 
 pub fn record_kernel_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)], max: Option<u64>) {
-    let max_bucket = max.map(tracer_common::hist_bucket);
+    let max_bucket = max.map(tracer_common::kernel_counts::hist_bucket);
     for &(bucket, count) in buckets {
-        let (low, width) = tracer_common::hist_bucket_range(bucket);
+        let (low, width) = tracer_common::kernel_counts::hist_bucket_range(bucket);
         let mut count = count;
         if let Some(max) = max.filter(|&max| Some(bucket) == max_bucket && max > histogram.max()) {
             record_value(histogram, max);

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use hdrhistogram::Histogram;
-use tracer_common::SockTuple;
+use tracer_common::net::SockTuple;
 
 use crate::{
     host::Host,
@@ -200,7 +200,7 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 
 /// Connections followed one by one (each has three histograms, of 2 significant digits, about
 /// 25 KiB each): a bound for long traces of busy servers, as many as the kernel has rows for.
-pub const MAX_CONNECTIONS: usize = tracer_common::CONN_ROWS as usize;
+pub const MAX_CONNECTIONS: usize = tracer_common::connections::CONN_ROWS as usize;
 /// Entries of the table that counts untracked connections once each (16 bytes each).
 const UNTRACKED_SEEN: usize = 4096;
 
@@ -521,7 +521,7 @@ impl NetStats {
         c.received += delta.received;
         for (histogram, buckets) in [(&mut c.latency, &delta.latency), (&mut c.sent_sizes, &delta.sent_sizes), (&mut c.received_sizes, &delta.received_sizes)] {
             for &(bucket, count) in buckets {
-                let (low, width) = tracer_common::conn_bucket_range(bucket);
+                let (low, width) = tracer_common::connections::conn_bucket_range(bucket);
                 record_count(histogram, low + width / 2, count);
             }
         }

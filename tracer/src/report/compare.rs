@@ -184,7 +184,7 @@ impl KeySelection {
             let set = Selection::parse_list(&syscall_items).context("--keys")?;
             selection.syscalls = match set.shown() {
                 Some(set) => set.iter().filter_map(syscalls::name).map(String::from).collect(),
-                None => (0..tracer_common::MAX_SYSCALLS).filter_map(syscalls::name).map(String::from).collect(),
+                None => (0..tracer_common::syscalls::MAX_SYSCALLS).filter_map(syscalls::name).map(String::from).collect(),
             };
         }
         Ok(Some(selection))

@@ -101,7 +101,7 @@ fn load_everything() -> Result<Vec<String>> {
         syscall_flags: kernel_syscall_flags(),
         slow: Some(SlowConfig {
             threshold_ns: 1_000_000,
-            stacks: tracer_common::STACKS_USER | tracer_common::STACKS_KERNEL,
+            stacks: tracer_common::slow::STACKS_USER | tracer_common::slow::STACKS_KERNEL,
             user_args: crate::syscalls::args::slow_copy_table(),
         }),
         // A cgroup no task is in: the cgroup filter is loaded, and matches nothing.

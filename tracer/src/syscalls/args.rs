@@ -54,7 +54,7 @@ pub fn user_arg(name: &str) -> UserArg {
 /// Every syscall name `user_arg` knows, for validating the lists.
 /// What each syscall's slow-call record copies from user memory, for the kernel.
 pub fn slow_copy_table() -> Vec<(u32, u32)> {
-    use tracer_common::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
+    use tracer_common::slow::{SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR};
     table::all()
         .filter_map(|nr| {
             let how = match user_arg(table::name(nr)?) {

@@ -83,7 +83,7 @@ pub(crate) fn class(nr: u32) -> &'static SyscallClass {
 pub(crate) fn classes() -> &'static [SyscallClass] {
     static CLASSES: std::sync::OnceLock<Vec<SyscallClass>> = std::sync::OnceLock::new();
     CLASSES.get_or_init(|| {
-        (0..tracer_common::MAX_SYSCALLS)
+        (0..tracer_common::syscalls::MAX_SYSCALLS)
             .map(|nr| match table::name(nr) {
                 Some(name) => SyscallClass {
                     name,
@@ -113,23 +113,23 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
         .map(|(nr, class)| {
             let mut flags = 0;
             if class.direction.is_some() {
-                flags |= tracer_common::SYSCALL_SOCKET_FD_ARG0;
+                flags |= tracer_common::syscalls::SYSCALL_SOCKET_FD_ARG0;
             }
             if class.direction == Some(Direction::Send) {
-                flags |= tracer_common::SYSCALL_SENDS;
+                flags |= tracer_common::syscalls::SYSCALL_SENDS;
             }
             // An exec closes the close-on-exec fds: what the kernel knew of fd kinds is stale.
             if class.frees_fds || class.exec {
-                flags |= tracer_common::SYSCALL_FREES_FDS;
+                flags |= tracer_common::syscalls::SYSCALL_FREES_FDS;
             }
             if class.creates_task {
-                flags |= tracer_common::SYSCALL_CREATES_TASK;
+                flags |= tracer_common::syscalls::SYSCALL_CREATES_TASK;
             }
             if class.accept {
-                flags |= tracer_common::SYSCALL_ACCEPTS;
+                flags |= tracer_common::syscalls::SYSCALL_ACCEPTS;
             }
             if class.needs_event() {
-                flags |= tracer_common::SYSCALL_NEEDS_EVENT;
+                flags |= tracer_common::syscalls::SYSCALL_NEEDS_EVENT;
             }
             (nr as u32, flags)
         })
@@ -145,9 +145,9 @@ pub fn io_slots() -> Vec<u32> {
 /// What the kernel's fd kinds (`FD_KIND_*`, from the inode's mode) are here.
 pub fn kind_of_kernel(kind: u32) -> FdKind {
     match kind {
-        tracer_common::FD_KIND_SOCKET => FdKind::Socket,
-        tracer_common::FD_KIND_PIPE => FdKind::Pipe,
-        tracer_common::FD_KIND_FILE => FdKind::File,
+        tracer_common::fd_kinds::FD_KIND_SOCKET => FdKind::Socket,
+        tracer_common::fd_kinds::FD_KIND_PIPE => FdKind::Pipe,
+        tracer_common::fd_kinds::FD_KIND_FILE => FdKind::File,
         _ => FdKind::Other,
     }
 }

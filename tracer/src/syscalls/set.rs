@@ -1,7 +1,7 @@
 //! A set of syscall numbers, in the shape of the kernel programs' `-e` bitmap.
 use std::fmt;
 
-use tracer_common::{MAX_SYSCALLS, SYSCALL_WORDS};
+use tracer_common::syscalls::{MAX_SYSCALLS, SYSCALL_WORDS};
 
 use super::table;
 

@@ -1,7 +1,7 @@
 //! Syscall names and numbers of the machine's own architecture, from the `syscalls` crate
 //! (generated from the kernel's syscall tables), plus the few per-architecture facts the kernel
 //! programs need.
-use tracer_common::MAX_SYSCALLS;
+use tracer_common::syscalls::MAX_SYSCALLS;
 
 #[cfg(target_arch = "x86_64")]
 use syscalls::x86_64::Sysno;

@@ -1,4 +1,4 @@
-use tracer_common::SLOW_USER_BYTES;
+use tracer_common::slow::SLOW_USER_BYTES;
 
 use super::*;
 use crate::syscalls::args::{user_arg, UserArg};

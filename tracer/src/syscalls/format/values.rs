@@ -3,7 +3,7 @@
 use std::{ffi::CStr, fmt::Write};
 
 use super::{tables::*, Table};
-use tracer_common::SLOW_USER_BYTES;
+use tracer_common::slow::SLOW_USER_BYTES;
 
 use crate::syscalls::table::errno_name;
 

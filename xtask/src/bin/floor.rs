@@ -2,8 +2,10 @@
 //! stdout, and detaches when stdin closes. `floor` attaches empty programs; `--clock` programs
 //! that only read the clock; `--paired` also pair each exit with its entry; `--ring` also send
 //! an event per call through the ring buffer (drained here, the count printed at the end);
-//! `--aggregate` instead keep a per-CPU histogram per syscall in the kernel. With
+//! `--kernel-counts` instead count calls in a per-CPU histogram per syscall in the kernel. With
 //! `kernel.bpf_stats_enabled=1`, it prints its programs' run time as it detaches.
+//!
+//! Built only by `cargo xtask bench` (feature `bench`, which gives tracer the reference object).
 use std::{
     io::{Read, Write},
     sync::{
@@ -12,8 +14,10 @@ use std::{
     },
 };
 
-use aya::maps::RingBuf;
-use tracer::kernel::probes::{attach_reference_probes, program_run_time, ReferenceProbes};
+use tracer::kernel::{
+    probes::program_run_time,
+    reference::{attach_reference_probes, take_ring, ReferenceProbes},
+};
 
 fn main() {
     let kind = match std::env::args().nth(1).as_deref() {
@@ -21,9 +25,9 @@ fn main() {
         Some("--clock") => ReferenceProbes::Clock,
         Some("--paired") => ReferenceProbes::Paired,
         Some("--ring") => ReferenceProbes::Ring,
-        Some("--aggregate") => ReferenceProbes::Aggregate,
+        Some("--kernel-counts") => ReferenceProbes::KernelCounts,
         Some(other) => {
-            eprintln!("floor: unknown argument {other}; usage: floor [--clock|--paired|--ring|--aggregate]");
+            eprintln!("floor: unknown argument {other}; usage: floor [--clock|--paired|--ring|--kernel-counts]");
             std::process::exit(2);
         }
     };
@@ -36,7 +40,7 @@ fn main() {
     };
     let (done, received) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
     let drainer = matches!(kind, ReferenceProbes::Ring).then(|| {
-        let mut ring = RingBuf::try_from(probes.take_map("EVENTS").expect("map EVENTS")).expect("ring buffer");
+        let mut ring = take_ring(&mut probes).expect("ring buffer");
         let (done, received) = (done.clone(), received.clone());
         // On the other CPU, as tracer's reader: polled, since the programs never wake it.
         std::thread::spawn(move || loop {

@@ -3,16 +3,34 @@
 //! two ways of getting a latency out: an event per call through the ring buffer, or a per-CPU
 //! histogram per syscall updated in the kernel. They filter nothing: the benchmark's workload
 //! is the only busy process.
+//!
+//! An object of their own, built only for the benchmark (feature `reference`): the tracer's
+//! object neither carries these programs nor makes their maps.
+#![no_std]
+#![no_main]
+
 use aya_ebpf::{
     bindings::BPF_RB_NO_WAKEUP,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::{btf_tracepoint, map},
-    maps::{Array, PerCpuArray},
+    maps::{Array, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
 };
-use tracer_common::{Event, EVENT_SYSCALL, MAX_SYSCALLS};
+use tracer_common::{
+    events::{Event, EventKind},
+    syscalls::MAX_SYSCALLS,
+};
 
-use crate::maps::EVENTS;
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // The verifier rejects any path that could reach here; there is nothing to unwind to.
+    loop {}
+}
+
+/// The ring events go out through, as large as the benchmark's drainer wants.
+#[map]
+static REF_EVENTS: RingBuf = RingBuf::with_byte_size(64 << 20, 0);
 
 /// Empty programs on the same hooks: the benchmark's floor, what attaching alone costs.
 #[btf_tracepoint(function = "sys_enter")]
@@ -50,7 +68,7 @@ const REF_SLOT_COUNT: u32 = 1 << 16;
 
 /// Log-linear buckets: values below 64 ns exact, then 64 per power of two (1.6% wide).
 const SUB_BUCKETS: u32 = 64;
-pub const REF_HIST_BUCKETS: u32 = 64 + 58 * SUB_BUCKETS;
+const REF_HIST_BUCKETS: u32 = 64 + 58 * SUB_BUCKETS;
 
 /// Calls and total ns by syscall, and the histogram's counts by syscall and bucket, per CPU.
 #[map]
@@ -91,18 +109,18 @@ pub fn paired_sys_exit(_ctx: BtfTracePointContext) -> i32 {
 pub fn ring_sys_exit(ctx: BtfTracePointContext) -> i32 {
     let Some((ns, nr, tgid, tid)) = paired_exit() else { return 0 };
     let ret: i64 = unsafe { ctx.arg(1) };
-    if let Some(mut entry) = EVENTS.reserve::<Event>(0) {
-        let event = Event { kind: EVENT_SYSCALL, nr, tgid, tid, start_ns: 0, duration_ns: ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
+    if let Some(mut entry) = REF_EVENTS.reserve::<Event>(0) {
+        let event = Event { kind: EventKind::Syscall as u32, nr, tgid, tid, start_ns: 0, duration_ns: ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
         unsafe { entry.as_mut_ptr().write_volatile(event) };
         entry.submit(BPF_RB_NO_WAKEUP as u64);
     }
     0
 }
 
-/// Kept in the kernel: calls, total and a histogram bucket per syscall, per CPU (no atomics:
-/// a per-CPU slot is only written by programs on its CPU, and these do not nest).
+/// Counted in the kernel: calls, total and a histogram bucket per syscall, per CPU (no
+/// atomics: a per-CPU slot is only written by programs on its CPU, and these do not nest).
 #[btf_tracepoint(function = "sys_exit")]
-pub fn agg_sys_exit(_ctx: BtfTracePointContext) -> i32 {
+pub fn counts_sys_exit(_ctx: BtfTracePointContext) -> i32 {
     let Some((ns, nr, ..)) = paired_exit() else { return 0 };
     if nr >= MAX_SYSCALLS {
         return 0;

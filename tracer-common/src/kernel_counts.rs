@@ -1,0 +1,84 @@
+//! Kernel counts: calls that need no event of their own counted in the kernel, per syscall (or
+//! per group with `--by`) and per read/write syscall and fd kind, instead of sent as events
+//! (`--events` turns it off).
+use crate::{
+    buckets::{log_linear_bucket, log_linear_range},
+    syscalls::MAX_SYSCALLS,
+};
+
+kernel_names! {
+    maps: [COUNT_TOTALS, COUNT_HIST, IO_TOTALS, IO_HIST, GROUP_OF, GROUP_ROW],
+    globals: [KERNEL_COUNTS_ON: u32, GROUPS_ON: u32],
+}
+
+/// With `--by`: the rows the kernel counts calls in, each one (group, syscall) pair that the
+/// reader gave it when it first saw the pair as an event (the rows of the counting maps, which
+/// without `--by` are one per syscall: as many).
+pub const GROUP_ROWS: u32 = MAX_SYSCALLS;
+
+/// A syscall's calls counted in the kernel (the `COUNT_TOTALS` per-CPU map, by syscall number):
+/// successful calls under the `--slow` threshold of syscalls without `SYSCALL_NEEDS_EVENT`.
+/// The parts are clamped per call as the reader clamps an event's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallTotals {
+    pub calls: u64,
+    pub total_ns: u64,
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
+    pub max_ns: u64,
+}
+
+/// The kernel's latency histograms (the `COUNT_HIST` array, `HIST_BUCKETS` counters a syscall):
+/// exact below 256 ns, then 128 buckets per power of two (each under 0.8% of its values: as
+/// HdrHistogram with 2 significant digits), up to 2^41 ns (36 minutes); longer calls count in
+/// the last bucket (their exact maximum is in [`SyscallTotals::max_ns`]).
+pub const HIST_EXACT_BELOW: u64 = 256;
+pub const HIST_SUB_BUCKETS: u32 = 128;
+/// Highest power of two with buckets of its own.
+pub const HIST_TOP_LOG2: u32 = 40;
+pub const HIST_BUCKETS: u32 = HIST_EXACT_BELOW as u32 + (HIST_TOP_LOG2 - 7) * HIST_SUB_BUCKETS;
+
+/// The bucket of a latency, in the kernel and in the reader alike.
+#[inline(always)]
+pub fn hist_bucket(ns: u64) -> u32 {
+    log_linear_bucket(ns, 7, HIST_BUCKETS)
+}
+
+/// The lowest value of a bucket and its width.
+pub fn hist_bucket_range(bucket: u32) -> (u64, u64) {
+    log_linear_range(bucket, 7)
+}
+
+/// Reads and writes counted in the kernel (the `IO_TOTALS` per-CPU map), by I/O slot (in the
+/// syscall's flags: [`io_slot`](crate::syscalls::io_slot)) and fd kind (`FD_KIND_*`). Without
+/// `--by` they are their syscall's only counts: the reader adds a syscall's kinds up.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoTotals {
+    pub calls: u64,
+    pub total_ns: u64,
+    pub bytes: u64,
+    pub max_ns: u64,
+    /// Of `total_ns`, clamped as in [`SyscallTotals`].
+    pub blocked_ns: u64,
+    pub runq_ns: u64,
+    /// The smallest and largest sizes: a size every call used is then shown as itself, not as
+    /// its histogram bucket.
+    pub min_bytes: u64,
+    pub max_bytes: u64,
+}
+
+/// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.
+pub const IO_SLOTS: u32 = 32;
+pub const IO_KINDS: u32 = 4;
+/// `IO_HIST` holds, per (slot, kind), a latency histogram and a bytes histogram: this many
+/// words for each.
+pub const IO_HIST_WORDS_PER_KIND: u32 = 2 * HIST_BUCKETS;
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: plain old data, `#[repr(C)]`, any bit pattern valid.
+    unsafe impl aya::Pod for super::SyscallTotals {}
+    unsafe impl aya::Pod for super::IoTotals {}
+}
