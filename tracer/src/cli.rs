@@ -32,7 +32,8 @@ use crate::{
 #[derive(Debug, Parser)]
 #[command(
     name = "tracer",
-    version,
+    // "0.1.0 (abc1234)": the commit it was built from (build.rs), or the bare version outside git.
+    version = env!("TRACER_VERSION"),
     about = "eBPF syscall latency tracer: per-syscall HdrHistogram percentiles at near-zero overhead",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  tracer -p 1234                      # until Ctrl-C or the process exits\n  tracer -f -e trace=%network -p 1234\n  tracer -d 10s -o summary.txt -p 1234\n  tracer --export run.json -- ./bench\n  tracer top -p 1234                  # live view\n  tracer compare base.json run.json --max-regression p99=10%"
