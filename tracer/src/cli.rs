@@ -58,6 +58,17 @@ pub enum Command {
     /// What this kernel gives tracer, and which hook serves each feature here; exit 1 when
     /// tracing is impossible (no BTF, no privileges, programs refused).
     Info,
+    /// Print the completion script for a shell on stdout
+    ///
+    /// E.g. tracer completions bash > ~/.local/share/bash-completion/completions/tracer
+    /// (the .deb installs them for bash, zsh and fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (tracer.1 and one per subcommand) into DIR; for packaging.
+    #[command(name = "__man", hide = true)]
+    Man { dir: PathBuf },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -251,6 +262,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Compare(args)) => Ok(compare::run(&args)),
         Some(Command::Serve(args)) => trace(args.trace, View::Serve(args.listen)),
         Some(Command::Info) => crate::run::info::run(),
+        Some(Command::Completions { shell }) => crate::docs::completions(shell, &mut std::io::stdout().lock()).map(|()| 0),
+        Some(Command::Man { dir }) => crate::docs::man_pages(&dir).map(|()| 0),
     }
 }
 
