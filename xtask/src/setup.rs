@@ -8,7 +8,10 @@ use anyhow::{bail, Context, Result};
 /// the Go program whose slow calls must show Go function names; strace and linux-perf for the
 /// benchmark's side-by-side rows; prometheus, the real server that scrapes `tracer serve` in
 /// the tests; for the kernel matrix's VMs, QEMU, kmod (depmod, to order the 9p modules),
-/// busybox-static (the initramfs's shell) and xz-utils (the 6.12 kernel's modules are .ko.xz).
+/// busybox-static (the initramfs's shell) and xz-utils (the 6.12 kernel's modules are .ko.xz);
+/// for `cargo xtask dist` and its checks, dpkg-dev (dpkg-shlibdeps computes Depends), man-db
+/// (the pages must render without warnings), lintian, and zsh and fish (their completion
+/// scripts must parse).
 const APT_PACKAGES: &[&str] = &[
     "llvm-22-dev",
     "libpolly-22-dev",
@@ -23,6 +26,11 @@ const APT_PACKAGES: &[&str] = &[
     "kmod",
     "busybox-static",
     "xz-utils",
+    "dpkg-dev",
+    "man-db",
+    "lintian",
+    "zsh",
+    "fish",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
