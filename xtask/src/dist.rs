@@ -299,36 +299,32 @@ pub struct Check {
 /// The package's tests: its metadata and files, an install into a scratch root whose tracer runs,
 /// man pages that render without warnings, completion scripts that parse, lintian without errors.
 pub fn check(deb: &Path) -> Vec<Check> {
-    let scratch = match tempdir() {
+    let scratch = match tempdir("check") {
         Ok(dir) => dir,
         Err(err) => return vec![Check { name: "scratch directory", result: Err(err) }],
     };
     let installed = scratch.join("root");
-    let checks: Vec<(&'static str, Box<dyn Fn() -> Result<()> + '_>)> = vec![
-        ("dpkg-deb --info: control fields", Box::new(|| check_info(deb))),
-        ("dpkg-deb --contents: the expected files, owned by root", Box::new(|| check_contents(deb))),
-        ("dpkg --root install: tracer --version runs", Box::new(|| check_install(deb, &installed))),
-        ("man pages render without warnings", Box::new(|| check_man(&installed))),
-        ("completion scripts parse (bash, zsh, fish)", Box::new(|| check_completions(&installed))),
-        ("lintian: no errors", Box::new(|| check_lintian(deb))),
-    ];
-    let results = checks
-        .into_iter()
-        .map(|(name, check)| {
-            let result = check();
-            match &result {
-                Ok(()) => println!("dist check {name} ... ok"),
-                Err(err) => println!("dist check {name} ... FAILED: {err:#}"),
-            }
-            Check { name, result }
-        })
-        .collect();
+    let mut results = Vec::new();
+    let mut run = |name: &'static str, result: Result<()>| {
+        match &result {
+            Ok(()) => println!("dist check {name} ... ok"),
+            Err(err) => println!("dist check {name} ... FAILED: {err:#}"),
+        }
+        results.push(Check { name, result });
+    };
+    run("dpkg-deb --info: control fields", check_info(deb));
+    run("dpkg-deb --contents: the expected files, owned by root", check_contents(deb));
+    run("dpkg --root install: tracer --version runs", check_install(deb, &installed));
+    run("man pages render without warnings", check_man(&installed));
+    run("completion scripts parse (bash, zsh, fish)", check_completions(&installed));
+    run("lintian: no errors", check_lintian(deb));
     let _ = fs::remove_dir_all(&scratch);
     results
 }
 
-fn tempdir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("tracer-dist-check.{}", std::process::id()));
+/// An empty /tmp/tracer-dist-LABEL.PID.
+fn tempdir(label: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("tracer-dist-{label}.{}", std::process::id()));
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
     }
@@ -394,10 +390,10 @@ fn check_contents(deb: &Path) -> Result<()> {
 
 /// `tracer --help` of the binary inside the package.
 fn packaged_help(deb: &Path) -> Result<String> {
-    let dir = tempdir()?.join("x");
+    let dir = tempdir("help")?;
     output(Command::new("dpkg-deb").arg("-x").arg(deb).arg(&dir))?;
     let help = output(Command::new(dir.join("usr/bin/tracer")).arg("--help"));
-    let _ = fs::remove_dir_all(dir.parent().unwrap());
+    let _ = fs::remove_dir_all(&dir);
     help
 }
 
