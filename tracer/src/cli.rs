@@ -33,7 +33,8 @@ use crate::{
 #[derive(Debug, Parser)]
 #[command(
     name = "tracer",
-    version,
+    // "0.1.0 (abc1234)": the commit it was built from (build.rs), or the bare version outside git.
+    version = env!("TRACER_VERSION"),
     about = "eBPF syscall latency tracer: per-syscall HdrHistogram percentiles at near-zero overhead",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  tracer -p 1234                      # until Ctrl-C or the process exits\n  tracer -f -e trace=%network -p 1234\n  tracer -d 10s -o summary.txt -p 1234\n  tracer --export run.json -- ./bench\n  tracer top -p 1234                  # live view\n  tracer compare base.json run.json --max-regression p99=10%"
@@ -58,6 +59,17 @@ pub enum Command {
     /// What this kernel gives tracer, and which hook serves each feature here; exit 1 when
     /// tracing is impossible (no BTF, no privileges, programs refused).
     Info,
+    /// Print the completion script for a shell on stdout
+    ///
+    /// E.g. tracer completions bash > ~/.local/share/bash-completion/completions/tracer
+    /// (the .deb installs them for bash, zsh and fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (tracer.1 and one per subcommand) into DIR; for packaging.
+    #[command(name = "__man", hide = true)]
+    Man { dir: PathBuf },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -252,6 +264,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Compare(args)) => Ok(compare::run(&args)),
         Some(Command::Serve(args)) => trace(args.trace, View::Serve(args.listen)),
         Some(Command::Info) => crate::run::info::run(),
+        Some(Command::Completions { shell }) => crate::docs::completions(shell, &mut std::io::stdout().lock()).map(|()| 0),
+        Some(Command::Man { dir }) => crate::docs::man_pages(&dir).map(|()| 0),
     }
 }
 

@@ -4,8 +4,10 @@
 //! [`kernel`] (load and attach the programs, decode what they send) → [`model`] (aggregate
 //! events into tables and histograms) → [`report`] (summary, live view, exports, compare).
 //! [`run`] drives one trace through the stages: it finds or spawns the targets and runs the
-//! session loop; [`cli`] maps the command line onto it.
+//! session loop; [`cli`] maps the command line onto it, and [`docs`] turns it into man pages and
+//! shell completions.
 pub mod cli;
+pub mod docs;
 pub mod host;
 pub mod kernel;
 pub mod model;

@@ -1,10 +1,11 @@
-//! Project tasks: `cargo xtask setup | run | test | vm | bench`.
+//! Project tasks: `cargo xtask setup | run | test | vm | bench | dist`.
 //!
 //! Every task first runs `setup`, which installs what building and loading eBPF needs here
 //! (LLVM 22 for bpf-linker, bpf-linker, rust-src, tracefs, the tools the tests and the
 //! benchmark drive, and QEMU for the kernel matrix) and does nothing, quietly, when all of it
 //! is already present.
 mod bench;
+mod dist;
 mod kernels;
 mod matrix;
 mod setup;
@@ -24,7 +25,9 @@ const USAGE: &str = "usage: cargo xtask <task>
   vm --kernel SERIES [--cpus N] [--memory MIB] [--timeout SECS] -- COMMAND...
                      run COMMAND as root in a VM on Debian's kernel SERIES (5.10, 6.1, 6.12),
                      with this machine's root read-only and the current directory as cwd
-  bench              measure overhead side by side; writes bench-results/ and BENCHMARKS.md";
+  bench              measure overhead side by side; writes bench-results/ and BENCHMARKS.md
+  dist [--check]     build target/dist/tracer_<version>_<arch>.deb (binary, man pages, shell
+                     completions, systemd unit); --check: test it as `cargo xtask test` does";
 
 fn main() -> ExitCode {
     match run() {
@@ -68,6 +71,16 @@ fn run() -> Result<ExitCode> {
             // The reference programs and their `floor` helper, which the product never carries.
             cargo(&["build", "--release", "--package", "xtask", "--features", "bench", "--bin", "floor"])?;
             bench::run().map(|()| ExitCode::SUCCESS)
+        }
+        Some("dist") if rest.is_empty() || rest == ["--check"] => {
+            setup::ensure()?;
+            let deb = dist::release_and_package()?;
+            println!("{}", deb.display());
+            if rest.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let failed = dist::check(&deb).iter().filter(|c| c.result.is_err()).count();
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         _ => bail!("{USAGE}"),
     }

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the host suite (every test, as before), then the privileged end-to-end
 //! tests (tests/tests/*.rs) again inside a VM per kernel of the matrix: one boot per kernel,
-//! every suite in it, one after another. The last line totals host and VMs.
+//! every suite in it, one after another. With the host suite, the .deb's checks (dist.rs), on
+//! the release build the VMs run anyway. The last line totals host, package and VMs.
 use std::{
     process::{Command, ExitCode, Stdio},
     time::Duration,
@@ -9,7 +10,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 
 use crate::{
-    cargo, kernels, setup,
+    cargo, dist, kernels, setup,
     vm::{self, JobEnd, Machine, Spec},
     workspace_root,
 };
@@ -75,6 +76,11 @@ pub fn test(args: &[String]) -> Result<ExitCode> {
         total.passed += counts.passed;
         total.failed += counts.failed;
         ok &= success;
+        // The .deb, from the release build (the VMs' below then has nothing left to do).
+        let counts = package_checks();
+        lines.push(format!("dist: {} passed, {} failed", counts.passed, counts.failed));
+        total.passed += counts.passed;
+        total.failed += counts.failed;
     }
     if !kernels.is_empty() {
         // The VMs run release builds: under TCG a debug tracer takes 6 s to start (BTF parsed by
@@ -130,6 +136,25 @@ fn host_suite() -> Result<(Counts, bool)> {
         println!("host: no test ran (the build failed)");
     }
     Ok((counts, status.success() && binaries > 0))
+}
+
+/// `cargo xtask dist` and the package's checks, counted as tests; a package that cannot be built
+/// is one failure.
+fn package_checks() -> Counts {
+    match dist::release_and_package() {
+        Ok(deb) => {
+            let checks = dist::check(&deb);
+            let failed = checks.iter().filter(|c| c.result.is_err()).count() as u64;
+            for check in checks.iter().filter(|c| c.result.is_err()) {
+                println!("dist: failed: {}", check.name);
+            }
+            Counts { passed: checks.len() as u64 - failed, failed }
+        }
+        Err(err) => {
+            println!("dist: no package: {err:#}");
+            Counts { passed: 0, failed: 1 }
+        }
+    }
 }
 
 /// "test result: FAILED. 30 passed; 2 failed; 0 ignored; …" → (30, 2)

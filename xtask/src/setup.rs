@@ -9,7 +9,10 @@ use anyhow::{bail, Context, Result};
 /// benchmark's side-by-side rows; prometheus, the real server that scrapes `tracer serve` in
 /// the tests; for the kernel matrix's VMs, QEMU, kmod (depmod, to order the 9p modules),
 /// busybox-static (the initramfs's shell) and xz-utils (the 6.12 kernel's modules are .ko.xz);
-/// bpftool, to check that nothing of tracer's is left in the kernel after kill -9.
+/// for `cargo xtask dist` and its checks, dpkg-dev (dpkg-shlibdeps computes Depends), man-db
+/// (the pages must render without warnings), lintian, and zsh and fish (their completion
+/// scripts must parse); bpftool, to check that nothing of tracer's is left in the kernel after
+/// kill -9.
 const APT_PACKAGES: &[&str] = &[
     "llvm-22-dev",
     "libpolly-22-dev",
@@ -25,6 +28,11 @@ const APT_PACKAGES: &[&str] = &[
     "busybox-static",
     "xz-utils",
     "bpftool",
+    "dpkg-dev",
+    "man-db",
+    "lintian",
+    "zsh",
+    "fish",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";

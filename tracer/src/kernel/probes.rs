@@ -168,8 +168,12 @@ impl Probes {
         // it otherwise: tens of MiB, for the life of an agent).
         std::thread::spawn(move || {
             drop(btf);
-            // SAFETY: no arguments to get wrong; it only releases free memory.
-            unsafe { libc::malloc_trim(0) };
+            // SAFETY: no arguments to get wrong; it only releases free memory. glibc's alone (musl's
+            // malloc gives freed memory back by itself).
+            #[cfg(target_env = "gnu")]
+            unsafe {
+                libc::malloc_trim(0)
+            };
         });
         times.lap("maps");
         Ok(probes)
