@@ -628,6 +628,97 @@ pub fn op_row<'a>(text: &'a str, op: &str, kind: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A process that names itself [`HOSTILE_NAME`] and opens a path with terminal escapes in it
+/// (the "Safe against what it traces" repro). `fork`: a child does it once and exits; `loop
+/// SECONDS`: the process itself, every 100 ms.
+const HOSTILE_PY: &str = r#"
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None)
+def hostile():
+    libc.prctl(15, b"ev\x1b[31mil\x07", 0, 0, 0)
+    # Switched out and back under the new name: the scheduler's record carries it.
+    time.sleep(0.05)
+    try:
+        os.open(b"/tmp/\x1b]0;pwned\x07\x1b[2J/none", os.O_RDONLY)
+    except OSError:
+        pass
+if sys.argv[1] == "fork":
+    pid = os.fork()
+    if pid == 0:
+        hostile()
+        os._exit(0)
+    os.waitpid(pid, 0)
+else:
+    end = time.time() + float(sys.argv[2])
+    while time.time() < end:
+        hostile()
+"#;
+
+/// Renames itself and forks a child of a name of its own, `N` times; then, given a file and
+/// seconds, creates the file and sleeps that long (for a scrape before it ends).
+const CHURN_PY: &str = r#"
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None)
+for i in range(int(sys.argv[1])):
+    libc.prctl(15, b"self%d" % i, 0, 0, 0)
+    pid = os.fork()
+    if pid == 0:
+        libc.prctl(15, b"child%d" % i, 0, 0, 0)
+        # Off the CPU and back: a record for the scheduler's per-thread table.
+        time.sleep(0.001)
+        try:
+            os.open(b"/nonexistent/churn", os.O_RDONLY)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+if len(sys.argv) > 3:
+    open(sys.argv[2], "w").close()
+    time.sleep(float(sys.argv[3]))
+"#;
+
+/// The name the hostile workload gives itself, as `/proc/PID/comm` has it.
+pub const HOSTILE_NAME: &[u8] = b"ev\x1b[31mil\x07";
+/// The name and the path as strace escapes them.
+pub const HOSTILE_NAME_ESCAPED: &str = r"ev\33[31mil\7";
+pub const HOSTILE_PATH_ESCAPED: &str = r#""/tmp/\33]0;pwned\7\33[2J/none""#;
+
+/// A python3 script of this file, written out once per test process.
+fn python_script(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("tracer-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write the workload script");
+    path
+}
+
+/// `python3 HOSTILE_PY ARGS`, as the arguments of a command to trace.
+pub fn hostile_command(args: &[&str]) -> Vec<String> {
+    python_command("hostile.py", HOSTILE_PY, args)
+}
+
+/// `python3 CHURN_PY ARGS`, likewise.
+pub fn churn_command(args: &[&str]) -> Vec<String> {
+    python_command("churn.py", CHURN_PY, args)
+}
+
+/// The interpreter itself, not a shim in front of it (pyenv's is a shell script): the trace
+/// is of the script and its children only.
+fn python_command(name: &str, text: &str, args: &[&str]) -> Vec<String> {
+    let script = python_script(name, text);
+    let found = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().expect("python3");
+    let python = String::from_utf8(found.stdout).expect("a path").trim().to_string();
+    [python.as_str(), script.to_str().unwrap()].into_iter().chain(args.iter().copied()).map(String::from).collect()
+}
+
+/// Fails where `bytes` hold a control byte but a newline (ESC, BEL, CR, DEL...): what a traced
+/// process could drive the operator's terminal with.
+pub fn assert_no_control_bytes(what: &str, bytes: &[u8]) {
+    if let Some(at) = bytes.iter().position(|&b| (b < 0x20 && b != b'\n') || b == 0x7f) {
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.lines().last().unwrap_or("");
+        panic!("a raw control byte {:#04x} in {what}, after {line:?}:\n{}", bytes[at], String::from_utf8_lossy(bytes));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

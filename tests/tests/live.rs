@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tracer_tests::{tracer_bin, workload};
+use tracer_tests::{hostile_command, tracer_bin, workload, HOSTILE_NAME, HOSTILE_NAME_ESCAPED, HOSTILE_PATH_ESCAPED};
 
 /// A private tmux server running one 80x24 window.
 struct Tmux {
@@ -15,8 +15,15 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Self {
-        let tmux = Self { socket: format!("tracer-test-{}", std::process::id()) };
-        tmux.run(&["new-session", "-d", "-x", "80", "-y", "24", command]);
+        Self::start_sized(command, 80, 24)
+    }
+
+    /// Each test its own server: the tests of a file run in parallel.
+    fn start_sized(command: &str, columns: u16, rows: u16) -> Self {
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmux = Self { socket: format!("tracer-test-{}-{n}", std::process::id()) };
+        tmux.run(&["new-session", "-d", "-x", &columns.to_string(), "-y", &rows.to_string(), command]);
         tmux
     }
 
@@ -101,4 +108,42 @@ fn top_under_tmux_shows_the_workload_and_answers_keys() {
     // The view closes and the usual summary follows.
     let screen = tmux.wait_for("TRACER-EXIT=0");
     assert!(screen.contains("events: "), "{screen}");
+}
+
+#[test]
+fn top_shows_a_hostile_name_and_path_escaped_and_the_terminal_keeps_its_title() {
+    let command = hostile_command(&["loop", "120"]);
+    let hostile = Killed(std::process::Command::new(&command[0]).args(&command[1..]).spawn().unwrap());
+    let pid = hostile.0.id();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read(format!("/proc/{pid}/comm")).ok().and_then(|c| c.strip_suffix(b"\n").map(<[u8]>::to_vec)).as_deref() != Some(HOSTILE_NAME) {
+        assert!(Instant::now() < deadline, "the workload never renamed itself");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let tmux = Tmux::start_sized(
+        &format!("{} top --slow 0 -e trace=openat -p {pid}; echo TRACER-EXIT=$?; sleep 60", tracer_bin().display()),
+        200,
+        50,
+    );
+    // The header names the process.
+    let screen = tmux.wait_for(&format!("tracer top: pid {pid} ({HOSTILE_NAME_ESCAPED})"));
+    for _ in 0..4 {
+        if screen.contains("slow calls, most recent first") {
+            break;
+        }
+        tmux.keys("Tab");
+        thread::sleep(Duration::from_millis(300));
+    }
+    let screen = tmux.wait_for(HOSTILE_PATH_ESCAPED);
+    let slow = screen.lines().find(|l| l.contains(HOSTILE_PATH_ESCAPED)).unwrap();
+    assert!(slow.contains(&format!(" {HOSTILE_NAME_ESCAPED}] openat(")), "{screen}");
+    // Raw, the name would have turned the text red and the path retitled and cleared the pane.
+    let styled = tmux.run(&["capture-pane", "-p", "-e"]);
+    assert!(!styled.contains("\x1b[31m"), "the name's escape sequence reached the terminal:\n{styled:?}");
+    let title = tmux.run(&["display-message", "-p", "#{pane_title}"]);
+    assert!(!title.contains("pwned"), "the path's escape sequence retitled the terminal: {title}");
+    tmux.keys("q");
+    tmux.wait_for("TRACER-EXIT=0");
+    let history = tmux.run(&["capture-pane", "-p", "-S", "-"]);
+    assert!(history.contains(&format!("attached to process {pid} ({HOSTILE_NAME_ESCAPED})")), "{history}");
 }

@@ -13,7 +13,7 @@ use crate::{
     kernel::probes::AttachMode,
     host::{cgroup_lookup, names},
     model::groups::GroupBy,
-    syscalls::selection::Selection,
+    syscalls::{format::escape, selection::Selection},
     report::{
         atomic_file,
         compare::{self, CompareArgs},
@@ -402,7 +402,7 @@ fn interval_sinks(args: &TraceArgs, view: View, description: &str) -> Result<Vec
     }
     if matches!(view, View::Live) {
         match std::io::stdout().is_terminal() {
-            true => sinks.push(Box::new(live::TerminalView::start(description.to_string(), args.sort)?)),
+            true => sinks.push(Box::new(live::TerminalView::start(escape(description), args.sort)?)),
             false => sinks.push(Box::new(live::TextView::new(args.sort))),
         }
     }

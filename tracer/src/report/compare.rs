@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     syscalls,
-    syscalls::{fd_class::KEY_KINDS, selection::Selection},
+    syscalls::{fd_class::KEY_KINDS, format::escape, selection::Selection},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -269,7 +269,8 @@ pub fn render(comparison: &Comparison, format: Format, baseline: &std::path::Pat
         .iter()
         .map(|c| {
             [
-                c.key.clone(),
+                // A key may carry a group's name (`--by comm`): the traced process's own text.
+                escape(&c.key),
                 c.metric.clone(),
                 format_ns(c.baseline.round() as u64),
                 format_ns(c.current.round() as u64),
@@ -291,7 +292,7 @@ pub fn render(comparison: &Comparison, format: Format, baseline: &std::path::Pat
                 let _ = writeln!(out, "{:<20} {:>7} {:>10} {:>10} {:>9} {:>7}  {}", r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
             }
             for (key, why) in &comparison.skipped {
-                let _ = writeln!(out, "{key:<20} skipped: {why}");
+                let _ = writeln!(out, "{:<20} skipped: {why}", escape(key));
             }
             let _ = writeln!(out, "\n{verdict}");
         }
@@ -305,7 +306,7 @@ pub fn render(comparison: &Comparison, format: Format, baseline: &std::path::Pat
                 let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} | {status} |", r[0], r[1], r[2], r[3], r[4], r[5]);
             }
             if !comparison.skipped.is_empty() {
-                let skipped: Vec<String> = comparison.skipped.iter().map(|(k, why)| format!("`{k}` ({why})")).collect();
+                let skipped: Vec<String> = comparison.skipped.iter().map(|(k, why)| format!("`{}` ({why})", escape(k))).collect();
                 let _ = writeln!(out, "\nSkipped: {}.", skipped.join(", "));
             }
         }

@@ -69,6 +69,10 @@ impl<'a> Exposition<'a> {
         out.push(single(&metrics::EVENTS, Value::Int(self.totals.events)));
         out.push(single(&metrics::KERNEL_COUNTED_CALLS, Value::Int(self.totals.kernel_calls)));
         out.push(single(&metrics::EVENTS_LOST, Value::Int(self.lost)));
+        // The scheduler's figures are there only where its programs ran.
+        if self.time_split {
+            out.push(single(&metrics::THREADS_DROPPED, Value::Int(self.totals.threads_dropped)));
+        }
         if let Some(usage) = self.usage {
             out.push(single(&metrics::RESIDENT_MEMORY, Value::Int(usage.resident_bytes)));
             out.push(single(&metrics::CPU_SECONDS, Value::Float(usage.cpu_seconds)));

@@ -72,6 +72,8 @@ pub const KERNEL_COUNTED_CALLS: Metric = counter("tracer_kernel_counted_calls_to
     "Calls counted in the kernel rather than received as events.");
 pub const EVENTS_LOST: Metric = counter("tracer_events_lost_total", "", &[],
     "Events the kernel dropped because the ring buffer was full.");
+pub const THREADS_DROPPED: Metric = counter("tracer_threads_dropped_total", "", &[],
+    "Threads the per-thread scheduler figures forgot past their cap of 256 threads (the quietest first); their calls still count.");
 pub const RESIDENT_MEMORY: Metric = gauge("process_resident_memory_bytes", "By", &[],
     "Resident memory of the tracer itself.");
 pub const CPU_SECONDS: Metric = counter("process_cpu_seconds_total", "s", &[],
@@ -104,6 +106,7 @@ pub const ALL: &[&Metric] = &[
     &EVENTS,
     &KERNEL_COUNTED_CALLS,
     &EVENTS_LOST,
+    &THREADS_DROPPED,
     &RESIDENT_MEMORY,
     &CPU_SECONDS,
     &START_TIME,

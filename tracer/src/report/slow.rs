@@ -4,7 +4,10 @@
 use std::{fmt::Write as _, io::Write};
 
 use super::format::{format_ns, WallClock};
-use crate::model::slow::{SlowCall, SlowCalls};
+use crate::{
+    model::slow::{SlowCall, SlowCalls},
+    syscalls::format::escape,
+};
 
 /// `12:00:01.234567 [4711 worker] read(7<pipe>, 1) = 1 <0.050123> cpu 0% runq 1% blocked 99%`;
 /// the split only where the scheduler programs measured it.
@@ -13,7 +16,7 @@ pub fn line(call: &SlowCall, clock: &WallClock, split: bool) -> String {
         "{} [{} {}] {} <{:.6}>",
         clock.time_of_day(call.start_ns),
         call.tid,
-        call.comm,
+        escape(&call.comm),
         call.text,
         call.duration_ns as f64 / 1e9
     );
@@ -31,10 +34,11 @@ pub fn line(call: &SlowCall, clock: &WallClock, split: bool) -> String {
 pub fn stack_lines(call: &SlowCall) -> String {
     let mut out = String::new();
     for frame in &call.kernel_stack {
-        let _ = writeln!(out, " > [k] {}", frame.function);
+        let _ = writeln!(out, " > [k] {}", escape(&frame.function));
     }
     for frame in &call.user_stack {
-        let _ = writeln!(out, " > {frame}");
+        // The names are the traced binary's.
+        let _ = writeln!(out, " > {}", escape(frame.to_string()));
     }
     out
 }
@@ -99,7 +103,7 @@ pub fn render(slow: &SlowCalls, lost_records: u64, clock: &WallClock, split: boo
         let stacks: Vec<Vec<&str>> = shown.iter().map(|site| site.user_stack.iter().map(|f| f.function.as_str()).collect()).collect();
         for (i, site) in shown.iter().enumerate() {
             let others: Vec<&[&str]> = stacks.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, s)| s.as_slice()).collect();
-            let where_from = site_label(&stacks[i], &others);
+            let where_from = escape(site_label(&stacks[i], &others));
             let _ = writeln!(out, "{:>8} {:>9} {:>9}  {where_from}", site.count, format_ns(site.total_ns), format_ns(site.max_ns));
         }
     }

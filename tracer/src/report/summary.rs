@@ -8,7 +8,7 @@ use super::{
     rows::{sorted_rows, SortKey},
 };
 use crate::{
-    syscalls,
+    syscalls::{self, format::escape},
     model::{
         table::{StatsTable, SyscallStats},
         cpu_quota::Throttling,
@@ -60,13 +60,13 @@ pub fn render_groups(groups: &Groups, facts: &RunFacts, sort: SortKey) -> String
     if let [only] = sorted.as_slice() {
         // Its table would repeat the main one.
         let plural = if only.processes == 1 { "" } else { "es" };
-        let _ = writeln!(out, "\n{} {} ({} process{plural}): every traced call, the table above", groups.by.label(), only.name, only.processes);
+        let _ = writeln!(out, "\n{} {} ({} process{plural}): every traced call, the table above", groups.by.label(), escape(&only.name), only.processes);
         return out;
     }
     for group in sorted {
         let rows = sorted_rows(&group.table, sort);
         let plural = if group.processes == 1 { "" } else { "es" };
-        let _ = writeln!(out, "\n{} {} ({} process{plural}):", groups.by.label(), group.name, group.processes);
+        let _ = writeln!(out, "\n{} {} ({} process{plural}):", groups.by.label(), escape(&group.name), group.processes);
         match rows.is_empty() {
             true => {
                 let _ = writeln!(out, "no traced syscall completed");
@@ -318,7 +318,7 @@ fn render_threads(out: &mut String, table: &StatsTable) {
             format_ns(thread.runq.max()),
             format_ns(thread.off_cpu.value_at_quantile(0.99)),
             format_ns(thread.off_cpu_total_ns),
-            comm,
+            escape(comm),
         );
     }
     let more = threads.len().saturating_sub(THREAD_ROWS) as u64 + table.threads_dropped;
@@ -350,11 +350,16 @@ pub fn render_cpu_limits(throttling: &[Throttling], go: &[GoSeen], runq_share: O
                 GoMaxProcsSource::SetAtRunTime => "set at run time by go.uber.org/automaxprocs",
             };
             let quota = seen.quota_cpus.map_or_else(|| "no cpu quota".to_string(), |q| format!("cpu quota {q:.2} CPUs"));
-            let module = g.build.main_module.as_deref().map_or(String::new(), |m| format!(", {m}"));
+            // The name, version and module are the program's own, escaped.
+            let module = g.build.main_module.as_deref().map_or(String::new(), |m| format!(", {}", escape(m)));
             let _ = writeln!(
                 out,
                 "  pid {} {} ({}{module}): GOMAXPROCS {procs} ({source}), {} CPUs allowed, {quota}, {} threads",
-                g.pid, seen.comm, g.build.version, g.cpus_allowed, g.threads
+                g.pid,
+                escape(&seen.comm),
+                escape(&g.build.version),
+                g.cpus_allowed,
+                g.threads
             );
             if let Some(note) = seen.quota_cpus.and_then(|quota| go_runtime::quota_note(g, quota, runq_share)) {
                 let _ = writeln!(out, "  note: {note}");
@@ -379,10 +384,10 @@ pub fn throttling_line(t: &Throttling) -> String {
     }
     match (t.limit().cpus(), t.quota_us) {
         (Some(cpus), Some(quota)) => {
-            format!("cpu quota {cpus:.2} CPUs ({quota}us per {}us) in {}: {counts}", t.period_us, t.cgroup)
+            format!("cpu quota {cpus:.2} CPUs ({quota}us per {}us) in {}: {counts}", t.period_us, escape(&t.cgroup))
         }
         // A quota removed during the trace may have throttled before: the counts still show.
-        _ => format!("no cpu quota in {} ({counts})", t.cgroup),
+        _ => format!("no cpu quota in {} ({counts})", escape(&t.cgroup)),
     }
 }
 

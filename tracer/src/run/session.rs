@@ -3,6 +3,7 @@
 use std::{
     collections::HashSet,
     io::Write,
+    os::unix::ffi::OsStrExt,
     time::{Duration, Instant},
 };
 
@@ -47,6 +48,7 @@ use crate::{
     syscalls::{
         args as syscall_args,
         fd_class::{io_slots, kernel_syscall_flags},
+        format::escape,
         selection::Selection,
     },
 };
@@ -175,7 +177,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         eprintln!("{line}"); // one write
     }
     for &tgid in &targets {
-        eprintln!("tracer: attached to process {tgid} ({})", names::comm(tgid));
+        eprintln!("tracer: attached to process {tgid} ({})", escape(names::comm(tgid)));
     }
     if let Some(child) = child.as_mut() {
         child.release()?;
@@ -301,7 +303,7 @@ fn start_reader(
         let plural = if members.len() == 1 { "" } else { "es" };
         eprintln!(
             "tracer: attached to cgroup {} ({} process{plural} now, and any started in it later)",
-            cgroup.path.display(),
+            escape(cgroup.path.as_os_str().as_bytes()),
             members.len()
         );
     }
@@ -494,7 +496,7 @@ impl Session<'_> {
                 *gone = true;
                 if self.cgroups.len() > 1 {
                     self.reader.drain_backlog(ring);
-                    eprintln!("tracer: cgroup {} was removed{}", cgroup.path.display(), seen_in(&self.reader.aggregator, cgroup));
+                    eprintln!("tracer: cgroup {} was removed{}", escape(cgroup.path.as_os_str().as_bytes()), seen_in(&self.reader.aggregator, cgroup));
                 }
             }
         }

@@ -20,7 +20,7 @@ impl Call<'_> {
 
     fn fd_number(&self, fd: i32) -> String {
         match (fd >= 0).then(|| (self.describe_fd)(fd)).flatten() {
-            Some(description) => format!("{fd}<{}>", escaped_description(&description)),
+            Some(description) => format!("{fd}<{}>", escape(&description)),
             None => fd.to_string(),
         }
     }

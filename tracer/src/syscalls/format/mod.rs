@@ -8,6 +8,7 @@
 //! family are left out. Values that differ between x86_64 and aarch64 come from libc (or a cfg where
 //! libc has none); the other tables are the kernel's uapi values, the same on both.
 use call::Call;
+pub use values::escape;
 
 /// What is known of one finished call.
 pub struct CallView<'a> {

@@ -896,3 +896,15 @@ fn others_are_raw() {
         r#"open_tree(0xffffffffffffff9c, "/p", 0x1) = 3"#
     );
 }
+
+#[test]
+fn text_a_traced_process_controls_is_escaped_as_strace_escapes_it() {
+    use super::escape;
+    assert_eq!(escape(b"ev\x1b[31mil\x07"), r"ev\33[31mil\7");
+    assert_eq!(escape(b"/tmp/\x1b]0;pwned\x07\x1b[2J/none"), r"/tmp/\33]0;pwned\7\33[2J/none");
+    assert_eq!(escape("a\tb\\\"\n\r\x7f"), r#"a\tb\\\"\n\r\177"#);
+    // Three digits where a digit follows, as C needs; not UTF-8 (or not ASCII) in octal.
+    assert_eq!(escape(b"\x1b1\xff"), r"\0331\377");
+    assert_eq!(escape("café"), r"caf\303\251");
+    assert_eq!(escape("postgres: walwriter"), "postgres: walwriter");
+}

@@ -138,8 +138,21 @@ pub(super) fn clock(id: u64) -> String {
     xname(&CLOCKS, id as u32 as u64, "CLOCK_???")
 }
 
-/// Appends `bytes` with strace's C escapes: `\"`, `\\`, `\n` and friends, other bytes outside
-/// printable ASCII in octal, three digits when an octal digit follows.
+/// Text a traced process controls (a thread's name, a path, a cgroup's or a unit's name, a
+/// symbol of its binary) as strace writes it: `\"`, `\\`, `\n` and friends, other bytes outside
+/// printable ASCII in octal (`\33` for ESC, `\7` for BEL, `\303\251` for `é`). Whatever such
+/// text reaches a terminal or a text file through goes through this, so that it cannot drive the
+/// terminal (retitle, clear it) nor break a line; JSON, Prometheus and OTLP escape the raw text
+/// their own way instead.
+pub fn escape(text: impl AsRef<[u8]>) -> String {
+    let bytes = text.as_ref();
+    let mut out = String::with_capacity(bytes.len());
+    escape_into(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` with strace's C escapes ([`escape`]), three octal digits when an octal digit
+/// follows.
 pub(super) fn escape_into(out: &mut String, bytes: &[u8]) {
     for (i, &c) in bytes.iter().enumerate() {
         match c {
@@ -187,14 +200,6 @@ pub(super) fn quoted_path(raw: &[u8]) -> String {
     if text.len() >= SLOW_USER_BYTES - 1 {
         out.push_str("...");
     }
-    out
-}
-
-/// An fd's description between strace -y's angle brackets: escaped as strace escapes a path, so a
-/// file name cannot break the line.
-pub(super) fn escaped_description(description: &str) -> String {
-    let mut out = String::with_capacity(description.len());
-    escape_into(&mut out, description.as_bytes());
     out
 }
 
