@@ -18,14 +18,17 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(target: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tracer-test-prometheus-{}-{}", std::process::id(), target.replace(':', "-")));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_with(target, "")
+    }
+
+    /// `job` is more of the scrape config, lines indented as the job's keys are.
+    fn start_with(target: &str, job: &str) -> Self {
+        let dir = fresh_dir(&format!("prometheus-{}", target.replace(':', "-")));
         let config = dir.join("prometheus.yml");
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: tracer\n    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: tracer\n    static_configs:\n      - targets: ['{target}']\n{job}"
             ),
         )
         .unwrap();
@@ -79,6 +82,14 @@ impl Drop for Prometheus {
     }
 }
 
+/// An empty directory of this test process's own: tracer-test-NAME-PID in the temporary one.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracer-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -88,8 +99,8 @@ fn serve(args: &[&str]) -> (Attached, String) {
     let mut all = vec!["serve", "--listen", "127.0.0.1:0", "-i", "200ms"];
     all.extend_from_slice(args);
     let agent = Attached::spawn(&all);
-    let line = agent.wait_for_stderr("serving metrics on http://");
-    let addr = line.split("http://").nth(1).and_then(|rest| rest.strip_suffix("/metrics")).expect("address").to_string();
+    let line = agent.wait_for_stderr("serving metrics on ");
+    let addr = line.split("://").nth(1).and_then(|rest| rest.strip_suffix("/metrics")).expect("address").to_string();
     (agent, addr)
 }
 
@@ -174,4 +185,134 @@ fn a_port_in_use_is_one_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("cannot listen on {addr}")) && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
+/// Runs `openssl ARGS` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl");
+    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// A CA, and a server (localhost, 127.0.0.1) and a client certificate it signed, in `dir`:
+/// ca.pem, server.crt/.key, client.crt/.key.
+fn make_certificates(dir: &std::path::Path) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(dir, &[&["req", "-x509"], &ec[..], &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tracer test CA"]].concat());
+    for (name, extensions) in [
+        ("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.ext")), extensions).unwrap();
+        let (key, csr, crt, ext) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"), format!("{name}.ext"));
+        openssl(dir, &[&["req"], &ec[..], &["-keyout", &key, "-out", &csr, "-subj", &format!("/CN={name}")]].concat());
+        openssl(dir, &["x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", &crt, "-days", "2", "-extfile", &ext]);
+    }
+}
+
+/// `curl` over https to the agent: the status (0 when no HTTP answer came), headers and body.
+fn curl(dir: &std::path::Path, addr: &str, path: &str, extra: &[&str]) -> (u16, String) {
+    let output = Command::new("curl")
+        .current_dir(dir)
+        .args(["-s", "-i", "--max-time", "20", "--cacert", "ca.pem", "-w", "\n%{http_code}"])
+        .args(extra)
+        .arg(format!("https://{addr}{path}"))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (response, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.trim().parse().unwrap_or(0), response.to_string())
+}
+
+#[test]
+fn with_a_web_config_prometheus_scrapes_over_https_with_basic_auth_and_no_one_else_does() {
+    let dir = fresh_dir("web-config");
+    std::fs::create_dir(dir.join("tls")).unwrap();
+    make_certificates(&dir.join("tls"));
+    let hash = bcrypt::hash("s3cret", 10).unwrap();
+    // Paths relative to the file's directory, as exporter-toolkit takes them.
+    let web_config = dir.join("web.yml");
+    std::fs::write(
+        &web_config,
+        format!(
+            "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: tls/server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: tls/ca.pem\n  min_version: TLS12\nbasic_auth_users:\n  prometheus: {hash}\n"
+        ),
+    )
+    .unwrap();
+
+    let cgroup = TestCgroup::new("web-config");
+    let workload = Waiting::spawn(&["getppid", "4321"]);
+    cgroup.enter(workload.pid());
+    let (agent, addr) = serve(&["--web-config", web_config.to_str().unwrap(), "--cgroup", cgroup.path.to_str().unwrap(), "-e", "trace=getppid"]);
+    agent.wait_for_stderr("attached to cgroup");
+    workload.go();
+    assert!(workload.wait().success());
+
+    let tls = dir.join("tls");
+    let prometheus = Prometheus::start_with(
+        &addr,
+        &format!(
+            "    scheme: https\n    tls_config:\n      ca_file: {t}/ca.pem\n      cert_file: {t}/client.crt\n      key_file: {t}/client.key\n    basic_auth:\n      username: prometheus\n      password: s3cret\n",
+            t = tls.display()
+        ),
+    );
+    assert_eq!(prometheus.wait_for("sum(tracer_syscalls_total{syscall=\"getppid\"})", |v| v >= 4321.0), 4321.0);
+    assert_eq!(prometheus.query("up{job=\"tracer\"}"), Some(1.0));
+
+    let client = ["--cert", "client.crt", "--key", "client.key"];
+    let (status, response) = curl(&tls, &addr, "/metrics", &client);
+    assert_eq!(status, 401, "no credentials: {response}");
+    assert!(response.to_ascii_lowercase().contains("www-authenticate: basic"), "{response}");
+    assert!(!response.contains("tracer_syscalls_total"), "{response}");
+    let (status, response) = curl(&tls, &addr, "/metrics", &[&client[..], &["-u", "prometheus:wrong"]].concat());
+    assert_eq!(status, 401, "a wrong password: {response}");
+    let (status, response) = curl(&tls, &addr, "/metrics", &[&client[..], &["-u", "someone:s3cret"]].concat());
+    assert_eq!(status, 401, "an unknown user: {response}");
+    let (status, response) = curl(&tls, &addr, "/metrics", &[&client[..], &["-u", "prometheus:s3cret"]].concat());
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains("tracer_syscalls_total{syscall=\"getppid\"} 4321\n"), "{response}");
+    let (status, response) = curl(&tls, &addr, "/healthz", &client);
+    assert_eq!((status, response.ends_with("\r\n\r\nok\n")), (200, true), "/healthz needs no password: {response}");
+    // Without a client certificate the handshake fails: no HTTP answer at all.
+    assert_eq!(curl(&tls, &addr, "/healthz", &["-u", "prometheus:s3cret"]).0, 0);
+    // Plain HTTP to the TLS port gets nothing either.
+    let plain = http_get(&addr, "/metrics");
+    assert!(plain.as_ref().map_or(true, |(status, body)| *status != 200 && !body.contains("tracer_")), "{plain:?}");
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_web_config_is_one_line_before_anything_is_traced() {
+    let dir = fresh_dir("bad-web-config");
+    let web_config = dir.join("web.yml");
+    for (text, expected) in [
+        ("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n".to_string(), format!("cannot read {}", dir.join("missing.crt").display())),
+        ("basic_auth_users:\n  prometheus: s3cret\n".to_string(), "is not a bcrypt hash".to_string()),
+        ("tls_server_config:\n  certfile: a\n".to_string(), "unknown field `certfile`".to_string()),
+        ("basic_auth_users: [\n".to_string(), "--web-config".to_string()),
+    ] {
+        std::fs::write(&web_config, &text).unwrap();
+        let output = tracer().args(["serve", "--listen", "127.0.0.1:0", "--web-config", web_config.to_str().unwrap(), "--all"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{text}: {stderr}");
+        assert!(stderr.starts_with("tracer: --web-config ") && stderr.contains(&expected) && stderr.trim_end().lines().count() == 1, "{text}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn listening_beyond_loopback_without_a_web_config_warns_in_one_line() {
+    let cgroup = TestCgroup::new("open-endpoint");
+    let path = cgroup.path.to_str().unwrap();
+    let warnings = |listen: &str| {
+        let output = tracer().args(["serve", "--listen", listen, "--cgroup", path, "-e", "trace=getppid", "-d", "300ms"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr.lines().filter(|line| line.starts_with("tracer: warning")).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        warnings("0.0.0.0:0"),
+        ["tracer: warning: /metrics on 0.0.0.0:0 is open to anyone: give --web-config FILE for TLS and basic auth"]
+    );
+    assert_eq!(warnings("127.0.0.1:0"), Vec::<String>::new());
 }

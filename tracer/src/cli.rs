@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// Address and port to answer scrapes on; loopback unless told otherwise.
     #[arg(long = "listen", value_name = "ADDR:PORT", default_value = "127.0.0.1:9464")]
     pub listen: std::net::SocketAddr,
+    /// TLS and basic auth for /metrics, from a web configuration file in Prometheus
+    /// exporter-toolkit's format (tls_server_config, basic_auth_users with bcrypt hashes), the
+    /// file exporters take as --web.config.file.
+    #[arg(long = "web-config", value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
     #[command(flatten)]
     pub trace: TraceArgs,
 }
@@ -87,8 +92,8 @@ enum View {
     Summary,
     /// `tracer top`.
     Live,
-    /// `tracer serve`.
-    Serve(std::net::SocketAddr),
+    /// `tracer serve`: where, and the web configuration file.
+    Serve(std::net::SocketAddr, Option<PathBuf>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -262,7 +267,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         None => trace(cli.trace, View::Summary),
         Some(Command::Top(args)) => trace(args, View::Live),
         Some(Command::Compare(args)) => Ok(compare::run(&args)),
-        Some(Command::Serve(args)) => trace(args.trace, View::Serve(args.listen)),
+        Some(Command::Serve(args)) => trace(args.trace, View::Serve(args.listen, args.web_config)),
         Some(Command::Info) => crate::run::info::run(),
         Some(Command::Completions { shell }) => crate::docs::completions(shell, &mut std::io::stdout().lock()).map(|()| 0),
         Some(Command::Man { dir }) => crate::docs::man_pages(&dir).map(|()| 0),
@@ -302,7 +307,7 @@ fn trace_options(args: &TraceArgs, view: &View) -> Result<TraceOptions> {
     // Most calls are counted in the kernel, not sent: a quarter of the ring that every call
     // needs is room enough for the rest (the ring's pages are memory for as long as it runs).
     let every_call_sent = args.events;
-    let buffer_mib = args.buffer_mib.unwrap_or(if every_call_sent && !matches!(view, View::Serve(_)) { 64 } else { 16 });
+    let buffer_mib = args.buffer_mib.unwrap_or(if every_call_sent && !matches!(view, View::Serve(..)) { 64 } else { 16 });
     if !buffer_mib.is_power_of_two() || buffer_mib > 1024 {
         bail!("--buffer-size must be a power of two between 1 and 1024 (MiB)");
     }
@@ -389,9 +394,14 @@ fn interval_sinks(args: &TraceArgs, view: View, description: &str) -> Result<Vec
     if let Some(path) = &args.prometheus {
         sinks.push(Box::new(PrometheusSink { path: path.clone() }));
     }
-    if let View::Serve(addr) = view {
-        let server = serve::Server::start(addr, args.interval)?;
-        eprintln!("tracer: serving metrics on http://{}/metrics", server.addr);
+    if let View::Serve(addr, web_config) = &view {
+        let web = web_config.as_deref().map(crate::report::web_config::WebConfig::load).transpose()?;
+        let warning = serve::open_warning(*addr, web.as_ref());
+        let server = serve::Server::start(*addr, args.interval, web)?;
+        if let Some(warning) = warning {
+            eprintln!("{warning}");
+        }
+        eprintln!("tracer: serving metrics on {}://{}/metrics", server.scheme, server.addr);
         sinks.push(Box::new(server.sink()));
     }
     if let Some(endpoint) = otlp {

@@ -23,6 +23,9 @@ const APT_PACKAGES: &[&str] = &[
     "strace",
     "linux-perf",
     "prometheus",
+    // The web-config test makes its certificates with openssl and asks over https with curl.
+    "openssl",
+    "curl",
     "qemu-system-x86",
     "kmod",
     "busybox-static",

@@ -14,3 +14,4 @@ pub mod serve;
 pub mod sink;
 pub mod slow;
 pub mod summary;
+pub mod web_config;
