@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    kernel::probes::AttachMode,
+    kernel::probes::{AttachMode, SlowConfig},
     host::{cgroup_lookup, names},
     model::groups::GroupBy,
     syscalls::{format::escape, selection::Selection},
@@ -27,7 +27,7 @@ use crate::{
         format::format_ns,
         rows::SortKey,
     },
-    run::session::{self, SlowOptions, TraceOptions},
+    run::session::{self, TraceOptions},
 };
 
 #[derive(Debug, Parser)]
@@ -351,6 +351,7 @@ fn trace_options(args: &TraceArgs, view: &View) -> Result<TraceOptions> {
         },
         by: args.by,
         max_groups: args.max_groups,
+        slowest: args.slowest,
         slow: match args.slow {
             None if args.stacks.is_some() || args.folded.is_some() || args.flamegraph.is_some() => {
                 bail!("--stacks, --folded and --flamegraph are about slow calls: give --slow DURATION too")
@@ -359,7 +360,7 @@ fn trace_options(args: &TraceArgs, view: &View) -> Result<TraceOptions> {
             Some(threshold) => {
                 let wants_stacks = args.folded.is_some() || args.flamegraph.is_some();
                 let stacks = args.stacks.unwrap_or(if wants_stacks { tracer_common::slow::STACKS_USER } else { 0 });
-                Some(SlowOptions { threshold, stacks, keep: args.slowest })
+                Some(SlowConfig { threshold_ns: threshold.as_nanos().min(u64::MAX as u128) as u64, stacks })
             }
         },
     })

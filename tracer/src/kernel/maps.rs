@@ -77,9 +77,10 @@ fn fill(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<()> {
     for (nr, value) in with_io_slots(&config.syscall_flags, &config.io_slots)? {
         flags.set(nr, value, 0)?;
     }
-    if let Some(slow) = &config.slow {
+    if config.slow.is_some() {
+        // What each syscall's slow record copies from user memory.
         let mut copies: Array<_, u32> = Array::try_from(map_mut(ebpf, slow::SLOW_USER_ARG)?)?;
-        for &(nr, how) in &slow.user_args {
+        for (nr, how) in crate::syscalls::args::slow_copy_table() {
             copies.set(nr, how, 0)?;
         }
     }

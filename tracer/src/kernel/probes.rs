@@ -88,13 +88,12 @@ impl ProbeConfig {
     }
 }
 
-#[derive(Clone, Debug)]
+/// `--slow`: carried as is from the command line to the kernel programs and the model.
+#[derive(Clone, Copy, Debug)]
 pub struct SlowConfig {
     pub threshold_ns: u64,
     /// `STACKS_USER` | `STACKS_KERNEL`, or 0.
     pub stacks: u32,
-    /// What each syscall's record copies from user memory (`SLOW_COPY_*` encoding), by number.
-    pub user_args: Vec<(u32, u32)>,
 }
 
 /// What the kernel counted of the programs' runs.

@@ -102,7 +102,6 @@ fn load_everything() -> Result<Vec<String>> {
         slow: Some(SlowConfig {
             threshold_ns: 1_000_000,
             stacks: tracer_common::slow::STACKS_USER | tracer_common::slow::STACKS_KERNEL,
-            user_args: crate::syscalls::args::slow_copy_table(),
         }),
         // A cgroup no task is in: the cgroup filter is loaded, and matches nothing.
         cgroups: vec![(u64::MAX, 0)],

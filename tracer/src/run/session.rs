@@ -46,7 +46,6 @@ use crate::{
         summary::{self, RunFacts},
     },
     syscalls::{
-        args as syscall_args,
         fd_class::{io_slots, kernel_syscall_flags},
         format::escape,
         selection::Selection,
@@ -77,7 +76,9 @@ pub struct TraceOptions {
     /// `--events`: every call through the ring buffer, none counted in the kernel.
     pub events: bool,
     /// `--slow`: calls that take at least this long are shown one by one.
-    pub slow: Option<SlowOptions>,
+    pub slow: Option<SlowConfig>,
+    /// With `--slow`: the slowest calls the summary keeps whole.
+    pub slowest: usize,
     /// `--cgroup`: cgroup v2 directories whose processes are traced, those started later too.
     pub cgroups: Vec<std::path::PathBuf>,
     /// `--by`: the tables again per group of processes, at most `max_groups` of them.
@@ -85,20 +86,6 @@ pub struct TraceOptions {
     pub max_groups: usize,
 }
 
-#[derive(Clone, Debug)]
-pub struct SlowOptions {
-    pub threshold: Duration,
-    /// `STACKS_USER` | `STACKS_KERNEL`, or 0.
-    pub stacks: u32,
-    /// The slowest calls the summary keeps whole.
-    pub keep: usize,
-}
-
-impl SlowOptions {
-    fn threshold_ns(&self) -> u64 {
-        self.threshold.as_nanos().min(u64::MAX as u128) as u64
-    }
-}
 
 pub struct Outcome {
     pub totals: StatsTable,
@@ -250,11 +237,7 @@ fn probe_config(options: &TraceOptions, roots: &[u32], cgroups: &[CgroupTarget])
     tgids: roots.to_vec(),
     ring_bytes: options.ring_bytes,
     syscall_flags: kernel_syscall_flags(),
-    slow: options.slow.as_ref().map(|slow| SlowConfig {
-        threshold_ns: slow.threshold_ns(),
-        stacks: slow.stacks,
-        user_args: syscall_args::slow_copy_table(),
-    }),
+    slow: options.slow,
     cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
     // For `--by`, and for cgroup targets, whose processes are counted as they end (their
     // calls may all be counted in the kernel).
@@ -277,7 +260,7 @@ fn start_reader(
     lines: Option<SlowLines>,
 ) -> Reader {
     let mut aggregator = Aggregator::new(sinks.iter().any(|sink| sink.wants_intervals()), options.selected.clone());
-    aggregator.slow = options.slow.as_ref().map(|slow| SlowCalls::new(slow.threshold_ns(), slow.keep));
+    aggregator.slow = options.slow.map(|slow| SlowCalls::new(slow.threshold_ns, options.slowest));
     aggregator.groups = options.by.map(|by| {
         let names = cgroups.iter().map(|c| CgroupName { relative: c.relative.clone(), dir: c.path.clone() }).collect();
         Groups::new(by, names, options.max_groups, cgroupfs::cgroup2_root().ok())
