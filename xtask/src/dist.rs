@@ -21,6 +21,14 @@ use anyhow::{bail, ensure, Context, Result};
 use crate::workspace_root;
 
 const MAINTAINER: &str = "tracer authors <tracer@example.org>";
+/// What lintian flags and is so by design, each with why.
+const LINTIAN_OVERRIDES: &str = "usr/share/lintian/overrides/tracer";
+const LINTIAN_OVERRIDES_TEXT: &str = "\
+# unsafe-libyaml (libyaml translated to Rust, behind serde_yaml_ng: tracer serve --web-config)
+# is linked in as every Rust crate is; there is no C libyaml in the binary to share.
+tracer: embedded-library libyaml [usr/bin/tracer]
+";
+
 /// Per Debian 12's policy (and its lintian): units under /lib, which a merged /usr also reads.
 const UNIT_PATH: &str = "lib/systemd/system/tracer.service";
 const COMPLETIONS: &[(&str, &str)] = &[
@@ -147,6 +155,7 @@ pub fn build() -> Result<PathBuf> {
     let doc = root.join("usr/share/doc/tracer");
     write(&doc.join("copyright"), copyright()?, 0o644)?;
     gzip(changelog(&version)?.as_bytes(), &doc.join("changelog.gz"))?;
+    write(&root.join(LINTIAN_OVERRIDES), LINTIAN_OVERRIDES_TEXT.to_string(), 0o644)?;
 
     // DEBIAN/: control and md5sums.
     let depends = depends(&bin, &dist)?;
@@ -361,6 +370,7 @@ fn expected_files(help: &str) -> Vec<String> {
     files.push(format!("/{UNIT_PATH}"));
     files.push("/usr/share/doc/tracer/copyright".into());
     files.push("/usr/share/doc/tracer/changelog.gz".into());
+    files.push(format!("/{LINTIAN_OVERRIDES}"));
     files.sort();
     files
 }

@@ -14,9 +14,18 @@ import (
 //go:noinline
 func handler(ms int64) {
 	ts := syscall.NsecToTimespec(ms * 1_000_000)
-	if err := syscall.Nanosleep(&ts, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "nanosleep:", err)
-		os.Exit(1)
+	// The runtime's preemption signal (SIGURG) can interrupt the sleep: sleep what is left.
+	for {
+		var left syscall.Timespec
+		err := syscall.Nanosleep(&ts, &left)
+		if err == nil {
+			return
+		}
+		if err != syscall.EINTR {
+			fmt.Fprintln(os.Stderr, "nanosleep:", err)
+			os.Exit(1)
+		}
+		ts = left
 	}
 }
 
