@@ -14,3 +14,7 @@ pub mod model;
 pub mod report;
 pub mod run;
 pub mod syscalls;
+
+/// Fuzz targets' harness (the targets are in the tests of the modules they exercise).
+#[cfg(test)]
+mod fuzz;

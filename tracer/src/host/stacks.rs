@@ -216,4 +216,42 @@ mod tests {
         assert_eq!(short_name("tracer::main::h0123456789abcdef"), "tracer::main");
         assert_eq!(short_name("main.handler"), "main.handler");
     }
+
+    /// File offsets of an ELF file's function symbols (up to 3), as a process's stack would hold
+    /// them; none when the file does not parse.
+    fn function_offsets(elf: &[u8]) -> Vec<u64> {
+        use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+        let Ok(file) = object::File::parse(elf) else { return Vec::new() };
+        let offset = |address: u64| {
+            file.segments().find_map(|segment| {
+                let (start, size) = (segment.address(), segment.size());
+                (address >= start && address - start < size).then(|| segment.file_range().0.saturating_add(address - start))
+            })
+        };
+        file.symbols().filter(|symbol| symbol.kind() == SymbolKind::Text).filter_map(|symbol| offset(symbol.address())).take(3).collect()
+    }
+
+    /// Fuzz target: a traced process's binary, symbolized as its slow calls' frames are. The
+    /// file is written anew for each input and read by a fresh symbolizer (blazesym caches
+    /// what it opened).
+    #[test]
+    fn fuzz_symbolize() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("traced");
+        for (name, elf) in crate::fuzz::corpus("symbolize").into_iter().filter(|(name, _)| name.starts_with("sym")) {
+            std::fs::write(&path, &elf).unwrap();
+            let names: Vec<_> = function_offsets(&elf).into_iter().map(|offset| Stacks::default().name_in_file(&path, offset)).collect();
+            assert!(names.iter().any(|frame| frame.function == "leaf"), "{name}: {names:?}");
+            if name.contains("dwarf") {
+                assert!(names.iter().any(|frame| frame.location.as_deref() == Some("sym.c:1")), "{name}: {names:?}");
+            }
+        }
+        crate::fuzz::fuzz("symbolize", |elf| {
+            std::fs::write(&path, elf).unwrap();
+            let stacks = Stacks::default();
+            for offset in function_offsets(elf).into_iter().chain([0, 0x40, elf.len() as u64 / 2]) {
+                stacks.name_in_file(&path, offset);
+            }
+        });
+    }
 }

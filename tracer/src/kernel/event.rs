@@ -298,6 +298,52 @@ mod tests {
         assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
     }
 
+    /// Writes the decoder's seeds: a record of each kind, as the kernel programs fill them.
+    /// `cargo test -p tracer --lib write_decode_seeds -- --ignored`
+    #[test]
+    #[ignore]
+    fn write_decode_seeds() {
+        use tracer_common::slow::SLOW_COPY_SOCKADDR;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/decode");
+        let write = |name: &str, record: Vec<u8>| std::fs::write(dir.join(name), record).unwrap();
+        let call = Event { kind: EventKind::Syscall as u32, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7_000, ret: -2, arg0: 3, blocked_ns: 4, runq_ns: 1 };
+        write("syscall", bytes(&call));
+        write("syscall-no-return", bytes(&Event { kind: EventKind::SyscallNoReturn as u32, nr: 231, ..call }));
+        write("syscall-in-flight", bytes(&Event { kind: EventKind::SyscallInFlight as u32 | (2 << KIND_CGROUP_SHIFT), ..call }));
+        write("fork", bytes(&Event { kind: EventKind::Fork as u32, ret: 99, ..call }));
+        let (ret, arg0) = (i64::from_ne_bytes(*b"postgres"), u64::from_ne_bytes(*b": walw\0\0"));
+        write("sched", bytes(&Event { kind: EventKind::Sched as u32, ret, arg0, ..call }));
+        let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
+        let sock = SockEvent { kind: EventKind::Connect as u32, fd: 4, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple };
+        write("connect", bytes(&sock));
+        write("socket", bytes(&SockEvent { kind: EventKind::Socket as u32, ..sock }));
+        let mut comm = [0; 16];
+        comm[..5].copy_from_slice(b"nginx");
+        write("process-exit", bytes(&ProcessEvent { kind: EventKind::ProcessExit as u32, tgid: 3, cgroup_id: 77, comm, ..Default::default() }));
+        // SAFETY: plain old data, any bit pattern valid.
+        let mut slow: SlowEvent = unsafe { std::mem::zeroed() };
+        slow.call = Event { kind: EventKind::Slow as u32, ..call };
+        slow.args = [1, 2, 3, 4, 5, 6];
+        slow.comm = comm;
+        slow.user_kind = SLOW_COPY_PATH;
+        slow.user_len = 12;
+        slow.user[..12].copy_from_slice(b"/etc/passwd\0");
+        write("slow-path", bytes(&slow));
+        let mut sockaddr = slow;
+        sockaddr.user_kind = SLOW_COPY_SOCKADDR;
+        sockaddr.user_len = 16;
+        sockaddr.user[..4].copy_from_slice(&[2, 0, 0, 80]);
+        write("slow-sockaddr", bytes(&sockaddr));
+        write("slow-copy-failed", bytes(&SlowEvent { user_len: -14, ..slow }));
+        // SAFETY: as above.
+        let mut stacks: SlowStackEvent = unsafe { std::mem::zeroed() };
+        stacks.slow = SlowEvent { call: Event { kind: EventKind::SlowStacks as u32, ..call }, ..slow };
+        stacks.user_stack_bytes = 24;
+        stacks.user_stack[..3].copy_from_slice(&[0x401000, 0x401234, 0x7f00_0000_1000]);
+        stacks.kernel_stack_bytes = -14;
+        write("slow-stacks", bytes(&stacks));
+    }
+
     #[test]
     fn rejects_garbage() {
         assert_eq!(decode(&[0; 3]), Err(DecodeError::Size(3)));

@@ -604,4 +604,16 @@ mod tests {
         assert_eq!(quota_note(&go(3), f64::NAN, None), None);
         assert_eq!(quota_note(&process("go1.19.8", None, GoMaxProcsSource::SetAtRunTime), 1.0, Some(0.9)), None);
     }
+
+    /// Fuzz target: a traced program's executable, as the reader (root) reads its Go build info.
+    #[test]
+    fn fuzz_go_buildinfo() {
+        for (name, elf) in crate::fuzz::corpus("go_buildinfo").into_iter().filter(|(name, _)| !name.starts_with("regress-")) {
+            let build = build_info(&elf).unwrap().unwrap_or_else(|| panic!("{name}: no build info"));
+            assert!(build.version.starts_with("go1.1") && build.main_module.is_some(), "{name}: {build:?}");
+        }
+        crate::fuzz::fuzz("go_buildinfo", |elf| {
+            let _ = build_info(elf);
+        });
+    }
 }

@@ -342,4 +342,27 @@ mod tests {
         assert!(KeySelection::parse(&["reed".to_string()]).is_err());
         assert!(KeySelection::parse(&[]).unwrap().is_none());
     }
+
+    /// Fuzz target: an export as a user passes it to `tracer compare`, read and compared both
+    /// ways with a real one, whose figures it shares: an error or a verdict, never a panic.
+    #[test]
+    fn fuzz_export_and_compare() {
+        let (_, seed) = crate::fuzz::corpus("export").into_iter().find(|(name, _)| name == "slow.json").unwrap();
+        let real = super::super::export::parse_export(&seed, "slow.json").unwrap();
+        let bounds: Vec<Bound> = ["p50=0%", "p99.9=10%", "max=1%", "mean=5%", "p0=0%", "p100=0%"].iter().map(|b| parse_bound(b).unwrap()).collect();
+        let wanted = KeySelection::parse(&["%network".to_string(), "read".to_string()]).unwrap();
+        crate::fuzz::fuzz("export", |text| {
+            let Ok(export) = super::super::export::parse_export(text, "fuzzed.json") else { return };
+            for (baseline, current) in [(&real, &export), (&export, &real), (&export, &export)] {
+                for wanted in [None, wanted.as_ref()] {
+                    if let Ok(comparison) = compare(baseline, current, &bounds, 0, wanted) {
+                        let _ = comparison.regressions();
+                        for format in [Format::Text, Format::Markdown] {
+                            render(&comparison, format, std::path::Path::new("a.json"), std::path::Path::new("b.json"));
+                        }
+                    }
+                }
+            }
+        });
+    }
 }

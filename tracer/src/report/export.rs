@@ -251,9 +251,7 @@ pub struct KeyStats {
 impl KeyStats {
     pub fn decode_histogram(&self) -> Result<Histogram<u64>> {
         let bytes = BASE64.decode(&self.histogram).with_context(|| format!("key {}: histogram is not base64", self.key))?;
-        Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|e| anyhow::anyhow!("key {}: histogram does not decode: {e:?}", self.key))
+        decode_histogram(&bytes).with_context(|| format!("key {}", self.key))
     }
 
     /// A key's figures from its histogram; the caller fills in what the histogram cannot say.
@@ -283,6 +281,12 @@ impl KeyStats {
             latency: None,
         })
     }
+}
+
+/// An HdrHistogram in its serialized form (V2, deflated or not): an export's `histogram`
+/// fields and an interval log's lines carry them, base64-encoded.
+pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>> {
+    Deserializer::new().deserialize(&mut &bytes[..]).map_err(|e| anyhow::anyhow!("histogram does not decode: {e:?}"))
 }
 
 pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String> {
@@ -383,19 +387,22 @@ pub fn write_export(path: &Path, export: &Export) -> Result<()> {
 /// Reads and validates an export: bad input is one clear error.
 pub fn read_export(path: &Path) -> Result<Export> {
     let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    parse_export(&text, &path.display().to_string())
+}
+
+/// Validates an export's bytes, its histograms decoded; `name` (the file's) starts the errors.
+pub fn parse_export(text: &[u8], name: &str) -> Result<Export> {
+    let value: serde_json::Value = serde_json::from_slice(text).with_context(|| format!("{name} is not valid JSON"))?;
     if value.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
-        bail!("{} is not a tracer export (no \"schema\": \"{SCHEMA}\")", path.display());
+        bail!("{name} is not a tracer export (no \"schema\": \"{SCHEMA}\")");
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version != u64::from(SCHEMA_VERSION) {
-        bail!("{} has export version {version}; this tracer reads version {SCHEMA_VERSION}", path.display());
+        bail!("{name} has export version {version}; this tracer reads version {SCHEMA_VERSION}");
     }
-    let mut export: Export =
-        serde_json::from_value(value).with_context(|| format!("{} is not a valid tracer export", path.display()))?;
+    let mut export: Export = serde_json::from_value(value).with_context(|| format!("{name} is not a valid tracer export"))?;
     for key in &mut export.keys {
-        key.latency = Some(key.decode_histogram().with_context(|| format!("{} is corrupt", path.display()))?);
+        key.latency = Some(key.decode_histogram().with_context(|| format!("{name} is corrupt"))?);
     }
     Ok(export)
 }
@@ -463,3 +470,4 @@ impl IntervalSink for IntervalLogSink {
         }
     }
 }
+

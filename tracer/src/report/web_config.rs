@@ -384,4 +384,13 @@ mod tests {
         assert_eq!(basic_credentials("Bearer dXNlcjpwYTpzcw=="), None);
         assert_eq!(basic_credentials("Basic !!"), None);
     }
+
+    /// Fuzz target: a web config file, as `tracer serve --web-config` parses it (the files it
+    /// names are not read here).
+    #[test]
+    fn fuzz_web_config() {
+        crate::fuzz::fuzz("web_config", |text| {
+            let _ = Settings::parse(&String::from_utf8_lossy(text), Path::new("/etc/tracer"));
+        });
+    }
 }
