@@ -112,7 +112,9 @@ impl StackRead {
     fn from_kernel(bytes: i64, frames: &[u64]) -> Self {
         match usize::try_from(bytes) {
             Ok(bytes) => Self::Frames(frames[..(bytes / 8).min(frames.len())].to_vec()),
-            Err(_) => Self::Failed((-bytes) as i32),
+            // A negative errno; any other negative value (a record of another version) is kept
+            // as something no errno is, without overflowing.
+            Err(_) => Self::Failed(i32::try_from(bytes.unsigned_abs()).unwrap_or(i32::MAX)),
         }
     }
 }
@@ -132,7 +134,7 @@ fn decode_slow(slow: &SlowEvent) -> SlowRecord {
     };
     let user = match (slow.user_kind, slow.user_len) {
         (SLOW_COPY_NONE, _) => UserCopy::None,
-        (_, len) if len < 0 => UserCopy::Failed(-len),
+        (_, len) if len < 0 => UserCopy::Failed(len.checked_neg().unwrap_or(i32::MAX)),
         (SLOW_COPY_PATH, len) => {
             let bytes = &slow.user[..(len as usize).min(slow.user.len())];
             UserCopy::Path(bytes.strip_suffix(&[0]).unwrap_or(bytes).to_vec())
@@ -298,6 +300,15 @@ mod tests {
         assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
     }
 
+    /// Fuzz target: any record, of this version of the kernel programs or another, decodes to
+    /// a record or an error.
+    #[test]
+    fn fuzz_decode() {
+        crate::fuzz::fuzz("decode", |record| {
+            let _ = (decode(record), cgroup_tag(record));
+        });
+    }
+
     /// Writes the decoder's seeds: a record of each kind, as the kernel programs fill them.
     /// `cargo test -p tracer --lib write_decode_seeds -- --ignored`
     #[test]
@@ -319,7 +330,7 @@ mod tests {
         write("socket", bytes(&SockEvent { kind: EventKind::Socket as u32, ..sock }));
         let mut comm = [0; 16];
         comm[..5].copy_from_slice(b"nginx");
-        write("process-exit", bytes(&ProcessEvent { kind: EventKind::ProcessExit as u32, tgid: 3, cgroup_id: 77, comm, ..Default::default() }));
+        write("process-exit", bytes(&ProcessEvent { kind: EventKind::ProcessExit as u32, tgid: 3, cgroup_id: 77, comm }));
         // SAFETY: plain old data, any bit pattern valid.
         let mut slow: SlowEvent = unsafe { std::mem::zeroed() };
         slow.call = Event { kind: EventKind::Slow as u32, ..call };
@@ -349,5 +360,13 @@ mod tests {
         assert_eq!(decode(&[0; 3]), Err(DecodeError::Size(3)));
         let ev = Event { kind: 77, ..Default::default() };
         assert_eq!(decode(&bytes(&ev)), Err(DecodeError::Kind(77)));
+        // Found by fuzzing: a negative length or stack size that is no errno (i32::MIN, i64::MIN)
+        // overflowed its negation.
+        let corpus = crate::fuzz::corpus("decode");
+        let seed = |name: &str| corpus.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        let Ok(Record::Slow(slow)) = decode(&seed("regress-slow-user-len-i32-min")) else { panic!() };
+        assert_eq!(slow.user, UserCopy::Failed(i32::MAX));
+        let Ok(Record::Slow(slow)) = decode(&seed("regress-slow-stack-bytes-i64-min")) else { panic!() };
+        assert_eq!(slow.user_stack, Some(StackRead::Failed(i32::MAX)));
     }
 }
