@@ -283,10 +283,50 @@ impl KeyStats {
     }
 }
 
+/// Cookies of HdrHistogram's V2 encoding, plain and deflated (with its 8-byte word flag).
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9314;
+/// Bytes of the V2 header: cookie, payload length, normalizing offset, significant digits,
+/// lowest and highest trackable values, integer-to-double ratio.
+const V2_HEADER: usize = 40;
+/// The largest V2 encoding accepted, inflated: one of tracer's histograms (3 significant
+/// digits, at most ~56k counters of at most 9 bytes) takes at most ~500 KiB.
+const MAX_HISTOGRAM_BYTES: usize = 4 << 20;
+
 /// An HdrHistogram in its serialized form (V2, deflated or not): an export's `histogram`
-/// fields and an interval log's lines carry them, base64-encoded.
+/// fields and an interval log's lines carry them, base64-encoded. The header is checked before
+/// hdrhistogram reads it, which would allocate what its length field says (up to 4 GiB, from
+/// a 40-byte input) and a counts array as precise as its significant digits ask (up to 5).
 pub fn decode_histogram(bytes: &[u8]) -> Result<Histogram<u64>> {
-    Deserializer::new().deserialize(&mut &bytes[..]).map_err(|e| anyhow::anyhow!("histogram does not decode: {e:?}"))
+    use std::io::Read;
+    let word = |b: &[u8], at: usize| b.get(at..at + 4).map(|w| u32::from_be_bytes(w.try_into().unwrap()));
+    let inflated;
+    let v2 = if word(bytes, 0) == Some(V2_DEFLATE_COOKIE) {
+        let len = word(bytes, 4).context("histogram: truncated")? as usize;
+        let deflated = bytes[8..].get(..len).context("histogram: truncated")?;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(deflated)
+            .take(MAX_HISTOGRAM_BYTES as u64 + 1)
+            .read_to_end(&mut out)
+            .context("histogram does not inflate")?;
+        if out.len() > MAX_HISTOGRAM_BYTES {
+            bail!("histogram: over {MAX_HISTOGRAM_BYTES} bytes inflated");
+        }
+        inflated = out;
+        &inflated[..]
+    } else {
+        bytes
+    };
+    if word(v2, 0) == Some(V2_COOKIE) {
+        let (payload, digits) = word(v2, 4).zip(word(v2, 12)).context("histogram: truncated")?;
+        if payload as usize > v2.len().saturating_sub(V2_HEADER) {
+            bail!("histogram: a payload of {payload} bytes in {} bytes", v2.len());
+        }
+        if digits > u32::from(SIGNIFICANT_DIGITS) {
+            bail!("histogram: {digits} significant digits (tracer's have {SIGNIFICANT_DIGITS})");
+        }
+    }
+    Deserializer::new().deserialize(&mut &v2[..]).map_err(|e| anyhow::anyhow!("histogram does not decode: {e:?}"))
 }
 
 pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String> {
@@ -471,3 +511,35 @@ impl IntervalSink for IntervalLogSink {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing: hdrhistogram sizes a buffer from the payload length field (4 GiB from
+    /// 40 bytes) and a counts array from the significant digits (48 MiB at 5): refused first.
+    #[test]
+    fn refuses_histograms_that_would_cost_memory() {
+        for (name, bytes) in crate::fuzz::corpus("histogram") {
+            match name.strip_prefix("regress-") {
+                Some(_) => assert!(decode_histogram(&bytes).is_err(), "{name}"),
+                None => assert!(!decode_histogram(&bytes).unwrap().is_empty(), "{name}"),
+            }
+        }
+    }
+
+    /// Fuzz target: a serialized histogram, as an export's `histogram` fields and an interval
+    /// log's lines carry it (tracer writes interval logs, it does not read them back), decoded
+    /// and asked what `tracer compare` and the summary ask.
+    #[test]
+    fn fuzz_histogram() {
+        crate::fuzz::fuzz("histogram", |bytes| {
+            if let Ok(histogram) = decode_histogram(bytes) {
+                let _ = (histogram.len(), histogram.mean(), histogram.max(), histogram.min(), histogram.stdev());
+                for quantile in [0.0, 0.5, 0.99, 0.999, 1.0] {
+                    histogram.value_at_quantile(quantile);
+                }
+                let _ = encode_histogram(&histogram);
+            }
+        });
+    }
+}
