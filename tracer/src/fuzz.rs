@@ -33,7 +33,7 @@ use std::{
 
 /// One allocation larger than this while an input runs is a finding: nothing the reader parses
 /// justifies it.
-pub const MAX_ALLOCATION: usize = 64 << 20;
+pub const MAX_ALLOCATION: usize = 16 << 20;
 /// An input that takes longer than this is a finding (a loop, or something quadratic).
 pub const MAX_INPUT_TIME: Duration = Duration::from_secs(2);
 
