@@ -6,9 +6,12 @@
 //! A process's map is read the first time it is seen and again only when an address falls
 //! outside it, so a process that exits before its stacks arrive is still symbolized from the
 //! files it had mapped. A frame that cannot be named shows as `module+0xoffset`, never as an
-//! error.
+//! error: a file blazesym cannot read (an error, or a panic inside it on a malformed file, which
+//! fuzzing found: see `fuzz_symbolize`) leaves its frames so and is counted in
+//! [`Stacks::failures`]; the trace goes on.
 use std::{
     collections::{hash_map, HashMap},
+    panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -35,6 +38,8 @@ pub struct Stacks {
     maps: HashMap<u32, Vec<Mapping>>,
     names: HashMap<(Arc<PathBuf>, u64), Frame>,
     kernel_names: HashMap<u64, Frame>,
+    /// Lookups in a file that failed (an error or a panic), for the log and the tests.
+    failures: u64,
 }
 
 impl Default for Stacks {
@@ -44,6 +49,7 @@ impl Default for Stacks {
             maps: HashMap::new(),
             names: HashMap::new(),
             kernel_names: HashMap::new(),
+            failures: 0,
         }
     }
 }
@@ -106,16 +112,42 @@ impl Stacks {
         self.maps.get(&tgid)?.iter().find(|m| (m.start..m.end).contains(&pc)).cloned()
     }
 
-    fn name_in_file(&self, path: &Path, offset: u64) -> Frame {
+    /// Lookups that failed: the file could not be read, or blazesym panicked on it.
+    pub fn failures(&self) -> u64 {
+        self.failures
+    }
+
+    fn name_in_file(&mut self, path: &Path, offset: u64) -> Frame {
         let module = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let unnamed = || Frame { function: format!("{module}+{offset:#x}"), location: None };
         if !path.is_absolute() {
             return unnamed(); // [vdso], [anon], a deleted file: nothing to read symbols from
         }
         let source = Source::Elf(Elf::new(path));
-        match self.symbolizer.symbolize_single(&source, Input::FileOffset(offset)) {
-            Ok(Symbolized::Sym(sym)) => Frame { function: short_name(&sym.name), location: location(sym.code_info.as_deref()) },
-            _ => unnamed(),
+        let symbolizer = &self.symbolizer;
+        // A malformed file (the traced side's) must not end the trace, even if blazesym panics
+        // on it (an overflow in its program header arithmetic, with overflow checks).
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            symbolizer.symbolize_single(&source, Input::FileOffset(offset)).map(|found| match found {
+                Symbolized::Sym(sym) => Some(Frame { function: short_name(&sym.name), location: location(sym.code_info.as_deref()) }),
+                _ => None,
+            })
+        }));
+        match result {
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => unnamed(),
+            Ok(Err(err)) => {
+                self.failures += 1;
+                log::debug!("cannot symbolize {}+{offset:#x}: {err}", path.display());
+                unnamed()
+            }
+            Err(_) => {
+                self.failures += 1;
+                log::debug!("blazesym panicked on {}+{offset:#x}; its caches are dropped", path.display());
+                // Whatever it had cached may be half-updated: start afresh.
+                self.symbolizer = Self::default().symbolizer;
+                unnamed()
+            }
         }
     }
 
@@ -246,12 +278,20 @@ mod tests {
                 assert!(names.iter().any(|frame| frame.location.as_deref() == Some("sym.c:1")), "{name}: {names:?}");
             }
         }
-        crate::fuzz::fuzz("symbolize", |elf| {
+        let symbolize = |elf: &[u8]| {
             std::fs::write(&path, elf).unwrap();
-            let stacks = Stacks::default();
+            let mut stacks = Stacks::default();
             for offset in function_offsets(elf).into_iter().chain([0, 0x40, elf.len() as u64 / 2]) {
                 stacks.name_in_file(&path, offset);
             }
+            stacks.failures()
+        };
+        // Found by fuzzing: a program header whose offset + size overflows made blazesym panic
+        // (with overflow checks); the frame is now unnamed, and counted.
+        let (_, overflow) = crate::fuzz::corpus("symbolize").into_iter().find(|(name, _)| name == "regress-phdr-offset-overflow").unwrap();
+        assert!(symbolize(&overflow) > 0);
+        crate::fuzz::fuzz("symbolize", |elf| {
+            symbolize(elf);
         });
     }
 }
