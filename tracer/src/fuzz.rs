@@ -73,6 +73,13 @@ fn note(size: usize) {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// What `f` returns, and the largest single allocation it made on this thread.
+pub fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|largest| largest.set(0));
+    let out = f();
+    (out, LARGEST.with(Cell::get))
+}
+
 /// splitmix64: small, fast, and the same sequence everywhere for a seed.
 pub struct Rng(u64);
 

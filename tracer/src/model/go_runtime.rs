@@ -6,7 +6,13 @@
 //! it at start (the environment, else its default), which the program may still change itself.
 
 use anyhow::{bail, Context, Result};
-use object::{elf, Object, ObjectSection, ObjectSegment, SegmentFlags};
+use std::ops::Range;
+
+use object::{
+    elf,
+    read::elf::{FileHeader, ProgramHeader, SectionHeader},
+    Endianness, ReadRef,
+};
 
 /// What a Go binary's build info section says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,35 +212,88 @@ pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
     status.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
 }
 
-pub fn build_info(data: &[u8]) -> Result<Option<GoBuild>> {
-    if !data.starts_with(b"\x7fELF") {
+/// The most read of an executable at once: its headers and its build info (a few KiB in a real
+/// binary) are read a range at a time, never the whole file (a Go binary is tens of MB, and the
+/// traced side chooses its sizes and offsets).
+pub const MAX_READ: u64 = 16 << 20;
+/// The most read of the section or segment that holds the build info: the header is within its
+/// first [`SEARCH_SIZE`] bytes, the strings after it (a module list is a few KiB).
+const MAX_BLOB: u64 = SEARCH_SIZE as u64 + (1 << 20);
+
+/// A file's bytes through `R`, refusing any read over [`MAX_READ`].
+#[derive(Clone, Copy)]
+struct Capped<R>(R);
+
+impl<'data, R: ReadRef<'data>> ReadRef<'data> for Capped<R> {
+    fn len(self) -> Result<u64, ()> {
+        self.0.len()
+    }
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'data [u8], ()> {
+        if size > MAX_READ {
+            return Err(());
+        }
+        self.0.read_bytes_at(offset, size)
+    }
+    fn read_bytes_at_until(self, range: Range<u64>, delimiter: u8) -> Result<&'data [u8], ()> {
+        let end = range.end.min(range.start.saturating_add(MAX_READ));
+        self.0.read_bytes_at_until(range.start..end, delimiter)
+    }
+}
+
+/// The Go build info of an ELF file: `data` is its bytes, or a [`object::ReadCache`] over the file
+/// (only the headers and the build info are then read). Ok(None) when it is not a Go binary.
+pub fn build_info<'data, R: ReadRef<'data>>(data: R) -> Result<Option<GoBuild>> {
+    let data = Capped(data);
+    if data.read_bytes_at(0, 5) != Ok(b"\x7fELF\x02") && data.read_bytes_at(0, 5) != Ok(b"\x7fELF\x01") {
         return Ok(None);
     }
-    let file = object::File::parse(data).context("not a readable ELF file")?;
-    let Some(blob) = find_header(&file)? else { return Ok(None) };
-    let (version, modinfo) = decode_header(blob, |address, size| {
-        file.segments().find_map(|segment| segment.data_range(address, size).ok().flatten())
-    })?;
-    Ok(Some(parse_modinfo(version, &String::from_utf8_lossy(strip_sentinels(modinfo)))))
+    let found = if data.read_bytes_at(4, 1) == Ok(&[elf::ELFCLASS64]) {
+        elf_build_info::<elf::FileHeader64<Endianness>, _>(data)
+    } else {
+        elf_build_info::<elf::FileHeader32<Endianness>, _>(data)
+    };
+    Ok(found.context("not a readable ELF file")?.map(|(version, modinfo)| parse_modinfo(version, &String::from_utf8_lossy(strip_sentinels(modinfo)))))
+}
+
+/// The version and module info strings, through the ELF headers (never the symbol tables).
+fn elf_build_info<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(data: R) -> Result<Option<(String, &'data [u8])>> {
+    let header = Elf::parse(data)?;
+    let endian = header.endian()?;
+    let loads: Vec<&Elf::ProgramHeader> = header.program_headers(endian, data)?.iter().filter(|p| p.p_type(endian) == elf::PT_LOAD).collect();
+    let Some(blob) = find_header(header, endian, data, &loads)? else { return Ok(None) };
+    // The bytes at a virtual address, read from the segment that holds them (only those bytes).
+    let read = |address: u64, size: u64| {
+        loads.iter().find_map(|segment| {
+            let (offset, filesz) = segment.file_range(endian);
+            let at = address.checked_sub(segment.p_vaddr(endian).into())?;
+            (at.checked_add(size)? <= filesz).then(|| data.read_bytes_at(offset.checked_add(at)?, size).ok()).flatten()
+        })
+    };
+    decode_header(blob, read).map(Some)
 }
 
 /// The build info header and what follows it, where Go's debug/buildinfo looks: at a 16-byte boundary near the
 /// start of `.go.buildinfo`.
-fn find_header<'data>(file: &object::File<'data>) -> Result<Option<&'data [u8]>> {
-    let data = match file.section_by_name(".go.buildinfo") {
-        Some(section) => section.data()?,
+fn find_header<'data, Elf: FileHeader, R: ReadRef<'data>>(
+    header: &Elf,
+    endian: Elf::Endian,
+    data: R,
+    loads: &[&Elf::ProgramHeader],
+) -> Result<Option<&'data [u8]>> {
+    let sections = header.sections(endian, data)?;
+    let (offset, size) = match sections.section_by_name(endian, b".go.buildinfo") {
+        Some((_, section)) if section.sh_type(endian) == elf::SHT_NOBITS => return Ok(None),
+        Some((_, section)) => section.file_range(endian).unwrap_or((0, 0)),
         // Section headers stripped (sstrip): in the first writable, non-executable segment, as Go does.
-        None if file.sections().all(|s| s.name().map_or(true, str::is_empty)) => {
-            let writable = file.segments().find(|s| {
-                matches!(s.flags(), SegmentFlags::Elf { p_flags } if p_flags & (elf::PF_W | elf::PF_X) == elf::PF_W)
-            });
-            match writable {
-                Some(segment) => segment.data()?,
+        None if sections.iter().all(|s| sections.section_name(endian, s).map_or(true, <[u8]>::is_empty)) => {
+            match loads.iter().find(|s| s.p_flags(endian) & (elf::PF_W | elf::PF_X) == elf::PF_W) {
+                Some(segment) => segment.file_range(endian),
                 None => return Ok(None),
             }
         }
         None => return Ok(None),
     };
+    let data = data.read_bytes_at(offset, size.min(MAX_BLOB)).map_err(|()| anyhow::anyhow!("cannot read the build info at {offset:#x}"))?;
     let start = (0..data.len().min(SEARCH_SIZE))
         .step_by(ALIGN)
         .find(|&at| data.len() - at >= HEADER_SIZE && data[at..].starts_with(MAGIC));
@@ -505,8 +564,8 @@ mod tests {
 
     #[test]
     fn not_elf_is_not_go() {
-        assert_eq!(build_info(b"#!/bin/sh\necho hi\n").unwrap(), None);
-        assert_eq!(build_info(b"").unwrap(), None);
+        assert_eq!(build_info(&b"#!/bin/sh\necho hi\n"[..]).unwrap(), None);
+        assert_eq!(build_info(&b""[..]).unwrap(), None);
     }
 
     #[test]
@@ -609,7 +668,7 @@ mod tests {
     #[test]
     fn fuzz_go_buildinfo() {
         for (name, elf) in crate::fuzz::corpus("go_buildinfo").into_iter().filter(|(name, _)| !name.starts_with("regress-")) {
-            let build = build_info(&elf).unwrap().unwrap_or_else(|| panic!("{name}: no build info"));
+            let build = build_info(&elf[..]).unwrap().unwrap_or_else(|| panic!("{name}: no build info"));
             assert!(build.version.starts_with("go1.1") && build.main_module.is_some(), "{name}: {build:?}");
         }
         crate::fuzz::fuzz("go_buildinfo", |elf| {
