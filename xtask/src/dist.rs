@@ -155,7 +155,7 @@ pub fn build() -> Result<PathBuf> {
     let doc = root.join("usr/share/doc/tracer");
     write(&doc.join("copyright"), copyright()?, 0o644)?;
     gzip(changelog(&version)?.as_bytes(), &doc.join("changelog.gz"))?;
-    write(&root.join(LINTIAN_OVERRIDES), LINTIAN_OVERRIDES_TEXT.to_string(), 0o644)?;
+    write(&root.join(LINTIAN_OVERRIDES), LINTIAN_OVERRIDES_TEXT, 0o644)?;
 
     // DEBIAN/: control and md5sums.
     let depends = depends(&bin, &dist)?;
