@@ -398,9 +398,13 @@ impl NetStats {
         // A socket still open keeps what the kernel said of it; anything else is looked at anew.
         self.fds.retain(|&(owner, fd), entry| owner != tgid || (entry.kind == FdKind::Socket && open.contains(&fd)));
         self.paths.retain(|&(owner, fd), _| owner != tgid || open.contains(&fd));
+        // A socket the kernel named keeps its entry; only the others are looked up.
         for fd in open {
+            if self.fds.contains_key(&(tgid, fd)) {
+                continue;
+            }
             let kind = self.resolve_fd(tgid, fd, false);
-            self.fds.entry((tgid, fd)).or_insert(FdEntry { kind, connection: None, since_ns: 0 });
+            self.fds.insert((tgid, fd), FdEntry { kind, connection: None, since_ns: 0 });
         }
     }
 
