@@ -130,6 +130,8 @@ pub struct Summary {
     pub threads: Vec<ThreadRow>,
     pub received: u64,
     pub lost: u64,
+    /// Calls counted in the kernel, without an event.
+    pub kernel_calls: u64,
     pub processes: u64,
     pub text: String,
 }
@@ -326,6 +328,7 @@ impl Summary {
         (self.rows, self.errnos, self.split, self.in_flight) = (rows, errnos, split, in_flight);
         self.received = export["meta"]["events"].as_u64().expect("meta.events");
         self.lost = export["meta"]["lost_events"].as_u64().expect("meta.lost_events");
+        self.kernel_calls = export["meta"]["kernel_calls"].as_u64().unwrap_or(0);
     }
 }
 

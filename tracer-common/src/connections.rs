@@ -6,28 +6,21 @@ use crate::{
 };
 
 kernel_names! {
-    maps: [CONN_ROW, CONN_HIST],
+    maps: [CONN_ROW, CONN_FREE, CONN_HIST, CONN_FOLLOWED_ALL],
     globals: [CONNECTIONS_ON: u32],
 }
 
-/// TCP connections whose reads and writes the kernel counts at once (`CONN_ROW`, from socket
-/// address to row, filled by the reader when it learns a connection; the others' calls are
-/// sent as events).
+/// TCP connections whose reads and writes the kernel counts at once, each in a row of
+/// `CONN_HIST` (the others' calls are sent as events).
 pub const CONN_ROWS: u32 = 1024;
-/// An established TCP connection's entry in `CONN_ROW`, by socket address: made by the kernel
-/// when the connection is established, with no row, and dropped when it closes. The reader gives
-/// it a row by updating an entry that exists and has the ports of the connection it learnt, so
-/// that it cannot bring back one that closed, nor take the next socket at the same address.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ConnEntry {
-    /// Its row, or [`CONN_NO_ROW`].
-    pub row: u32,
-    /// Local port (host order) and the peer's port, as in `SockTuple`.
-    pub sport: u16,
-    pub dport: u16,
-}
-
+/// `CONN_ROW`, by socket address: each TCP connection established while tracing, made by the
+/// kernel then with no row ([`CONN_NO_ROW`]) and dropped at its close. The first counted call of
+/// a traced thread on it takes a row from `CONN_FREE` (a queue the reader fills with every row at
+/// start, and again with each row whose connection closed, once it has taken its last figures),
+/// and names the row in that call's socket record. Only the kernel writes `CONN_ROW`, so a row
+/// cannot reach the next connection at the same address. `CONN_FOLLOWED_ALL[0]` is 1 once the
+/// reader follows no more connections one by one (it has as many as it keeps): a call on a
+/// connection with no row is then counted by its fd's kind only, not sent as an event.
 pub const CONN_NO_ROW: u32 = u32::MAX;
 /// Established TCP connections the kernel keeps entries for (those of the whole machine:
 /// an accepted one's owner is not known yet); the least recently used make room.
@@ -52,7 +45,3 @@ pub fn conn_bucket(value: u64) -> u32 {
 pub fn conn_bucket_range(bucket: u32) -> (u64, u64) {
     log_linear_range(bucket, CONN_SUB_LOG2)
 }
-
-#[cfg(feature = "user")]
-// SAFETY: plain old data, `#[repr(C)]`, any bit pattern valid.
-unsafe impl aya::Pod for ConnEntry {}

@@ -54,6 +54,10 @@ pub struct SockEvent {
     /// event may come later.
     pub latency_ns: u64,
     pub tuple: SockTuple,
+    /// Socket: the row of `CONN_HIST` the call took for its TCP connection (see
+    /// `connections::CONN_ROW`), else `CONN_NO_ROW`.
+    pub row: u32,
+    pub _pad: u32,
 }
 
 /// A connect in progress, keyed by socket address.

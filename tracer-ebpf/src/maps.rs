@@ -3,12 +3,12 @@
 use aya_ebpf::{
     bindings::{BPF_F_MMAPABLE, BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     macros::map,
-    maps::{ring_buf::RingBufEntry, Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{ring_buf::RingBufEntry, Array, HashMap, LruHashMap, PerCpuArray, Queue, RingBuf},
     Global,
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    connections::{conn_bucket, ConnEntry, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
+    connections::{conn_bucket, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
     events::{Event, EventKind, KIND_CGROUP_SHIFT, LOST_COUNTERS, LOST_EVENTS},
     kernel_counts::{hist_bucket, IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
     net::{ConnectStart, SockEvent, SockTuple},
@@ -355,7 +355,7 @@ pub fn emit_event(event: Event) -> bool {
 /// Sends a socket record (see [`write_event`]), its addresses copied from `tuple` (a map
 /// value: 8-aligned), zero without; false, and counted lost, when the ring buffer is full.
 #[inline(always)]
-pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>) -> bool {
+pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>, row: u32) -> bool {
     emit_with(|entry: *mut SockEvent| unsafe {
         core::ptr::write_volatile(&raw mut (*entry).kind, kind as u32);
         core::ptr::write_volatile(&raw mut (*entry).fd, fd);
@@ -363,6 +363,8 @@ pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, l
         core::ptr::write_volatile(&raw mut (*entry).tid, tid);
         core::ptr::write_volatile(&raw mut (*entry).sk, sk);
         core::ptr::write_volatile(&raw mut (*entry).latency_ns, latency_ns);
+        core::ptr::write_volatile(&raw mut (*entry).row, row);
+        core::ptr::write_volatile(&raw mut (*entry)._pad, 0);
         match tuple {
             Some(tuple) => copy_tuple(&raw mut (*entry).tuple, tuple),
             None => zero_tuple(&raw mut (*entry).tuple),
@@ -594,20 +596,58 @@ pub fn connections_on() -> bool {
     CONNECTIONS_ON.load() != 0
 }
 
-/// Each established TCP connection by socket address, and its counting row once the reader
-/// gives it one (a connection it follows, while rows are left). Made and dropped by
+/// Each TCP connection established while tracing, by socket address: its row of `CONN_HIST`,
+/// or `CONN_NO_ROW` (see `tracer_common::connections`). Made and dropped by
 /// `inet_sock_set_state`; sized by the loader.
 #[map]
-pub static CONN_ROW: LruHashMap<u64, ConnEntry> = LruHashMap::with_max_entries(1, 0);
+pub static CONN_ROW: LruHashMap<u64, u32> = LruHashMap::with_max_entries(1, 0);
+
+/// Rows of `CONN_HIST` no connection has: the reader pushes them, a connection's first counted
+/// call pops one.
+#[map]
+static CONN_FREE: Queue<u32> = Queue::with_max_entries(1, 0);
+
+/// 1 once the reader follows no more connections one by one (see `tracer_common::connections`).
+#[map]
+static CONN_FOLLOWED_ALL: Array<u32> = Array::with_max_entries(1, 0);
+
+/// A TCP connection with no row is sent as events while the reader may follow it.
+#[inline(always)]
+pub fn following_connections() -> bool {
+    CONN_FOLLOWED_ALL.get(0).is_none_or(|&all| all == 0)
+}
 
 /// The connections' figures, `CONN_ROW_WORDS` a row, shared by the CPUs and mapped by the
 /// reader; sized by the loader only when connections are counted here.
 #[map]
 static CONN_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
+/// The counting row of TCP connection `sk`, and whether this call took it from the free rows
+/// (then the reader must be told, or the row given back with [`give_back_row`]). None: a
+/// connection established before tracing began, or no row free.
 #[inline(always)]
-pub fn connection_row(sk: u64) -> Option<u32> {
-    unsafe { CONN_ROW.get(&sk) }.map(|entry| entry.row).filter(|&row| row != CONN_NO_ROW)
+pub fn connection_row(sk: u64) -> Option<(u32, bool)> {
+    let entry = CONN_ROW.get_ptr_mut(&sk)?;
+    let row = unsafe { *entry };
+    if row != CONN_NO_ROW {
+        return Some((row, false));
+    }
+    let row = CONN_FREE.pop().ok().flatten()?;
+    // Two threads taking a row for one connection at once: each counts in its own and names it
+    // in its record; the reader frees the one the entry does not keep when it sees that.
+    unsafe { *entry = row };
+    Some((row, true))
+}
+
+/// A row taken by [`connection_row`] whose record could not be sent: free again.
+#[inline(always)]
+pub fn give_back_row(sk: u64, row: u32) {
+    if let Some(entry) = CONN_ROW.get_ptr_mut(&sk) {
+        if unsafe { *entry } == row {
+            unsafe { *entry = CONN_NO_ROW };
+        }
+    }
+    let _ = CONN_FREE.push(&row, 0);
 }
 
 /// Counts a successful send (`sends`) or receive of `bytes` on the connection in `row`. The

@@ -15,7 +15,7 @@ use aya_ebpf::{
     Global,
 };
 use tracer_common::{
-    connections::{ConnEntry, CONN_NO_ROW},
+    connections::CONN_NO_ROW,
     events::EventKind,
     net::{ConnectStart, SockTuple},
 };
@@ -123,21 +123,21 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             }
             let _ = SOCKETS.insert(&sk, &tuple, 0);
             if connections_on() {
-                // Room for the reader to give it a row; replaces a closed socket's at this address.
-                let entry = ConnEntry { row: CONN_NO_ROW, sport: tuple.sport, dport: tuple.dport };
-                let _ = CONN_ROW.insert(&sk, &entry, 0);
+                // With no row until a traced thread's call takes one; replaces a closed socket's
+                // entry at this address.
+                let _ = CONN_ROW.insert(&sk, &CONN_NO_ROW, 0);
             }
             if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
                 let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
-                emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple);
+                emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple, CONN_NO_ROW);
             }
         }
         TCP_CLOSE => {
             let _ = CONNECTING.remove(&sk);
-            // Its row holds what it did; the reader finds the entry gone and takes the rest.
-            // Its address may be a new socket's next.
+            // Its row holds what it did; the reader finds the entry gone, takes the rest and
+            // frees the row. Its address may be a new socket's next.
             let _ = CONN_ROW.remove(&sk);
         }
         _ => {}

@@ -11,6 +11,7 @@ use aya_ebpf::{
 use tracer_common::{
     events::{Event, EventKind},
     fd_kinds::FD_KIND_SOCKET,
+    connections::CONN_NO_ROW,
     net::SockTuple,
     syscalls::{
         InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
@@ -20,7 +21,7 @@ use tracer_common::{
 
 use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
 use crate::maps::{
-    clamped_split, connection_row, connections_on, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, connection_row, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -167,13 +168,14 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                 }
             }
             // One on a socket: the reader is told which once per (thread, fd, socket), then the
-            // call is counted as socket I/O, and on a TCP connection the reader follows, in the
-            // connection's row (one it has not given a row yet is sent as events).
+            // call is counted as socket I/O, and on a TCP connection in the connection's row
+            // (taken at its first such call, and named in that call's record). A connection
+            // with no row (established before tracing began, or none free) is sent as events
+            // while the reader may follow it.
             if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
-                if let Some(tcp) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns) {
-                    let connection = if tcp { connection_row(sk) } else { None };
-                    if (!tcp || connection.is_some()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
-                        if let Some(connection) = connection {
+                if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on()) {
+                    if (!used.tcp || used.row.is_some() || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
+                        if let Some(connection) = used.row {
                             count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
                         }
                         count_grouped(row, ns, blocked_ns, runq_ns);
@@ -186,14 +188,14 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     let arg0 = read_arg0(regs);
     note_freed_fds(flags, ret);
     if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
-        announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns);
+        announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns, false);
     }
     // An accepted connection: which socket its fd is, whoever uses it next (a load-time
     // constant: only with the socket tracepoints' feature on).
     if connections_traced() && flags & SYSCALL_ACCEPTS != 0 && ret >= 0 {
         let accepted = file_sock(ret as i32).unwrap_or(0);
         if accepted != 0 {
-            announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns);
+            announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, false);
         }
     }
     let event = Event {
@@ -271,31 +273,46 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
 
 /// The syscall used socket `sk` through `fd`, its first argument: tells the reader which (fd,
 /// socket) pair, when it changed for this thread or any traced thread freed an fd since (the fd
-/// may now be a new socket at a reused address), before the call's own event or count. Whether
-/// the socket is a TCP connection whose addresses were seen; `None` when the pair could not be
-/// told (the ring buffer full: it is told again next time).
+/// may now be a new socket at a reused address), or when the call took its TCP connection's
+/// counting row (`with_row`: the call is counted here), before the call's own event or count.
+/// `None` when the record could not be sent (the ring buffer full: it is sent again next time).
 #[inline(always)]
-fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64) -> Option<bool> {
+fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64, with_row: bool) -> Option<SocketUse> {
     let generation = fd_generation();
     let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
-    if sk == last_sk && fd == last_fd && generation == last_generation {
-        return Some(unsafe { (*slot).last_tcp } != 0);
+    let told = sk == last_sk && fd == last_fd && generation == last_generation;
+    let tuple = if told { None } else { unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple) };
+    let tcp = if told { (unsafe { (*slot).last_tcp }) != 0 } else { tuple.is_some_and(|tuple| unsafe { (*tuple).family } != 0) };
+    let connection = if with_row && tcp { connection_row(sk) } else { None };
+    let row = connection.map(|(row, _)| row);
+    let taken = connection.is_some_and(|(_, taken)| taken);
+    if told && !taken {
+        return Some(SocketUse { tcp, row });
     }
     // Written in place, its addresses copied from the map: on the stack, the record and a copy
     // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
-    let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
-    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple);
+    let tuple = if told { unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple) } else { tuple };
+    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple, if taken { row.unwrap_or(CONN_NO_ROW) } else { CONN_NO_ROW });
     if !written {
+        if let Some(row) = row.filter(|_| taken) {
+            give_back_row(sk, row);
+        }
         return None;
     }
-    let tcp = tuple.is_some_and(|tuple| unsafe { (*tuple).family } != 0);
     unsafe {
         (*slot).last_sk = sk;
         (*slot).last_fd = fd;
         (*slot).last_generation = generation;
         (*slot).last_tcp = u32::from(tcp);
     }
-    Some(tcp)
+    Some(SocketUse { tcp, row })
+}
+
+/// What [`announce_socket`] found of a socket: whether it is a TCP connection's, and the
+/// connection's counting row.
+struct SocketUse {
+    tcp: bool,
+    row: Option<u32>,
 }
 
 #[inline(always)]

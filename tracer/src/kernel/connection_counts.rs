@@ -1,14 +1,14 @@
-//! TCP connections' reads and writes counted in the kernel: each connection the reader follows
-//! gets a row of `CONN_HIST` (calls, bytes each way, time, and histograms of latency and sizes),
-//! given when the reader learns the connection (in the entry the kernel made for it when it was
-//! established) and taken back once the kernel has dropped that entry at its close (or its
-//! socket's address is another connection's).
+//! TCP connections' reads and writes counted in the kernel: each connection established while
+//! tracing gets a row of `CONN_HIST` (calls, bytes each way, time, and histograms of latency and
+//! sizes) at its first counted call, which names the row in its socket record. The reader takes
+//! the row's figures into the connection the record names, and once the kernel has dropped the
+//! connection's entry at its close (or keeps another row for it), takes the rest, zeroes the row
+//! and gives it back to the kernel's free rows.
 use std::sync::atomic::Ordering;
 
 use anyhow::Result;
-use aya::maps::{HashMap, MapData};
-use rustc_hash::FxHashMap;
-use tracer_common::connections::{ConnEntry, CONN_BUCKETS, CONN_NO_ROW, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
+use aya::maps::{Array, HashMap, MapData, Queue};
+use tracer_common::connections::{CONN_BUCKETS, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
 
 use super::mapped::MappedWords;
 
@@ -27,60 +27,54 @@ pub struct ConnectionDelta {
     pub received_sizes: Vec<(u32, u64)>,
 }
 
+/// A row in use: its connection's socket, and the reader's index of the connection (none for
+/// a connection it does not follow one by one: the row is only given back).
+#[derive(Clone, Copy, Debug)]
+struct RowOwner {
+    sk: u64,
+    connection: Option<usize>,
+}
+
 pub struct ConnectionCounts {
     /// The kernel's map from socket address to row.
-    rows: HashMap<MapData, u64, ConnEntry>,
+    rows: HashMap<MapData, u64, u32>,
+    /// The kernel's free rows.
+    free: Queue<MapData, u32>,
+    /// The kernel's `CONN_FOLLOWED_ALL`; `None` once set: then rows are not given back.
+    followed_all: Option<Array<MapData, u32>>,
     words: MappedWords,
-    /// The (socket, connection) of each row in use.
-    of_row: Vec<Option<(u64, usize)>>,
-    row_of: FxHashMap<u64, u32>,
+    of_row: Vec<Option<RowOwner>>,
     /// Each row as of the last read.
     last: Vec<Box<[u64]>>,
 }
 
 impl ConnectionCounts {
-    pub fn new(rows: HashMap<MapData, u64, ConnEntry>, words: MappedWords) -> Self {
-        Self { rows, words, of_row: vec![None; CONN_ROWS as usize], row_of: FxHashMap::default(), last: Vec::new() }
+    /// Gives the kernel every row.
+    pub fn new(rows: HashMap<MapData, u64, u32>, mut free: Queue<MapData, u32>, followed_all: Array<MapData, u32>, words: MappedWords) -> Result<Self> {
+        for row in 0..CONN_ROWS {
+            free.push(row, 0)?;
+        }
+        Ok(Self { rows, free, followed_all: Some(followed_all), words, of_row: vec![None; CONN_ROWS as usize], last: Vec::new() })
     }
 
-    /// Connection `connection`, of local and peer ports `ports`, uses socket `sk`: its calls are
-    /// counted in a row of their own from now on, while rows are left and the connection is
-    /// open. Returns what a previous connection at the same address left in its row.
-    pub fn follow(&mut self, sk: u64, connection: usize, ports: (u16, u16)) -> Result<Option<ConnectionDelta>> {
-        let mut rest = None;
-        if let Some(&row) = self.row_of.get(&sk) {
-            if self.of_row[row as usize].is_some_and(|(_, owner)| owner == connection) {
-                return Ok(None);
-            }
-            rest = self.release(row);
+    /// The reader follows no more connections one by one: the kernel counts the calls of those
+    /// with no row by fd kind only, and rows freed from now on stay free of new connections.
+    pub fn followed_all(&mut self) -> Result<()> {
+        if let Some(mut flag) = self.followed_all.take() {
+            flag.set(0, 1, 0)?;
         }
-        // Open, with no row yet, and this connection (not a later one at the same address).
-        let entry = self.rows.get(&sk, 0).ok();
-        if !entry.is_some_and(|e| e.row == CONN_NO_ROW && (e.sport, e.dport) == ports) {
-            return Ok(rest);
+        Ok(())
+    }
+
+    /// A call on socket `sk` took `row` for its connection, `connection` (the reader's index; none
+    /// when it is not followed one by one): the row's figures are the connection's until the
+    /// kernel drops its entry.
+    pub fn adopt(&mut self, row: u32, sk: u64, connection: Option<usize>) {
+        let Some(owner) = self.of_row.get_mut(row as usize) else { return };
+        *owner = Some(RowOwner { sk, connection });
+        if self.last.len() <= row as usize {
+            self.last.resize_with(row as usize + 1, || vec![0; CONN_ROW_WORDS as usize].into_boxed_slice());
         }
-        let Some(row) = self.of_row.iter().position(Option::is_none) else { return Ok(rest) };
-        // No socket points at a free row (but for a call that looked its row up just before its
-        // connection closed, a second or more ago): zeroed, it starts the connection afresh.
-        let base = row * CONN_ROW_WORDS as usize;
-        for word in 0..CONN_ROW_WORDS as usize {
-            if let Some(word) = self.words.word(base + word) {
-                word.store(0, Ordering::Relaxed);
-            }
-        }
-        if self.last.len() <= row {
-            self.last.resize_with(row + 1, || vec![0; CONN_ROW_WORDS as usize].into_boxed_slice());
-        }
-        self.last[row].fill(0);
-        // Only into the entry the kernel made when the connection was established: one that has
-        // closed since has none.
-        const BPF_EXIST: u64 = 2;
-        let (sport, dport) = ports;
-        if self.rows.insert(sk, ConnEntry { row: row as u32, sport, dport }, BPF_EXIST).is_ok() {
-            self.of_row[row] = Some((sk, connection));
-            self.row_of.insert(sk, row as u32);
-        }
-        Ok(rest)
     }
 
     /// What every row in use added since the last read.
@@ -88,31 +82,35 @@ impl ConnectionCounts {
         (0..self.of_row.len()).filter_map(|row| self.take(row as u32)).collect()
     }
 
-    /// The rows of connections the kernel saw close (their entries gone, or another
-    /// connection's now): what they added since the last read; the rows are free again.
-    pub fn release_closed(&mut self) -> Vec<ConnectionDelta> {
-        let closed: Vec<u32> = self
-            .of_row
-            .iter()
-            .enumerate()
-            .filter_map(|(row, owner)| owner.filter(|&(sk, _)| self.rows.get(&sk, 0).map(|e| e.row).ok() != Some(row as u32)).map(|_| row as u32))
+    /// The rows of connections the kernel saw close (their entries gone, or naming another row):
+    /// what they added since the last read. The rows are zeroed and free again.
+    pub fn release_closed(&mut self) -> Result<Vec<ConnectionDelta>> {
+        let closed: Vec<u32> = (0..self.of_row.len() as u32)
+            .filter(|&row| self.of_row[row as usize].is_some_and(|owner| self.rows.get(&owner.sk, 0).ok() != Some(row)))
             .collect();
-        closed.into_iter().filter_map(|row| self.release(row)).collect()
-    }
-
-    /// Frees `row`, returning what it added since the last read.
-    fn release(&mut self, row: u32) -> Option<ConnectionDelta> {
-        let rest = self.take(row);
-        // The kernel's entry is gone already, or a new connection's at the same address.
-        if let Some((sk, _)) = self.of_row[row as usize].take() {
-            self.row_of.remove(&sk);
+        let mut rests = Vec::new();
+        for row in closed {
+            rests.extend(self.take(row));
+            self.of_row[row as usize] = None;
+            // No entry names it now (but for a call that looked its row up just before its
+            // connection closed): zeroed, it starts the next connection afresh.
+            let base = row as usize * CONN_ROW_WORDS as usize;
+            for word in 0..CONN_ROW_WORDS as usize {
+                if let Some(word) = self.words.word(base + word) {
+                    word.store(0, Ordering::Relaxed);
+                }
+            }
+            self.last[row as usize].fill(0);
+            if self.followed_all.is_some() {
+                self.free.push(row, 0)?;
+            }
         }
-        rest
+        Ok(rests)
     }
 
     /// What `row` added since the last read, if anything.
     fn take(&mut self, row: u32) -> Option<ConnectionDelta> {
-        let (_, connection) = self.of_row[row as usize]?;
+        let connection = self.of_row[row as usize]?.connection?;
         let base = row as usize * CONN_ROW_WORDS as usize;
         let word = |i: usize| self.words.word(base + i).map_or(0, |w| w.load(Ordering::Relaxed));
         let last = &mut self.last[row as usize];

@@ -1,5 +1,6 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
 use tracer_common::{
+    connections::CONN_NO_ROW,
     events::{Event, EventKind, KIND_CGROUP_SHIFT, KIND_MASK},
     net::{SockEvent, SockTuple},
     process::ProcessEvent,
@@ -33,6 +34,8 @@ pub struct SocketRecord {
     /// Connect: SYN sent until established. Socket: entry time of the syscall that used it.
     pub latency_ns: u64,
     pub tuple: SockTuple,
+    /// Socket: the kernel's counting row the call took for its TCP connection.
+    pub row: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,7 +193,8 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     match kind {
         EventKind::Socket | EventKind::Connect => {
             let sock: SockEvent = read_exact(bytes)?;
-            let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple };
+            let row = (sock.row != CONN_NO_ROW).then_some(sock.row);
+            let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple, row };
             Ok(if kind == EventKind::Socket { Record::Socket(record) } else { Record::Connect(record) })
         }
         EventKind::ProcessExit => {
@@ -292,11 +296,13 @@ mod tests {
     #[test]
     fn decodes_socket_records() {
         let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
-        let sock = SockEvent { kind: EventKind::Connect as u32, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple };
+        let sock = SockEvent { kind: EventKind::Connect as u32, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple, row: CONN_NO_ROW, _pad: 0 };
         let Record::Connect(rec) = decode(&bytes(&sock)).unwrap() else { panic!() };
         assert_eq!((rec.tgid, rec.sk, rec.latency_ns, rec.tuple.dport), (3, 0xffff, 99, 80));
         let sock = SockEvent { kind: EventKind::Socket as u32, fd: 7, ..sock };
-        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { fd: 7, .. })));
+        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { fd: 7, row: None, .. })));
+        let sock = SockEvent { row: 12, ..sock };
+        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { row: Some(12), .. })));
         assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
     }
 
@@ -325,7 +331,7 @@ mod tests {
         let (ret, arg0) = (i64::from_ne_bytes(*b"postgres"), u64::from_ne_bytes(*b": walw\0\0"));
         write("sched", bytes(&Event { kind: EventKind::Sched as u32, ret, arg0, ..call }));
         let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
-        let sock = SockEvent { kind: EventKind::Connect as u32, fd: 4, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple };
+        let sock = SockEvent { kind: EventKind::Connect as u32, fd: 4, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple, row: CONN_NO_ROW, _pad: 0 };
         write("connect", bytes(&sock));
         write("socket", bytes(&SockEvent { kind: EventKind::Socket as u32, ..sock }));
         let mut comm = [0; 16];

@@ -103,15 +103,22 @@ impl KernelCounts {
         self
     }
 
-    /// Connection `connection` (the reader's index) uses socket `sk`: see
-    /// [`ConnectionCounts::follow`].
-    pub fn follow_connection(&mut self, sk: u64, connection: usize, ports: (u16, u16)) -> Result<Option<ConnectionDelta>> {
-        self.connections.as_mut().map_or(Ok(None), |connections| connections.follow(sk, connection, ports))
+    /// A call on socket `sk` took `row` for connection `connection`: see
+    /// [`ConnectionCounts::adopt`].
+    pub fn adopt_connection_row(&mut self, row: u32, sk: u64, connection: Option<usize>) {
+        if let Some(connections) = &mut self.connections {
+            connections.adopt(row, sk, connection);
+        }
+    }
+
+    /// See [`ConnectionCounts::followed_all`].
+    pub fn followed_all_connections(&mut self) -> Result<()> {
+        self.connections.as_mut().map_or(Ok(()), ConnectionCounts::followed_all)
     }
 
     /// The last figures of connections that closed, whose rows are free again.
-    pub fn closed_connections(&mut self) -> Vec<ConnectionDelta> {
-        self.connections.as_mut().map_or_else(Vec::new, ConnectionCounts::release_closed)
+    pub fn closed_connections(&mut self) -> Result<Vec<ConnectionDelta>> {
+        self.connections.as_mut().map_or(Ok(Vec::new()), ConnectionCounts::release_closed)
     }
 
     /// Process `tgid` is in group `group`: its calls are counted in the group's rows from now on.

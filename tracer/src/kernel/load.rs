@@ -122,6 +122,7 @@ fn size_maps(loader: &mut EbpfLoader, config: &ProbeConfig, pid_max: u32, slots:
         .map_max_entries(kernel_counts::GROUP_OF, if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })
         .map_max_entries(kernel_counts::GROUP_ROW, groups.map_or(1, |groups| groups * MAX_SYSCALLS))
         .map_max_entries(connections::CONN_ROW, if connections { CONN_ENTRIES } else { 1 })
+        .map_max_entries(connections::CONN_FREE, if connections { CONN_ROWS } else { 1 })
         .map_max_entries(connections::CONN_HIST, if connections { CONN_ROWS * CONN_ROW_WORDS } else { 1 })
         // The kprobes' saved registers, by thread slot, only where kprobes may be used.
         .map_max_entries(kprobe::KPROBE_REGS, if config.attach == AttachMode::Tracepoint { 1 } else { slots });

@@ -2,7 +2,7 @@
 //! the ones userspace keeps taken from the object and wrapped.
 use anyhow::{bail, Context, Result};
 use aya::{
-    maps::{Array, HashMap, Map, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, Map, MapData, PerCpuArray, Queue, RingBuf},
     Ebpf,
 };
 use tracer_common::{
@@ -101,7 +101,9 @@ fn take_kernel_counts(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<KernelCou
     let mut counts = KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone());
     if config.counts_connections() {
         let rows = HashMap::try_from(take(ebpf, connections::CONN_ROW)?)?;
-        counts = counts.with_connections(ConnectionCounts::new(rows, mapped(ebpf, connections::CONN_HIST)?));
+        let free = Queue::try_from(take(ebpf, connections::CONN_FREE)?)?;
+        let followed_all = Array::try_from(take(ebpf, connections::CONN_FOLLOWED_ALL)?)?;
+        counts = counts.with_connections(ConnectionCounts::new(rows, free, followed_all, mapped(ebpf, connections::CONN_HIST)?)?);
     }
     if let Some(groups) = config.counted_groups() {
         let group_of = HashMap::try_from(take(ebpf, kernel_counts::GROUP_OF)?)?;

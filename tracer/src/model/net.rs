@@ -228,9 +228,9 @@ pub struct NetStats {
     pending_accepts: HashMap<(u32, i32), Option<u64>>,
     /// Paths of files opened by calls seen whole (`--slow`), for naming their fds.
     paths: HashMap<(u32, i32), String>,
-    /// (socket, connection, its local and peer ports) learnt since the last look, for the
-    /// kernel to count the connections' calls itself.
-    followed: Vec<(u64, usize, (u16, u16))>,
+    /// Kernel counting rows taken since the last look: (row, socket, connection if followed one
+    /// by one), for the reader to know whose figures a row holds.
+    rows_taken: Vec<(u32, u64, Option<usize>)>,
     /// The syscalls `-e` selected: others (the fd lifecycle calls the kernel adds, connects
     /// seen by the TCP state tracepoint) only serve to follow fds, and show nowhere.
     shown: Selection,
@@ -308,9 +308,8 @@ impl NetStats {
             // Its row is the process's that uses it last (a server's worker, not the acceptor).
             self.connections[id].tgid = rec.tgid;
         }
-        if let Some(id) = id {
-            let tuple = &self.connections[id].tuple;
-            self.followed.push((rec.sk, id, (tuple.sport, tuple.dport)));
+        if let Some(row) = rec.row {
+            self.rows_taken.push((row, rec.sk, id));
         }
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
             if let Some(connection) = id.map(|id| &mut self.connections[id]) {
@@ -511,9 +510,14 @@ impl NetStats {
         self.ops[index].get_or_insert_with(OpStats::new)
     }
 
-    /// (socket, connection, ports) learnt since the last call.
-    pub fn take_followed(&mut self) -> Vec<(u64, usize, (u16, u16))> {
-        std::mem::take(&mut self.followed)
+    /// Whether no more connections will be followed one by one.
+    pub fn follows_no_more(&self) -> bool {
+        self.connections.len() >= MAX_CONNECTIONS
+    }
+
+    /// (row, socket, connection) taken since the last call.
+    pub fn take_rows_taken(&mut self) -> Vec<(u32, u64, Option<usize>)> {
+        std::mem::take(&mut self.rows_taken)
     }
 
     /// A TCP connection's calls the kernel counted: each histogram bucket at its middle (within
@@ -650,7 +654,7 @@ mod tests {
     }
 
     fn socket(fd: i32, sk: u64, t: SockTuple) -> SocketRecord {
-        SocketRecord { tgid: 1, tid: 1, fd, sk, latency_ns: 0, tuple: t }
+        SocketRecord { tgid: 1, tid: 1, fd, sk, latency_ns: 0, tuple: t, row: None }
     }
 
     /// A process that accepted a connection on fd 5 (socket 0xaa, peer port 40000) after

@@ -61,14 +61,8 @@ impl Reader {
     }
 
     /// Once a second: forgets what is kept per process of those that have exited, so that a
-    /// long trace of many short-lived processes stays bounded, and takes the last figures of the
-    /// connections the kernel saw close (their rows are free again).
-    pub fn housekeep(&mut self, counts: Option<&mut KernelCounts>) {
-        if let Some(counts) = counts {
-            for closed in counts.closed_connections() {
-                self.aggregator.net.record_kernel_connection(&closed);
-            }
-        }
+    /// long trace of many short-lived processes stays bounded.
+    pub fn housekeep(&mut self) {
         self.aggregator.net.forget_exited();
         if let Some(tgids) = &mut self.tgids {
             let before = tgids.len();
@@ -82,18 +76,23 @@ impl Reader {
         self.tgids.as_ref().map(|tgids| tgids.len() + self.tgids_forgotten)
     }
 
-    /// Tells the kernel what the events made known, for it to count more itself: the TCP
-    /// connections followed (by socket), and with `--by`, which process is in which group and
-    /// which (group, syscall) pairs it can count.
+    /// Tells the kernel what the events made known, for it to count more itself: with `--by`,
+    /// which process is in which group and which (group, syscall) pairs it can count; and learns
+    /// whose figures the connection rows the kernel took hold, and takes the last figures of the
+    /// connections the kernel saw close (their rows free again for the next ones).
     pub fn tell_kernel(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
         // Taken even when the kernel counts nothing (`--events`), so that they do not pile up.
-        let followed = self.aggregator.net.take_followed();
         let changes = self.aggregator.groups.as_mut().map(Groups::take_changes).unwrap_or_default();
-        let Some(counts) = counts else { return Ok(()) };
-        for (sk, connection, ports) in followed {
-            if let Some(rest) = counts.follow_connection(sk, connection, ports)? {
-                self.aggregator.net.record_kernel_connection(&rest);
-            }
+        let Some(counts) = counts else {
+            self.aggregator.net.take_rows_taken();
+            return Ok(());
+        };
+        self.adopt_connection_rows(counts);
+        for closed in counts.closed_connections()? {
+            self.aggregator.net.record_kernel_connection(&closed);
+        }
+        if self.aggregator.net.follows_no_more() {
+            counts.followed_all_connections()?;
         }
         for change in changes {
             match change {
@@ -112,9 +111,17 @@ impl Reader {
         Ok(())
     }
 
+    /// The connection rows the kernel took, as the records read so far name them.
+    fn adopt_connection_rows(&mut self, counts: &mut KernelCounts) {
+        for (row, sk, connection) in self.aggregator.net.take_rows_taken() {
+            counts.adopt_connection_row(row, sk, connection);
+        }
+    }
+
     /// Takes what the kernel counted since the last look into the tables.
     pub fn record_kernel_counts(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
         if let Some(counts) = counts {
+            self.adopt_connection_rows(counts);
             let delta = counts.read()?;
             for calls in &delta.calls {
                 self.aggregator.record_kernel(calls);

@@ -475,7 +475,7 @@ impl Session<'_> {
         self.reader.tell_kernel(self.probes.kernel_counts())?;
         self.drain_ticks += 1;
         if self.drain_ticks.is_multiple_of(10) {
-            self.reader.housekeep(self.probes.kernel_counts());
+            self.reader.housekeep();
             let seen = self.reader.tgids.iter().flatten().copied();
             self.watchers.housekeep(self.live.iter().copied().chain(seen));
         }
