@@ -82,10 +82,7 @@ fn io_by_fd_kind_counted_in_the_kernel_agrees_with_events() {
 /// by both counts.
 #[test]
 fn blocked_pipe_reads_counted_in_the_kernel_agree_with_events() {
-    // 20 one-byte reads of a pipe, each waiting 15 ms for its writer. The process lives past a
-    // drain of the reader (every 100 ms): with --events, a pipe made after attach is named from
-    // /proc, which a process gone before the reader's first look no longer has (a known gap:
-    // the kernel should tag the event with the fd kind it reads).
+    // 20 one-byte reads of a pipe, each waiting 15 ms for its writer.
     let (kernel, events) = both_ways(&[], &["pipe-sleep", "20", "15"]);
     let (k, e) = (op_row(&kernel.text, "read", "pipe"), op_row(&events.text, "read", "pipe"));
     assert_eq!((k[2], k[3]), ("20", "20"), "{}", kernel.text);

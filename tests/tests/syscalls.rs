@@ -429,3 +429,21 @@ fn kill_9_leaves_no_program_or_map_behind() {
     let summary = tracer_tests::trace_attached(&waiting, &["-e", "trace=getppid"]);
     assert_eq!(summary.calls("getppid"), 10, "{}", summary.text);
 }
+
+/// With every call an event, a pipe made after tracing began by a process that is gone before
+/// the reader looks (a shell pipeline's) is still a pipe, and its reader's /dev/null a file:
+/// the kernel tags each read and write with what its fd is at the call, which /proc can no
+/// longer say.
+#[test]
+fn a_gone_process_pipe_is_a_pipe_with_every_call_an_event() {
+    let (summary, output) = trace(&["--events", "-f", "-e", "trace=read,write", "--", "sh", "-c", "echo hi | cat > /dev/null"]);
+    assert!(output.status.success(), "{output:?}");
+    let text = &summary.text;
+    // echo's "hi\n" into the pipe; cat's two reads of it (the line, then the end) and its
+    // write of the line to /dev/null.
+    for (op, kind, calls, bytes) in [("write", "pipe", "1", "3"), ("read", "pipe", "2", "3"), ("write", "file", "1", "3")] {
+        let row = op_row(text, op, kind);
+        assert_eq!((row[2], row[3]), (calls, bytes), "{op} {kind}:\n{text}");
+    }
+    assert!(!text.lines().any(|l| l.starts_with("read       other") || l.starts_with("write      other")), "{text}");
+}

@@ -70,7 +70,12 @@ impl TryFrom<u32> for EventKind {
 /// With several `--cgroup` targets, a record's `kind` carries the target its task is in,
 /// counted from 1 (0: traced by pid), from this bit up.
 pub const KIND_CGROUP_SHIFT: u32 = 16;
-pub const KIND_MASK: u32 = (1 << KIND_CGROUP_SHIFT) - 1;
+/// A read or write's record (a syscall's, a slow call's) carries, from this bit up to the
+/// cgroup tag, the `FD_KIND_*` of its fd plus one (0: not told): what the fd was at the call,
+/// which the reader cannot learn later from /proc once the process has closed it or exited.
+pub const KIND_FD_SHIFT: u32 = 8;
+/// The [`EventKind`] itself.
+pub const KIND_MASK: u32 = (1 << KIND_FD_SHIFT) - 1;
 
 /// Indexes of the kernel's per-CPU `LOST` counters.
 /// Records that did not fit in the ring buffer.

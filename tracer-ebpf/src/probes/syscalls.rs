@@ -9,7 +9,7 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    events::{Event, EventKind},
+    events::{Event, EventKind, KIND_FD_SHIFT},
     fd_kinds::FD_KIND_SOCKET,
     connections::CONN_NO_ROW,
     net::SockTuple,
@@ -198,8 +198,15 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
             announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, false);
         }
     }
+    // A read or write says what its fd is now: the reader could only ask /proc later, when
+    // the fd may be closed (a short-lived process's pipe) or another file.
+    let fd_tag = match sk {
+        _ if flags & SYSCALL_SOCKET_FD_ARG0 == 0 => 0,
+        0 => fd_kind(slot, tgid, arg0 as i32, flags & SYSCALL_SENDS != 0).map_or(0, |kind| kind + 1),
+        _ => FD_KIND_SOCKET + 1,
+    };
     let event = Event {
-        kind: EventKind::Syscall as u32 | cgroup_tag(),
+        kind: EventKind::Syscall as u32 | cgroup_tag() | (fd_tag << KIND_FD_SHIFT),
         nr,
         tgid,
         tid,

@@ -1,7 +1,7 @@
 //! Decoding of ring-buffer records: the one place that knows their layout.
 use tracer_common::{
     connections::CONN_NO_ROW,
-    events::{Event, EventKind, KIND_CGROUP_SHIFT, KIND_MASK},
+    events::{Event, EventKind, KIND_CGROUP_SHIFT, KIND_FD_SHIFT, KIND_MASK},
     net::{SockEvent, SockTuple},
     process::ProcessEvent,
     slow::{SlowEvent, SlowStackEvent, SLOW_COPY_NONE, SLOW_COPY_PATH},
@@ -50,7 +50,7 @@ pub struct SchedRecord {
     pub comm: [u8; 16],
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallRecord {
     pub nr: u32,
     pub tgid: u32,
@@ -68,6 +68,8 @@ pub struct SyscallRecord {
     pub blocked_ns: u64,
     /// Of the duration: runnable, waiting for a CPU.
     pub runq_ns: u64,
+    /// A read or write: what its fd was at the call (`FD_KIND_*`), when the kernel said.
+    pub fd_kind: Option<u32>,
 }
 
 impl SyscallRecord {
@@ -134,6 +136,7 @@ fn decode_slow(slow: &SlowEvent) -> SlowRecord {
         arg0: slow.call.arg0,
         blocked_ns: slow.call.blocked_ns,
         runq_ns: slow.call.runq_ns,
+        fd_kind: fd_kind_tag(slow.call.kind),
     };
     let user = match (slow.user_kind, slow.user_len) {
         (SLOW_COPY_NONE, _) => UserCopy::None,
@@ -257,7 +260,14 @@ fn syscall_record(kind: EventKind, event: &Event) -> Record {
         arg0: event.arg0,
         blocked_ns: event.blocked_ns,
         runq_ns: event.runq_ns,
+        fd_kind: fd_kind_tag(event.kind),
     })
+}
+
+/// The fd kind a record's `kind` word carries (see `KIND_FD_SHIFT`).
+fn fd_kind_tag(kind: u32) -> Option<u32> {
+    let tag = (kind >> KIND_FD_SHIFT) & ((1 << (KIND_CGROUP_SHIFT - KIND_FD_SHIFT)) - 1);
+    tag.checked_sub(1)
 }
 
 #[cfg(test)]
@@ -272,7 +282,11 @@ mod tests {
     fn decodes_each_kind() {
         let ev = Event { kind: EventKind::Syscall as u32, nr: 0, tgid: 10, tid: 11, start_ns: 5, duration_ns: 7, ret: -2, arg0: 3, blocked_ns: 4, runq_ns: 1 };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };
-        assert_eq!((rec.duration_ns, rec.errno(), rec.arg0, rec.blocked_ns, rec.runq_ns), (Some(7), Some(2), 3, 4, 1));
+        assert_eq!((rec.duration_ns, rec.errno(), rec.arg0, rec.blocked_ns, rec.runq_ns, rec.fd_kind), (Some(7), Some(2), 3, 4, 1, None));
+        // A read's fd kind (a pipe, plus one) between the kind and a cgroup tag.
+        let tagged = Event { kind: EventKind::Syscall as u32 | (2 << KIND_FD_SHIFT) | (3 << KIND_CGROUP_SHIFT), ..ev };
+        let Record::Syscall(rec) = decode(&bytes(&tagged)).unwrap() else { panic!() };
+        assert_eq!((rec.fd_kind, cgroup_tag(&bytes(&tagged))), (Some(tracer_common::fd_kinds::FD_KIND_PIPE), 3));
 
         let ev = Event { kind: EventKind::SyscallNoReturn as u32, ret: -2, ..ev };
         let Record::Syscall(rec) = decode(&bytes(&ev)).unwrap() else { panic!() };

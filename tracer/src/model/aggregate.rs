@@ -128,7 +128,7 @@ mod tests {
     use crate::model::table::MAX_THREADS;
 
     fn call(nr: u32, duration_ns: Option<u64>, ret: i64) -> SyscallRecord {
-        SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, returned: duration_ns.is_some(), ret, arg0: 0, blocked_ns: 0, runq_ns: 0 }
+        SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns, returned: duration_ns.is_some(), ret, arg0: 0, blocked_ns: 0, runq_ns: 0, fd_kind: None }
     }
 
     /// The kernel's buckets, read as the reader reads them: counts and totals exact, the

@@ -416,7 +416,7 @@ mod tests {
     use super::*;
 
     fn call(tgid: u32, nr: u32) -> SyscallRecord {
-        SyscallRecord { nr, tgid, tid: tgid, start_ns: 0, duration_ns: Some(100), returned: true, ret: 0, arg0: 0, blocked_ns: 0, runq_ns: 0 }
+        SyscallRecord { nr, tgid, tid: tgid, start_ns: 0, duration_ns: Some(100), returned: true, ret: 0, arg0: 0, blocked_ns: 0, runq_ns: 0, fd_kind: None }
     }
 
     fn targets() -> Vec<CgroupName> {

@@ -467,9 +467,17 @@ impl NetStats {
             self.paths.retain(|key, _| !freed(key));
         }
         let Some(direction) = class.direction else { return };
-        // An fd first seen in a call already in progress at attach: the kernel could not name
-        // its socket, so /proc's word is taken for it.
-        let (connection, kind) = self.fd_info(rec.tgid, fd, duration.is_none());
+        // What the kernel saw the fd was, but for sockets, which it names with their
+        // connection; else what is known of the fd, or /proc's word (for an fd first seen in a
+        // call already in progress at attach, even a socket: the kernel could not name it).
+        let (connection, kind) = match rec.fd_kind.map(kind_of_kernel).filter(|&kind| kind != FdKind::Socket) {
+            Some(kind) => {
+                let since_ns = self.fds.get(&(rec.tgid, fd)).map_or(0, |entry| entry.since_ns);
+                self.fds.insert((rec.tgid, fd), FdEntry { kind, connection: None, since_ns });
+                (None, kind)
+            }
+            None => self.fd_info(rec.tgid, fd, duration.is_none()),
+        };
         let bytes = rec.ret.max(0) as u64;
         let op = self.op_mut(rec.nr, kind);
         op.record_call(duration);
@@ -646,6 +654,7 @@ mod tests {
             arg0: fd,
             blocked_ns: 0,
             runq_ns: 0,
+            fd_kind: None,
         }
     }
 

@@ -112,7 +112,7 @@ mod tests {
         use crate::model::groups::{GroupBy, Groups};
         let mut groups = Groups::new(GroupBy::Comm, Vec::new(), 10, None);
         let me = std::process::id();
-        let rec = SyscallRecord { nr: 0, tgid: me, tid: me, start_ns: 0, duration_ns: Some(2_000), returned: true, ret: -2, arg0: 0, blocked_ns: 0, runq_ns: 500 };
+        let rec = SyscallRecord { nr: 0, tgid: me, tid: me, start_ns: 0, duration_ns: Some(2_000), returned: true, ret: -2, arg0: 0, blocked_ns: 0, runq_ns: 500, fd_kind: None };
         groups.record(&rec);
         let totals = StatsTable::default();
         let net = NetStats::default();

@@ -402,10 +402,10 @@ mod tests {
         let read = syscalls::number("read").unwrap();
         let close = syscalls::number("close").unwrap();
         for _ in 0..3 {
-            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), returned: true, ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250 });
+            agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(1000), returned: true, ret: 1, arg0: 0, blocked_ns: 500, runq_ns: 250, fd_kind: None });
         }
-        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), returned: true, ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0 });
-        agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: None, returned: true, ret: 1, arg0: 0, blocked_ns: 0, runq_ns: 0 });
+        agg.record(&SyscallRecord { nr: close, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(10), returned: true, ret: -9, arg0: 0, blocked_ns: 0, runq_ns: 0, fd_kind: None });
+        agg.record(&SyscallRecord { nr: read, tgid: 1, tid: 1, start_ns: 0, duration_ns: None, returned: true, ret: 1, arg0: 0, blocked_ns: 0, runq_ns: 0, fd_kind: None });
         let facts = RunFacts { lost: 0, duration: Duration::from_secs(1), processes: 1, sched_split: true };
         let text = render(&agg, &facts, SortKey::Time, None) + &render_footer(&agg, &facts);
         let lines: Vec<&str> = text.lines().collect();

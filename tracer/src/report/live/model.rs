@@ -430,7 +430,7 @@ mod tests {
 
     fn read(fd: u64, ns: u64) -> crate::kernel::event::SyscallRecord {
         let nr = syscalls::number("read").unwrap();
-        crate::kernel::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), returned: true, ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0 }
+        crate::kernel::event::SyscallRecord { nr, tgid: 1, tid: 1, start_ns: 0, duration_ns: Some(ns), returned: true, ret: 1, arg0: fd, blocked_ns: 0, runq_ns: 0, fd_kind: None }
     }
 
     #[test]

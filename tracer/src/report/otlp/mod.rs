@@ -273,7 +273,7 @@ mod tests {
         let mut total = StatsTable::default();
         for ns in [2_000, 3_000] {
             let (duration_ns, returned, ret) = (Some(ns), true, -2);
-            let rec = SyscallRecord { nr: 0, tgid: me, tid: me, start_ns: 0, duration_ns, returned, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
+            let rec = SyscallRecord { nr: 0, tgid: me, tid: me, start_ns: 0, duration_ns, returned, ret, arg0: 0, blocked_ns: 0, runq_ns: 0, fd_kind: None };
             groups.record(&rec);
             total.record(&rec);
         }
