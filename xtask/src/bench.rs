@@ -14,6 +14,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::workspace_root;
 
+mod servers;
+
 const DD_COUNT: u64 = 2_000_000;
 const BPFTRACE_PROGRAM: &str = r#"tracepoint:raw_syscalls:sys_enter /comm == "dd"/ { @start[tid] = nsecs; }
 tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs - @start[tid]) / 1000); delete(@start[tid]); }"#;
@@ -143,6 +145,12 @@ impl Helper {
     /// Ctrl-C, as [`interrupt`].
     fn stop(self) -> Result<()> {
         interrupt(self.child)
+    }
+
+    /// Ctrl-C, then every line it printed after `ready` (a tracer's summary).
+    fn stop_and_read(self) -> Result<Vec<String>> {
+        interrupt(self.child)?;
+        Ok(self.lines.iter().collect())
     }
 
     /// For the `floor` helper, which detaches when its stdin closes (a Ctrl-C would end it
@@ -340,6 +348,10 @@ pub fn run() -> Result<()> {
         print!("{}", scale(rounds)?);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("servers") {
+        print!("{}", servers::servers(rounds.min(5))?);
+        return Ok(());
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("soak") {
         print!("{}", agent_soak()?);
         return Ok(());
@@ -456,6 +468,7 @@ pub fn run() -> Result<()> {
         raw_net.push(format!("  {{\"case\": \"{label}\", \"untraced\": {plain:?}, \"traced\": {traced:?}, \"events\": {sent:?}}}"));
     }
 
+    table.push_str(&servers::servers(rounds.min(5))?);
     table.push_str(&plain_storm(rounds)?);
     table.push_str(&slow_storm(rounds)?);
     table.push_str(&scale(rounds)?);

@@ -36,6 +36,10 @@ const APT_PACKAGES: &[&str] = &[
     "lintian",
     "zsh",
     "fish",
+    // The benchmark's real servers and their load tools.
+    "nginx-light",
+    "redis-server",
+    "apache2-utils",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";

@@ -1,0 +1,262 @@
+//! Real servers from Debian, loaded on loopback by their own benchmark tools, untraced and
+//! traced side by side (issue "real servers at the cost of the clock"): nginx under `ab`
+//! without keepalive (a short connection a request) and redis under `redis-benchmark` (long
+//! connections). Interleaved rounds, medians; the throughput ratio to untraced, the events the
+//! tracer received per request and its reader's CPU per request.
+use std::{
+    fmt::Write as _,
+    fs,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+use super::{bin, median, number_after, own_usage, spawn_until};
+
+const NGINX_PORT: u16 = 18080;
+const REDIS_PORT: u16 = 16379;
+const NGINX_REQUESTS: u64 = 20_000;
+const REDIS_REQUESTS: u64 = 200_000;
+/// The nginx test page: 5.5 KB, as in the issue's measurements.
+const PAGE_BYTES: usize = 5632;
+/// bpftrace's bare per-syscall histogram, for the servers' pids (`PIDS` replaced).
+const BPFTRACE_SERVERS: &str = r#"tracepoint:raw_syscalls:sys_enter /PIDS/ { @start[tid] = nsecs; }
+tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs - @start[tid]) / 1000); delete(@start[tid]); }"#;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum How {
+    Untraced,
+    Tracer,
+    Events,
+    SyscallsOnly,
+    Bpftrace,
+}
+
+impl How {
+    const ALL: [How; 5] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Bpftrace];
+
+    fn describe(self) -> &'static str {
+        match self {
+            How::Untraced => "untraced",
+            How::Tracer => "`tracer -p PIDS` (every feature)",
+            How::Events => "`tracer --events -p PIDS`",
+            How::SyscallsOnly => "`tracer --no-net --no-sched -p PIDS`",
+            How::Bpftrace => "bpftrace, raw_syscalls, per-syscall `hist()`, pid filter",
+        }
+    }
+
+    fn tracer_options(self) -> Option<&'static [&'static str]> {
+        match self {
+            How::Tracer => Some(&[]),
+            How::Events => Some(&["--events"]),
+            How::SyscallsOnly => Some(&["--no-net", "--no-sched"]),
+            How::Untraced | How::Bpftrace => None,
+        }
+    }
+}
+
+/// One round's figures: requests per second, and a tracer's events and reader CPU seconds.
+#[derive(Default)]
+struct Round {
+    rate: Vec<f64>,
+    events: Vec<f64>,
+    reader_cpu: Vec<f64>,
+}
+
+/// A server started for the benchmark, stopped (and waited for) when dropped.
+struct Server {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Server {
+    /// The server's processes: its own pid and its children's (nginx's workers).
+    fn pids(&self) -> Vec<u32> {
+        let pid = self.child.id();
+        let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        std::iter::once(pid).chain(children.split_whitespace().filter_map(|p| p.parse().ok())).collect()
+    }
+}
+
+fn scratch(name: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("tracer-bench-{name}-{}", std::process::id()));
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Waits until something accepts on 127.0.0.1:`port`.
+fn wait_for_port(port: u16) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("nothing listens on 127.0.0.1:{port}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// nginx in the foreground with 2 workers, serving the test page on loopback.
+fn start_nginx() -> Result<Server> {
+    let dir = scratch("nginx")?;
+    fs::write(dir.join("page.html"), "x".repeat(PAGE_BYTES))?;
+    let d = dir.display();
+    let conf = format!(
+        "worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\ndaemon off;\n\
+         events {{ worker_connections 1024; }}\n\
+         http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; \
+         uwsgi_temp_path {d}; scgi_temp_path {d};\n server {{ listen 127.0.0.1:{NGINX_PORT}; root {d}; }} }}\n"
+    );
+    fs::write(dir.join("nginx.conf"), conf)?;
+    let child = Command::new("nginx")
+        .args(["-e", &format!("{d}/error.log"), "-c"])
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .spawn()
+        .context("start nginx (cargo xtask setup installs nginx-light)")?;
+    let server = Server { child, dir };
+    wait_for_port(NGINX_PORT)?;
+    // The master forks its workers before they accept; wait for both.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.pids().len() < 3 {
+        if Instant::now() > deadline {
+            bail!("nginx started no workers");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(server)
+}
+
+fn start_redis() -> Result<Server> {
+    let dir = scratch("redis")?;
+    let child = Command::new("redis-server")
+        .args(["--port", &REDIS_PORT.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("start redis-server (cargo xtask setup installs redis-server)")?;
+    let server = Server { child, dir };
+    wait_for_port(REDIS_PORT)?;
+    Ok(server)
+}
+
+/// `ab` without keepalive: requests per second.
+fn nginx_load() -> Result<f64> {
+    let url = format!("http://127.0.0.1:{NGINX_PORT}/page.html");
+    let out = Command::new("ab").args(["-q", "-n", &NGINX_REQUESTS.to_string(), "-c", "10", &url]).output().context("run ab")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.lines().any(|l| l.starts_with("Failed requests:") && number_after(l, "Failed requests:") != Some(0.0)) {
+        bail!("ab saw failed requests:\n{text}");
+    }
+    text.lines().find_map(|l| number_after(l, "Requests per second:")).with_context(|| format!("no rate from ab:\n{text}"))
+}
+
+/// `redis-benchmark -t get,set`: requests per second over both tests (their harmonic mean:
+/// each test makes as many requests).
+fn redis_load() -> Result<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &REDIS_PORT.to_string(), "-q", "-n", &REDIS_REQUESTS.to_string(), "-c", "20", "-t", "get,set"])
+        .output()
+        .context("run redis-benchmark")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Progress lines end in \r; the result lines read "SET: 95693.78 requests per second, ...".
+    let rates: Vec<f64> = text
+        .split(['\n', '\r'])
+        .filter(|l| l.contains("requests per second") && !l.contains("rps="))
+        .filter_map(|l| l.split_once(": ").and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok()))
+        .collect();
+    if rates.len() != 2 {
+        bail!("expected a SET and a GET rate from redis-benchmark:\n{text}");
+    }
+    Ok(2.0 / rates.iter().map(|r| 1.0 / r).sum::<f64>())
+}
+
+/// One round of `how` on a running server: its rate under `load`, and a tracer's events and
+/// reader CPU.
+fn round(how: How, pids: &[u32], load: fn() -> Result<f64>) -> Result<(f64, Option<(f64, f64)>)> {
+    let list = pids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    if let Some(options) = how.tracer_options() {
+        let mut cmd = Command::new(bin("tracer"));
+        cmd.args(options).args(["--own-usage", "-p", &list]);
+        let tracer = spawn_until(cmd, true, "attached")?;
+        // One "attached" line a process, printed together.
+        thread::sleep(Duration::from_millis(200));
+        let rate = load();
+        let lines = tracer.stop_and_read()?;
+        let text = lines.join("\n");
+        let events = text.lines().find_map(|l| number_after(l, "events: ")).with_context(|| format!("no events line:\n{text}"))?;
+        let cpu = own_usage(&text).map_or(f64::NAN, |usage| usage.cpu);
+        return Ok((rate?, Some((events, cpu))));
+    }
+    if how == How::Bpftrace {
+        let filter = pids.iter().map(|pid| format!("pid == {pid}")).collect::<Vec<_>>().join(" || ");
+        let mut cmd = Command::new("bpftrace");
+        cmd.args(["-e", &BPFTRACE_SERVERS.replace("PIDS", &filter)]);
+        let bpftrace = spawn_until(cmd, false, "Attaching")?;
+        let rate = load();
+        bpftrace.stop()?;
+        return Ok((rate?, None));
+    }
+    Ok((load()?, None))
+}
+
+/// The servers' table, `rounds` interleaved rounds of every way each runs.
+pub fn servers(rounds: usize) -> Result<String> {
+    let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
+    let hows: Vec<How> = How::ALL.into_iter().filter(|&how| how != How::Bpftrace || have_bpftrace).collect();
+    let mut table = String::new();
+    let _ = writeln!(table, "\nReal servers from Debian on loopback, traced by pid while their own load tool runs, median of {rounds} interleaved rounds. Events and reader CPU are per request; the last column is the cost (1 - ratio) as a share of bpftrace's.\n");
+    type Start = fn() -> Result<Server>;
+    let servers: [(&str, Start, fn() -> Result<f64>, u64); 2] = [
+        ("nginx, 2 workers, 5.5 KB page, `ab -n 20000 -c 10` (no keepalive)", start_nginx, nginx_load, NGINX_REQUESTS),
+        ("redis-server, `redis-benchmark -n 200000 -c 20 -t get,set`", start_redis, redis_load, 2 * REDIS_REQUESTS),
+    ];
+    for (label, start, load, requests) in servers {
+        let server = start()?;
+        let pids = server.pids();
+        // A first load warms the server's caches and the page cache alike for every case.
+        load()?;
+        let mut results: Vec<(How, Round)> = hows.iter().map(|&how| (how, Round::default())).collect();
+        for n in 1..=rounds {
+            for (how, round_figures) in results.iter_mut() {
+                let (rate, traced) = round(*how, &pids, load)?;
+                eprintln!("bench: round {n}/{rounds} {label}: {how:?} {rate:.0} req/s");
+                round_figures.rate.push(rate);
+                if let Some((events, cpu)) = traced {
+                    round_figures.events.push(events / requests as f64);
+                    round_figures.reader_cpu.push(cpu * 1e6 / requests as f64);
+                }
+            }
+        }
+        drop(server);
+        let untraced = median(&results[0].1.rate);
+        let bpftrace_cost = results.iter().find(|(how, _)| *how == How::Bpftrace).map(|(_, r)| 1.0 - median(&r.rate) / untraced);
+        let _ = writeln!(table, "{label}:\n");
+        let _ = writeln!(table, "| how it ran | req/s | ratio | events per request | reader CPU, µs per request | cost against bpftrace's |");
+        let _ = writeln!(table, "|---|---|---|---|---|---|");
+        for (how, figures) in &results {
+            let rate = median(&figures.rate);
+            let ratio = rate / untraced;
+            let per_request = |v: &[f64], digits: usize| if v.is_empty() { String::new() } else { format!("{:.*}", digits, median(v)) };
+            let against = match bpftrace_cost {
+                Some(cost) if *how != How::Untraced && cost > 0.0 => format!("{:.2}", (1.0 - ratio) / cost),
+                _ => String::new(),
+            };
+            let _ = writeln!(table, "| {} | {rate:.0} | {ratio:.3} | {} | {} | {against} |", how.describe(), per_request(&figures.events, 2), per_request(&figures.reader_cpu, 1));
+        }
+        let _ = writeln!(table);
+    }
+    Ok(table)
+}
