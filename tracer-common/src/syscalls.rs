@@ -30,7 +30,8 @@ pub const SYSCALL_FREES_FDS: u32 = 2;
 /// with 0, is the end of the parent's call, not a call of its own.
 pub const SYSCALL_CREATES_TASK: u32 = 4;
 /// Its calls must reach the reader one by one even when calls are counted in the kernel: it
-/// creates, frees or does I/O on fds (the I/O view classifies them), execs, or creates tasks.
+/// does I/O on fds (counted here by fd kind where possible), accepts, execs, or creates tasks
+/// (and with `--slow`, makes or frees fds).
 pub const SYSCALL_NEEDS_EVENT: u32 = 8;
 /// A read/write-family syscall that sends (writes) from its fd: its kind is remembered apart
 /// from the receiving calls'.

@@ -152,6 +152,8 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     if kernel_counts() && ret >= 0 && slow_threshold().is_none_or(|threshold| ns < threshold) {
         if let Some(row) = count_row(tgid, nr) {
             if flags & SYSCALL_NEEDS_EVENT == 0 {
+                // A close counted here still makes the fd/socket pairs told before stale.
+                note_freed_fds(flags, ret);
                 count_call(row, ns, blocked_ns, runq_ns);
                 return;
             }

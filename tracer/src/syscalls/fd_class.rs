@@ -66,10 +66,12 @@ pub(crate) struct SyscallClass {
 }
 
 impl SyscallClass {
-    /// Its calls are looked at one by one (fds made, freed or used for I/O; exec; new tasks),
-    /// so the kernel cannot just count them.
-    pub(crate) fn needs_event(&self) -> bool {
-        self.direction.is_some() || self.returns_fd || self.accept || self.frees_fds || self.exec || self.creates_task
+    /// Its calls are looked at one by one (I/O, which the kernel counts itself where it can;
+    /// accepts; exec; new tasks), so the kernel cannot just count them. With `fd_events`, the
+    /// calls that make or free fds too (see [`kernel_syscall_flags`]).
+    pub(crate) fn needs_event(&self, fd_events: bool) -> bool {
+        let makes_or_frees_fds = self.returns_fd || self.frees_fds;
+        self.direction.is_some() || self.accept || self.exec || self.creates_task || (fd_events && makes_or_frees_fds)
     }
 }
 
@@ -106,7 +108,13 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
 /// The kernel's `SYSCALL_*` flags, from the same classes the reader uses: the read/write
 /// family names its socket in its first argument; close and kin free fds; whatever the I/O
 /// view, exec or task creation needs to see is sent one call at a time.
-pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
+///
+/// The calls that make or free fds (open, socket, pipe, dup, close...) need no event of their
+/// own: a read or write's event says what its fd is, the kernel names a socket again after any
+/// fd is freed, and I/O it counts itself it counts by the fd's kind. With `fd_events` (`--slow`,
+/// whose lines name a file by the path a slow open gave its fd, which a later close must
+/// forget) they are events still.
+pub fn kernel_syscall_flags(fd_events: bool) -> Vec<(u32, u32)> {
     classes()
         .iter()
         .enumerate()
@@ -128,7 +136,7 @@ pub fn kernel_syscall_flags() -> Vec<(u32, u32)> {
             if class.accept {
                 flags |= tracer_common::syscalls::SYSCALL_ACCEPTS;
             }
-            if class.needs_event() {
+            if class.needs_event(fd_events) {
                 flags |= tracer_common::syscalls::SYSCALL_NEEDS_EVENT;
             }
             (nr as u32, flags)
