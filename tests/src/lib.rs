@@ -220,7 +220,8 @@ pub fn parse_summary(text: &str) -> Summary {
                 let row = Row { calls: calls.parse().unwrap(), errors, total_ns: parse_duration_ns(fields[1]), percentiles_ns };
                 summary.rows.insert(fields.last().unwrap().to_string(), row);
             }
-            3 if fields.len() == 3 => {
+            // A slow call's line or frame printed late can fall in this section: only rows count.
+            3 if fields.len() == 3 && fields[2].parse::<u64>().is_ok() => {
                 summary.errnos.insert((fields[0].to_string(), fields[1].to_string()), fields[2].parse().unwrap());
             }
             5 if fields.len() >= 7 && fields[0] != "tid" && !line.starts_with("...") => {

@@ -293,7 +293,8 @@ fn connections_counted_in_the_kernel_agree_with_events() {
 
 /// Connections that live a few milliseconds, fewer than the kernel has rows for: every read
 /// and write is counted in the kernel, in its connection's row, from the connection's first
-/// call (not once the reader has seen it), and each connection's figures are exact.
+/// call (not once the reader has seen it), so are the accepts and closes, and each
+/// connection's figures are exact.
 #[test]
 fn short_connections_are_counted_in_the_kernel_from_their_first_call() {
     const CONNS: u64 = 200;
@@ -304,6 +305,9 @@ fn short_connections_are_counted_in_the_kernel_from_their_first_call() {
     let io_calls = summary.calls("sendto") + summary.calls("recvfrom");
     assert_eq!(io_calls, CONNS * 14, "{text}");
     assert!(summary.kernel_calls >= io_calls, "{} calls counted in the kernel, {io_calls} reads and writes\n{text}", summary.kernel_calls);
+    // The accepts, sockets and closes too: what reaches the reader is about one record a
+    // connection (its connect's), not one a call.
+    assert!(summary.received < 2 * CONNS, "{} records for {CONNS} connections\n{text}", summary.received);
     assert!(text.contains(&format!("TCP connections, most time in syscalls first ({} in all)", 2 * CONNS)), "{text}");
     // The busiest first: a connection short of calls or given another's would show here.
     for c in connections(text) {
@@ -313,23 +317,34 @@ fn short_connections_are_counted_in_the_kernel_from_their_first_call() {
 
 /// Short connections, one after the other, many closed before the reader could follow them
 /// and their socket addresses reused by the next: each connection keeps its own figures (none
-/// gets a later one's calls), counted in the kernel or not.
+/// gets a later one's calls), and those not followed one by one are counted once each, counted
+/// in the kernel or with every call an event (whose sockets are named again after every close).
 #[test]
 fn short_connections_keep_their_own_figures() {
     const CONNS: u64 = 1500;
     let cmd = workload_bin();
-    let (summary, output) = trace(&["--", cmd.to_str().unwrap(), "tcp-echo", &CONNS.to_string(), "3", "100"]);
+    let conns = CONNS.to_string();
+    for events in [&[][..], &["--events"]] {
+        let mut args = events.to_vec();
+        args.extend(["--", cmd.to_str().unwrap(), "tcp-echo", &conns, "3", "100"]);
+        short_connections_figures(CONNS, &trace(&args));
+    }
+}
+
+/// `conns` short connections' figures, each side of each: the counts of those followed one by
+/// one and not, and each one's bytes.
+fn short_connections_figures(conns: u64, (summary, output): &(tracer_tests::Summary, std::process::Output)) {
     assert!(output.status.success(), "{output:?}");
     let text = &summary.text;
-    let followed = (tracer::model::net::MAX_CONNECTIONS as u64).min(2 * CONNS);
+    let followed = (tracer::model::net::MAX_CONNECTIONS as u64).min(2 * conns);
     assert!(text.contains(&format!("TCP connections, most time in syscalls first ({followed} in all)")), "{text}");
     // Those followed and those not add up to the connections there were: each side of each.
-    assert!(text.contains(&format!("(and {} more not followed one by one", 2 * CONNS - followed)), "{text}");
+    assert!(text.contains(&format!("(and {} more not followed one by one", 2 * conns - followed)), "{text}");
     // The busiest first: a connection given another's calls would lead the table.
     for c in connections(text) {
         assert_eq!((c.sent, c.received), (300, 300), "{c:?}\n{text}");
     }
     for op in ["sendto", "recvfrom"] {
-        assert_eq!(op_row(text, op, "socket")[3], (2 * CONNS * 300).to_string(), "{text}");
+        assert_eq!(op_row(text, op, "socket")[3], (2 * conns * 300).to_string(), "{text}");
     }
 }

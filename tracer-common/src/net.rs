@@ -37,7 +37,7 @@ pub struct SockTuple {
     pub daddr: [u8; 16],
 }
 
-/// A ring-buffer record about a socket: 80 bytes, told apart from `Event` by `kind`.
+/// A ring-buffer record about a socket: 88 bytes, told apart from `Event` by `kind`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SockEvent {
@@ -57,7 +57,10 @@ pub struct SockEvent {
     /// Socket: the row of `CONN_HIST` the call took for its TCP connection (see
     /// `connections::CONN_ROW`), else `CONN_NO_ROW`.
     pub row: u32,
-    pub _pad: u32,
+    /// Socket: the accept (its syscall number; 0 for none) that made this fd, counted in the
+    /// kernel, and how long it waited: the accept's figures come with its socket.
+    pub accept_nr: u32,
+    pub accept_ns: u64,
 }
 
 /// A connect in progress, keyed by socket address.

@@ -355,7 +355,7 @@ pub fn emit_event(event: Event) -> bool {
 /// Sends a socket record (see [`write_event`]), its addresses copied from `tuple` (a map
 /// value: 8-aligned), zero without; false, and counted lost, when the ring buffer is full.
 #[inline(always)]
-pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>, row: u32) -> bool {
+pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, latency_ns: u64, tuple: Option<*const SockTuple>, row: u32, accept: (u32, u64)) -> bool {
     emit_with(|entry: *mut SockEvent| unsafe {
         core::ptr::write_volatile(&raw mut (*entry).kind, kind as u32);
         core::ptr::write_volatile(&raw mut (*entry).fd, fd);
@@ -364,7 +364,8 @@ pub fn emit_sock_event(kind: EventKind, fd: i32, tgid: u32, tid: u32, sk: u64, l
         core::ptr::write_volatile(&raw mut (*entry).sk, sk);
         core::ptr::write_volatile(&raw mut (*entry).latency_ns, latency_ns);
         core::ptr::write_volatile(&raw mut (*entry).row, row);
-        core::ptr::write_volatile(&raw mut (*entry)._pad, 0);
+        core::ptr::write_volatile(&raw mut (*entry).accept_nr, accept.0);
+        core::ptr::write_volatile(&raw mut (*entry).accept_ns, accept.1);
         match tuple {
             Some(tuple) => copy_tuple(&raw mut (*entry).tuple, tuple),
             None => zero_tuple(&raw mut (*entry).tuple),

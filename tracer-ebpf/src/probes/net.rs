@@ -131,7 +131,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
                 let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
-                emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple, CONN_NO_ROW);
+                emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple, CONN_NO_ROW, (0, 0));
             }
         }
         TCP_CLOSE => {

@@ -157,6 +157,17 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                 count_call(row, ns, blocked_ns, runq_ns);
                 return;
             }
+            // An accept: its wait goes with the accepted socket's record, which names the
+            // socket to the reader anyway (and takes its connection's row). A load-time
+            // constant first: without sockets traced, accepts are events.
+            if connections_traced() && flags & SYSCALL_ACCEPTS != 0 {
+                if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
+                    if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
+                        count_call(row, ns, blocked_ns, runq_ns);
+                        return;
+                    }
+                }
+            }
             // A read or write that the socket tracepoints did not see: by its fd's kind. A socket
             // (sendfile to one, say) is sent as an event when connections are counted here,
             // since the reader may know its connection by the fd. (`if let`s, not closures: LLVM
@@ -175,7 +186,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
             // with no row (established before tracing began, or none free) is sent as events
             // while the reader may follow it.
             if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
-                if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on()) {
+                if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
                     if (!used.tcp || used.row.is_some() || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
                         if let Some(connection) = used.row {
                             count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
@@ -190,14 +201,14 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     let arg0 = read_arg0(regs);
     note_freed_fds(flags, ret);
     if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
-        announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns, false);
+        announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns, false, (0, 0));
     }
     // An accepted connection: which socket its fd is, whoever uses it next (a load-time
     // constant: only with the socket tracepoints' feature on).
     if connections_traced() && flags & SYSCALL_ACCEPTS != 0 && ret >= 0 {
         let accepted = file_sock(ret as i32).unwrap_or(0);
         if accepted != 0 {
-            announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, false);
+            announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, false, (0, 0));
         }
     }
     // A read or write says what its fd is now: the reader could only ask /proc later, when
@@ -283,10 +294,12 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
 /// The syscall used socket `sk` through `fd`, its first argument: tells the reader which (fd,
 /// socket) pair, when it changed for this thread or any traced thread freed an fd since (the fd
 /// may now be a new socket at a reused address), or when the call took its TCP connection's
-/// counting row (`with_row`: the call is counted here), before the call's own event or count.
-/// `None` when the record could not be sent (the ring buffer full: it is sent again next time).
+/// counting row (`with_row`: the call is counted here), or when `accept` (its syscall number
+/// and wait; 0 for none) is an accept counted here that made the fd, before the call's own
+/// event or count. `None` when the record could not be sent (the ring buffer full: it is sent
+/// again next time).
 #[inline(always)]
-fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64, with_row: bool) -> Option<SocketUse> {
+fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64, with_row: bool, accept: (u32, u64)) -> Option<SocketUse> {
     let generation = fd_generation();
     let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
     let told = sk == last_sk && fd == last_fd && generation == last_generation;
@@ -295,13 +308,13 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     let connection = if with_row && tcp { connection_row(sk) } else { None };
     let row = connection.map(|(row, _)| row);
     let taken = connection.is_some_and(|(_, taken)| taken);
-    if told && !taken {
+    if told && !taken && accept.0 == 0 {
         return Some(SocketUse { tcp, row });
     }
     // Written in place, its addresses copied from the map: on the stack, the record and a copy
     // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
     let tuple = if told { unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple) } else { tuple };
-    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple, if taken { row.unwrap_or(CONN_NO_ROW) } else { CONN_NO_ROW });
+    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple, if taken { row.unwrap_or(CONN_NO_ROW) } else { CONN_NO_ROW }, accept);
     if !written {
         if let Some(row) = row.filter(|_| taken) {
             give_back_row(sk, row);

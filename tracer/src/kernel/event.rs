@@ -36,6 +36,9 @@ pub struct SocketRecord {
     pub tuple: SockTuple,
     /// Socket: the kernel's counting row the call took for its TCP connection.
     pub row: Option<u32>,
+    /// Socket: the accept that made the fd, counted in the kernel (its syscall number), and
+    /// how long it waited.
+    pub accept: Option<(u32, u64)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,7 +200,8 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         EventKind::Socket | EventKind::Connect => {
             let sock: SockEvent = read_exact(bytes)?;
             let row = (sock.row != CONN_NO_ROW).then_some(sock.row);
-            let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple, row };
+            let accept = (sock.accept_nr != 0).then_some((sock.accept_nr, sock.accept_ns));
+            let record = SocketRecord { tgid: sock.tgid, tid: sock.tid, fd: sock.fd, sk: sock.sk, latency_ns: sock.latency_ns, tuple: sock.tuple, row, accept };
             Ok(if kind == EventKind::Socket { Record::Socket(record) } else { Record::Connect(record) })
         }
         EventKind::ProcessExit => {
@@ -310,13 +314,15 @@ mod tests {
     #[test]
     fn decodes_socket_records() {
         let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
-        let sock = SockEvent { kind: EventKind::Connect as u32, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple, row: CONN_NO_ROW, _pad: 0 };
+        let sock = SockEvent { kind: EventKind::Connect as u32, fd: -1, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple, row: CONN_NO_ROW, accept_nr: 0, accept_ns: 0 };
         let Record::Connect(rec) = decode(&bytes(&sock)).unwrap() else { panic!() };
         assert_eq!((rec.tgid, rec.sk, rec.latency_ns, rec.tuple.dport), (3, 0xffff, 99, 80));
         let sock = SockEvent { kind: EventKind::Socket as u32, fd: 7, ..sock };
         assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { fd: 7, row: None, .. })));
         let sock = SockEvent { row: 12, ..sock };
-        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { row: Some(12), .. })));
+        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { row: Some(12), accept: None, .. })));
+        let sock = SockEvent { accept_nr: 288, accept_ns: 5000, ..sock };
+        assert!(matches!(decode(&bytes(&sock)).unwrap(), Record::Socket(SocketRecord { accept: Some((288, 5000)), .. })));
         assert_eq!(decode(&bytes(&sock)[..64]), Err(DecodeError::Size(64)));
     }
 
@@ -345,7 +351,7 @@ mod tests {
         let (ret, arg0) = (i64::from_ne_bytes(*b"postgres"), u64::from_ne_bytes(*b": walw\0\0"));
         write("sched", bytes(&Event { kind: EventKind::Sched as u32, ret, arg0, ..call }));
         let tuple = SockTuple { family: 2, sport: 5000, dport: 80, ..Default::default() };
-        let sock = SockEvent { kind: EventKind::Connect as u32, fd: 4, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple, row: CONN_NO_ROW, _pad: 0 };
+        let sock = SockEvent { kind: EventKind::Connect as u32, fd: 4, tgid: 3, tid: 4, sk: 0xffff, latency_ns: 99, tuple, row: CONN_NO_ROW, accept_nr: 0, accept_ns: 0 };
         write("connect", bytes(&sock));
         write("socket", bytes(&SockEvent { kind: EventKind::Socket as u32, ..sock }));
         let mut comm = [0; 16];

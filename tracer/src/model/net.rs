@@ -201,8 +201,10 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 /// Connections followed one by one (each has three histograms, of 2 significant digits, about
 /// 25 KiB each): a bound for long traces of busy servers, as many as the kernel has rows for.
 pub const MAX_CONNECTIONS: usize = tracer_common::connections::CONN_ROWS as usize;
-/// Entries of the table that counts untracked connections once each (16 bytes each).
-const UNTRACKED_SEEN: usize = 4096;
+/// Socket addresses remembered to count untracked connections once each: as many as a busy
+/// server's live and recently closed sockets (about 40 bytes each); past it the table starts
+/// afresh, and a connection still in use then may be counted a second time.
+const UNTRACKED_SEEN: usize = 1 << 18;
 
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
@@ -215,10 +217,10 @@ pub struct NetStats {
     pub connections: Vec<Connection>,
     /// Connections past [`MAX_CONNECTIONS`]: not followed one by one.
     pub untracked_connections: u64,
-    /// The latest untracked connections seen, so that each is counted once though its connect
-    /// and each thread's first use of it all name it: (socket, ports) in a direct-mapped table
-    /// (bounded memory; a collision can count a connection twice, never none).
-    untracked_seen: Vec<(u64, u16, u16)>,
+    /// The untracked connection last seen at each socket address, (its generation, local and
+    /// peer ports), so that each is counted once though its connect, its accept and each
+    /// thread's uses of it (named again after any close) all name it.
+    untracked_seen: HashMap<u64, (u16, u16, u16)>,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
     /// What each (process, fd) is, and for a TCP socket its connection. One map, one lookup
@@ -311,6 +313,17 @@ impl NetStats {
         if let Some(row) = rec.row {
             self.rows_taken.push((row, rec.sk, id));
         }
+        // An accept counted in the kernel: its wait comes with the socket it made.
+        if let Some((nr, wait_ns)) = rec.accept {
+            if self.shows(nr) {
+                self.accepts.get_or_insert_with(OpStats::new).record_call(Some(wait_ns));
+            }
+            if let Some(connection) = id.map(|id| &mut self.connections[id]) {
+                if !connection.accepted {
+                    (connection.accepted, connection.accept_ns) = (true, Some(wait_ns));
+                }
+            }
+        }
         if let Some(accept_ns) = self.pending_accepts.remove(&(rec.tgid, rec.fd)) {
             if let Some(connection) = id.map(|id| &mut self.connections[id]) {
                 if !connection.accepted {
@@ -346,17 +359,20 @@ impl NetStats {
             }
         }
         if self.connections.len() >= MAX_CONNECTIONS {
-            if self.untracked_seen.is_empty() {
-                self.untracked_seen = vec![(0, 0, 0); UNTRACKED_SEEN];
-            }
-            let seen = (sk, tuple.sport, tuple.dport);
-            let slot = &mut self.untracked_seen[(sk as usize >> 6) % UNTRACKED_SEEN];
-            // A connect's socket has no local port yet; its first use completes the same entry.
-            let same = slot.0 == sk && slot.2 == tuple.dport && (slot.1 == tuple.sport || slot.1 == 0 || tuple.sport == 0);
-            if !same {
+            // The same connection: the same generation (0: unknown) and ports (a connect's
+            // socket has no local port until its SYN is sent; its first use completes it).
+            let same = |&(generation, sport, dport): &(u16, u16, u16)| {
+                (generation == tuple.generation || generation == 0 || tuple.generation == 0)
+                    && dport == tuple.dport
+                    && (sport == tuple.sport || sport == 0 || tuple.sport == 0)
+            };
+            if !self.untracked_seen.get(&sk).is_some_and(same) {
                 self.untracked_connections += 1;
+                if self.untracked_seen.len() >= UNTRACKED_SEEN {
+                    self.untracked_seen.clear();
+                }
             }
-            *slot = seen;
+            self.untracked_seen.insert(sk, (tuple.generation, tuple.sport, tuple.dport));
             return None;
         }
         self.connections.push(Connection::new(tgid, *tuple));
@@ -663,7 +679,7 @@ mod tests {
     }
 
     fn socket(fd: i32, sk: u64, t: SockTuple) -> SocketRecord {
-        SocketRecord { tgid: 1, tid: 1, fd, sk, latency_ns: 0, tuple: t, row: None }
+        SocketRecord { tgid: 1, tid: 1, fd, sk, latency_ns: 0, tuple: t, row: None, accept: None }
     }
 
     /// A process that accepted a connection on fd 5 (socket 0xaa, peer port 40000) after
@@ -693,6 +709,25 @@ mod tests {
         net.on_syscall(&syscall("close", 5, 0, 10));
         net.on_socket(&socket(5, 0xaa, tuple(8080, 40001)));
         assert_eq!(net.connections.len(), 2);
+    }
+
+    #[test]
+    fn untracked_connections_are_counted_once_each_however_often_named() {
+        let mut net = NetStats::default();
+        for i in 0..MAX_CONNECTIONS as u64 {
+            net.on_socket(&socket(3, 0x1000 + i * 64, tuple(20000 + i as u16, 80)));
+        }
+        // Two connections past the followed ones, each named again and again (after every
+        // close of any fd), at addresses a hashed table of old put in one slot.
+        let (a, b) = (0x100_0000, 0x100_0000 + (1 << 30));
+        for _ in 0..5 {
+            net.on_socket(&socket(4, a, tuple(50000, 80)));
+            net.on_socket(&socket(5, b, tuple(50001, 80)));
+        }
+        assert_eq!(net.untracked_connections, 2);
+        // The next connection at a's address.
+        net.on_socket(&socket(4, a, tuple(50002, 80)));
+        assert_eq!(net.untracked_connections, 3);
     }
 
     #[test]
