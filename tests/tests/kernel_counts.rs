@@ -58,13 +58,15 @@ fn both_ways_with(args: &[&str], own: (&[&str], &[&str]), scenario: &[&str]) -> 
 }
 
 /// Reads and writes of files and pipes are counted in the kernel by fd kind, as the reader
-/// classifies them from events: the same calls, bytes and errors, and for reads that block on a
-/// pipe for a known time, the same latencies.
+/// classifies them from events, and failed calls with their errnos: the same calls, bytes and
+/// errors, and for reads that block on a pipe for a known time, the same latencies.
 #[test]
 fn io_by_fd_kind_counted_in_the_kernel_agrees_with_events() {
-    // 3,000 reads of /dev/zero, 2,000 writes to /dev/null, 7 failed closes, 5 failed opens.
-    let (kernel, events) = both_ways(&[], &["rw", "3000", "2000", "7", "5"]);
+    // 3,000 reads of /dev/zero, 2,000 writes to /dev/null, 700 failed closes (EBADF), 500
+    // failed opens (ENOENT): every one counted in the kernel, none an event.
+    let (kernel, events) = both_ways(&[], &["rw", "3000", "2000", "700", "500"]);
     assert!(kernel.text.contains("more calls counted in the kernel") && kernel.received < 100, "{}", kernel.text);
+    assert_eq!((kernel.row("close").errors, kernel.row("openat").errors), (700, 500), "{}", kernel.text);
     for (op, kind, calls, bytes) in [("read", "file", "3000", "3000"), ("write", "file", "2000", "2000")] {
         for summary in [&kernel, &events] {
             let row = op_row(&summary.text, op, kind);

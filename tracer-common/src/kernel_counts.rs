@@ -7,7 +7,7 @@ use crate::{
 };
 
 kernel_names! {
-    maps: [COUNT_TOTALS, COUNT_HIST, IO_TOTALS, IO_HIST, GROUP_OF, GROUP_ROW],
+    maps: [COUNT_TOTALS, COUNT_HIST, COUNT_ERRNO, IO_TOTALS, IO_HIST, GROUP_OF, GROUP_ROW],
     globals: [KERNEL_COUNTS_ON: u32, GROUPS_ON: u32],
 }
 
@@ -15,6 +15,36 @@ kernel_names! {
 /// reader gave it when it first saw the pair as an event (the rows of the counting maps, which
 /// without `--by` are one per syscall: as many).
 pub const GROUP_ROWS: u32 = MAX_SYSCALLS;
+
+/// Failed calls counted in the kernel (`COUNT_ERRNO`, shared and mapped by the reader as
+/// `COUNT_HIST` is): `ERRNO_SLOTS` counters a counting row, one per errno. A failed call is
+/// counted in its row's totals and histogram like any other, then here.
+pub const ERRNO_SLOTS: u32 = 160;
+/// The kernel's own errnos that reach user space (ERESTARTSYS 512 and kin, ENOTSUPP 524...)
+/// take the slots after the ordinary ones (1..=133).
+const ERRNO_KERNEL_FIRST: u32 = 512;
+const ERRNO_ORDINARY_SLOTS: u32 = 134;
+
+/// The slot of a failed call's errno (from its return value), if it has one; a call without is
+/// sent as an event.
+#[inline(always)]
+pub fn errno_slot(ret: i64) -> Option<u32> {
+    let errno = ret.checked_neg()?;
+    if (1..ERRNO_ORDINARY_SLOTS as i64).contains(&errno) {
+        return Some(errno as u32);
+    }
+    let kernel = errno - ERRNO_KERNEL_FIRST as i64;
+    (0..(ERRNO_SLOTS - ERRNO_ORDINARY_SLOTS) as i64).contains(&kernel).then_some(ERRNO_ORDINARY_SLOTS + kernel as u32)
+}
+
+/// The errno of slot `slot`.
+pub fn slot_errno(slot: u32) -> i32 {
+    if slot < ERRNO_ORDINARY_SLOTS {
+        slot as i32
+    } else {
+        (ERRNO_KERNEL_FIRST + slot - ERRNO_ORDINARY_SLOTS) as i32
+    }
+}
 
 /// A syscall's calls counted in the kernel (the `COUNT_TOTALS` per-CPU map, by syscall number):
 /// successful calls under the `--slow` threshold of syscalls without `SYSCALL_NEEDS_EVENT`.

@@ -10,7 +10,7 @@ use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
     connections::{conn_bucket, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
     events::{Event, EventKind, KIND_CGROUP_SHIFT, LOST_COUNTERS, LOST_EVENTS},
-    kernel_counts::{hist_bucket, IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
+    kernel_counts::{hist_bucket, IoTotals, SyscallTotals, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
     net::{ConnectStart, SockEvent, SockTuple},
     slow::ExecArgs,
     syscalls::{io_slot, InFlight, MAX_SYSCALLS, SYSCALL_WORDS},
@@ -466,6 +466,21 @@ static COUNT_TOTALS: PerCpuArray<SyscallTotals> = PerCpuArray::with_max_entries(
 #[map]
 static COUNT_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
+/// Failed calls counted here: `ERRNO_SLOTS` counters a counting row (see
+/// `tracer_common::kernel_counts::errno_slot`), shared and mapped by the reader; sized by the
+/// loader only when calls are counted here.
+#[map]
+static COUNT_ERRNO: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// A failed call counted in row `row` with [`count_call`] had the errno of `slot`. Counted after
+/// the call, so that a reader which reads this first never sees more errors than calls.
+#[inline(always)]
+pub fn count_errno(row: u32, slot: u32) {
+    if let Some(count) = COUNT_ERRNO.get_ptr_mut(row * ERRNO_SLOTS + slot) {
+        atomic_add(count, 1);
+    }
+}
+
 /// Whether calls are counted here (a load-time constant: the verifier drops what depends on it
 /// when they are not).
 #[inline(always)]
@@ -513,8 +528,9 @@ pub fn forget_group(tgid: u32) {
     }
 }
 
-/// Counts a successful call in counting row `row` (the caller checked that no event is
-/// needed), with its blocked and run-queue parts (from [`clamped_split`]).
+/// Counts a call in counting row `row` (the caller checked that no event is needed; a failed
+/// one's errno goes to [`count_errno`] next), with its blocked and run-queue parts (from
+/// [`clamped_split`]).
 #[inline(always)]
 pub fn count_call(row: u32, ns: u64, blocked: u64, runq: u64) {
     if let Some(totals) = COUNT_TOTALS.get_ptr_mut(row) {

@@ -10,18 +10,19 @@ use aya_ebpf::{
 };
 use tracer_common::{
     events::{Event, EventKind, KIND_FD_SHIFT},
+    kernel_counts::errno_slot,
     fd_kinds::FD_KIND_SOCKET,
     connections::CONN_NO_ROW,
     net::SockTuple,
     syscalls::{
-        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
+        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FAILURE_EVENT, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
         SYSCALL_SOCKET_FD_ARG0,
     },
 };
 
 use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
 use crate::maps::{
-    clamped_split, connection_row, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, count_errno, connection_row, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -149,50 +150,64 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     let ns = now - start_ns;
     // Clamped once, for the counts and the event alike (the reader's clamp is then a no-op).
     let (blocked_ns, runq_ns) = clamped_split(ns, blocked_ns, runq_ns);
-    if kernel_counts() && ret >= 0 && slow_threshold().is_none_or(|threshold| ns < threshold) {
+    if kernel_counts() && slow_threshold().is_none_or(|threshold| ns < threshold) {
         if let Some(row) = count_row(tgid, nr) {
-            if flags & SYSCALL_NEEDS_EVENT == 0 {
-                // A close counted here still makes the fd/socket pairs told before stale.
-                note_freed_fds(flags, ret);
-                count_call(row, ns, blocked_ns, runq_ns);
-                return;
-            }
-            // An accept: its wait goes with the accepted socket's record, which names the
-            // socket to the reader anyway (and takes its connection's row). A load-time
-            // constant first: without sockets traced, accepts are events.
-            if connections_traced() && flags & SYSCALL_ACCEPTS != 0 {
-                if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
-                    if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
+            if ret < 0 {
+                // A failed call: counted with its errno, unless its failures are shown one by one
+                // (or its errno has no slot).
+                if flags & SYSCALL_FAILURE_EVENT == 0 {
+                    if let Some(errno) = errno_slot(ret) {
+                        note_freed_fds(flags, ret);
                         count_call(row, ns, blocked_ns, runq_ns);
+                        count_errno(row, errno);
                         return;
                     }
                 }
-            }
-            // A read or write that the socket tracepoints did not see: by its fd's kind. A socket
-            // (sendfile to one, say) is sent as an event when connections are counted here,
-            // since the reader may know its connection by the fd. (`if let`s, not closures: LLVM
-            // made a closure here a BPF subprogram, a call on the path of every read and write.)
-            if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
-                if let Some(kind) = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0) {
-                    if (kind != FD_KIND_SOCKET || !connections_on()) && count_io(flags, kind, ns, ret as u64, blocked_ns, runq_ns) {
-                        count_grouped(row, ns, blocked_ns, runq_ns);
-                        return;
-                    }
+            } else {
+                if flags & SYSCALL_NEEDS_EVENT == 0 {
+                    // A close counted here still makes the fd/socket pairs told before stale.
+                    note_freed_fds(flags, ret);
+                    count_call(row, ns, blocked_ns, runq_ns);
+                    return;
                 }
-            }
-            // One on a socket: the reader is told which once per (thread, fd, socket), then the
-            // call is counted as socket I/O, and on a TCP connection in the connection's row
-            // (taken at its first such call, and named in that call's record). A connection
-            // with no row (established before tracing began, or none free) is sent as events
-            // while the reader may follow it.
-            if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
-                if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
-                    if (!used.tcp || used.row.is_some() || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
-                        if let Some(connection) = used.row {
-                            count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
+                // An accept: its wait goes with the accepted socket's record, which names the
+                // socket to the reader anyway (and takes its connection's row). A load-time
+                // constant first: without sockets traced, accepts are events.
+                if connections_traced() && flags & SYSCALL_ACCEPTS != 0 {
+                    if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
+                        if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
+                            count_call(row, ns, blocked_ns, runq_ns);
+                            return;
                         }
-                        count_grouped(row, ns, blocked_ns, runq_ns);
-                        return;
+                    }
+                }
+                // A read or write that the socket tracepoints did not see: by its fd's kind. A
+                // socket (sendfile to one, say) is sent as an event when connections are counted
+                // here, since the reader may know its connection by the fd. (`if let`s, not
+                // closures: LLVM made a closure here a BPF subprogram, a call on the path of
+                // every read and write.)
+                if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
+                    if let Some(kind) = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0) {
+                        if (kind != FD_KIND_SOCKET || !connections_on()) && count_io(flags, kind, ns, ret as u64, blocked_ns, runq_ns) {
+                            count_grouped(row, ns, blocked_ns, runq_ns);
+                            return;
+                        }
+                    }
+                }
+                // One on a socket: the reader is told which once per (thread, fd, socket), then
+                // the call is counted as socket I/O, and on a TCP connection in the connection's
+                // row (taken at its first such call, and named in that call's record). A
+                // connection with no row (established before tracing began, or none free) is
+                // sent as events while the reader may follow it.
+                if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
+                    if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
+                        if (!used.tcp || used.row.is_some() || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
+                            if let Some(connection) = used.row {
+                                count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
+                            }
+                            count_grouped(row, ns, blocked_ns, runq_ns);
+                            return;
+                        }
                     }
                 }
             }

@@ -12,7 +12,7 @@ use aya::{
 };
 use rustc_hash::FxHashMap;
 use tracer_common::{
-    kernel_counts::{IoTotals, SyscallTotals, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
+    kernel_counts::{slot_errno, IoTotals, SyscallTotals, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
     syscalls::MAX_SYSCALLS,
 };
 
@@ -31,6 +31,8 @@ pub struct KernelCalls {
     pub totals: SyscallTotals,
     /// The histogram's buckets that grew, and by how many calls.
     pub buckets: Vec<(u32, u64)>,
+    /// Of those calls, the failed ones, by errno.
+    pub errnos: Vec<(i32, u64)>,
 }
 
 /// What the kernel-counted reads and writes of one syscall on one fd kind added.
@@ -50,7 +52,7 @@ impl KernelIo {
     /// by its fd's kind).
     pub fn as_calls(&self) -> KernelCalls {
         let IoTotals { calls, total_ns, max_ns, blocked_ns, runq_ns, .. } = self.totals;
-        KernelCalls { nr: self.nr, group: None, totals: SyscallTotals { calls, total_ns, blocked_ns, runq_ns, max_ns }, buckets: self.latency.clone() }
+        KernelCalls { nr: self.nr, group: None, totals: SyscallTotals { calls, total_ns, blocked_ns, runq_ns, max_ns }, buckets: self.latency.clone(), errnos: Vec::new() }
     }
 }
 
@@ -65,6 +67,7 @@ pub struct KernelDelta {
 pub struct KernelCounts {
     totals: PerCpuArray<MapData, SyscallTotals>,
     hist: MappedWords,
+    errnos: MappedWords,
     io_totals: PerCpuArray<MapData, IoTotals>,
     io_hist: MappedWords,
     /// The syscall of each I/O slot.
@@ -76,6 +79,8 @@ pub struct KernelCounts {
     /// As of the last read, for what was counted so far: totals and histograms (copies only
     /// of those counted here: most syscalls never are).
     last: Vec<Option<(SyscallTotals, Box<[u64]>)>>,
+    /// The errno counters as of the last read, of the rows counted so far.
+    last_errnos: Vec<Option<Box<[u64]>>>,
     last_io: Vec<Option<(IoTotals, Box<[u64]>)>>,
 }
 
@@ -83,12 +88,26 @@ impl KernelCounts {
     pub fn new(
         totals: PerCpuArray<MapData, SyscallTotals>,
         hist: MappedWords,
+        errnos: MappedWords,
         io_totals: PerCpuArray<MapData, IoTotals>,
         io_hist: MappedWords,
         io_slots: Vec<u32>,
     ) -> Self {
         let io_entries = io_slots.len() * IO_KINDS as usize;
-        Self { totals, hist, io_totals, io_hist, io_slots, groups: None, connections: None, last: vec![None; GROUP_ROWS as usize], last_io: vec![None; io_entries] }
+        let rows = GROUP_ROWS as usize;
+        Self {
+            totals,
+            hist,
+            errnos,
+            io_totals,
+            io_hist,
+            io_slots,
+            groups: None,
+            connections: None,
+            last: vec![None; rows],
+            last_errnos: vec![None; rows],
+            last_io: vec![None; io_entries],
+        }
     }
 
     /// With `--by`: calls are counted per group, in rows given out by [`KernelCounts::want_row`].
@@ -208,6 +227,13 @@ impl KernelCounts {
                 continue;
             }
             let (last_totals, last_hist) = last.get_or_insert_with(|| (SyscallTotals::default(), zeros(1)));
+            // The errnos before the histogram: the kernel counts a failed call's errno after the
+            // call, so that every error read here has its call in the histogram read next.
+            let last_errnos = self.last_errnos[row as usize].get_or_insert_with(|| vec![0; ERRNO_SLOTS as usize].into_boxed_slice());
+            let errnos = grown(&self.errnos, (row * ERRNO_SLOTS) as usize, last_errnos)
+                .into_iter()
+                .map(|(slot, count)| (slot_errno(slot), count))
+                .collect::<Vec<_>>();
             let buckets = grown(&self.hist, row as usize * HIST_BUCKETS as usize, last_hist);
             let added = SyscallTotals {
                 calls: buckets.iter().map(|(_, calls)| calls).sum(),
@@ -216,10 +242,10 @@ impl KernelCounts {
                 runq_ns: sum.runq_ns - last_totals.runq_ns,
                 max_ns: sum.max_ns,
             };
-            let changed = sum != *last_totals || !buckets.is_empty();
+            let changed = sum != *last_totals || !buckets.is_empty() || !errnos.is_empty();
             *last_totals = sum;
             if changed {
-                delta.calls.push(KernelCalls { nr, group, totals: added, buckets });
+                delta.calls.push(KernelCalls { nr, group, totals: added, buckets, errnos });
             }
         }
         for index in 0..self.last_io.len() {

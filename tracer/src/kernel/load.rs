@@ -7,7 +7,7 @@ use aya::{Ebpf, EbpfLoader};
 use tracer_common::{
     connections::{self, CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS},
     events,
-    kernel_counts::{self, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
+    kernel_counts::{self, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
     kprobe, net, process, slow,
     syscalls::{self, MAX_SYSCALLS},
     targets::{self, MAX_CGROUPS},
@@ -117,6 +117,7 @@ fn size_maps(loader: &mut EbpfLoader, config: &ProbeConfig, pid_max: u32, slots:
         .map_max_entries(syscalls::IN_FLIGHT, slots)
         .map_max_entries(events::EVENTS, config.ring_bytes)
         .map_max_entries(kernel_counts::COUNT_HIST, if counts { MAX_SYSCALLS * HIST_BUCKETS } else { 1 })
+        .map_max_entries(kernel_counts::COUNT_ERRNO, if counts { GROUP_ROWS * ERRNO_SLOTS } else { 1 })
         // Sized for the read/write-family syscalls there are (19 on x86_64), not the room.
         .map_max_entries(kernel_counts::IO_HIST, if counts { io_hist_words } else { 1 })
         .map_max_entries(kernel_counts::GROUP_OF, if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })

@@ -98,7 +98,8 @@ fn take_kernel_counts(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<KernelCou
     let totals = PerCpuArray::try_from(take(ebpf, kernel_counts::COUNT_TOTALS)?)?;
     let io_totals = PerCpuArray::try_from(take(ebpf, kernel_counts::IO_TOTALS)?)?;
     let (hist, io_hist) = (mapped(ebpf, kernel_counts::COUNT_HIST)?, mapped(ebpf, kernel_counts::IO_HIST)?);
-    let mut counts = KernelCounts::new(totals, hist, io_totals, io_hist, config.io_slots.clone());
+    let errnos = mapped(ebpf, kernel_counts::COUNT_ERRNO)?;
+    let mut counts = KernelCounts::new(totals, hist, errnos, io_totals, io_hist, config.io_slots.clone());
     if config.counts_connections() {
         let rows = HashMap::try_from(take(ebpf, connections::CONN_ROW)?)?;
         let free = Queue::try_from(take(ebpf, connections::CONN_FREE)?)?;

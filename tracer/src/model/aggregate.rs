@@ -132,7 +132,7 @@ mod tests {
     }
 
     /// The kernel's buckets, read as the reader reads them: counts and totals exact, the
-    /// maximum exact, percentiles within 0.4%.
+    /// maximum exact, percentiles within 0.4%; errors by errno exact.
     #[test]
     fn kernel_counts_match_the_same_calls_as_events() {
         use tracer_common::kernel_counts::{hist_bucket, SyscallTotals};
@@ -141,13 +141,18 @@ mod tests {
         let mut buckets = std::collections::BTreeMap::new();
         for i in 0..10_000u64 {
             let ns = 150 + i * i % 7_000_000;
-            events.record(&call(3, Some(ns), 0));
+            // One call in ten fails (EAGAIN, else EINTR).
+            let ret = match i % 10 { 0 => -11, 5 if i % 20 == 5 => -4, _ => 0 };
+            events.record(&call(3, Some(ns), ret));
             totals = SyscallTotals { calls: totals.calls + 1, total_ns: totals.total_ns + ns, max_ns: totals.max_ns.max(ns), ..totals };
             *buckets.entry(hist_bucket(ns)).or_insert(0u64) += 1;
         }
-        kernel.record_kernel(&KernelCalls { nr: 3, group: None, totals, buckets: buckets.into_iter().collect() });
+        let errnos = vec![(11, 1000), (4, 500)];
+        kernel.record_kernel(&KernelCalls { nr: 3, group: None, totals, buckets: buckets.into_iter().collect(), errnos });
         let (e, k) = (events.total.get(3).unwrap(), kernel.total.get(3).unwrap());
         assert_eq!((k.calls, k.total_ns, k.latency.len()), (e.calls, e.total_ns, e.latency.len()));
+        assert_eq!((k.errors, &k.errnos), (e.errors, &e.errnos));
+        assert_eq!(k.errors, 1500);
         assert_eq!(k.latency.max(), e.latency.max());
         for q in [0.1, 0.5, 0.9, 0.99, 0.999] {
             let (a, b) = (k.latency.value_at_quantile(q) as f64, e.latency.value_at_quantile(q) as f64);

@@ -70,10 +70,14 @@ impl SyscallStats {
 }
 
 impl SyscallStats {
-    /// Calls counted in the kernel: their totals and histogram buckets.
+    /// Calls counted in the kernel: their totals, histogram buckets and errnos.
     fn record_kernel(&mut self, calls: &KernelCalls) {
         let totals = &calls.totals;
         self.calls += totals.calls;
+        for &(errno, count) in &calls.errnos {
+            self.errors += count;
+            *self.errnos.entry(errno).or_default() += count;
+        }
         self.total_ns += totals.total_ns;
         self.blocked_ns += totals.blocked_ns;
         self.runq_ns += totals.runq_ns;

@@ -136,6 +136,9 @@ pub fn kernel_syscall_flags(fd_events: bool) -> Vec<(u32, u32)> {
             if class.accept {
                 flags |= tracer_common::syscalls::SYSCALL_ACCEPTS;
             }
+            if class.direction.is_some() || class.exec {
+                flags |= tracer_common::syscalls::SYSCALL_FAILURE_EVENT;
+            }
             if class.needs_event(fd_events) {
                 flags |= tracer_common::syscalls::SYSCALL_NEEDS_EVENT;
             }
