@@ -174,7 +174,13 @@ impl KernelCounts {
                 word.store(0, Ordering::Relaxed);
             }
         }
+        for slot in 0..ERRNO_SLOTS as usize {
+            if let Some(word) = self.errnos.word(row * ERRNO_SLOTS as usize + slot) {
+                word.store(0, Ordering::Relaxed);
+            }
+        }
         self.last[row] = None;
+        self.last_errnos[row] = None;
         groups.of_row[row] = Some((group, nr));
         groups.row_of.insert((group, nr), row as u32);
         groups.rows.set(group * MAX_SYSCALLS + nr, row as u32 + 1, 0)?;
