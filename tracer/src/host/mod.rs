@@ -7,6 +7,7 @@ use std::{collections::HashMap, fmt, ops::Deref, path::Path, sync::Arc};
 pub mod cgroup_cpu;
 pub mod cgroup_lookup;
 pub mod cgroupfs;
+pub mod contain;
 pub mod go;
 pub mod names;
 pub mod own_usage;

@@ -11,7 +11,6 @@
 //! [`Stacks::failures`]; the trace goes on.
 use std::{
     collections::{hash_map, HashMap},
-    panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -127,12 +126,12 @@ impl Stacks {
         let symbolizer = &self.symbolizer;
         // A malformed file (the traced side's) must not end the trace, even if blazesym panics
         // on it (an overflow in its program header arithmetic, with overflow checks).
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let result = super::contain::contained(|| {
             symbolizer.symbolize_single(&source, Input::FileOffset(offset)).map(|found| match found {
                 Symbolized::Sym(sym) => Some(Frame { function: short_name(&sym.name), location: location(sym.code_info.as_deref()) }),
                 _ => None,
             })
-        }));
+        });
         match result {
             Ok(Ok(Some(frame))) => frame,
             Ok(Ok(None)) => unnamed(),
