@@ -98,7 +98,7 @@ fn load_everything() -> Result<Vec<String>> {
         net: true,
         tgids: Vec::new(),
         ring_bytes: 1 << 20,
-        syscall_flags: kernel_syscall_flags(true),
+        syscall_flags: kernel_syscall_flags(true, true),
         slow: Some(SlowConfig {
             threshold_ns: 1_000_000,
             stacks: tracer_common::slow::STACKS_USER | tracer_common::slow::STACKS_KERNEL,

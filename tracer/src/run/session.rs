@@ -241,7 +241,7 @@ fn probe_config(options: &TraceOptions, roots: &[u32], cgroups: &[CgroupTarget])
     net: options.net,
     tgids: roots.to_vec(),
     ring_bytes: options.ring_bytes,
-    syscall_flags: kernel_syscall_flags(options.slow.is_some()),
+    syscall_flags: kernel_syscall_flags(options.slow.is_some(), options.net),
     slow: options.slow,
     cgroups: cgroups.iter().map(|c| (c.id, c.level)).collect(),
     // For `--by`, and for cgroup targets, whose processes are counted as they end (their

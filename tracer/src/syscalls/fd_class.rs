@@ -67,11 +67,11 @@ pub(crate) struct SyscallClass {
 
 impl SyscallClass {
     /// Its calls are looked at one by one (I/O, which the kernel counts itself where it can;
-    /// accepts; exec; new tasks), so the kernel cannot just count them. With `fd_events`, the
-    /// calls that make or free fds too (see [`kernel_syscall_flags`]).
-    pub(crate) fn needs_event(&self, fd_events: bool) -> bool {
+    /// exec; new tasks), so the kernel cannot just count them. With `fd_events`, the calls that
+    /// make or free fds too, and with `accept_waits`, accepts (see [`kernel_syscall_flags`]).
+    pub(crate) fn needs_event(&self, fd_events: bool, accept_waits: bool) -> bool {
         let makes_or_frees_fds = self.returns_fd || self.frees_fds;
-        self.direction.is_some() || self.accept || self.exec || self.creates_task || (fd_events && makes_or_frees_fds)
+        self.direction.is_some() || self.exec || self.creates_task || (fd_events && makes_or_frees_fds) || (accept_waits && self.accept)
     }
 }
 
@@ -113,8 +113,9 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
 /// own: a read or write's event says what its fd is, the kernel names a socket again after any
 /// fd is freed, and I/O it counts itself it counts by the fd's kind. With `fd_events` (`--slow`,
 /// whose lines name a file by the path a slow open gave its fd, which a later close must
-/// forget) they are events still.
-pub fn kernel_syscall_flags(fd_events: bool) -> Vec<(u32, u32)> {
+/// forget) they are events still. So are accepts with `accept_waits` (sockets traced): the
+/// kernel then sends an accept's wait with the accepted socket's record, else with the call.
+pub fn kernel_syscall_flags(fd_events: bool, accept_waits: bool) -> Vec<(u32, u32)> {
     classes()
         .iter()
         .enumerate()
@@ -139,7 +140,7 @@ pub fn kernel_syscall_flags(fd_events: bool) -> Vec<(u32, u32)> {
             if class.direction.is_some() || class.exec {
                 flags |= tracer_common::syscalls::SYSCALL_FAILURE_EVENT;
             }
-            if class.needs_event(fd_events) {
+            if class.needs_event(fd_events, accept_waits) {
                 flags |= tracer_common::syscalls::SYSCALL_NEEDS_EVENT;
             }
             (nr as u32, flags)

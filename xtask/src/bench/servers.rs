@@ -89,6 +89,15 @@ impl Server {
     }
 }
 
+/// Fails when something already listens on 127.0.0.1:`port` (the benchmark would load it
+/// instead of its own server).
+fn port_free(port: u16) -> Result<()> {
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        bail!("127.0.0.1:{port} is in use: the benchmark starts its own server there");
+    }
+    Ok(())
+}
+
 fn scratch(name: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("tracer-bench-{name}-{}", std::process::id()));
     fs::create_dir_all(&dir)?;
@@ -109,6 +118,7 @@ fn wait_for_port(port: u16) -> Result<()> {
 
 /// nginx in the foreground with 2 workers, serving the test page on loopback.
 fn start_nginx() -> Result<Server> {
+    port_free(NGINX_PORT)?;
     let dir = scratch("nginx")?;
     fs::write(dir.join("page.html"), "x".repeat(PAGE_BYTES))?;
     let d = dir.display();
@@ -139,6 +149,7 @@ fn start_nginx() -> Result<Server> {
 }
 
 fn start_redis() -> Result<Server> {
+    port_free(REDIS_PORT)?;
     let dir = scratch("redis")?;
     let child = Command::new("redis-server")
         .args(["--port", &REDIS_PORT.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir"])
