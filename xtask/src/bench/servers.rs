@@ -223,14 +223,17 @@ fn round(how: How, pids: &[u32], load: fn() -> Result<f64>) -> Result<(f64, Opti
     Ok((load()?, None))
 }
 
+/// A server to measure: its label, how to start it, its load (requests per second) and the
+/// requests a load makes.
+type ServerCase = (&'static str, fn() -> Result<Server>, fn() -> Result<f64>, u64);
+
 /// The servers' table, `rounds` interleaved rounds of every way each runs.
 pub fn servers(rounds: usize) -> Result<String> {
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let hows: Vec<How> = How::ALL.into_iter().filter(|&how| how != How::Bpftrace || have_bpftrace).collect();
     let mut table = String::new();
     let _ = writeln!(table, "\nReal servers from Debian on loopback, traced by pid while their own load tool runs, median of {rounds} interleaved rounds. Events and reader CPU are per request; the last column is the cost (1 - ratio) as a share of bpftrace's.\n");
-    type Start = fn() -> Result<Server>;
-    let servers: [(&str, Start, fn() -> Result<f64>, u64); 2] = [
+    let servers: [ServerCase; 2] = [
         ("nginx, 2 workers, 5.5 KB page, `ab -n 20000 -c 10` (no keepalive)", start_nginx, nginx_load, NGINX_REQUESTS),
         ("redis-server, `redis-benchmark -n 200000 -c 20 -t get,set`", start_redis, redis_load, 2 * REDIS_REQUESTS),
     ];
