@@ -63,8 +63,10 @@ fn both_ways_with(args: &[&str], own: (&[&str], &[&str]), scenario: &[&str]) -> 
 #[test]
 fn io_by_fd_kind_counted_in_the_kernel_agrees_with_events() {
     // 3,000 reads of /dev/zero, 2,000 writes to /dev/null, 700 failed closes (EBADF), 500
-    // failed opens (ENOENT): every one counted in the kernel, none an event.
-    let (kernel, events) = both_ways(&[], &["rw", "3000", "2000", "700", "500"]);
+    // failed opens (ENOENT): every one counted in the kernel, none an event. Without the
+    // scheduler's records: a VM's opens of a missing path on its 9p root block, and each
+    // switch is a record.
+    let (kernel, events) = both_ways(&["--no-sched"], &["rw", "3000", "2000", "700", "500"]);
     assert!(kernel.text.contains("more calls counted in the kernel") && kernel.received < 100, "{}", kernel.text);
     assert_eq!((kernel.row("close").errors, kernel.row("openat").errors), (700, 500), "{}", kernel.text);
     for (op, kind, calls, bytes) in [("read", "file", "3000", "3000"), ("write", "file", "2000", "2000")] {
