@@ -94,12 +94,7 @@ impl ConnectionCounts {
             self.of_row[row as usize] = None;
             // No entry names it now (but for a call that looked its row up just before its
             // connection closed): zeroed, it starts the next connection afresh.
-            let base = row as usize * CONN_ROW_WORDS as usize;
-            for word in 0..CONN_ROW_WORDS as usize {
-                if let Some(word) = self.words.word(base + word) {
-                    word.store(0, Ordering::Relaxed);
-                }
-            }
+            self.words.zero(row as usize * CONN_ROW_WORDS as usize, CONN_ROW_WORDS as usize);
             self.last[row as usize].fill(0);
             if self.followed_all.is_some() {
                 self.free.push(row, 0)?;

@@ -169,16 +169,8 @@ impl KernelCounts {
         // syscall) points at it (but for a call that looked it up just before its group was
         // retired, which has no process left).
         self.totals.set(row as u32, PerCpuValues::try_from(vec![SyscallTotals::default(); nr_cpus().map_err(|(what, e)| anyhow::anyhow!("{what}: {e}"))?])?, 0)?;
-        for bucket in 0..HIST_BUCKETS as usize {
-            if let Some(word) = self.hist.word(row * HIST_BUCKETS as usize + bucket) {
-                word.store(0, Ordering::Relaxed);
-            }
-        }
-        for slot in 0..ERRNO_SLOTS as usize {
-            if let Some(word) = self.errnos.word(row * ERRNO_SLOTS as usize + slot) {
-                word.store(0, Ordering::Relaxed);
-            }
-        }
+        self.hist.zero(row * HIST_BUCKETS as usize, HIST_BUCKETS as usize);
+        self.errnos.zero(row * ERRNO_SLOTS as usize, ERRNO_SLOTS as usize);
         self.last[row] = None;
         self.last_errnos[row] = None;
         groups.of_row[row] = Some((group, nr));

@@ -33,6 +33,15 @@ impl MappedWords {
         Ok(Self { words: ptr.cast(), len, bytes, _map: map })
     }
 
+    /// Zeroes `len` words from `start` (those in the map).
+    pub fn zero(&self, start: usize, len: usize) {
+        for index in start..start + len {
+            if let Some(word) = self.word(index) {
+                word.store(0, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
     pub fn word(&self, index: usize) -> Option<&AtomicU64> {
         // SAFETY: in bounds, mapped for the life of self, and only ever accessed atomically.
         (index < self.len).then(|| unsafe { &*self.words.add(index) })

@@ -358,7 +358,7 @@ impl NetStats {
                 return Some(id);
             }
         }
-        if self.connections.len() >= MAX_CONNECTIONS {
+        if self.follows_no_more() {
             // The same connection: the same generation (0: unknown) and ports (a connect's
             // socket has no local port until its SYN is sent; its first use completes it).
             let same = |&(generation, sport, dport): &(u16, u16, u16)| {
@@ -488,8 +488,10 @@ impl NetStats {
         // call already in progress at attach, even a socket: the kernel could not name it).
         let (connection, kind) = match rec.fd_kind.map(kind_of_kernel).filter(|&kind| kind != FdKind::Socket) {
             Some(kind) => {
-                let since_ns = self.fds.get(&(rec.tgid, fd)).map_or(0, |entry| entry.since_ns);
-                self.fds.insert((rec.tgid, fd), FdEntry { kind, connection: None, since_ns });
+                self.fds
+                    .entry((rec.tgid, fd))
+                    .and_modify(|entry| (entry.kind, entry.connection) = (kind, None))
+                    .or_insert(FdEntry { kind, connection: None, since_ns: 0 });
                 (None, kind)
             }
             None => self.fd_info(rec.tgid, fd, duration.is_none()),
