@@ -80,6 +80,9 @@ fn short_lived_threads_keep_their_names() {
     let (summary, output) = trace(&["-f", "--", "sh", "-c", "for i in 1 2 3 4 5; do sleep 0.01; done; sleep 0.1"]);
     assert!(output.status.success(), "{output:?}");
     let names: Vec<&str> = summary.threads.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names.iter().filter(|&&name| name == "sleep").count(), 6, "{}", summary.text);
+    // Five of the six at least: under load, about one run in 80 here, the kernel ran one sleep
+    // again without a `sched_switch` into it; bpftrace's sched_switch missed the same one.
+    let sleeps = names.iter().filter(|&&name| name == "sleep").count();
+    assert!((5..=6).contains(&sleeps), "{}", summary.text);
     assert!(names.iter().all(|&name| name == "sleep" || name == "sh"), "{}", summary.text);
 }
