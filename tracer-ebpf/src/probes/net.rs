@@ -1,13 +1,13 @@
 //! TCP: which socket a traced thread's syscall used, its addresses, and how long a connect took.
 //!
-//! `inet_sock_set_state` records the addresses of every TCP socket that connects or is accepted
-//! (accepted sockets become established in softirq context, where the owner is not known yet),
-//! and times the connects of traced threads: SYN sent, in the connecting thread, until
-//! established. It is a BTF tracepoint, reading the socket's addresses at offsets the loader
-//! took from the kernel's BTF: the classic tracepoint's record would carry them, but its perf
-//! event takes the kernel an RCU grace period (~80 ms) to release at exit. `sock_send_length`
-//! and `sock_recv_length` fire inside a traced thread's syscall and tell `sys_exit` which socket
-//! it used.
+//! `inet_sock_set_state` records the addresses of every TCP socket a traced thread connects or
+//! that is accepted (accepted sockets become established in softirq context, where the owner is
+//! not known yet), and times the connects of traced threads: SYN sent, in the connecting thread,
+//! until established. It is a BTF tracepoint, reading the socket's addresses at offsets the
+//! loader took from the kernel's BTF: the classic tracepoint's record would carry them, but its
+//! perf event takes the kernel an RCU grace period (~80 ms) to release at exit.
+//! `sock_send_length` and `sock_recv_length` fire inside a traced thread's syscall and tell
+//! `sys_exit` which socket it used.
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
     macros::btf_tracepoint,
@@ -86,39 +86,56 @@ fn new_connection(sk: *const u8) -> SockTuple {
 // inet_sock_set_state(const struct sock *sk, const int oldstate, const int newstate)
 #[btf_tracepoint(function = "inet_sock_set_state")]
 pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
+    // Every TCP socket of the machine passes here about ten times a connection, a traced
+    // server's peers too: the transitions that matter are picked from the arguments alone, and
+    // an untraced connection costs a lookup at most.
+    let state: i32 = ctx.arg(2);
+    if !matches!(state, TCP_SYN_SENT | TCP_ESTABLISHED | TCP_CLOSE) {
+        return 0;
+    }
     let sk_ptr: *const u8 = ctx.arg(0);
     if read_sk::<u16>(sk_ptr, &SK_PROTOCOL_OFFSET) != Some(IPPROTO_TCP) {
         return 0;
     }
     let sk = sk_ptr as u64;
-    let state: i32 = ctx.arg(2);
+    let old_state: i32 = ctx.arg(1);
     match state {
         TCP_SYN_SENT => {
-            // In the connecting thread: time it if it is traced, and tell its connect() the socket.
+            // In the connecting thread: time it if it is traced, and tell its connect() the
+            // socket. An untraced thread's connection is never looked up.
             let pid_tgid = bpf_get_current_pid_tgid();
             let tgid = (pid_tgid >> 32) as u32;
-            if is_traced(tgid) {
-                let tid = pid_tgid as u32;
-                let start = ConnectStart { start_ns: unsafe { bpf_ktime_get_ns() }, tgid, tid };
-                if CONNECTING.insert(&sk, &start, 0).is_err() {
-                    count_lost(); // its connect time cannot be measured
-                }
-                if let Some(slot) = slot(tid) {
-                    unsafe {
-                        if (*slot).tid == tid && (*slot).start_ns != 0 {
-                            (*slot).sk = sk;
-                        }
+            if !is_traced(tgid) {
+                return 0;
+            }
+            let tid = pid_tgid as u32;
+            let start = ConnectStart { start_ns: unsafe { bpf_ktime_get_ns() }, tgid, tid };
+            if CONNECTING.insert(&sk, &start, 0).is_err() {
+                count_lost(); // its connect time cannot be measured
+            }
+            if let Some(slot) = slot(tid) {
+                unsafe {
+                    if (*slot).tid == tid && (*slot).start_ns != 0 {
+                        (*slot).sk = sk;
                     }
                 }
             }
             let _ = SOCKETS.insert(&sk, &new_connection(sk_ptr), 0);
         }
         TCP_ESTABLISHED => {
+            // A connect completes: a traced thread's only (its SYN recorded it), going on with
+            // the connection its SYN began. Otherwise accepted: the owner is not known yet.
+            let connecting = match old_state {
+                TCP_SYN_SENT => match unsafe { CONNECTING.get(&sk) }.copied() {
+                    Some(start) => Some(start),
+                    None => return 0,
+                },
+                _ => None,
+            };
             let mut tuple = new_connection(sk_ptr);
-            // A connect that completes goes on with the connection its SYN began.
-            if ctx.arg::<i32>(1) == TCP_SYN_SENT {
-                if let Some(connecting) = unsafe { SOCKETS.get(&sk) } {
-                    tuple.generation = connecting.generation;
+            if connecting.is_some() {
+                if let Some(at_syn) = unsafe { SOCKETS.get(&sk) } {
+                    tuple.generation = at_syn.generation;
                 }
             }
             let _ = SOCKETS.insert(&sk, &tuple, 0);
@@ -127,20 +144,24 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                 // entry at this address.
                 let _ = CONN_ROW.insert(&sk, &CONN_NO_ROW, 0);
             }
-            if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
+            if let Some(start) = connecting {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
                 let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
                 emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple, CONN_NO_ROW, (0, 0));
             }
         }
-        TCP_CLOSE => {
-            let _ = CONNECTING.remove(&sk);
+        _ => {
+            if old_state == TCP_SYN_SENT {
+                let _ = CONNECTING.remove(&sk); // a connect that failed
+            }
             // Its row holds what it did; the reader finds the entry gone, takes the rest and
-            // frees the row. Its address may be a new socket's next.
-            let _ = CONN_ROW.remove(&sk);
+            // frees the row. Its address may be a new socket's next. A lookup first: a delete
+            // takes the bucket's lock, and most closing sockets have no entry.
+            if unsafe { CONN_ROW.get(&sk) }.is_some() {
+                let _ = CONN_ROW.remove(&sk);
+            }
         }
-        _ => {}
     }
     0
 }
