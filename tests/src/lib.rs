@@ -602,13 +602,21 @@ pub fn trace_attached(workload: &Waiting, args: &[&str]) -> Summary {
 /// Builds the Go program tests/go/NAME with the machine's Go (Debian's golang-go); returns the
 /// binary and the directory to remove after.
 pub fn go_program(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("tracer-go-{name}-{}", std::process::id()));
+    go_program_built(name, &[])
+}
+
+/// [`go_program`] built with `go build FLAGS` (`-ldflags=-s -w`: stripped, as production
+/// builds are).
+pub fn go_program_built(name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tracer-go-{name}-{}-{}", flags.len(), std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join(name);
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go").join(name);
     let build = Command::new("go")
-        .args(["build", "-o", binary.to_str().unwrap(), "."])
+        .arg("build")
+        .args(flags)
+        .args(["-o", binary.to_str().unwrap(), "."])
         .current_dir(&source)
         .env("GOCACHE", dir.join("cache"))
         .env("GOPATH", dir.join("gopath"))

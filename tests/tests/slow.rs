@@ -1,6 +1,6 @@
 //! Slow calls, end to end: a workload whose slow calls are known (how many, how slow, from
 //! which function), the lines tracer prints for them, their stacks, and the flame graph files.
-use std::path::PathBuf;
+use std::{path::PathBuf, process::Command};
 
 use tracer_tests::{trace, workload_bin, Attached, Waiting};
 
@@ -171,6 +171,72 @@ fn a_go_program_shows_its_go_function_names() {
         assert!(frames.iter().any(|f| f.starts_with("main.handler")), "no main.handler in the stack of {line}: {frames:?}");
     }
     assert!(summary.text.contains("main.handler"), "{}", summary.text);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The frames of a slow nanosleep name Go's functions with their lines, `main.handler` first
+/// among the program's own.
+fn assert_go_frames(stderr: &str, calls: usize) {
+    let sleeps: Vec<_> = slow_lines(stderr).into_iter().filter(|(line, _)| line.contains("] nanosleep(")).collect();
+    assert_eq!(sleeps.len(), calls, "{stderr}");
+    for (line, frames) in &sleeps {
+        assert!(frames.iter().any(|f| f.starts_with("main.handler (main.go:")), "no main.handler with its line in the stack of {line}: {frames:?}");
+        assert!(frames.iter().any(|f| f.starts_with("main.main (main.go:")), "{line}: {frames:?}");
+    }
+}
+
+/// Built as production Go services are (`-ldflags "-s -w"`: no symbol table, no DWARF): the
+/// names and lines come from the binary's `.gopclntab`. Spawned (it exits right after its last
+/// slow call) and attached.
+#[test]
+fn a_stripped_go_program_is_named_from_its_own_table() {
+    let (binary, dir) = tracer_tests::go_program_built("slowsleep", &["-ldflags=-s -w"]);
+    let symbols = Command::new("nm").arg(&binary).output().unwrap();
+    assert!(!symbols.status.success() || symbols.stdout.is_empty(), "the binary still has symbols");
+
+    let (summary, output) = trace(&["--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "1", "30"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_go_frames(&String::from_utf8_lossy(&output.stderr), 1);
+    assert!(!summary.text.contains("execve"), "exec is delivered for the stacks, not shown:\n{}", summary.text);
+
+    let mut program = Command::new(&binary).args(["40", "30"]).spawn().unwrap();
+    let tracer = Attached::start(&["--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "-p", &program.id().to_string()]);
+    assert!(program.wait().unwrap().success());
+    let (_, output) = tracer.finish();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let calls = slow_lines(&stderr).len();
+    assert!(calls >= 10, "{stderr}");
+    assert_go_frames(&stderr, calls);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A spawned program that exits right after its only slow call: its map is read at its exec,
+/// while it lives, even when `-e` leaves exec out.
+#[test]
+fn a_spawned_program_that_exits_after_its_slow_call_is_named() {
+    let (binary, dir) = tracer_tests::go_program("slowsleep");
+    let (_, output) = trace(&["--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "1", "30"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_go_frames(&String::from_utf8_lossy(&output.stderr), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A stripped binary that is not Go (the workload, without its symbols): module+offset
+/// frames, and no lookup counted as failed.
+#[test]
+fn a_stripped_program_that_is_not_go_shows_module_and_offset() {
+    let dir = std::env::temp_dir().join(format!("tracer-stripped-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stripped = dir.join("stripped-workload");
+    std::fs::copy(workload_bin(), &stripped).unwrap();
+    assert!(Command::new("strip").arg(&stripped).status().unwrap().success());
+    let (_, output) = trace(&["--slow", "20ms", "--stacks", "-e", "trace=clock_nanosleep", "--", stripped.to_str().unwrap(), "sleep", "50"]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = slow_lines(&stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].1.iter().any(|f| f.starts_with("stripped-workload+0x")), "{stderr}");
+    assert!(!stderr.contains("lookups failed"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

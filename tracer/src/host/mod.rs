@@ -9,6 +9,7 @@ pub mod cgroup_lookup;
 pub mod cgroupfs;
 pub mod contain;
 pub mod go;
+pub mod gopclntab;
 pub mod names;
 pub mod own_usage;
 pub mod procfs;

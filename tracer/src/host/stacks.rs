@@ -1,7 +1,8 @@
 //! Symbolizing slow calls' stacks, in the reader, never in the kernel: user frames through the
-//! process's memory map and the ELF files it maps (symbols, DWARF for file:line, Go's symbol
-//! table), kernel frames through kallsyms. blazesym (the libbpf project's symbolizer) does the
-//! reading and caches each file it opened; names are cached here by (file, offset).
+//! process's memory map and the ELF files it maps (symbols, DWARF for file:line), kernel frames
+//! through kallsyms. blazesym (the libbpf project's symbolizer) does the reading and caches each
+//! file it opened; a Go binary is named from its own table instead (`gopclntab`: stripped ones
+//! too, which blazesym cannot name). Names are cached here by (file, offset).
 //!
 //! A process's map is read the first time it is seen and again only when an address falls
 //! outside it, so a process that exits before its stacks arrive is still symbolized from the
@@ -20,7 +21,12 @@ use blazesym::symbolize::{
     Input, Symbolized, Symbolizer,
 };
 
+use super::gopclntab::{GoFrame, GoTable};
 use crate::model::slow::Frame;
+
+/// Binaries larger than this are not read for a Go symbol table (the largest Go services are a
+/// few hundred MB).
+const GO_BINARY_MAX_BYTES: u64 = 1 << 30;
 
 /// An executable mapping of a process.
 #[derive(Clone, Debug)]
@@ -37,6 +43,8 @@ pub struct Stacks {
     maps: HashMap<u32, Vec<Mapping>>,
     names: HashMap<(Arc<PathBuf>, u64), Frame>,
     kernel_names: HashMap<u64, Frame>,
+    /// Each file's Go symbol table, `None` for a file that has none (or is not readable).
+    go_tables: HashMap<Arc<PathBuf>, Option<GoTable>>,
     /// Lookups in a file that failed (an error or a panic), for the log and the tests.
     failures: u64,
 }
@@ -48,6 +56,7 @@ impl Default for Stacks {
             maps: HashMap::new(),
             names: HashMap::new(),
             kernel_names: HashMap::new(),
+            go_tables: HashMap::new(),
             failures: 0,
         }
     }
@@ -102,9 +111,28 @@ impl Stacks {
         if let Some(frame) = self.names.get(&key) {
             return frame.clone();
         }
-        let frame = self.name_in_file(&mapping.path, offset);
+        let frame = match self.go_frame(&mapping.path, offset) {
+            Some(frame) => frame,
+            None => self.name_in_file(&mapping.path, offset),
+        };
         self.names.insert(key, frame.clone());
         frame
+    }
+
+    /// A Go binary's frame, from its own table: stripped or not, Go's names and lines are
+    /// there (a stripped binary linked with cgo would otherwise get the nearest of its few
+    /// dynamic symbols). Parsed once a file.
+    fn go_frame(&mut self, path: &Arc<PathBuf>, offset: u64) -> Option<Frame> {
+        let table = self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(path)).as_ref()?;
+        let GoFrame { function, file, line } = table.frame_at_offset(offset)?;
+        let location = file.map(|file| {
+            let shown = Path::new(&file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+            match line {
+                Some(line) => format!("{shown}:{line}"),
+                None => shown,
+            }
+        });
+        Some(Frame { function, location })
     }
 
     fn mapping(&self, tgid: u32, pc: u64) -> Option<Mapping> {
@@ -185,6 +213,26 @@ fn location(info: Option<&blazesym::symbolize::CodeInfo>) -> Option<String> {
         Some(line) => format!("{shown}:{line}"),
         None => shown,
     })
+}
+
+/// The Go symbol table of the file at `path`, if it is a Go binary. The path is the traced
+/// side's: opened without blocking (a FIFO put in its place), read only if a regular file, and
+/// bounded in size.
+fn read_go_table(path: &Path) -> Option<GoTable> {
+    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+    if !path.is_absolute() {
+        return None;
+    }
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(GO_BINARY_MAX_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > GO_BINARY_MAX_BYTES {
+        return None;
+    }
+    GoTable::parse(&bytes)
 }
 
 /// The executable mappings of `tgid` (empty once it has exited).

@@ -40,11 +40,20 @@ impl Selection {
     /// closes some) too, if any read/write/accept-family call is shown: without them, a read on
     /// a file's fd number that a pipe reuses later would be counted as a pipe read, and an fd
     /// that changes (dup2 onto stdout) would keep the kind /proc gave it at the start. The
-    /// tables still show only the selection.
-    pub fn delivered(&self, fd_kinds: bool) -> Option<SyscallSet> {
+    /// tables still show only the selection. With `stacks`, exec too: a new program's memory
+    /// map is read at its exec, while it lives (one that exits right after its slow call is
+    /// gone by the time its stack is named).
+    pub fn delivered(&self, fd_kinds: bool, stacks: bool) -> Option<SyscallSet> {
         let shown = self.0.as_ref()?;
         let mut wanted = shown.clone();
         let classes = classes();
+        if stacks {
+            for (nr, class) in classes.iter().enumerate() {
+                if class.exec {
+                    wanted.insert(nr as u32);
+                }
+            }
+        }
         let io = shown.iter().any(|nr| classes.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept));
         if fd_kinds && io {
             for (nr, class) in classes.iter().enumerate() {
@@ -261,13 +270,15 @@ mod tests {
     #[test]
     fn the_kernel_delivers_the_fd_lifecycle_with_io_calls() {
         let read = Selection::parse(&["trace=read".to_string()]).unwrap();
-        let delivered = read.delivered(true).unwrap();
+        let delivered = read.delivered(true, false).unwrap();
         assert!(delivered.contains(nr("read")) && delivered.contains(nr("openat")) && delivered.contains(nr("close")));
-        assert_eq!(read.delivered(false).unwrap().len(), 1, "without fd kinds, the selection alone");
+        assert_eq!(read.delivered(false, false).unwrap().len(), 1, "without fd kinds, the selection alone");
         let getppid = Selection::parse(&["trace=getppid".to_string()]).unwrap();
-        assert_eq!(getppid.delivered(true).as_ref(), getppid.shown(), "no I/O selected, nothing added");
+        assert_eq!(getppid.delivered(true, false).as_ref(), getppid.shown(), "no I/O selected, nothing added");
         assert!(read.shows(nr("read")) && !read.shows(nr("openat")));
-        assert!(Selection::all().delivered(true).is_none() && Selection::all().shows(nr("openat")));
+        assert!(Selection::all().delivered(true, false).is_none() && Selection::all().shows(nr("openat")));
+        let with_stacks = getppid.delivered(false, true).unwrap();
+        assert!(with_stacks.contains(nr("execve")) && with_stacks.contains(nr("getppid")) && !getppid.shows(nr("execve")), "stacks: exec delivered, not shown");
         assert_eq!(Selection::parse_list(&["read", "/^write$"]).unwrap().shown().unwrap().len(), 2);
     }
 

@@ -32,11 +32,13 @@ enum How {
     Tracer,
     Events,
     SyscallsOnly,
+    /// The `floor` helper's empty programs on tracer's syscall hooks: what attaching costs.
+    Floor,
     Bpftrace,
 }
 
 impl How {
-    const ALL: [How; 5] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Bpftrace];
+    const ALL: [How; 6] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Floor, How::Bpftrace];
 
     fn describe(self) -> &'static str {
         match self {
@@ -44,6 +46,7 @@ impl How {
             How::Tracer => "`tracer -p PIDS` (every feature)",
             How::Events => "`tracer --events -p PIDS`",
             How::SyscallsOnly => "`tracer --no-net --no-sched -p PIDS`",
+            How::Floor => "floor: empty programs on tracer's sys_enter/sys_exit hooks, every process",
             How::Bpftrace => "bpftrace, raw_syscalls, per-syscall `hist()`, pid filter",
         }
     }
@@ -53,7 +56,7 @@ impl How {
             How::Tracer => Some(&[]),
             How::Events => Some(&["--events"]),
             How::SyscallsOnly => Some(&["--no-net", "--no-sched"]),
-            How::Untraced | How::Bpftrace => None,
+            How::Untraced | How::Floor | How::Bpftrace => None,
         }
     }
 }
@@ -210,6 +213,12 @@ fn round(how: How, pids: &[u32], load: fn() -> Result<f64>) -> Result<(f64, Opti
         let events = text.lines().find_map(|l| number_after(l, "events: ")).with_context(|| format!("no events line:\n{text}"))?;
         let cpu = own_usage(&text).map_or(f64::NAN, |usage| usage.cpu);
         return Ok((rate?, Some((events, cpu))));
+    }
+    if how == How::Floor {
+        let floor = spawn_until(Command::new(bin("floor")), false, "ready")?;
+        let rate = load();
+        floor.close()?;
+        return Ok((rate?, None));
     }
     if how == How::Bpftrace {
         let filter = pids.iter().map(|pid| format!("pid == {pid}")).collect::<Vec<_>>().join(" || ");
