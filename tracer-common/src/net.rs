@@ -37,6 +37,19 @@ pub struct SockTuple {
     pub daddr: [u8; 16],
 }
 
+/// A TCP socket's entry in `SOCKETS`, by socket address: its addresses, and the connection's
+/// counting row (see `connections::CONN_ROWS`): one map for both, so that a connection's start
+/// costs the kernel one insert and its close one write in place.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockEntry {
+    pub tuple: SockTuple,
+    /// A row of `CONN_HIST`, `CONN_NO_ROW` (established while tracing, no row yet) or
+    /// `CONN_UNCOUNTED`.
+    pub row: u32,
+    pub _pad: u32,
+}
+
 /// A ring-buffer record about a socket: 88 bytes, told apart from `Event` by `kind`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,7 +68,7 @@ pub struct SockEvent {
     pub latency_ns: u64,
     pub tuple: SockTuple,
     /// Socket: the row of `CONN_HIST` the call took for its TCP connection (see
-    /// `connections::CONN_ROW`), else `CONN_NO_ROW`.
+    /// [`SockEntry::row`]), else `CONN_NO_ROW`.
     pub row: u32,
     /// Socket: the accept (its syscall number; 0 for none) that made this fd, counted in the
     /// kernel, and how long it waited: the accept's figures come with its socket.
@@ -76,5 +89,6 @@ pub struct ConnectStart {
 mod pod {
     // SAFETY: plain old data, `#[repr(C)]`, any bit pattern valid.
     unsafe impl aya::Pod for super::SockTuple {}
+    unsafe impl aya::Pod for super::SockEntry {}
     unsafe impl aya::Pod for super::SockEvent {}
 }

@@ -8,10 +8,10 @@ use aya_ebpf::{
 };
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
-    connections::{conn_bucket, CONN_BUCKETS, CONN_NO_ROW, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
+    connections::{conn_bucket, CONN_BUCKETS, CONN_NO_ROW, CONN_UNCOUNTED, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
     events::{Event, EventKind, KIND_CGROUP_SHIFT, LOST_COUNTERS, LOST_EVENTS},
     kernel_counts::{hist_bucket, IoTotals, SyscallTotals, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
-    net::{ConnectStart, SockEvent, SockTuple},
+    net::{ConnectStart, SockEntry, SockEvent, SockTuple},
     slow::ExecArgs,
     syscalls::{io_slot, InFlight, MAX_SYSCALLS, SYSCALL_WORDS},
     targets::MAX_CGROUPS,
@@ -46,11 +46,12 @@ static IN_FLIGHT: Array<InFlight> = Array::with_max_entries(1, 0);
 #[unsafe(no_mangle)]
 static SLOT_MASK: Global<u32> = Global::new(0);
 
-/// Addresses of TCP sockets by kernel socket address, for every socket that connected or was
-/// accepted (the owner of an accepted socket is not known when it is established). LRU: old
-/// entries make room; an entry is rewritten when its address is reused by a new socket.
+/// TCP sockets by kernel socket address, for every socket a traced thread connected or that
+/// was accepted (the owner of an accepted socket is not known when it is established): their
+/// addresses and their connections' counting rows. LRU: old entries make room; an entry is
+/// rewritten when its address is reused by a new socket.
 #[map]
-pub static SOCKETS: LruHashMap<u64, SockTuple> = LruHashMap::with_max_entries(65536, 0);
+pub static SOCKETS: LruHashMap<u64, SockEntry> = LruHashMap::with_max_entries(65536, 0);
 
 /// Connects of traced threads in progress, by socket address.
 #[map]
@@ -613,12 +614,6 @@ pub fn connections_on() -> bool {
     CONNECTIONS_ON.load() != 0
 }
 
-/// Each TCP connection established while tracing, by socket address: its row of `CONN_HIST`,
-/// or `CONN_NO_ROW` (see `tracer_common::connections`). Made and dropped by
-/// `inet_sock_set_state`; sized by the loader.
-#[map]
-pub static CONN_ROW: LruHashMap<u64, u32> = LruHashMap::with_max_entries(1, 0);
-
 /// Rows of `CONN_HIST` no connection has: the reader pushes them, a connection's first counted
 /// call pops one.
 #[map]
@@ -641,27 +636,29 @@ static CONN_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
 /// The counting row of TCP connection `sk`, and whether this call took it from the free rows
 /// (then the reader must be told, or the row given back with [`give_back_row`]). None: a
-/// connection established before tracing began, or no row free.
+/// connection established before tracing began, or closed, or no row free.
 #[inline(always)]
 pub fn connection_row(sk: u64) -> Option<(u32, bool)> {
-    let entry = CONN_ROW.get_ptr_mut(&sk)?;
-    let row = unsafe { *entry };
-    if row != CONN_NO_ROW {
-        return Some((row, false));
+    let entry = SOCKETS.get_ptr_mut(&sk)?;
+    let row = unsafe { (*entry).row };
+    match row {
+        CONN_UNCOUNTED => return None,
+        CONN_NO_ROW => {}
+        row => return Some((row, false)),
     }
     let row = CONN_FREE.pop().ok().flatten()?;
     // Two threads taking a row for one connection at once: each counts in its own and names it
     // in its record; the reader frees the one the entry does not keep when it sees that.
-    unsafe { *entry = row };
+    unsafe { (*entry).row = row };
     Some((row, true))
 }
 
 /// A row taken by [`connection_row`] whose record could not be sent: free again.
 #[inline(always)]
 pub fn give_back_row(sk: u64, row: u32) {
-    if let Some(entry) = CONN_ROW.get_ptr_mut(&sk) {
-        if unsafe { *entry } == row {
-            unsafe { *entry = CONN_NO_ROW };
+    if let Some(entry) = SOCKETS.get_ptr_mut(&sk) {
+        if unsafe { (*entry).row } == row {
+            unsafe { (*entry).row = CONN_NO_ROW };
         }
     }
     let _ = CONN_FREE.push(&row, 0);

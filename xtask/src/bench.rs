@@ -202,7 +202,7 @@ fn interrupt(mut child: Child) -> Result<()> {
     Ok(())
 }
 
-const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+pub(crate) const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
 
 /// One timed round of `case`: dd's seconds, and what a tracer said of its own use.
 fn measure(case: Case, note: &mut String) -> Result<(f64, Option<OwnUsage>)> {

@@ -15,12 +15,12 @@ use aya_ebpf::{
     Global,
 };
 use tracer_common::{
-    connections::CONN_NO_ROW,
+    connections::{CONN_NO_ROW, CONN_UNCOUNTED},
     events::EventKind,
-    net::{ConnectStart, SockTuple},
+    net::{ConnectStart, SockEntry, SockTuple},
 };
 
-use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, slot, CONNECTING, CONN_ROW, SOCKETS};
+use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, slot, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -120,7 +120,8 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                     }
                 }
             }
-            let _ = SOCKETS.insert(&sk, &new_connection(sk_ptr), 0);
+            let entry = SockEntry { tuple: new_connection(sk_ptr), row: CONN_UNCOUNTED, _pad: 0 };
+            let _ = SOCKETS.insert(&sk, &entry, 0);
         }
         TCP_ESTABLISHED => {
             // A connect completes: a traced thread's only (its SYN recorded it), going on with
@@ -135,19 +136,17 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             let mut tuple = new_connection(sk_ptr);
             if connecting.is_some() {
                 if let Some(at_syn) = unsafe { SOCKETS.get(&sk) } {
-                    tuple.generation = at_syn.generation;
+                    tuple.generation = at_syn.tuple.generation;
                 }
             }
-            let _ = SOCKETS.insert(&sk, &tuple, 0);
-            if connections_on() {
-                // With no row until a traced thread's call takes one; replaces a closed socket's
-                // entry at this address.
-                let _ = CONN_ROW.insert(&sk, &CONN_NO_ROW, 0);
-            }
+            // With no row until a traced thread's call takes one; replaces a closed socket's
+            // entry at this address.
+            let row = if connections_on() { CONN_NO_ROW } else { CONN_UNCOUNTED };
+            let _ = SOCKETS.insert(&sk, &SockEntry { tuple, row, _pad: 0 }, 0);
             if let Some(start) = connecting {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
-                let tuple = unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple);
+                let tuple = unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple);
                 emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple, CONN_NO_ROW, (0, 0));
             }
         }
@@ -155,11 +154,11 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             if old_state == TCP_SYN_SENT {
                 let _ = CONNECTING.remove(&sk); // a connect that failed
             }
-            // Its row holds what it did; the reader finds the entry gone, takes the rest and
-            // frees the row. Its address may be a new socket's next. A lookup first: a delete
-            // takes the bucket's lock, and most closing sockets have no entry.
-            if unsafe { CONN_ROW.get(&sk) }.is_some() {
-                let _ = CONN_ROW.remove(&sk);
+            // Its row holds what it did; the reader finds the entry marked (or a new socket's,
+            // at a reused address), takes the rest and frees the row. Marked in place: no
+            // delete, no insert.
+            if let Some(entry) = SOCKETS.get_ptr_mut(&sk) {
+                unsafe { (*entry).row = CONN_UNCOUNTED };
             }
         }
     }

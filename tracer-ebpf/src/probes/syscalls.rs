@@ -13,7 +13,6 @@ use tracer_common::{
     kernel_counts::errno_slot,
     fd_kinds::FD_KIND_SOCKET,
     connections::CONN_NO_ROW,
-    net::SockTuple,
     syscalls::{
         InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FAILURE_EVENT, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
         SYSCALL_SOCKET_FD_ARG0,
@@ -318,7 +317,7 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     let generation = fd_generation();
     let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
     let told = sk == last_sk && fd == last_fd && generation == last_generation;
-    let tuple = if told { None } else { unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple) };
+    let tuple = if told { None } else { unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple) };
     let tcp = if told { (unsafe { (*slot).last_tcp }) != 0 } else { tuple.is_some_and(|tuple| unsafe { (*tuple).family } != 0) };
     let connection = if with_row && tcp { connection_row(sk) } else { None };
     let row = connection.map(|(row, _)| row);
@@ -328,7 +327,7 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     }
     // Written in place, its addresses copied from the map: on the stack, the record and a copy
     // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
-    let tuple = if told { unsafe { SOCKETS.get(&sk) }.map(|tuple| tuple as *const SockTuple) } else { tuple };
+    let tuple = if told { unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple) } else { tuple };
     let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple, if taken { row.unwrap_or(CONN_NO_ROW) } else { CONN_NO_ROW }, accept);
     if !written {
         if let Some(row) = row.filter(|_| taken) {

@@ -8,7 +8,10 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 use aya::maps::{Array, HashMap, MapData, Queue};
-use tracer_common::connections::{CONN_BUCKETS, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS};
+use tracer_common::{
+    connections::{CONN_BUCKETS, CONN_ROWS, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
+    net::SockEntry,
+};
 
 use super::mapped::MappedWords;
 
@@ -36,8 +39,8 @@ struct RowOwner {
 }
 
 pub struct ConnectionCounts {
-    /// The kernel's map from socket address to row.
-    rows: HashMap<MapData, u64, u32>,
+    /// The kernel's sockets by address, each with its connection's row.
+    rows: HashMap<MapData, u64, SockEntry>,
     /// The kernel's free rows.
     free: Queue<MapData, u32>,
     /// The kernel's `CONN_FOLLOWED_ALL`; `None` once set: then rows are not given back.
@@ -50,7 +53,7 @@ pub struct ConnectionCounts {
 
 impl ConnectionCounts {
     /// Gives the kernel every row.
-    pub fn new(rows: HashMap<MapData, u64, u32>, mut free: Queue<MapData, u32>, followed_all: Array<MapData, u32>, words: MappedWords) -> Result<Self> {
+    pub fn new(rows: HashMap<MapData, u64, SockEntry>, mut free: Queue<MapData, u32>, followed_all: Array<MapData, u32>, words: MappedWords) -> Result<Self> {
         for row in 0..CONN_ROWS {
             free.push(row, 0)?;
         }
@@ -82,11 +85,12 @@ impl ConnectionCounts {
         (0..self.of_row.len()).filter_map(|row| self.take(row as u32)).collect()
     }
 
-    /// The rows of connections the kernel saw close (their entries gone, or naming another row):
+    /// The rows of connections the kernel saw close (their entries marked, gone, or naming
+    /// another row):
     /// what they added since the last read. The rows are zeroed and free again.
     pub fn release_closed(&mut self) -> Result<Vec<ConnectionDelta>> {
         let closed: Vec<u32> = (0..self.of_row.len() as u32)
-            .filter(|&row| self.of_row[row as usize].is_some_and(|owner| self.rows.get(&owner.sk, 0).ok() != Some(row)))
+            .filter(|&row| self.of_row[row as usize].is_some_and(|owner| self.rows.get(&owner.sk, 0).ok().map(|entry| entry.row) != Some(row)))
             .collect();
         let mut rests = Vec::new();
         for row in closed {

@@ -5,7 +5,7 @@ use std::fs;
 use anyhow::{anyhow, bail, Context, Result};
 use aya::{Ebpf, EbpfLoader};
 use tracer_common::{
-    connections::{self, CONN_ENTRIES, CONN_ROWS, CONN_ROW_WORDS},
+    connections::{self, CONN_ROWS, CONN_ROW_WORDS},
     events,
     kernel_counts::{self, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
     kprobe, net, process, slow,
@@ -122,7 +122,6 @@ fn size_maps(loader: &mut EbpfLoader, config: &ProbeConfig, pid_max: u32, slots:
         .map_max_entries(kernel_counts::IO_HIST, if counts { io_hist_words } else { 1 })
         .map_max_entries(kernel_counts::GROUP_OF, if groups.is_some() { MAX_GROUPED_PROCESSES } else { 1 })
         .map_max_entries(kernel_counts::GROUP_ROW, groups.map_or(1, |groups| groups * MAX_SYSCALLS))
-        .map_max_entries(connections::CONN_ROW, if connections { CONN_ENTRIES } else { 1 })
         .map_max_entries(connections::CONN_FREE, if connections { CONN_ROWS } else { 1 })
         .map_max_entries(connections::CONN_HIST, if connections { CONN_ROWS * CONN_ROW_WORDS } else { 1 })
         // The kprobes' saved registers, by thread slot, only where kprobes may be used.

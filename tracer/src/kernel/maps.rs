@@ -9,7 +9,7 @@ use tracer_common::{
     connections,
     events::{self, LOST_EVENTS, LOST_SLOW},
     kernel_counts::{self, IO_SLOTS},
-    slow,
+    net, slow,
     syscalls::{self, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS},
     targets,
 };
@@ -101,7 +101,7 @@ fn take_kernel_counts(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<KernelCou
     let errnos = mapped(ebpf, kernel_counts::COUNT_ERRNO)?;
     let mut counts = KernelCounts::new(totals, hist, errnos, io_totals, io_hist, config.io_slots.clone());
     if config.counts_connections() {
-        let rows = HashMap::try_from(take(ebpf, connections::CONN_ROW)?)?;
+        let rows = HashMap::try_from(take(ebpf, net::SOCKETS)?)?;
         let free = Queue::try_from(take(ebpf, connections::CONN_FREE)?)?;
         let followed_all = Array::try_from(take(ebpf, connections::CONN_FOLLOWED_ALL)?)?;
         counts = counts.with_connections(ConnectionCounts::new(rows, free, followed_all, mapped(ebpf, connections::CONN_HIST)?)?);

@@ -30,6 +30,8 @@ tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs 
 enum How {
     Untraced,
     Tracer,
+    /// Every feature, syscalls hooked by fentry/fexit on each syscall's function.
+    Fentry,
     Events,
     SyscallsOnly,
     /// The `floor` helper's empty programs on tracer's syscall hooks: what attaching costs.
@@ -38,12 +40,13 @@ enum How {
 }
 
 impl How {
-    const ALL: [How; 6] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Floor, How::Bpftrace];
+    const ALL: [How; 7] = [How::Untraced, How::Tracer, How::Fentry, How::Events, How::SyscallsOnly, How::Floor, How::Bpftrace];
 
     fn describe(self) -> &'static str {
         match self {
             How::Untraced => "untraced",
             How::Tracer => "`tracer -p PIDS` (every feature)",
+            How::Fentry => "`tracer --attach fentry -p PIDS` (every feature)",
             How::Events => "`tracer --events -p PIDS`",
             How::SyscallsOnly => "`tracer --no-net --no-sched -p PIDS`",
             How::Floor => "floor: empty programs on tracer's sys_enter/sys_exit hooks, every process",
@@ -54,6 +57,7 @@ impl How {
     fn tracer_options(self) -> Option<&'static [&'static str]> {
         match self {
             How::Tracer => Some(&[]),
+            How::Fentry => Some(&["--attach", "fentry"]),
             How::Events => Some(&["--events"]),
             How::SyscallsOnly => Some(&["--no-net", "--no-sched"]),
             How::Untraced | How::Floor | How::Bpftrace => None,
@@ -199,7 +203,7 @@ fn redis_load() -> Result<f64> {
 
 /// One round of `how` on a running server: its rate under `load`, and a tracer's events and
 /// reader CPU.
-fn round(how: How, pids: &[u32], load: fn() -> Result<f64>) -> Result<(f64, Option<(f64, f64)>)> {
+fn round(how: How, pids: &[u32], load: &dyn Fn() -> Result<f64>) -> Result<(f64, Option<(f64, f64)>)> {
     let list = pids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     if let Some(options) = how.tracer_options() {
         let mut cmd = Command::new(bin("tracer"));
@@ -232,6 +236,14 @@ fn round(how: How, pids: &[u32], load: fn() -> Result<f64>) -> Result<(f64, Opti
     Ok((load()?, None))
 }
 
+/// The run time (ns) of every BPF program loaded on the machine, from `bpftool prog show`
+/// (counted while `kernel.bpf_stats_enabled` is 1): tracer's, the floor's and bpftrace's alike.
+fn programs_ns() -> Option<u64> {
+    let out = Command::new("bpftool").args(["prog", "show", "-j"]).output().ok()?;
+    let programs: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(programs.as_array()?.iter().filter_map(|program| program["run_time_ns"].as_u64()).sum())
+}
+
 /// A server to measure: its label, how to start it, its load (requests per second) and the
 /// requests a load makes.
 type ServerCase = (&'static str, fn() -> Result<Server>, fn() -> Result<f64>, u64);
@@ -241,7 +253,7 @@ pub fn servers(rounds: usize) -> Result<String> {
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let hows: Vec<How> = How::ALL.into_iter().filter(|&how| how != How::Bpftrace || have_bpftrace).collect();
     let mut table = String::new();
-    let _ = writeln!(table, "\nReal servers from Debian on loopback, traced by pid while their own load tool runs, median of {rounds} interleaved rounds. Events and reader CPU are per request; the last column is the cost (1 - ratio) as a share of bpftrace's.\n");
+    let _ = writeln!(table, "\nReal servers from Debian on loopback, traced by pid while their own load tool runs, median of {rounds} interleaved rounds. Events and reader CPU are per request; \"cost against bpftrace's\" is the cost (1 - ratio) as a share of bpftrace's; the BPF programs' time (every program on the machine, through `bpftool prog show`) comes from one more round with the kernel's BPF stats on, whose own clock reads are in every row alike.\n");
     let servers: [ServerCase; 2] = [
         ("nginx, 2 workers, 5.5 KB page, `ab -n 20000 -c 10` (no keepalive)", start_nginx, nginx_load, NGINX_REQUESTS),
         ("redis-server, `redis-benchmark -n 200000 -c 20 -t get,set`", start_redis, redis_load, 2 * REDIS_REQUESTS),
@@ -254,7 +266,7 @@ pub fn servers(rounds: usize) -> Result<String> {
         let mut results: Vec<(How, Round)> = hows.iter().map(|&how| (how, Round::default())).collect();
         for n in 1..=rounds {
             for (how, round_figures) in results.iter_mut() {
-                let (rate, traced) = round(*how, &pids, load)?;
+                let (rate, traced) = round(*how, &pids, &load)?;
                 eprintln!("bench: round {n}/{rounds} {label}: {how:?} {rate:.0} req/s");
                 round_figures.rate.push(rate);
                 if let Some((events, cpu)) = traced {
@@ -263,13 +275,31 @@ pub fn servers(rounds: usize) -> Result<String> {
                 }
             }
         }
+        // One more round, untimed, with the kernel's BPF stats on (they add two clock reads to
+        // every run): the programs' time a request, steadier than the rates.
+        let mut program_ns: Vec<Option<f64>> = vec![None; results.len()];
+        if fs::write(super::BPF_STATS, "1").is_ok() {
+            for ((how, _), ns) in results.iter().zip(program_ns.iter_mut()) {
+                let took = std::cell::Cell::new(None);
+                let measured = || {
+                    let before = programs_ns();
+                    let rate = load();
+                    took.set(before.zip(programs_ns()).map(|(before, after)| after.saturating_sub(before) as f64 / requests as f64));
+                    rate
+                };
+                if *how != How::Untraced && round(*how, &pids, &measured).is_ok() {
+                    *ns = took.get();
+                }
+            }
+            let _ = fs::write(super::BPF_STATS, "0");
+        }
         drop(server);
         let untraced = median(&results[0].1.rate);
         let bpftrace_cost = results.iter().find(|(how, _)| *how == How::Bpftrace).map(|(_, r)| 1.0 - median(&r.rate) / untraced);
         let _ = writeln!(table, "{label}:\n");
-        let _ = writeln!(table, "| how it ran | req/s | ratio | events per request | reader CPU, µs per request | cost against bpftrace's |");
-        let _ = writeln!(table, "|---|---|---|---|---|---|");
-        for (how, figures) in &results {
+        let _ = writeln!(table, "| how it ran | req/s | ratio | events per request | reader CPU, µs per request | cost against bpftrace's | BPF programs, ns per request |");
+        let _ = writeln!(table, "|---|---|---|---|---|---|---|");
+        for ((how, figures), programs) in results.iter().zip(&program_ns) {
             let rate = median(&figures.rate);
             let ratio = rate / untraced;
             let per_request = |v: &[f64], digits: usize| if v.is_empty() { String::new() } else { format!("{:.*}", digits, median(v)) };
@@ -277,7 +307,14 @@ pub fn servers(rounds: usize) -> Result<String> {
                 Some(cost) if *how != How::Untraced && cost > 0.0 => format!("{:.2}", (1.0 - ratio) / cost),
                 _ => String::new(),
             };
-            let _ = writeln!(table, "| {} | {rate:.0} | {ratio:.3} | {} | {} | {against} |", how.describe(), per_request(&figures.events, 2), per_request(&figures.reader_cpu, 1));
+            let programs = programs.map_or(String::new(), |ns| format!("{ns:.0}"));
+            let _ = writeln!(
+                table,
+                "| {} | {rate:.0} | {ratio:.3} | {} | {} | {against} | {programs} |",
+                how.describe(),
+                per_request(&figures.events, 2),
+                per_request(&figures.reader_cpu, 1)
+            );
         }
         let _ = writeln!(table);
     }
