@@ -126,15 +126,12 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         TCP_ESTABLISHED => {
             // A connect completes: a traced thread's only (its SYN recorded it), going on with
             // the connection its SYN began. Otherwise accepted: the owner is not known yet.
-            let connecting = match old_state {
-                TCP_SYN_SENT => match unsafe { CONNECTING.get(&sk) }.copied() {
-                    Some(start) => Some(start),
-                    None => return 0,
-                },
-                _ => None,
-            };
+            let connected = old_state == TCP_SYN_SENT;
+            if connected && unsafe { CONNECTING.get(&sk) }.is_none() {
+                return 0;
+            }
             let mut tuple = new_connection(sk_ptr);
-            if connecting.is_some() {
+            if connected {
                 if let Some(at_syn) = unsafe { SOCKETS.get(&sk) } {
                     tuple.generation = at_syn.tuple.generation;
                 }
@@ -143,7 +140,12 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             // entry at this address.
             let row = if connections_on() { CONN_NO_ROW } else { CONN_UNCOUNTED };
             let _ = SOCKETS.insert(&sk, &SockEntry { tuple, row, _pad: 0 }, 0);
-            if let Some(start) = connecting {
+            // Looked up again rather than kept across the inserts: a value kept on the stack
+            // there is one 5.10's verifier sees read uninitialised on the other path.
+            if !connected {
+                return 0;
+            }
+            if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
                 let tuple = unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple);
