@@ -30,8 +30,6 @@ tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs 
 enum How {
     Untraced,
     Tracer,
-    /// Every feature, syscalls hooked by fentry/fexit on each syscall's function.
-    Fentry,
     Events,
     SyscallsOnly,
     /// The `floor` helper's empty programs on tracer's syscall hooks: what attaching costs.
@@ -40,13 +38,12 @@ enum How {
 }
 
 impl How {
-    const ALL: [How; 7] = [How::Untraced, How::Tracer, How::Fentry, How::Events, How::SyscallsOnly, How::Floor, How::Bpftrace];
+    const ALL: [How; 6] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Floor, How::Bpftrace];
 
     fn describe(self) -> &'static str {
         match self {
             How::Untraced => "untraced",
             How::Tracer => "`tracer -p PIDS` (every feature)",
-            How::Fentry => "`tracer --attach fentry -p PIDS` (every feature)",
             How::Events => "`tracer --events -p PIDS`",
             How::SyscallsOnly => "`tracer --no-net --no-sched -p PIDS`",
             How::Floor => "floor: empty programs on tracer's sys_enter/sys_exit hooks, every process",
@@ -57,7 +54,6 @@ impl How {
     fn tracer_options(self) -> Option<&'static [&'static str]> {
         match self {
             How::Tracer => Some(&[]),
-            How::Fentry => Some(&["--attach", "fentry"]),
             How::Events => Some(&["--events"]),
             How::SyscallsOnly => Some(&["--no-net", "--no-sched"]),
             How::Untraced | How::Floor | How::Bpftrace => None,
