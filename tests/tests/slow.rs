@@ -210,6 +210,38 @@ fn a_stripped_go_program_is_named_from_its_own_table() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `--pprof`: a profile `go tool pprof` reads, whose calls and time are the slow calls'.
+#[test]
+fn pprof_profiles_open_in_go_tool_pprof() {
+    let (binary, dir) = tracer_tests::go_program_built("slowsleep", &["-ldflags=-s -w"]);
+    let profile = dir.join("slow.pb.gz");
+    let (_, output) =
+        trace(&["--slow", "20ms", "--pprof", profile.to_str().unwrap(), "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "4", "30"]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = slow_lines(&stderr);
+    assert_eq!(lines.len(), 4, "{stderr}");
+    // Each line ends `<0.030111> ...`: seconds, to the microsecond.
+    let slow_ns: f64 = lines.iter().map(|(line, _)| line.split('<').nth(1).and_then(|t| t.split('>').next()).unwrap().parse::<f64>().unwrap() * 1e9).sum();
+    let top = |index: &str| {
+        let out = Command::new("go")
+            .args(["tool", "pprof", "-top", &format!("-sample_index={index}"), profile.to_str().unwrap()])
+            .env("GOCACHE", dir.join("cache"))
+            .output()
+            .expect("go tool pprof");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // `flat flat% sum% cum cum% name`: main.handler is never the leaf, so its cum is read.
+        let cum = text.lines().find(|l| l.trim_end().ends_with(" main.handler")).unwrap_or_else(|| panic!("{text}"));
+        cum.split_whitespace().nth(3).unwrap().to_string()
+    };
+    assert_eq!(top("calls"), "4");
+    let time = top("time");
+    let ms: f64 = time.strip_suffix("ms").unwrap_or_else(|| panic!("{time}")).parse().unwrap();
+    assert!((ms * 1e6 - slow_ns).abs() <= slow_ns / 100.0, "pprof {ms}ms, slow lines {slow_ns}ns");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// A spawned program that exits right after its only slow call: its map is read at its exec,
 /// while it lives, even when `-e` leaves exec out.
 #[test]

@@ -19,7 +19,7 @@ use crate::{
         compare::{self, CompareArgs},
         export::{self, IntervalLogSink, RunInfo},
         prometheus::PrometheusSink,
-        flamegraph,
+        flamegraph, pprof,
         live,
         otlp,
         serve,
@@ -231,6 +231,11 @@ pub struct TraceArgs {
     #[arg(long = "flamegraph", value_name = "FILE.svg")]
     pub flamegraph: Option<PathBuf>,
 
+    /// With --slow: write the slow calls' stacks as a gzipped pprof profile (calls and their
+    /// time, by syscall and thread), for `go tool pprof` (implies --stacks user if not given).
+    #[arg(long = "pprof", value_name = "FILE")]
+    pub pprof: Option<PathBuf>,
+
     /// Print where start-up time went (BTF parse, maps, program load and verification,
     /// attach, /proc scan) before "attached".
     #[arg(long = "startup-times")]
@@ -280,7 +285,7 @@ fn trace(args: TraceArgs, view: View) -> Result<i32> {
     }
     let options = trace_options(&args, &view)?;
     // A bad output path is found now, not after a long trace.
-    for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph].into_iter().flatten() {
+    for path in [&args.output, &args.export, &args.prometheus, &args.folded, &args.flamegraph, &args.pprof].into_iter().flatten() {
         atomic_file::check_writable(path)?;
     }
     let description = describe_run(&args, &options);
@@ -353,12 +358,12 @@ fn trace_options(args: &TraceArgs, view: &View) -> Result<TraceOptions> {
         max_groups: args.max_groups,
         slowest: args.slowest,
         slow: match args.slow {
-            None if args.stacks.is_some() || args.folded.is_some() || args.flamegraph.is_some() => {
-                bail!("--stacks, --folded and --flamegraph are about slow calls: give --slow DURATION too")
+            None if args.stacks.is_some() || args.folded.is_some() || args.flamegraph.is_some() || args.pprof.is_some() => {
+                bail!("--stacks, --folded, --flamegraph and --pprof are about slow calls: give --slow DURATION too")
             }
             None => None,
             Some(threshold) => {
-                let wants_stacks = args.folded.is_some() || args.flamegraph.is_some();
+                let wants_stacks = args.folded.is_some() || args.flamegraph.is_some() || args.pprof.is_some();
                 let stacks = args.stacks.unwrap_or(if wants_stacks { tracer_common::slow::STACKS_USER } else { 0 });
                 Some(SlowConfig { threshold_ns: threshold.as_nanos().min(u64::MAX as u128) as u64, stacks })
             }
@@ -441,6 +446,11 @@ fn write_outputs(args: &TraceArgs, outcome: &mut session::Outcome, description: 
             let title = format!("slow calls (at least {}), {description}", format_ns(slow.threshold_ns));
             flamegraph::write_svg(&folded, &title, &mut svg)?;
             atomic_file::write_atomic(path, &svg)?;
+        }
+        if let Some(path) = &args.pprof {
+            let unix_ns = |at: std::time::SystemTime| at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+            let (start, end) = (unix_ns(outcome.started_at), unix_ns(outcome.ended_at));
+            atomic_file::write_atomic(path, &pprof::profile(slow, start, end.saturating_sub(start))?)?;
         }
     }
     let info = RunInfo {

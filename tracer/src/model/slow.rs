@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::kernel::event::{SlowRecord, StackRead};
 
 /// One frame of a stack, named.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Frame {
     /// Function name (demangled), or `module+0xoffset` when there is none.
     pub function: String,
@@ -73,8 +73,31 @@ pub struct SlowCalls {
     /// The latest calls, newest last, for the live view.
     pub recent: VecDeque<SlowCall>,
     sites: HashMap<Vec<String>, Site>,
+    /// The calls by stack (frames with their lines), syscall and thread, for `--pprof`.
+    samples: HashMap<SampleKey, Sample>,
     pub stack_failures: StackFailures,
 }
+
+/// What a `--pprof` sample is: one stack, innermost frame first (kernel frames, marked `[k]`,
+/// before the user frames that called them), of one syscall in one thread.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SampleKey {
+    pub frames: Vec<Frame>,
+    pub syscall: String,
+    /// 0 once [`MAX_SAMPLES`] keys are kept: the calls still count, under no thread.
+    pub tid: u32,
+    pub comm: String,
+}
+
+/// The calls of a [`SampleKey`]: how many, and their time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sample {
+    pub count: u64,
+    pub total_ns: u64,
+}
+
+/// `--pprof` samples kept with their thread; past this, new ones are kept without it.
+const MAX_SAMPLES: usize = 50_000;
 
 /// Slow calls the live view keeps.
 const RECENT: usize = 50;
@@ -89,6 +112,7 @@ impl SlowCalls {
             keep,
             recent: VecDeque::new(),
             sites: HashMap::new(),
+            samples: HashMap::new(),
             stack_failures: StackFailures::default(),
         }
     }
@@ -118,6 +142,15 @@ impl SlowCalls {
         });
         site.count += 1;
         site.total_ns += call.duration_ns;
+        let frames = call.kernel_stack.iter().map(|f| Frame { function: format!("[k] {}", f.function), location: None }).chain(call.user_stack.iter().cloned());
+        let syscall = call.text.split('(').next().unwrap_or_default().to_string();
+        let mut sample = SampleKey { frames: frames.collect(), syscall, tid: call.tid, comm: call.comm.clone() };
+        if self.samples.len() >= MAX_SAMPLES && !self.samples.contains_key(&sample) {
+            (sample.tid, sample.comm) = (0, String::new());
+        }
+        let kept = self.samples.entry(sample).or_default();
+        kept.count += 1;
+        kept.total_ns += call.duration_ns;
         if call.duration_ns > site.max_ns {
             // The slowest call's frames, with its file:line.
             (site.max_ns, site.user_stack, site.kernel_stack) = (call.duration_ns, call.user_stack.clone(), call.kernel_stack.clone());
@@ -143,6 +176,11 @@ impl SlowCalls {
         let mut sites: Vec<&Site> = self.sites.values().collect();
         sites.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(b.count.cmp(&a.count)));
         sites
+    }
+
+    /// The calls by stack, syscall and thread, for `--pprof`.
+    pub fn samples(&self) -> impl Iterator<Item = (&SampleKey, &Sample)> {
+        self.samples.iter()
     }
 
     /// Every distinct stack, outermost frame first (kernel frames, marked `[k]`, after the user

@@ -8,6 +8,7 @@ pub mod format;
 pub mod live;
 pub mod metrics;
 pub mod otlp;
+pub mod pprof;
 pub mod prometheus;
 pub mod rows;
 pub mod serve;
