@@ -242,6 +242,25 @@ fn pprof_profiles_open_in_go_tool_pprof() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Each slow call of a Go program names its goroutine, the number `runtime.Stack` gives it: six
+/// goroutines print theirs, then each makes a slow nanosleep (stripped, as built for
+/// production: the layout comes from the binary's Go version).
+#[test]
+fn a_go_programs_slow_calls_name_their_goroutines() {
+    let (binary, dir) = tracer_tests::go_program_built("goroutines", &["-ldflags=-s -w"]);
+    let (_, output) = trace(&["--slow", "30ms", "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "6"]);
+    assert!(output.status.success(), "{output:?}");
+    let printed: std::collections::BTreeSet<String> =
+        String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| l.strip_prefix("goroutine ").map(String::from)).collect();
+    assert_eq!(printed.len(), 6, "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let sleeps: Vec<_> = slow_lines(&stderr).into_iter().map(|(line, _)| line).filter(|line| line.contains("] nanosleep(")).collect();
+    let named: std::collections::BTreeSet<String> =
+        sleeps.iter().map(|line| line.rsplit_once(" goroutine ").unwrap_or_else(|| panic!("no goroutine: {line}")).1.to_string()).collect();
+    assert_eq!(named, printed, "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// A spawned program that exits right after its only slow call: its map is read at its exec,
 /// while it lives, even when `-e` leaves exec out.
 #[test]
@@ -268,6 +287,7 @@ fn a_stripped_program_that_is_not_go_shows_module_and_offset() {
     let lines = slow_lines(&stderr);
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].1.iter().any(|f| f.starts_with("stripped-workload+0x")), "{stderr}");
+    assert!(!lines[0].0.contains("goroutine"), "not a Go program: {}", lines[0].0);
     assert!(!stderr.contains("lookups failed"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }

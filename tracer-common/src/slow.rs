@@ -3,9 +3,15 @@
 use crate::events::Event;
 
 kernel_names! {
-    maps: [SLOW_USER_ARG, EXEC_ARGS, EXEC_SCRATCH],
-    globals: [SLOW_ON: u32, SLOW_NS: u64, SLOW_STACKS: u32],
+    maps: [SLOW_USER_ARG, EXEC_ARGS, EXEC_SCRATCH, GO_GOID_OFFSET],
+    globals: [SLOW_ON: u32, SLOW_NS: u64, SLOW_STACKS: u32, G_REG_OFFSET: u32, SP_REG_OFFSET: u32],
 }
+
+/// Go processes whose slow calls carry their goroutine: the offset of `goid` in their runtime's
+/// `g` (`GO_GOID_OFFSET`, by tgid, written by the reader once it knows the binary's Go
+/// version). The kernel takes `g` from the register the Go ABI keeps it in (amd64 r14, arm64
+/// x28) and believes it only if the call's stack pointer lies within `g.stack`.
+pub const GO_PROCESSES: u32 = 1024;
 
 /// Bytes of user memory a slow call's record copies: a path, or a socket address.
 pub const SLOW_USER_BYTES: usize = 256;
@@ -41,6 +47,9 @@ pub struct SlowEvent {
     pub user_kind: u32,
     /// Bytes copied into `user` (a path's count includes its NUL), or a negative errno.
     pub user_len: i32,
+    /// The goroutine that made the call (its `goid`), 0 when not known: not a Go process, a
+    /// layout not known, or not on a goroutine's stack.
+    pub goid: u64,
     pub user: [u8; SLOW_USER_BYTES],
 }
 

@@ -9,11 +9,14 @@ use aya_ebpf::{
     helpers::generated::{
         bpf_get_stack, bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_str,
     },
+    macros::map,
+    maps::HashMap,
+    Global,
 };
 use tracer_common::{
     events::{Event, EventKind, KIND_MASK, LOST_SLOW},
     slow::{
-        SlowEvent, SlowStackEvent, KERNEL_STACK_FRAMES, SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR, SLOW_USER_BYTES,
+        SlowEvent, SlowStackEvent, GO_PROCESSES, KERNEL_STACK_FRAMES, SLOW_COPY_PATH, SLOW_COPY_SOCKADDR, SLOW_COPY_SOCKADDR_LEN_PTR, SLOW_USER_BYTES,
         STACKS_KERNEL, STACKS_USER, USER_STACK_FRAMES,
     },
 };
@@ -40,6 +43,43 @@ pub fn remember_exec(tgid: u32, nr: u32, regs: *const u8) {
     }
 }
 
+
+/// The offset of `goid` in the runtime's `g`, by tgid, for the Go processes whose layout the
+/// reader knows (see `tracer_common::slow::GO_PROCESSES`).
+#[map]
+static GO_GOID_OFFSET: HashMap<u32, u32> = HashMap::with_max_entries(GO_PROCESSES, 0);
+
+/// Offsets in `struct pt_regs` of the register Go keeps the current `g` in, and of the stack
+/// pointer.
+#[unsafe(no_mangle)]
+static G_REG_OFFSET: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static SP_REG_OFFSET: Global<u32> = Global::new(0);
+
+/// The goroutine of a Go process's slow call, into `goid` (0 when unknown). `g` comes from its
+/// register and is believed only if the stack pointer at the call lies within `g.stack` (its
+/// first two words, lo and hi): a thread not running Go code, or a register holding something
+/// else, gives 0, never a wrong number. Read through the record's own field: no stack room.
+#[inline(always)]
+fn goroutine(tgid: u32, regs: *const u8, goid: *mut u64) {
+    unsafe { core::ptr::write_volatile(goid, 0) };
+    let Some(&offset) = (unsafe { GO_GOID_OFFSET.get(&tgid) }) else { return };
+    let g = unsafe { core::ptr::read_volatile(regs.add(G_REG_OFFSET.load() as usize).cast::<u64>()) };
+    let sp = unsafe { core::ptr::read_volatile(regs.add(SP_REG_OFFSET.load() as usize).cast::<u64>()) };
+    if g == 0 {
+        return;
+    }
+    let read = |at: u64| -> Option<u64> {
+        (unsafe { bpf_probe_read_user(goid.cast(), 8, at as *const c_void) } == 0).then(|| unsafe { core::ptr::read_volatile(goid) })
+    };
+    let (Some(lo), Some(hi)) = (read(g), read(g + 8)) else {
+        unsafe { core::ptr::write_volatile(goid, 0) };
+        return;
+    };
+    if !(lo < hi && lo <= sp && sp < hi) || read(g + u64::from(offset)).is_none() {
+        unsafe { core::ptr::write_volatile(goid, 0) };
+    }
+}
 
 /// Longest socket address copied: a `sockaddr_un` with its path (`sockaddr_storage` is 128).
 const SOCKADDR_MAX: u64 = 128;
@@ -106,6 +146,7 @@ fn fill(slow: *mut SlowEvent, call: Event, kind: EventKind, regs: *const u8) {
         (*slow).user_kind = 0;
         (*slow).user_len = 0;
     }
+    goroutine(call.tgid, regs, unsafe { &raw mut (*slow).goid });
     if let Some(saved) = saved {
         unsafe {
             let user = (&raw mut (*slow).user).cast::<c_void>();

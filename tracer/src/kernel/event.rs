@@ -95,6 +95,8 @@ pub struct SlowRecord {
     /// Innermost frame first; `None` when not asked for.
     pub user_stack: Option<StackRead>,
     pub kernel_stack: Option<StackRead>,
+    /// The Go goroutine that made the call, where the kernel could tell.
+    pub goroutine: Option<u64>,
 }
 
 /// The user memory a slow call's argument pointed at.
@@ -157,6 +159,7 @@ fn decode_slow(slow: &SlowEvent) -> SlowRecord {
         user,
         user_stack: None,
         kernel_stack: None,
+        goroutine: (slow.goid != 0).then_some(slow.goid),
     }
 }
 

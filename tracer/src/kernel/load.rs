@@ -92,6 +92,8 @@ fn knobs(config: &ProbeConfig, slots: u32) -> Result<Globals> {
         .set(slow::SLOW_ON, u32::from(slow.is_some()))
         .set(slow::SLOW_NS, slow.map_or(0, |slow| slow.threshold_ns))
         .set(slow::SLOW_STACKS, slow.map_or(0, |slow| slow.stacks))
+        .set(slow::G_REG_OFFSET, table::G_PT_REGS_OFFSET)
+        .set(slow::SP_REG_OFFSET, table::SP_PT_REGS_OFFSET)
         .set(events::WAKEUP_BYTES, u64::from(config.ring_bytes / 8))
         .set(targets::ONLY_TGID, only_tgid)
         .set(targets::SELF_TGID, std::process::id())

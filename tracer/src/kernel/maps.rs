@@ -24,6 +24,8 @@ use super::{
 /// The maps userspace reads and writes while tracing.
 pub struct Maps {
     traced: MappedWords,
+    /// With `--slow`: the Go processes' `goid` offsets, by tgid.
+    pub goid_offsets: Option<HashMap<MapData, u32, u32>>,
     lost: PerCpuArray<MapData, u64>,
     pub ring: Option<RingBuf<MapData>>,
     pub kernel_counts: Option<KernelCounts>,
@@ -40,7 +42,11 @@ impl Maps {
             true => Some(take_kernel_counts(ebpf, config)?),
             false => None,
         };
-        Ok(Self { traced, lost, ring, kernel_counts })
+        let goid_offsets = match config.slow {
+            Some(_) => Some(HashMap::try_from(take(ebpf, slow::GO_GOID_OFFSET)?)?),
+            None => None,
+        };
+        Ok(Self { traced, goid_offsets, lost, ring, kernel_counts })
     }
 
     /// The word of the traced-process bitmap that holds `tgid`'s bit.

@@ -183,6 +183,18 @@ impl Probes {
         self.set_traced(tgid, true)
     }
 
+    /// With `--slow`: `tgid` runs a Go program whose `g` has `goid` at this offset (its slow
+    /// calls carry their goroutine from now on; best effort: a full map leaves them without),
+    /// or, `None`, a program whose goroutines are not known.
+    pub fn goroutine_layout(&mut self, tgid: u32, goid_offset: Option<u32>) {
+        if let Some(offsets) = &mut self.maps.goid_offsets {
+            let _ = match goid_offset {
+                Some(offset) => offsets.insert(tgid, offset, 0),
+                None => offsets.remove(&tgid),
+            };
+        }
+    }
+
     /// Stops tracing `tgid`, so that a later process reusing the pid is not traced.
     pub fn untrace(&mut self, tgid: u32) -> Result<()> {
         self.set_traced(tgid, false)

@@ -28,6 +28,17 @@ pub struct GoBuild {
     pub default_godebug: String,
 }
 
+/// The offset of `goid` in the runtime's `g` of a binary built by `version` (`go1.19.8`), for
+/// the versions whose layout is known and whose `g` the kernel finds in a register (amd64 keeps
+/// it in r14 from Go 1.17, the register ABI; arm64 in x28). From 1.17 to 1.22, `goid` follows
+/// `stack`, `stackguard0/1`, `_panic`, `_defer`, `m`, `sched` (a 7-word `gobuf`), `syscallsp`,
+/// `syscallpc`, `stktopsp`, `param`, `atomicstatus` and `stackLock`: 152 (Go 1.19's DWARF says
+/// so). Go 1.23 added `syscallbp`; later layouts are not assumed: their calls carry no goroutine.
+pub fn goid_offset(version: &str) -> Option<u32> {
+    let minor: u32 = version.strip_prefix("go1.")?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    (17..=22).contains(&minor).then_some(152)
+}
+
 /// Where the GOMAXPROCS figure comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GoMaxProcsSource {
@@ -401,6 +412,16 @@ fn parse_modinfo(version: String, modinfo: &str) -> GoBuild {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goid_offsets_only_for_layouts_known() {
+        assert_eq!(goid_offset("go1.19.8"), Some(152));
+        assert_eq!(goid_offset("go1.17"), Some(152));
+        assert_eq!(goid_offset("go1.22rc1"), Some(152));
+        for unknown in ["go1.16.15", "go1.23.0", "go1.25.1", "devel go1.23-abc", "go2.0", ""] {
+            assert_eq!(goid_offset(unknown), None, "{unknown}");
+        }
+    }
 
     const START: &[u8] = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6";
     const END: &[u8] = b"\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2";

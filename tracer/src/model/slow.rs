@@ -40,6 +40,8 @@ pub struct SlowCall {
     /// Innermost frame first; empty when stacks were not asked for or not readable.
     pub user_stack: Vec<Frame>,
     pub kernel_stack: Vec<Frame>,
+    /// The Go goroutine that made it, where known.
+    pub goroutine: Option<u64>,
 }
 
 /// Slow calls of one call site: one distinct stack (function names, user then kernel).
@@ -87,6 +89,7 @@ pub struct SampleKey {
     /// 0 once [`MAX_SAMPLES`] keys are kept: the calls still count, under no thread.
     pub tid: u32,
     pub comm: String,
+    pub goroutine: Option<u64>,
 }
 
 /// The calls of a [`SampleKey`]: how many, and their time.
@@ -144,9 +147,9 @@ impl SlowCalls {
         site.total_ns += call.duration_ns;
         let frames = call.kernel_stack.iter().map(|f| Frame { function: format!("[k] {}", f.function), location: None }).chain(call.user_stack.iter().cloned());
         let syscall = call.text.split('(').next().unwrap_or_default().to_string();
-        let mut sample = SampleKey { frames: frames.collect(), syscall, tid: call.tid, comm: call.comm.clone() };
+        let mut sample = SampleKey { frames: frames.collect(), syscall, tid: call.tid, comm: call.comm.clone(), goroutine: call.goroutine };
         if self.samples.len() >= MAX_SAMPLES && !self.samples.contains_key(&sample) {
-            (sample.tid, sample.comm) = (0, String::new());
+            (sample.tid, sample.comm, sample.goroutine) = (0, String::new(), None);
         }
         let kept = self.samples.entry(sample).or_default();
         kept.count += 1;
@@ -213,6 +216,7 @@ mod tests {
             text: "read(3, 1) = 1".into(),
             user_stack: frames.iter().map(|f| Frame { function: f.to_string(), location: None }).collect(),
             kernel_stack: Vec::new(),
+            goroutine: None,
         }
     }
 

@@ -122,6 +122,9 @@ pub struct SlowCallExport {
     pub duration_ns: u64,
     pub blocked_ns: u64,
     pub runq_ns: u64,
+    /// A Go program's goroutine (`goroutine N` of `runtime.Stack`), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goroutine: Option<u64>,
     /// Innermost frame first: `function (file:line)`.
     pub user_stack: Vec<String>,
     pub kernel_stack: Vec<String>,
@@ -159,6 +162,7 @@ pub fn slow_export(slow: &SlowCalls, lost_records: u64, clock: &WallClock) -> Sl
                 duration_ns: c.duration_ns,
                 blocked_ns: c.blocked_ns,
                 runq_ns: c.runq_ns,
+                goroutine: c.goroutine,
                 user_stack: frame_names(&c.user_stack),
                 kernel_stack: frame_names(&c.kernel_stack),
             })

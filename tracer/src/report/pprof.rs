@@ -1,6 +1,7 @@
 //! `--pprof FILE`: the slow calls' stacks as a gzipped `profile.proto`, the format `go tool
 //! pprof`, Pyroscope, Parca and Go's PGO read. Two sample types, the calls (count) and their
-//! time (nanoseconds, the default); labels: the syscall, the thread (tid) and its name.
+//! time (nanoseconds, the default); labels: the syscall, the thread (tid) and its name, and a
+//! Go program's goroutine.
 //!
 //! The messages are declared here with prost's derive, from `profile.proto` of
 //! github.com/google/pprof: six small messages did not justify a generated crate or a build
@@ -162,7 +163,7 @@ pub fn profile(slow: &SlowCalls, start_unix_ns: i64, duration_ns: i64) -> anyhow
         ValueType { r#type: b.string("calls"), unit: b.string("count") },
         ValueType { r#type: b.string("time"), unit: b.string("nanoseconds") },
     ];
-    let (syscall, thread, comm) = (b.string("syscall"), b.string("thread"), b.string("comm"));
+    let (syscall, thread, comm, goroutine) = (b.string("syscall"), b.string("thread"), b.string("comm"), b.string("goroutine"));
     let mut samples: Vec<_> = slow.samples().collect();
     // The same bytes for the same trace.
     samples.sort_by(|a, b| (&a.0.frames, &a.0.syscall, a.0.tid).cmp(&(&b.0.frames, &b.0.syscall, b.0.tid)));
@@ -173,6 +174,9 @@ pub fn profile(slow: &SlowCalls, start_unix_ns: i64, duration_ns: i64) -> anyhow
         if key.tid != 0 {
             label.push(Label { key: thread, str: 0, num: i64::from(key.tid) });
             label.push(Label { key: comm, str: b.string(&key.comm), num: 0 });
+        }
+        if let Some(id) = key.goroutine {
+            label.push(Label { key: goroutine, str: 0, num: i64::try_from(id).unwrap_or(i64::MAX) });
         }
         let value = vec![i64::try_from(figures.count).unwrap_or(i64::MAX), i64::try_from(figures.total_ns).unwrap_or(i64::MAX)];
         sample.push(Sample { location_id, value, label });
@@ -211,6 +215,7 @@ mod tests {
             text: "nanosleep(0x1, 0x2) = 0".into(),
             user_stack: frames.iter().map(|(f, l)| Frame { function: f.to_string(), location: l.map(String::from) }).collect(),
             kernel_stack: Vec::new(),
+            goroutine: None,
         }
     }
 

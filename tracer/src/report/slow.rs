@@ -10,7 +10,8 @@ use crate::{
 };
 
 /// `12:00:01.234567 [4711 worker] read(7<pipe>, 1) = 1 <0.050123> cpu 0% runq 1% blocked 99%`;
-/// the split only where the scheduler programs measured it.
+/// the split only where the scheduler programs measured it; a Go program's call ends with its
+/// goroutine (`goroutine 18`, as `runtime.Stack` names it).
 pub fn line(call: &SlowCall, clock: &WallClock, split: bool) -> String {
     let mut out = format!(
         "{} [{} {}] {} <{:.6}>",
@@ -25,6 +26,9 @@ pub fn line(call: &SlowCall, clock: &WallClock, split: bool) -> String {
         let blocked = pct(call.blocked_ns);
         let runq = pct(call.runq_ns).min(100.0 - blocked);
         let _ = write!(out, " cpu {:.0}% runq {runq:.0}% blocked {blocked:.0}%", 100.0 - blocked - runq);
+    }
+    if let Some(goroutine) = call.goroutine {
+        let _ = write!(out, " goroutine {goroutine}");
     }
     out
 }
@@ -205,6 +209,7 @@ mod tests {
                 Frame { function: "slow_reader".into(), location: Some("workload.rs:10".into()) },
             ],
             kernel_stack: vec![Frame { function: "pipe_read".into(), location: None }],
+            goroutine: None,
         }
     }
 
@@ -213,6 +218,8 @@ mod tests {
         let clock = WallClock::now();
         let text = line(&call(), &clock, true);
         assert!(text.ends_with("[11 worker] read(3<pipe>, 1) = 1 <0.050000> cpu 8% runq 2% blocked 90%"), "{text}");
+        let go = SlowCall { goroutine: Some(18), ..call() };
+        assert!(line(&go, &clock, true).ends_with("blocked 90% goroutine 18"));
         assert_eq!(text.as_bytes()[2], b':', "{text}");
         assert_eq!(stack_lines(&call()), " > [k] pipe_read\n > read\n > slow_reader (workload.rs:10)\n");
     }

@@ -31,6 +31,9 @@ pub struct Reader {
     pub aggregator: Aggregator,
     /// Processes the kernel started tracing since the last look (children, with `-f`).
     pub forks: Vec<u32>,
+    /// Processes that exec'd a new program, with `--slow`: whether it is Go, and which, is
+    /// looked at for its slow calls' goroutines.
+    pub execs: Vec<u32>,
     /// With `--stacks`: names stack frames.
     stacks: Option<Stacks>,
     /// With `--slow`, outside the live view: prints each slow call as it arrives.
@@ -43,7 +46,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(aggregator: Aggregator, stacks: bool, lines: Option<SlowLines>) -> Self {
-        Self { aggregator, forks: Vec::new(), stacks: stacks.then(Stacks::default), lines, tgids: None, tgids_forgotten: 0 }
+        Self { aggregator, forks: Vec::new(), execs: Vec::new(), stacks: stacks.then(Stacks::default), lines, tgids: None, tgids_forgotten: 0 }
     }
 
     /// A process now traced: with `--stacks`, its memory map is read while it lives.
@@ -173,6 +176,9 @@ impl Reader {
                     if let Some(groups) = &mut self.aggregator.groups {
                         groups.tag(rec.tgid, cgroup_tag(&item));
                     }
+                    if self.aggregator.slow.is_some() && rec.ret == 0 && class(rec.nr).exec {
+                        self.execs.push(rec.tgid);
+                    }
                     if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && class(rec.nr).exec) {
                         // A new program: the map read before is another program's. Read the new
                         // one now, while the process may still live (a short-lived one may not
@@ -255,6 +261,7 @@ impl Reader {
             text,
             user_stack,
             kernel_stack,
+            goroutine: rec.goroutine,
         };
         if let Some(lines) = &mut self.lines {
             lines.print(&call);

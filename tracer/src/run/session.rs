@@ -152,7 +152,12 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     roots.extend(child.as_ref().map(|c| c.pid));
     let config = probe_config(options, &roots, &cgroups);
     times.lap("targets");
-    let probes = Probes::load(&config, &mut times)?;
+    let mut probes = Probes::load(&config, &mut times)?;
+    if options.slow.is_some() {
+        for &tgid in &targets {
+            probes.goroutine_layout(tgid, goroutine_layout(tgid));
+        }
+    }
     for line in &probes.replacements {
         eprintln!("tracer: {line}");
     }
@@ -234,7 +239,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
 /// and the cgroups.
 fn probe_config(options: &TraceOptions, roots: &[u32], cgroups: &[CgroupTarget]) -> ProbeConfig {
     ProbeConfig {
-    selected: options.selected.delivered(options.net, options.slow.as_ref().is_some_and(|slow| slow.stacks != 0)),
+    selected: options.selected.delivered(options.net, options.slow.is_some()),
     attach: options.attach,
     follow_forks: options.follow_forks,
     sched_split: options.sched_split,
@@ -251,6 +256,13 @@ fn probe_config(options: &TraceOptions, roots: &[u32], cgroups: &[CgroupTarget])
     groups: options.by.map(|_| Groups::indices(options.max_groups) as u32),
     io_slots: io_slots(),
 }
+}
+
+/// Where `goid` is in the `g` of process `tgid`'s program, if it is a Go program whose layout is
+/// known (read from its build info, through /proc/PID/exe).
+fn goroutine_layout(tgid: u32) -> Option<u32> {
+    let build = crate::host::go::read_build_info(std::path::Path::new(&format!("/proc/{tgid}/exe"))).ok()??;
+    crate::model::go_runtime::goid_offset(&build.version)
 }
 
 /// The reader, with the model it feeds, and what /proc says of the targets' fds now, before
@@ -437,6 +449,7 @@ impl Session<'_> {
                 break;
             }
             self.follow_forks();
+            self.look_at_execs();
             if self.finished() {
                 break;
             }
@@ -450,6 +463,13 @@ impl Session<'_> {
         if self.live.insert(tgid) {
             self.seen += 1;
             watch_exit(tgid, self.exited.clone());
+        }
+    }
+
+    /// The programs exec'd since the last look (with `--slow`): their goroutines' layout.
+    fn look_at_execs(&mut self) {
+        for tgid in std::mem::take(&mut self.reader.execs) {
+            self.probes.goroutine_layout(tgid, goroutine_layout(tgid));
         }
     }
 

@@ -40,14 +40,14 @@ impl Selection {
     /// closes some) too, if any read/write/accept-family call is shown: without them, a read on
     /// a file's fd number that a pipe reuses later would be counted as a pipe read, and an fd
     /// that changes (dup2 onto stdout) would keep the kind /proc gave it at the start. The
-    /// tables still show only the selection. With `stacks`, exec too: a new program's memory
-    /// map is read at its exec, while it lives (one that exits right after its slow call is
-    /// gone by the time its stack is named).
-    pub fn delivered(&self, fd_kinds: bool, stacks: bool) -> Option<SyscallSet> {
+    /// tables still show only the selection. With `programs` (`--slow`), exec too: a new
+    /// program's memory map (for its stacks) and Go layout (for its goroutines) are read at its
+    /// exec, while it lives (one that exits right after its slow call is gone by then).
+    pub fn delivered(&self, fd_kinds: bool, programs: bool) -> Option<SyscallSet> {
         let shown = self.0.as_ref()?;
         let mut wanted = shown.clone();
         let classes = classes();
-        if stacks {
+        if programs {
             for (nr, class) in classes.iter().enumerate() {
                 if class.exec {
                     wanted.insert(nr as u32);

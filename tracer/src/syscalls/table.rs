@@ -24,10 +24,21 @@ pub const NR_PT_REGS_OFFSET: u32 = 15 * 8; // orig_ax, after r15..di
 #[cfg(target_arch = "aarch64")]
 pub const NR_PT_REGS_OFFSET: u32 = 34 * 8 + 8; // syscallno, after regs[31], sp, pc, pstate, orig_x0
 
+/// Offsets in `struct pt_regs` of the register the Go ABI keeps the current goroutine's `g` in,
+/// and of the user stack pointer (a slow call's goroutine, with `--slow`).
+#[cfg(target_arch = "x86_64")]
+pub const G_PT_REGS_OFFSET: u32 = 8; // r14, after r15
+#[cfg(target_arch = "x86_64")]
+pub const SP_PT_REGS_OFFSET: u32 = 19 * 8; // sp, after r15..di, orig_ax, ip, cs, flags
+#[cfg(target_arch = "aarch64")]
+pub const G_PT_REGS_OFFSET: u32 = 28 * 8; // regs[28]
+#[cfg(target_arch = "aarch64")]
+pub const SP_PT_REGS_OFFSET: u32 = 31 * 8; // sp, after regs[31]
+
 /// How much of `struct pt_regs` the programs read: up to the last of the registers above
 /// (a kprobe copies that much, and no more: the struct ends where the kernel stack does).
 pub fn regs_bytes_read() -> u32 {
-    ARG_PT_REGS_OFFSETS.iter().copied().chain([NR_PT_REGS_OFFSET]).max().unwrap_or(0) + 8
+    ARG_PT_REGS_OFFSETS.iter().copied().chain([NR_PT_REGS_OFFSET, G_PT_REGS_OFFSET, SP_PT_REGS_OFFSET]).max().unwrap_or(0) + 8
 }
 
 #[cfg(target_arch = "x86_64")]
