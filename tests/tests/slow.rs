@@ -199,10 +199,12 @@ fn a_stripped_go_program_is_named_from_its_own_table() {
     assert_go_frames(&String::from_utf8_lossy(&output.stderr), 1);
     assert!(!summary.text.contains("execve"), "exec is delivered for the stacks, not shown:\n{}", summary.text);
 
-    let mut program = Command::new(&binary).args(["40", "30"]).spawn().unwrap();
-    let tracer = Attached::start(&["--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "-p", &program.id().to_string()]);
-    assert!(program.wait().unwrap().success());
+    // Long enough for a VM's slow attach; the trace lasts a second of it.
+    let mut program = Command::new(&binary).args(["1000", "30"]).spawn().unwrap();
+    let tracer = Attached::start(&["--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "-d", "1", "-p", &program.id().to_string()]);
     let (_, output) = tracer.finish();
+    let _ = program.kill();
+    let _ = program.wait();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let calls = slow_lines(&stderr).len();
     assert!(calls >= 10, "{stderr}");
@@ -281,11 +283,12 @@ fn a_stripped_program_that_is_not_go_shows_module_and_offset() {
     let stripped = dir.join("stripped-workload");
     std::fs::copy(workload_bin(), &stripped).unwrap();
     assert!(Command::new("strip").arg(&stripped).status().unwrap().success());
-    let (_, output) = trace(&["--slow", "20ms", "--stacks", "-e", "trace=clock_nanosleep", "--", stripped.to_str().unwrap(), "sleep", "50"]);
+    // Three slow reads: the process lives on after the first, whose stack is named meanwhile.
+    let (_, output) = trace(&["--slow", "20ms", "--stacks", "-e", "trace=read", "--", stripped.to_str().unwrap(), "slow-reads", "0", "3", "50"]);
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines = slow_lines(&stderr);
-    assert_eq!(lines.len(), 1, "{stderr}");
+    assert_eq!(lines.len(), 3, "{stderr}");
     assert!(lines[0].1.iter().any(|f| f.starts_with("stripped-workload+0x")), "{stderr}");
     assert!(!lines[0].0.contains("goroutine"), "not a Go program: {}", lines[0].0);
     assert!(!stderr.contains("lookups failed"), "{stderr}");

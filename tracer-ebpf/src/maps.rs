@@ -353,6 +353,23 @@ pub fn emit_event(event: Event) -> bool {
     emit_with(|entry: *mut Event| write_event(entry, event))
 }
 
+/// Sends `event` and wakes the reader at once (not at its next tick): a new program's exec,
+/// with `--slow`, whose memory map and Go layout the reader must read while the process lives.
+#[inline(always)]
+pub fn emit_event_now(event: Event) -> bool {
+    match EVENTS.reserve::<Event>(0) {
+        Some(mut entry) => {
+            write_event(entry.as_mut_ptr(), event);
+            entry.submit(BPF_RB_FORCE_WAKEUP as u64);
+            true
+        }
+        None => {
+            count_lost();
+            false
+        }
+    }
+}
+
 /// Sends a socket record (see [`write_event`]), its addresses copied from `tuple` (a map
 /// value: 8-aligned), zero without; false, and counted lost, when the ring buffer is full.
 #[inline(always)]

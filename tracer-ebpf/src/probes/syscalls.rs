@@ -21,7 +21,7 @@ use tracer_common::{
 
 use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
 use crate::maps::{
-    clamped_split, count_errno, connection_row, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, count_errno, connection_row, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_event_now, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -248,6 +248,10 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     // A load-time constant: without --slow the verifier drops this branch.
     if let Some(threshold) = slow_threshold() {
         if now - start_ns >= threshold && emit_slow(ctx, event, regs) {
+            return;
+        }
+        if ret == 0 && is_exec(nr) {
+            emit_event_now(event);
             return;
         }
     }
