@@ -228,7 +228,7 @@ fn pprof_profiles_open_in_go_tool_pprof() {
     let top = |index: &str| {
         let out = Command::new("go")
             .args(["tool", "pprof", "-top", &format!("-sample_index={index}"), profile.to_str().unwrap()])
-            .env("GOCACHE", dir.join("cache"))
+            .env("GOCACHE", std::env::temp_dir().join("tracer-go-cache"))
             .output()
             .expect("go tool pprof");
         assert!(out.status.success(), "{out:?}");
