@@ -43,6 +43,9 @@ pub struct Stacks {
     maps: HashMap<u32, Vec<Mapping>>,
     names: HashMap<(Arc<PathBuf>, u64), Frame>,
     kernel_names: HashMap<u64, Frame>,
+    /// The file a process execs, where known before its map can be read (a spawned command):
+    /// named from when its map cannot be read any more, if the file is not position-independent.
+    exe_hints: HashMap<u32, Arc<PathBuf>>,
     /// Each file's Go symbol table, `None` for a file that has none (or is not readable).
     go_tables: HashMap<Arc<PathBuf>, Option<GoTable>>,
     /// Lookups in a file that failed (an error or a panic), for the log and the tests.
@@ -57,6 +60,7 @@ impl Default for Stacks {
             names: HashMap::new(),
             kernel_names: HashMap::new(),
             go_tables: HashMap::new(),
+            exe_hints: HashMap::new(),
             failures: 0,
         }
     }
@@ -102,7 +106,7 @@ impl Stacks {
                 }
                 match self.mapping(tgid, pc) {
                     Some(mapping) => mapping,
-                    None => return Frame { function: format!("[unknown] {pc:#x}"), location: None },
+                    None => return self.hinted_frame(tgid, pc).unwrap_or_else(|| Frame { function: format!("[unknown] {pc:#x}"), location: None }),
                 }
             }
         };
@@ -125,14 +129,33 @@ impl Stacks {
     fn go_frame(&mut self, path: &Arc<PathBuf>, offset: u64) -> Option<Frame> {
         let table = self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(path)).as_ref()?;
         let GoFrame { function, file, line } = table.frame_at_offset(offset)?;
-        let location = file.map(|file| {
-            let shown = Path::new(&file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
-            match line {
-                Some(line) => format!("{shown}:{line}"),
-                None => shown,
-            }
-        });
-        Some(Frame { function, location })
+        Some(go_frame(function, file, line))
+    }
+
+    /// `tgid` will run the program at `path` (a spawned command, before its exec).
+    pub fn hint_exe(&mut self, tgid: u32, path: PathBuf) {
+        self.exe_hints.insert(tgid, Arc::new(path));
+    }
+
+    /// A frame of a process gone before its map was read (a spawned command that exited right
+    /// after its slow call, its exec's record read too late, as under emulation): named from
+    /// the file it exec'd if that file is not position-independent (`ET_EXEC`, as Go builds
+    /// by default), where an address is the file's own.
+    fn hinted_frame(&mut self, tgid: u32, pc: u64) -> Option<Frame> {
+        let path = self.exe_hints.get(&tgid)?.clone();
+        if !fixed_addresses(&path) {
+            return None;
+        }
+        if let Some(table) = self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(&path)).as_ref() {
+            let GoFrame { function, file, line } = table.frame_at(pc)?;
+            return Some(go_frame(function, file, line));
+        }
+        let source = Source::Elf(Elf::new(path.as_path()));
+        let symbolizer = &self.symbolizer;
+        match super::contain::contained(|| symbolizer.symbolize_single(&source, Input::VirtOffset(pc))) {
+            Ok(Ok(Symbolized::Sym(sym))) => Some(Frame { function: short_name(&sym.name), location: location(sym.code_info.as_deref()) }),
+            _ => None,
+        }
     }
 
     fn mapping(&self, tgid: u32, pc: u64) -> Option<Mapping> {
@@ -213,6 +236,28 @@ fn location(info: Option<&blazesym::symbolize::CodeInfo>) -> Option<String> {
         Some(line) => format!("{shown}:{line}"),
         None => shown,
     })
+}
+
+/// A frame from Go's table: `function (file.go:line)`, the file by its name alone.
+fn go_frame(function: String, file: Option<String>, line: Option<u32>) -> Frame {
+    let location = file.map(|file| {
+        let shown = Path::new(&file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+        match line {
+            Some(line) => format!("{shown}:{line}"),
+            None => shown,
+        }
+    });
+    Frame { function, location }
+}
+
+/// Whether the ELF file at `path` is linked at fixed addresses (`ET_EXEC`): then an address
+/// in the process is the same in the file.
+fn fixed_addresses(path: &Path) -> bool {
+    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+    let mut header = [0u8; 18];
+    let open = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path);
+    let read = open.and_then(|mut file| file.read_exact(&mut header));
+    read.is_ok() && header.starts_with(b"\x7fELF") && u16::from_le_bytes([header[16], header[17]]) == 2
 }
 
 /// The Go symbol table of the file at `path`, if it is a Go binary. The path is the traced

@@ -57,6 +57,14 @@ impl Reader {
         }
     }
 
+    /// `tgid` will exec the program at `path` (a spawned command): its frames are named from
+    /// that file if the process is gone before its map is read.
+    pub fn hint_exe(&mut self, tgid: u32, path: std::path::PathBuf) {
+        if let Some(stacks) = &mut self.stacks {
+            stacks.hint_exe(tgid, path);
+        }
+    }
+
     pub fn watch(&mut self, tgid: u32) {
         if let Some(stacks) = &mut self.stacks {
             stacks.watch(tgid);

@@ -162,7 +162,10 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
         eprintln!("tracer: {line}");
     }
     let clock = WallClock::now();
-    let reader = start_reader(options, sinks, &targets, &roots, &cgroups, slow_out.map(|out| SlowLines::new(out, clock, options.sched_split)));
+    let mut reader = start_reader(options, sinks, &targets, &roots, &cgroups, slow_out.map(|out| SlowLines::new(out, clock, options.sched_split)));
+    if let Some(child) = &child {
+        reader.hint_exe(child.pid, child.program_path.clone());
+    }
     times.lap("/proc scan");
     if options.startup_times {
         let line = format!("tracer: start-up: {times}");

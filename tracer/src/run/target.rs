@@ -85,6 +85,8 @@ fn is_kernel_thread(pid: u32) -> bool {
 /// the child is traced, and be counted as the command's, in progress when tracing began.
 pub struct SpawnedChild {
     pub pid: u32,
+    /// The file it execs (found as `execvp` would), absolute.
+    pub program_path: PathBuf,
     stopped: bool,
     /// The command as given, for a failed exec's message.
     program: String,
@@ -129,7 +131,8 @@ impl SpawnedChild {
             }
             ForkResult::Parent { child } => {
                 drop(exec_failed);
-                let spawned = Self { pid: child.as_raw() as u32, stopped: true, program: argv[0].clone(), exec_status };
+                let program_path = std::path::absolute(&program).unwrap_or(program);
+                let spawned = Self { pid: child.as_raw() as u32, program_path, stopped: true, program: argv[0].clone(), exec_status };
                 match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WUNTRACED)).context("wait for the command to stop")? {
                     WaitStatus::Stopped(..) => Ok(spawned),
                     status => bail!("the command's process did not wait for the tracer ({status:?})"),
