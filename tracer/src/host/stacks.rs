@@ -127,14 +127,21 @@ impl Stacks {
     /// there (a stripped binary linked with cgo would otherwise get the nearest of its few
     /// dynamic symbols). Parsed once a file.
     fn go_frame(&mut self, path: &Arc<PathBuf>, offset: u64) -> Option<Frame> {
-        let table = self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(path)).as_ref()?;
-        let GoFrame { function, file, line } = table.frame_at_offset(offset)?;
+        let GoFrame { function, file, line } = self.go_table(path)?.frame_at_offset(offset)?;
         Some(go_frame(function, file, line))
     }
 
-    /// `tgid` will run the program at `path` (a spawned command, before its exec).
+    /// The Go symbol table of the file at `path`, read once.
+    fn go_table(&mut self, path: &Arc<PathBuf>) -> Option<&GoTable> {
+        self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(path)).as_ref()
+    }
+
+    /// `tgid` will run the program at `path` (a spawned command, before its exec). Kept only
+    /// if the file is linked at fixed addresses: the only case a hint can name frames.
     pub fn hint_exe(&mut self, tgid: u32, path: PathBuf) {
-        self.exe_hints.insert(tgid, Arc::new(path));
+        if fixed_addresses(&path) {
+            self.exe_hints.insert(tgid, Arc::new(path));
+        }
     }
 
     /// A frame of a process gone before its map was read (a spawned command that exited right
@@ -143,10 +150,7 @@ impl Stacks {
     /// by default), where an address is the file's own.
     fn hinted_frame(&mut self, tgid: u32, pc: u64) -> Option<Frame> {
         let path = self.exe_hints.get(&tgid)?.clone();
-        if !fixed_addresses(&path) {
-            return None;
-        }
-        if let Some(table) = self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(&path)).as_ref() {
+        if let Some(table) = self.go_table(&path) {
             let GoFrame { function, file, line } = table.frame_at(pc)?;
             return Some(go_frame(function, file, line));
         }
@@ -253,25 +257,28 @@ fn go_frame(function: String, file: Option<String>, line: Option<u32>) -> Frame 
 /// Whether the ELF file at `path` is linked at fixed addresses (`ET_EXEC`): then an address
 /// in the process is the same in the file.
 fn fixed_addresses(path: &Path) -> bool {
-    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+    use std::io::Read;
     let mut header = [0u8; 18];
-    let open = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path);
-    let read = open.and_then(|mut file| file.read_exact(&mut header));
-    read.is_ok() && header.starts_with(b"\x7fELF") && u16::from_le_bytes([header[16], header[17]]) == 2
+    let read = open_regular(path).is_some_and(|mut file| file.read_exact(&mut header).is_ok());
+    read && header.starts_with(b"\x7fELF") && u16::from_le_bytes([header[16], header[17]]) == 2
+}
+
+/// A file the traced side named, opened for reading: without blocking (a FIFO put in its
+/// place), and only if it is a regular file.
+fn open_regular(path: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
 }
 
 /// The Go symbol table of the file at `path`, if it is a Go binary. The path is the traced
-/// side's: opened without blocking (a FIFO put in its place), read only if a regular file, and
-/// bounded in size.
+/// side's: opened as [`open_regular`] does, and read up to a bound.
 fn read_go_table(path: &Path) -> Option<GoTable> {
-    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+    use std::io::Read;
     if !path.is_absolute() {
         return None;
     }
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
+    let file = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(GO_BINARY_MAX_BYTES + 1).read_to_end(&mut bytes).ok()?;
     if bytes.len() as u64 > GO_BINARY_MAX_BYTES {

@@ -184,10 +184,11 @@ impl Reader {
                     if let Some(groups) = &mut self.aggregator.groups {
                         groups.tag(rec.tgid, cgroup_tag(&item));
                     }
-                    if self.aggregator.slow.is_some() && rec.ret == 0 && class(rec.nr).exec {
+                    let new_program = rec.ret == 0 && class(rec.nr).exec;
+                    if new_program && self.aggregator.slow.is_some() {
                         self.execs.push(rec.tgid);
                     }
-                    if let Some(stacks) = self.stacks.as_mut().filter(|_| rec.ret == 0 && class(rec.nr).exec) {
+                    if let Some(stacks) = self.stacks.as_mut().filter(|_| new_program) {
                         // A new program: the map read before is another program's. Read the new
                         // one now, while the process may still live (a short-lived one may not
                         // be there by its first slow call).
