@@ -629,6 +629,51 @@ pub fn go_program_built(name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
     (binary, dir)
 }
 
+/// A file for `workload code-from`: `head` (up to 4096 bytes, e.g. a truncated ELF file's
+/// first page) and, at offset 4096, a function `nanosleep(arg, NULL)`.
+pub fn code_file(head: &[u8]) -> Vec<u8> {
+    #[cfg(target_arch = "x86_64")]
+    let code: &[u8] = &[
+        0x31, 0xf6, // xor esi, esi
+        0xb8, 0x23, 0, 0, 0, // mov eax, 35 (nanosleep)
+        0x0f, 0x05, // syscall
+        0xc3, // ret
+    ];
+    #[cfg(target_arch = "aarch64")]
+    let code: &[u8] = &[
+        0x01, 0x00, 0x80, 0xd2, // mov x1, #0
+        0xa8, 0x0c, 0x80, 0xd2, // mov x8, #101 (nanosleep)
+        0x01, 0x00, 0x00, 0xd4, // svc #0
+        0xc0, 0x03, 0x5f, 0xd6, // ret
+    ];
+    let mut file = head[..head.len().min(4096)].to_vec();
+    file.resize(4096, 0);
+    file.extend_from_slice(code);
+    file.resize(8192, 0);
+    file
+}
+
+/// A Go binary whose `.gopclntab` does not hold together: its function count (the header's
+/// first word) made absurd. Go's runtime does not read that word, so the program still runs.
+pub fn with_broken_go_table(binary: &[u8]) -> Vec<u8> {
+    let word = |at: usize, size: usize| -> usize {
+        let mut bytes = [0u8; 8];
+        bytes[..size].copy_from_slice(&binary[at..at + size]);
+        u64::from_le_bytes(bytes) as usize
+    };
+    // ELF64 section headers: e_shoff at 0x28, e_shentsize/e_shnum/e_shstrndx at 0x3a.
+    let (shoff, shentsize, shnum, shstrndx) = (word(0x28, 8), word(0x3a, 2), word(0x3c, 2), word(0x3e, 2));
+    let section = |i: usize| shoff + i * shentsize;
+    let names = word(section(shstrndx) + 0x18, 8);
+    let table = (0..shnum)
+        .find(|&i| binary[names + word(section(i), 4)..].starts_with(b".gopclntab\0"))
+        .map(|i| word(section(i) + 0x18, 8))
+        .expect("a Go binary has .gopclntab");
+    let mut broken = binary.to_vec();
+    broken[table + 8..table + 16].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    broken
+}
+
 /// A row of the summary's I/O table (`read file ...`), split into its columns.
 pub fn op_row<'a>(text: &'a str, op: &str, kind: &str) -> Vec<&'a str> {
     text.lines()

@@ -38,6 +38,8 @@ fn usage() -> ! {
          sockets CONNS ROUNDS                       CONNS loopback connections held open at once; ROUNDS times, one byte\n\
          \x20                                          sent on each and read at the other end\n  \
          forks-timed CHILDREN N                     forks, printing its own elapsed time\n\
+         code-from FILE CALLS MS                    maps FILE executable and CALLS times calls its code at offset 4096\n\
+         \x20                                          with a timespec of MS ms (a nanosleep written there by a test)\n\
          \x20                                          (threads, sockets and tcp-echo print theirs too: \"elapsed S s\")"
     );
     std::process::exit(2)
@@ -83,6 +85,7 @@ fn main() {
         }),
         Some("sockets") => sockets(arg(&args, 1), arg(&args, 2)),
         Some("forks-timed") => timed(|| (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2)))),
+        Some("code-from") => code_from(args.get(1).unwrap_or_else(|| usage()), arg(&args, 2), arg(&args, 3)),
         _ => usage(),
     }
     // Straight to exit_group: returning from main would add the runtime's own clean-up
@@ -100,6 +103,25 @@ fn wait_for_sigusr1() {
         let mut stdout = std::io::stdout();
         stdout.write_all(b"ready\n").and_then(|()| stdout.flush()).expect("write ready");
         check(libc::sigwaitinfo(&set, std::ptr::null_mut()) as isize, "sigwaitinfo");
+    }
+}
+
+/// Runs the code a test wrote at offset 4096 of `path` (a nanosleep of the timespec it is
+/// given), from a mapping of that file: a slow call whose innermost frame lies in a file the
+/// test chose, such as a truncated ELF.
+#[inline(never)]
+fn code_from(path: &str, calls: u64, ms: u64) {
+    let file = std::fs::File::open(path).expect("code file");
+    let len = file.metadata().unwrap().len() as usize;
+    use std::os::fd::AsRawFd;
+    // SAFETY: a private read-only mapping of a whole file; the test wrote a function at 4096.
+    let base = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_PRIVATE, file.as_raw_fd(), 0) };
+    assert!(base != libc::MAP_FAILED, "mmap: {}", std::io::Error::last_os_error());
+    let ts = libc::timespec { tv_sec: (ms / 1000) as libc::time_t, tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long };
+    // SAFETY: the code at 4096 is `nanosleep(rdi/x0, NULL); return` (tracer_tests::code_file).
+    let sleep: extern "C" fn(*const libc::timespec) -> isize = unsafe { std::mem::transmute(base.cast::<u8>().add(4096)) };
+    for _ in 0..calls {
+        check(sleep(&ts), "nanosleep");
     }
 }
 

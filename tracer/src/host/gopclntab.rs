@@ -40,17 +40,25 @@ pub struct GoTable {
     segments: Vec<(u64, u64, u64)>,
 }
 
+/// Why a binary gives no table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTable {
+    /// Not a Go binary (or not an ELF file at all: that is for the ELF symbolizer to say).
+    NotGo,
+    /// A `.gopclntab` that does not hold together, or of a layout this reader does not know.
+    Unreadable,
+}
+
 impl GoTable {
-    /// The table of an ELF file's bytes; `None` for a file that is not a Go binary, or whose
-    /// table is not one this reader knows.
-    pub fn parse(file: &[u8]) -> Option<Self> {
-        let elf = object::File::parse(file).ok()?;
-        let section = elf.section_by_name(".gopclntab")?;
-        let data = section.data().ok()?.to_vec();
+    /// The table of an ELF file's bytes.
+    pub fn parse(file: &[u8]) -> Result<Self, NoTable> {
+        let elf = object::File::parse(file).map_err(|_| NoTable::NotGo)?;
+        let section = elf.section_by_name(".gopclntab").ok_or(NoTable::NotGo)?;
+        let data = section.data().map_err(|_| NoTable::Unreadable)?.to_vec();
         // PIE binaries hold the text start as a relocation; the text section's address is it.
         let text_section = elf.section_by_name(".text").map(|s| s.address());
         let segments = elf.segments().map(|s| (s.file_range().0, s.file_range().1, s.address())).collect();
-        Self::from_table(data, text_section, segments)
+        Self::from_table(data, text_section, segments).ok_or(NoTable::Unreadable)
     }
 
     fn from_table(data: Vec<u8>, text_section: Option<u64>, segments: Vec<(u64, u64, u64)>) -> Option<Self> {

@@ -8,10 +8,11 @@
 //! outside it, so a process that exits before its stacks arrive is still symbolized from the
 //! files it had mapped. A frame that cannot be named shows as `module+0xoffset`, never as an
 //! error: a file blazesym cannot read (an error, or a panic inside it on a malformed file, which
-//! fuzzing found, even in release builds: see `fuzz_symbolize`) leaves its frames so and is counted in
-//! [`Stacks::failures`]; the trace goes on.
+//! fuzzing found, even in release builds: see `fuzz_symbolize`), or a Go table that does not hold
+//! together, leaves its frames so and is counted in [`Stacks::unreadable_files`]; the trace goes
+//! on.
 use std::{
-    collections::{hash_map, HashMap},
+    collections::{hash_map, HashMap, HashSet},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -21,7 +22,7 @@ use blazesym::symbolize::{
     Input, Symbolized, Symbolizer,
 };
 
-use super::gopclntab::{GoFrame, GoTable};
+use super::gopclntab::{GoFrame, GoTable, NoTable};
 use crate::model::slow::Frame;
 
 /// Binaries larger than this are not read for a Go symbol table (the largest Go services are a
@@ -48,8 +49,9 @@ pub struct Stacks {
     exe_hints: HashMap<u32, Arc<PathBuf>>,
     /// Each file's Go symbol table, `None` for a file that has none (or is not readable).
     go_tables: HashMap<Arc<PathBuf>, Option<GoTable>>,
-    /// Lookups in a file that failed (an error or a panic), for the log and the tests.
-    failures: u64,
+    /// Files whose symbols could not be read (an error, a panic, a Go table that does not hold
+    /// together): counted in the summary's warning.
+    unreadable: HashSet<PathBuf>,
 }
 
 impl Default for Stacks {
@@ -61,7 +63,7 @@ impl Default for Stacks {
             kernel_names: HashMap::new(),
             go_tables: HashMap::new(),
             exe_hints: HashMap::new(),
-            failures: 0,
+            unreadable: HashSet::new(),
         }
     }
 }
@@ -133,7 +135,15 @@ impl Stacks {
 
     /// The Go symbol table of the file at `path`, read once.
     fn go_table(&mut self, path: &Arc<PathBuf>) -> Option<&GoTable> {
-        self.go_tables.entry(path.clone()).or_insert_with(|| read_go_table(path)).as_ref()
+        if !self.go_tables.contains_key(path) {
+            let table = read_go_table(path);
+            if table.as_ref().err() == Some(&NoTable::Unreadable) {
+                log::debug!("{}: its Go symbol table does not hold together", path.display());
+                self.unreadable.insert(path.to_path_buf());
+            }
+            self.go_tables.insert(path.clone(), table.ok());
+        }
+        self.go_tables.get(path)?.as_ref()
     }
 
     /// `tgid` will run the program at `path` (a spawned command, before its exec). Kept only
@@ -166,9 +176,10 @@ impl Stacks {
         self.maps.get(&tgid)?.iter().find(|m| (m.start..m.end).contains(&pc)).cloned()
     }
 
-    /// Lookups that failed: the file could not be read, or blazesym panicked on it.
-    pub fn failures(&self) -> u64 {
-        self.failures
+    /// Files whose symbols could not be read: an error, a panic in blazesym, a Go table that
+    /// does not hold together.
+    pub fn unreadable_files(&self) -> u64 {
+        self.unreadable.len() as u64
     }
 
     fn name_in_file(&mut self, path: &Path, offset: u64) -> Frame {
@@ -191,12 +202,12 @@ impl Stacks {
             Ok(Ok(Some(frame))) => frame,
             Ok(Ok(None)) => unnamed(),
             Ok(Err(err)) => {
-                self.failures += 1;
+                self.unreadable.insert(path.to_path_buf());
                 log::debug!("cannot symbolize {}+{offset:#x}: {err}", path.display());
                 unnamed()
             }
             Err(_) => {
-                self.failures += 1;
+                self.unreadable.insert(path.to_path_buf());
                 log::debug!("blazesym panicked on {}+{offset:#x}; its caches are dropped", path.display());
                 // Whatever it had cached may be half-updated: start afresh.
                 self.symbolizer = Self::default().symbolizer;
@@ -273,16 +284,16 @@ fn open_regular(path: &Path) -> Option<std::fs::File> {
 
 /// The Go symbol table of the file at `path`, if it is a Go binary. The path is the traced
 /// side's: opened as [`open_regular`] does, and read up to a bound.
-fn read_go_table(path: &Path) -> Option<GoTable> {
+fn read_go_table(path: &Path) -> Result<GoTable, NoTable> {
     use std::io::Read;
     if !path.is_absolute() {
-        return None;
+        return Err(NoTable::NotGo);
     }
-    let file = open_regular(path)?;
+    let file = open_regular(path).ok_or(NoTable::NotGo)?;
     let mut bytes = Vec::new();
-    file.take(GO_BINARY_MAX_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    file.take(GO_BINARY_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|_| NoTable::NotGo)?;
     if bytes.len() as u64 > GO_BINARY_MAX_BYTES {
-        return None;
+        return Err(NoTable::NotGo);
     }
     GoTable::parse(&bytes)
 }
@@ -383,7 +394,7 @@ mod tests {
             for offset in function_offsets(elf).into_iter().chain([0, 0x40, elf.len() as u64 / 2]) {
                 stacks.name_in_file(&path, offset);
             }
-            stacks.failures()
+            stacks.unreadable_files()
         };
         // Found by fuzzing, each a panic inside blazesym 0.2.7: a DWARF line row's file index
         // out of its table (an unwrap: in release builds too), and overflows (with overflow

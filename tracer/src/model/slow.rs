@@ -62,6 +62,8 @@ pub struct StackFailures {
     /// The user stack stopped after its first frame: no frame pointers to walk.
     pub user_truncated: u64,
     pub kernel_unreadable: u64,
+    /// Binaries whose symbols could not be read (malformed): their frames are module+offset.
+    pub binaries_unreadable: u64,
 }
 
 #[derive(Clone, Debug)]

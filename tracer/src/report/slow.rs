@@ -125,6 +125,10 @@ pub fn render(slow: &SlowCalls, lost_records: u64, clock: &WallClock, split: boo
     if failures.kernel_unreadable > 0 {
         missing.push(format!("{} kernel stacks unreadable", failures.kernel_unreadable));
     }
+    if failures.binaries_unreadable > 0 {
+        let plural = if failures.binaries_unreadable == 1 { "binary's symbols" } else { "binaries' symbols" };
+        missing.push(format!("{} {plural} unreadable (malformed; frames shown as module+offset)", failures.binaries_unreadable));
+    }
     if !missing.is_empty() {
         let _ = writeln!(out, "warning: {}", missing.join("; "));
     }

@@ -147,11 +147,6 @@ impl Reader {
         Ok(())
     }
 
-    /// Stack frames whose binary could not be read or parsed (they show as module+offset).
-    pub fn unnamed_frames(&self) -> u64 {
-        self.stacks.as_ref().map_or(0, Stacks::failures)
-    }
-
     /// The line printer back, once the trace is over.
     pub fn take_lines(&mut self) -> Option<SlowLines> {
         self.lines.take()
@@ -277,6 +272,7 @@ impl Reader {
         }
         if let Some(slow) = &mut self.aggregator.slow {
             slow.count_stack_failures(&rec);
+            slow.stack_failures.binaries_unreadable = self.stacks.as_ref().map_or(0, Stacks::unreadable_files);
             slow.record(call);
         }
     }

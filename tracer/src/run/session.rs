@@ -201,11 +201,6 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     let (processes, ended) = runtime.block_on(session.run(stop, sinks))?;
     let Session { probes, mut reader, mut watchers, .. } = session;
     let lost_slow = probes.lost_slow_records()?;
-    let unnamed = reader.unnamed_frames();
-    if unnamed > 0 {
-        // A traced binary that is malformed costs its names, never the trace.
-        eprintln!("tracer: warning: {unnamed} stack frame lookups failed (a binary could not be read or parsed): shown as module+offset");
-    }
     if let Some(own_usage) = own_usage {
         let totals = &reader.aggregator.total;
         eprintln!("{}", own_usage.line(totals.events + totals.kernel_calls, probes.program_run_time()));
