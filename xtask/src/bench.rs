@@ -736,9 +736,10 @@ fn startup(rounds: usize) -> Result<String> {
 /// Replaces the generated part of BENCHMARKS.md, between its two markers.
 /// The agent over a long busy stretch: `tracer serve --all --by comm`, scraped every second,
 /// while short-lived processes and connections come and go (batches of 1,000 forks, each child
-/// making 50 syscalls, then of 200 loopback connections of 20 echoed messages each), for
+/// making 50 syscalls; 200 loopback connections of 20 echoed messages each; 200 children that
+/// each take a name never seen before, from a parent that renames itself before each), for
 /// BENCH_SOAK_MINUTES (10). Its RSS is sampled from /proc every 10 s: it must level off, not
-/// grow with the processes and connections seen.
+/// grow with the processes, connections and names seen (groups are capped by --max-groups).
 fn agent_soak() -> Result<String> {
     use std::time::{Duration, Instant};
     let minutes: f64 = std::env::var("BENCH_SOAK_MINUTES").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
@@ -781,6 +782,9 @@ fn agent_soak() -> Result<String> {
         if !echo.success() {
             bail!("workload tcp-echo failed");
         }
+        if !Command::new(bin("workload")).args(["renames", "200", "20"]).status()?.success() {
+            bail!("workload renames failed");
+        }
         batches += 1;
         if started.elapsed() >= next_scrape {
             page = scrape(&addr)?;
@@ -795,16 +799,16 @@ fn agent_soak() -> Result<String> {
     page = scrape(&addr).unwrap_or(page);
     samples.push((started.elapsed().as_secs(), rss_kib(agent.id())));
     interrupt(agent)?;
-    let (processes, connections) = (batches * 1002, batches * 200);
+    let (processes, connections) = (batches * 1203, batches * 200);
     let (first, last) = (samples[1.min(samples.len() - 1)].1, samples.last().unwrap().1);
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let mut out = String::new();
-    let _ = writeln!(out, "\nAgent soak: `tracer serve --all --by comm`, scraped every second, for {minutes} min while {processes} short-lived processes ran and {connections} loopback connections came and went ({batches} batches of `workload forks 1000 50` then `workload tcp-echo 200 20 512`):\n");
-    let _ = writeln!(out, "| agent RSS at 10 s | at the end | peak | events received | calls counted in the kernel | lost | agent CPU | groups retired |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "\nAgent soak: `tracer serve --all --by comm`, scraped every second, for {minutes} min while {processes} short-lived processes ran and {connections} loopback connections came and went, {} of the processes under a name never seen before ({batches} batches of `workload forks 1000 50`, `workload tcp-echo 200 20 512` and `workload renames 200 20`):\n", batches * 201);
+    let _ = writeln!(out, "| agent RSS at 10 s | at the end | peak | events received | calls counted in the kernel | lost | agent CPU | groups retired | groups at the end | processes over --max-groups |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     let _ = writeln!(
         out,
-        "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {} | {:.1} s | {} |",
+        "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {} | {} | {} | {:.1} s | {} | {} | {} |",
         first as f64 / 1024.0,
         last as f64 / 1024.0,
         peak as f64 / 1024.0,
@@ -813,6 +817,8 @@ fn agent_soak() -> Result<String> {
         metric(&page, "tracer_events_lost_total "),
         metric(&page, "process_cpu_seconds_total "),
         metric(&page, "tracer_groups_retired_total "),
+        metric(&page, "tracer_groups{by=\"comm\"} "),
+        metric(&page, "tracer_group_overflow_total "),
     );
     // A sample a minute, and the last.
     let trail: Vec<String> = samples

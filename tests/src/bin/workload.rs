@@ -38,9 +38,11 @@ fn usage() -> ! {
          sockets CONNS ROUNDS                       CONNS loopback connections held open at once; ROUNDS times, one byte\n\
          \x20                                          sent on each and read at the other end\n  \
          forks-timed CHILDREN N                     forks, printing its own elapsed time\n\
+         \x20                                          (threads, sockets and tcp-echo print theirs too: \"elapsed S s\")\n  \
+         renames CHILDREN N                         renames itself before each of CHILDREN children, each of which takes\n\
+         \x20                                          a name of its own and makes N getppid calls\n  \
          code-from FILE CALLS MS                    maps FILE executable and CALLS times calls its code at offset 4096\n\
-         \x20                                          with a timespec of MS ms (a nanosleep written there by a test)\n\
-         \x20                                          (threads, sockets and tcp-echo print theirs too: \"elapsed S s\")"
+         \x20                                          with a timespec of MS ms (a nanosleep written there by a test)"
     );
     std::process::exit(2)
 }
@@ -85,6 +87,7 @@ fn main() {
         }),
         Some("sockets") => sockets(arg(&args, 1), arg(&args, 2)),
         Some("forks-timed") => timed(|| (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2)))),
+        Some("renames") => renames(arg(&args, 1), arg(&args, 2)),
         Some("code-from") => code_from(args.get(1).unwrap_or_else(|| usage()), arg(&args, 2), arg(&args, 3)),
         _ => usage(),
     }
@@ -259,6 +262,31 @@ fn getppid(n: u64) {
 fn nap(us: u64) {
     let request = libc::timespec { tv_sec: (us / 1_000_000) as libc::time_t, tv_nsec: (us % 1_000_000 * 1000) as libc::c_long };
     check(unsafe { libc::nanosleep(&request, std::ptr::null_mut()) } as isize, "nanosleep");
+}
+
+/// Names that never repeat, from a process and its children: what a hostile or careless
+/// program can do to a tracer that keeps something per name.
+fn renames(children: u64, n: u64) {
+    let me = std::process::id();
+    let rename = |name: String| {
+        let name = CString::new(name).unwrap();
+        check(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) } as isize, "prctl");
+    };
+    for i in 0..children {
+        rename(format!("p{me}-{i}"));
+        match unsafe { libc::fork() } {
+            0 => {
+                rename(format!("c{me}-{i}"));
+                getppid(n);
+                unsafe { libc::_exit(0) }
+            }
+            child if child > 0 => {
+                let mut status = 0;
+                check(unsafe { libc::waitpid(child, &mut status, 0) } as isize, "waitpid");
+            }
+            _ => panic!("fork failed"),
+        }
+    }
 }
 
 fn fork_child(n: u64) {

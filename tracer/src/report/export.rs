@@ -428,9 +428,24 @@ pub fn write_export(path: &Path, export: &Export) -> Result<()> {
     write_atomic(path, &json)
 }
 
+/// The largest export read. Exports are passed around (CI artifacts), so they are input like
+/// any other; a tracer export of 50 groups' syscalls and fd kinds takes a few MB.
+const MAX_EXPORT_BYTES: u64 = 256 << 20;
+/// The most histogram counters an export may decode to, all keys together (8 bytes each:
+/// 512 MiB). One histogram is bounded by its checked header (about 1 MiB at most), but a file
+/// of many small keys whose headers claim the widest range would otherwise take a thousand
+/// times its size.
+const MAX_EXPORT_COUNTERS: usize = 64 << 20;
+
 /// Reads and validates an export: bad input is one clear error.
 pub fn read_export(path: &Path) -> Result<Export> {
-    let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    use std::io::Read;
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut text = Vec::new();
+    file.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut text).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.len() as u64 > MAX_EXPORT_BYTES {
+        bail!("{} is over {} MiB: not an export of tracer's", path.display(), MAX_EXPORT_BYTES >> 20);
+    }
     parse_export(&text, &path.display().to_string())
 }
 
@@ -445,8 +460,14 @@ pub fn parse_export(text: &[u8], name: &str) -> Result<Export> {
         bail!("{name} has export version {version}; this tracer reads version {SCHEMA_VERSION}");
     }
     let mut export: Export = serde_json::from_value(value).with_context(|| format!("{name} is not a valid tracer export"))?;
+    let mut counters = 0usize;
     for key in &mut export.keys {
-        key.latency = Some(key.decode_histogram().with_context(|| format!("{name} is corrupt"))?);
+        let histogram = key.decode_histogram().with_context(|| format!("{name} is corrupt"))?;
+        counters += histogram.distinct_values();
+        if counters > MAX_EXPORT_COUNTERS {
+            bail!("{name}: its histograms take over {} MiB decoded: not an export of tracer's", (MAX_EXPORT_COUNTERS * 8) >> 20);
+        }
+        key.latency = Some(histogram);
     }
     Ok(export)
 }
@@ -545,5 +566,28 @@ mod tests {
                 let _ = encode_histogram(&histogram);
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    /// Many keys, each a histogram whose range is the widest (one value near 2^62): each a few
+    /// dozen bytes, together more counters than any export of tracer's decodes to.
+    #[test]
+    fn refuses_exports_whose_histograms_would_cost_memory() {
+        let template = crate::fuzz::corpus("export").into_iter().find(|(name, _)| name == "plain.json").unwrap().1;
+        let mut value: serde_json::Value = serde_json::from_slice(&template).unwrap();
+        let mut wide = crate::model::histogram::new_histogram();
+        wide.record(1 << 62).unwrap();
+        let key = {
+            let mut key = value["keys"][0].clone();
+            key["histogram"] = serde_json::Value::String(encode_histogram(&wide).unwrap());
+            key
+        };
+        value["keys"] = serde_json::Value::Array(vec![key; MAX_EXPORT_COUNTERS / wide.distinct_values() + 1]);
+        let err = parse_export(&serde_json::to_vec(&value).unwrap(), "over").unwrap_err();
+        assert!(err.to_string().contains("take over 512 MiB decoded"), "{err:#}");
     }
 }
