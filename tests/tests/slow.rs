@@ -298,6 +298,31 @@ fn a_stripped_program_that_is_not_go_shows_module_and_offset() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A process in a container names its files from its own root: the paths in its maps are its
+/// mount namespace's, read here through /proc/PID/root, not from the same path on the host,
+/// where there is no such file (or another one). The container: a mount namespace whose root
+/// is a directory holding a static Go program (`unshare`, `pivot_root`).
+#[test]
+fn a_program_in_a_container_is_named_from_its_own_root() {
+    let (binary, dir) = tracer_tests::go_program("slowsleep");
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("srv")).unwrap();
+    std::fs::create_dir_all(root.join("old")).unwrap();
+    let inside = "/srv/tracer-test-only-in-the-container";
+    assert!(!std::path::Path::new(inside).exists());
+    std::fs::copy(&binary, root.join(&inside[1..])).unwrap();
+    let container = format!(
+        "mount --make-rprivate / && mount --bind {root} {root} && cd {root} && pivot_root . old && exec {inside} 3 30",
+        root = root.display()
+    );
+    let (_, output) = trace(&[
+        "-f", "--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "--", "unshare", "--mount", "sh", "-c", &container,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_go_frames(&String::from_utf8_lossy(&output.stderr), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Malformed binaries among the traced processes cost their names, not the trace: a Go binary
 /// whose table does not hold together, and a truncated ELF file a process runs code from. A
 /// sound program traced alongside is named, and the summary counts the two files.

@@ -12,7 +12,7 @@
 //! together, leaves its frames so and is counted in [`Stacks::unreadable_files`]; the trace goes
 //! on.
 use std::{
-    collections::{hash_map, HashMap, HashSet},
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -35,9 +35,19 @@ struct Mapping {
     start: u64,
     end: u64,
     file_offset: u64,
-    /// The file, or a pseudo-path (`[vdso]`, `[anon]`) for memory without one.
+    /// The file as the process names it, or a pseudo-path (`[vdso]`, `[anon]`) for memory
+    /// without one.
     path: Arc<PathBuf>,
+    /// Where the file is read from: `path`, or for a process in another mount namespace, a
+    /// file held open here (`/proc/self/fd/N`).
+    source: Arc<PathBuf>,
+    /// (device, inode) as the maps line gives them.
+    file_id: (String, u64),
 }
+
+/// Files of processes in other mount namespaces held open, at most: past this, such a file is
+/// read through `/proc/PID/root` while its process lives.
+const MAX_HELD_FILES: usize = 256;
 
 pub struct Stacks {
     symbolizer: Symbolizer,
@@ -52,6 +62,10 @@ pub struct Stacks {
     /// Files whose symbols could not be read (an error, a panic, a Go table that does not hold
     /// together): counted in the summary's warning.
     unreadable: HashSet<PathBuf>,
+    /// Files of processes in other mount namespaces (containers), by (device, inode), opened
+    /// when their maps were read: their paths mean other files here, and `/proc/PID/root`
+    /// goes with the process, often before its stacks are named.
+    held: HashMap<(String, u64), std::fs::File>,
 }
 
 impl Default for Stacks {
@@ -64,6 +78,7 @@ impl Default for Stacks {
             go_tables: HashMap::new(),
             exe_hints: HashMap::new(),
             unreadable: HashSet::new(),
+            held: HashMap::new(),
         }
     }
 }
@@ -72,10 +87,10 @@ impl Stacks {
     /// Reads `tgid`'s memory map now, while it lives (no-op if already known; nothing is kept
     /// for a process already gone, so that a later look can still find it).
     pub fn watch(&mut self, tgid: u32) {
-        if let hash_map::Entry::Vacant(entry) = self.maps.entry(tgid) {
-            let maps = read_maps(tgid);
+        if !self.maps.contains_key(&tgid) {
+            let maps = self.read_maps(tgid);
             if !maps.is_empty() {
-                entry.insert(maps);
+                self.maps.insert(tgid, maps);
             }
         }
     }
@@ -102,7 +117,7 @@ impl Stacks {
             Some(mapping) => mapping,
             None => {
                 // Maybe mapped since (dlopen, a JIT): look again while it may still live.
-                let fresh = read_maps(tgid);
+                let fresh = self.read_maps(tgid);
                 if !fresh.is_empty() {
                     self.maps.insert(tgid, fresh);
                 }
@@ -113,13 +128,13 @@ impl Stacks {
             }
         };
         let offset = pc - mapping.start + mapping.file_offset;
-        let key = (mapping.path.clone(), offset);
+        let key = (mapping.source.clone(), offset);
         if let Some(frame) = self.names.get(&key) {
             return frame.clone();
         }
-        let frame = match self.go_frame(&mapping.path, offset) {
+        let frame = match self.go_frame(&mapping.source, offset) {
             Some(frame) => frame,
-            None => self.name_in_file(&mapping.path, offset),
+            None => self.name_in_file(&mapping.path, &mapping.source, offset),
         };
         self.names.insert(key, frame.clone());
         frame
@@ -182,11 +197,15 @@ impl Stacks {
         self.unreadable.len() as u64
     }
 
-    fn name_in_file(&mut self, path: &Path, offset: u64) -> Frame {
-        let module = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    /// The frame at `offset` of the file a process calls `shown`, read from `path`.
+    fn name_in_file(&mut self, shown: &Path, path: &Path, offset: u64) -> Frame {
+        let module = shown.file_name().map_or_else(|| shown.display().to_string(), |n| n.to_string_lossy().into_owned());
         let unnamed = || Frame { function: format!("{module}+{offset:#x}"), location: None };
         if !path.is_absolute() {
             return unnamed(); // [vdso], [anon], a deleted file: nothing to read symbols from
+        }
+        if !path.exists() {
+            return unnamed(); // a container's process gone, and its root with it: not malformed
         }
         let source = Source::Elf(Elf::new(path));
         let symbolizer = &self.symbolizer;
@@ -232,6 +251,31 @@ impl Stacks {
                 frame
             })
             .collect()
+    }
+
+    /// The executable mappings of `tgid` (empty once it has exited). The kernel writes their
+    /// paths as seen from the tracer's root; but those of a process in another mount namespace
+    /// (a container) are its own, which here may be another file or none: those files are
+    /// opened through `/proc/PID/root` now, while it lives, and held.
+    fn read_maps(&mut self, tgid: u32) -> Vec<Mapping> {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{tgid}/maps")) else { return Vec::new() };
+        let mut maps: Vec<Mapping> = text.lines().filter_map(parse_maps_line).collect();
+        if shares_our_mounts(tgid) {
+            return maps;
+        }
+        for mapping in maps.iter_mut().filter(|m| m.path.is_absolute()) {
+            let inside = PathBuf::from(format!("/proc/{tgid}/root{}", mapping.path.display()));
+            if !self.held.contains_key(&mapping.file_id) && self.held.len() < MAX_HELD_FILES {
+                if let Some(file) = open_regular(&inside) {
+                    self.held.insert(mapping.file_id.clone(), file);
+                }
+            }
+            mapping.source = Arc::new(match self.held.get(&mapping.file_id) {
+                Some(file) => PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file))),
+                None => inside,
+            });
+        }
+        maps
     }
 }
 
@@ -298,17 +342,22 @@ fn read_go_table(path: &Path) -> Result<GoTable, NoTable> {
     GoTable::parse(&bytes)
 }
 
-/// The executable mappings of `tgid` (empty once it has exited).
-fn read_maps(tgid: u32) -> Vec<Mapping> {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{tgid}/maps")) else { return Vec::new() };
-    text.lines().filter_map(parse_maps_line).collect()
+
+/// Whether `tgid` is in the tracer's mount namespace (true if it is gone: nothing is read then).
+fn shares_our_mounts(tgid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let identity = |path: &str| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    match identity(&format!("/proc/{tgid}/ns/mnt")) {
+        Some(theirs) => Some(theirs) == identity("/proc/self/ns/mnt"),
+        None => true,
+    }
 }
 
 /// `start-end perms offset dev inode [path]`, executable mappings only.
 fn parse_maps_line(line: &str) -> Option<Mapping> {
     let mut fields = line.splitn(6, ' ');
     let (range, perms, offset) = (fields.next()?, fields.next()?, fields.next()?);
-    let (_dev, _inode) = (fields.next()?, fields.next()?);
+    let (dev, inode) = (fields.next()?, fields.next()?);
     if !perms.contains('x') {
         return None;
     }
@@ -316,11 +365,14 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     // A file replaced since it was mapped: its symbols are no longer at that path.
     let path = if path.ends_with(" (deleted)") { "[deleted]" } else { path };
     let (start, end) = range.split_once('-')?;
+    let path = Arc::new(PathBuf::from(path));
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
         file_offset: u64::from_str_radix(offset, 16).ok()?,
-        path: Arc::new(PathBuf::from(path)),
+        source: path.clone(),
+        path,
+        file_id: (dev.to_string(), inode.parse().ok()?),
     })
 }
 
@@ -382,7 +434,7 @@ mod tests {
         let path = dir.path().join("traced");
         for (name, elf) in crate::fuzz::corpus("symbolize").into_iter().filter(|(name, _)| name.starts_with("sym")) {
             std::fs::write(&path, &elf).unwrap();
-            let names: Vec<_> = function_offsets(&elf).into_iter().map(|offset| Stacks::default().name_in_file(&path, offset)).collect();
+            let names: Vec<_> = function_offsets(&elf).into_iter().map(|offset| Stacks::default().name_in_file(&path, &path, offset)).collect();
             assert!(names.iter().any(|frame| frame.function == "leaf"), "{name}: {names:?}");
             if name.contains("dwarf") {
                 assert!(names.iter().any(|frame| frame.location.as_deref() == Some("sym.c:1")), "{name}: {names:?}");
@@ -392,7 +444,7 @@ mod tests {
             std::fs::write(&path, elf).unwrap();
             let mut stacks = Stacks::default();
             for offset in function_offsets(elf).into_iter().chain([0, 0x40, elf.len() as u64 / 2]) {
-                stacks.name_in_file(&path, offset);
+                stacks.name_in_file(&path, &path, offset);
             }
             stacks.unreadable_files()
         };
