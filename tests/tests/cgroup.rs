@@ -125,3 +125,31 @@ fn a_unit_and_a_container_are_found_by_name_and_traced() {
         let _ = std::fs::remove_dir(&slice);
     }
 }
+
+/// A Go program already running in a traced cgroup (its exec never seen): its program is looked
+/// at on its first slow call, and its later slow calls name their goroutines, each one the
+/// program printed for itself (`runtime.Stack`).
+#[test]
+fn a_go_program_running_before_the_trace_names_its_goroutines() {
+    use std::{io::Read, process::{Command, Stdio}};
+    let (binary, dir) = tracer_tests::go_program_built("goroutines", &["-ldflags=-s -w"]);
+    let cgroup = TestCgroup::new("go");
+    // Rounds of 3 goroutines, each a 40 ms nanosleep, until killed.
+    let mut program = Command::new(&binary).args(["3", "1000000"]).stdout(Stdio::piped()).spawn().unwrap();
+    cgroup.enter(program.id());
+    let tracer = Attached::spawn(&["--slow", "30ms", "-e", "trace=nanosleep", "--cgroup", cgroup.path.to_str().unwrap()]);
+    tracer.wait_for_stderr("attached to cgroup");
+    let named: Vec<String> = (0..6).map(|_| tracer.wait_for_stderr(" goroutine ").rsplit_once(" goroutine ").unwrap().1.to_string()).collect();
+    program.kill().unwrap();
+    program.wait().unwrap();
+    let mut printed = String::new();
+    program.stdout.take().unwrap().read_to_string(&mut printed).unwrap();
+    let printed: Vec<&str> = printed.lines().filter_map(|l| l.strip_prefix("goroutine ")).collect();
+    for id in &named {
+        assert!(printed.contains(&id.as_str()), "goroutine {id} was never printed by the program: {printed:?}");
+    }
+    std::fs::remove_dir(&cgroup.path).unwrap();
+    let (_, output) = tracer.finish_within(Duration::from_secs(20));
+    assert!(output.status.success(), "{output:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -34,20 +34,27 @@ func slowSyscall(ms int64) {
 
 func main() {
 	n, _ := strconv.Atoi(os.Args[1])
+	// Rounds of n goroutines (default one), for a tracer attached meanwhile.
+	rounds := 1
+	if len(os.Args) > 2 {
+		rounds, _ = strconv.Atoi(os.Args[2])
+	}
 	// Time for the tracer to read this binary's Go version after its exec.
 	time.Sleep(500 * time.Millisecond)
-	var wg sync.WaitGroup
 	var out sync.Mutex
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id := goid()
-			out.Lock()
-			fmt.Println("goroutine", id)
-			out.Unlock()
-			slowSyscall(40)
-		}()
+	for r := 0; r < rounds; r++ {
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := goid()
+				out.Lock()
+				fmt.Println("goroutine", id)
+				out.Unlock()
+				slowSyscall(40)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 }

@@ -34,6 +34,9 @@ pub struct Reader {
     /// Processes that exec'd a new program, with `--slow`: whether it is Go, and which, is
     /// looked at for its slow calls' goroutines.
     pub execs: Vec<u32>,
+    /// Processes whose program was looked at so (an exec seen, or a first slow call from a
+    /// process whose exec was not: one already running in a traced cgroup, a forked child).
+    looked_at: std::collections::HashSet<u32>,
     /// With `--stacks`: names stack frames.
     stacks: Option<Stacks>,
     /// With `--slow`, outside the live view: prints each slow call as it arrives.
@@ -46,7 +49,16 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(aggregator: Aggregator, stacks: bool, lines: Option<SlowLines>) -> Self {
-        Self { aggregator, forks: Vec::new(), execs: Vec::new(), stacks: stacks.then(Stacks::default), lines, tgids: None, tgids_forgotten: 0 }
+        Self {
+            aggregator,
+            forks: Vec::new(),
+            execs: Vec::new(),
+            looked_at: Default::default(),
+            stacks: stacks.then(Stacks::default),
+            lines,
+            tgids: None,
+            tgids_forgotten: 0,
+        }
     }
 
     /// A process now traced: with `--stacks`, its memory map is read while it lives.
@@ -181,6 +193,7 @@ impl Reader {
                     }
                     let new_program = rec.ret == 0 && class(rec.nr).exec;
                     if new_program && self.aggregator.slow.is_some() {
+                        self.looked_at.insert(rec.tgid);
                         self.execs.push(rec.tgid);
                     }
                     if let Some(stacks) = self.stacks.as_mut().filter(|_| new_program) {
@@ -195,6 +208,9 @@ impl Reader {
                 Ok(Record::Slow(rec)) => {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(rec.call.tgid);
+                    }
+                    if self.looked_at.insert(rec.call.tgid) {
+                        self.execs.push(rec.call.tgid);
                     }
                     if let Some(groups) = &mut self.aggregator.groups {
                         groups.tag(rec.call.tgid, cgroup_tag(&item));
@@ -213,6 +229,7 @@ impl Reader {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(tgid);
                     }
+                    self.looked_at.remove(&tgid);
                     if let Some(groups) = &mut self.aggregator.groups {
                         groups.exited(tgid, cgroup_id, &comm);
                     }
