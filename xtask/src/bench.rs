@@ -356,6 +356,10 @@ pub fn run() -> Result<()> {
         print!("{}", agent_soak()?);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("gostacks") {
+        print!("{}", go_stacks(rounds)?);
+        return Ok(());
+    }
     let storm_only = std::env::var("BENCH_ONLY").as_deref() == Ok("storm");
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let mut cases = vec![
@@ -471,6 +475,7 @@ pub fn run() -> Result<()> {
     table.push_str(&servers::servers(rounds.min(5))?);
     table.push_str(&plain_storm(rounds)?);
     table.push_str(&slow_storm(rounds)?);
+    table.push_str(&go_stacks(rounds)?);
     table.push_str(&scale(rounds)?);
     table.push_str(&startup(rounds)?);
     table.push_str(&agent_soak()?);
@@ -487,6 +492,65 @@ pub fn run() -> Result<()> {
     update_benchmarks_md(&table)?;
     std::io::stdout().write_all(table.as_bytes())?;
     Ok(())
+}
+
+/// What naming a stripped Go program's frames from its `.gopclntab` costs the reader: its CPU
+/// (`--own-usage`) with and without `--stacks`, for one slow call (the table read and parsed,
+/// first names) and for many from the same site (names cached), each call a 0 ns nanosleep
+/// made slow by `--slow 0`.
+fn go_stacks(rounds: usize) -> Result<String> {
+    const CALLS: usize = 5000;
+    let dir = std::env::temp_dir().join("tracer-bench-go");
+    fs::create_dir_all(&dir)?;
+    let binary = dir.join("slowsleep");
+    let built = Command::new("go")
+        .args(["build", "-ldflags=-s -w", "-o"])
+        .arg(&binary)
+        .arg(".")
+        .current_dir(workspace_root().join("tests/go/slowsleep"))
+        .env("GOCACHE", std::env::temp_dir().join("tracer-go-cache"))
+        .env("GOFLAGS", "-mod=mod")
+        .status()
+        .context("go build (cargo xtask setup installs golang-go)")?;
+    if !built.success() {
+        bail!("go build of tests/go/slowsleep failed");
+    }
+    let reader_cpu = |stacks: bool, calls: usize| -> Result<f64> {
+        let mut cmd = Command::new(bin("tracer"));
+        cmd.args(["--slow", "0", "-e", "trace=nanosleep", "--own-usage"]);
+        if stacks {
+            cmd.arg("--stacks");
+        }
+        let out = cmd.arg("--").arg(&binary).args([calls.to_string().as_str(), "0"]).stdout(Stdio::null()).output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() || !stderr.contains("events: ") || !stderr.contains(" 0 lost") {
+            bail!("tracer on the Go program failed or lost events: {stderr}");
+        }
+        Ok(own_usage(&stderr).context("no --own-usage line")?.cpu)
+    };
+    let mut costs: [Vec<f64>; 4] = Default::default();
+    for round in 1..=rounds {
+        for (i, (stacks, calls)) in [(false, 1), (true, 1), (false, CALLS), (true, CALLS)].into_iter().enumerate() {
+            costs[i].push(reader_cpu(stacks, calls)?);
+        }
+        eprintln!("bench: round {round}/{rounds} go stacks");
+    }
+    let first = median(&costs[1]) - median(&costs[0]);
+    let cached = (median(&costs[3]) - median(&costs[2]) - first) / (CALLS - 1) as f64;
+    let mut table = String::new();
+    let _ = writeln!(table, "
+Stacks of a stripped Go program (`tests/go/slowsleep` built with `-ldflags \"-s -w\"`: frames named from its `.gopclntab`), `tracer --slow 0 -e trace=nanosleep [--stacks]`, the reader's CPU (`--own-usage`), medians of {rounds} rounds:\n");
+    let _ = writeln!(table, "| slow calls | reader CPU without --stacks | with --stacks | --stacks per slow call |");
+    let _ = writeln!(table, "|---|---|---|---|");
+    let _ = writeln!(table, "| 1 (first: table read and parsed) | {:.1} ms | {:.1} ms | {:.2} ms |", median(&costs[0]) * 1e3, median(&costs[1]) * 1e3, first * 1e3);
+    let _ = writeln!(
+        table,
+        "| {CALLS} (the same site: names cached) | {:.1} ms | {:.1} ms | {:.1} us after the first |",
+        median(&costs[2]) * 1e3,
+        median(&costs[3]) * 1e3,
+        cached * 1e6
+    );
+    Ok(table)
 }
 
 /// The slow-call storm: 1% of its calls are slow (a nanosleep among 99 fast reads), traced

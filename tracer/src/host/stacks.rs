@@ -45,6 +45,9 @@ struct Mapping {
     file_id: (String, u64),
 }
 
+/// Unmapped addresses remembered, at most (then forgotten all at once).
+const MAX_UNMAPPED: usize = 4096;
+
 /// Files of processes in other mount namespaces held open, at most: past this, such a file is
 /// read through `/proc/PID/root` while its process lives.
 const MAX_HELD_FILES: usize = 256;
@@ -66,6 +69,8 @@ pub struct Stacks {
     /// when their maps were read: their paths mean other files here, and `/proc/PID/root`
     /// goes with the process, often before its stacks are named.
     held: HashMap<(String, u64), std::fs::File>,
+    /// Addresses found in no mapping even after the map was read again: not read again for.
+    unmapped: HashSet<(u32, u64)>,
 }
 
 impl Default for Stacks {
@@ -79,6 +84,7 @@ impl Default for Stacks {
             exe_hints: HashMap::new(),
             unreadable: HashSet::new(),
             held: HashMap::new(),
+            unmapped: HashSet::new(),
         }
     }
 }
@@ -98,6 +104,7 @@ impl Stacks {
     /// Forgets a process (its pid may be reused by another program).
     pub fn forget(&mut self, tgid: u32) {
         self.maps.remove(&tgid);
+        self.unmapped.retain(|&(of, _)| of != tgid);
     }
 
     /// Names the user frames of `tgid` (innermost first, as the kernel gives them).
@@ -113,8 +120,12 @@ impl Stacks {
     }
 
     fn user_frame(&mut self, tgid: u32, pc: u64) -> Frame {
+        let unknown = || Frame { function: format!("[unknown] {pc:#x}"), location: None };
         let mapping = match self.mapping(tgid, pc) {
             Some(mapping) => mapping,
+            // Not mapped, and looked for once already: a frame pointer chain that went through
+            // something else than frames (Go's g0 stacks end so), seen at every such call.
+            None if self.unmapped.contains(&(tgid, pc)) => return unknown(),
             None => {
                 // Maybe mapped since (dlopen, a JIT): look again while it may still live.
                 let fresh = self.read_maps(tgid);
@@ -123,7 +134,13 @@ impl Stacks {
                 }
                 match self.mapping(tgid, pc) {
                     Some(mapping) => mapping,
-                    None => return self.hinted_frame(tgid, pc).unwrap_or_else(|| Frame { function: format!("[unknown] {pc:#x}"), location: None }),
+                    None => {
+                        if self.unmapped.len() >= MAX_UNMAPPED {
+                            self.unmapped.clear();
+                        }
+                        self.unmapped.insert((tgid, pc));
+                        return self.hinted_frame(tgid, pc).unwrap_or_else(unknown);
+                    }
                 }
             }
         };
