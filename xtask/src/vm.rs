@@ -404,7 +404,10 @@ $b mount -t bpf bpf sys/fs/bpf
 $b mkdir -p .{GUEST_OUT}
 $b mount -t 9p -o trans=virtio,version=9p2000.L,msize={MSIZE} out .{GUEST_OUT} || fail "cannot mount the output share"
 $b ip link set lo up
-exec $b chroot /newroot {GUEST_OUT}/xtask __vm-guest {GUEST_OUT}
+# As switch_root does: the host's root becomes this namespace's root (not a chroot below it),
+# so that what the tests do with mount namespaces (pivot_root) works as on a real system.
+$b mount --move . / || fail "cannot move the host's root to /"
+exec $b chroot . {GUEST_OUT}/xtask __vm-guest {GUEST_OUT}
 "#
     )
 }
