@@ -274,25 +274,22 @@ fn renames(children: u64, n: u64) {
     };
     for i in 0..children {
         rename(format!("p{me}-{i}"));
-        match unsafe { libc::fork() } {
-            0 => {
-                rename(format!("c{me}-{i}"));
-                getppid(n);
-                unsafe { libc::_exit(0) }
-            }
-            child if child > 0 => {
-                let mut status = 0;
-                check(unsafe { libc::waitpid(child, &mut status, 0) } as isize, "waitpid");
-            }
-            _ => panic!("fork failed"),
-        }
+        in_child(|| {
+            rename(format!("c{me}-{i}"));
+            getppid(n);
+        });
     }
 }
 
 fn fork_child(n: u64) {
+    in_child(|| getppid(n));
+}
+
+/// Runs `work` in a child process, and waits for it.
+fn in_child(work: impl FnOnce()) {
     match unsafe { libc::fork() } {
         0 => {
-            getppid(n);
+            work();
             unsafe { libc::_exit(0) }
         }
         child if child > 0 => {
