@@ -213,6 +213,13 @@ fn a_stripped_go_program_is_named_from_its_own_table() {
     assert!(calls >= 10, "{stderr}");
     assert_go_frames(&stderr, calls);
     std::fs::remove_dir_all(dir).unwrap();
+
+    // Position-independent (as Debian builds Go programs): the table is `.data.rel.ro.gopclntab`.
+    let (binary, dir) = tracer_tests::go_program_built("slowsleep", &["-buildmode=pie", "-ldflags=-s -w"]);
+    let (_, output) = trace(&["--slow", "20ms", "--stacks", "-e", "trace=nanosleep", "--", binary.to_str().unwrap(), "1", "30"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_go_frames(&String::from_utf8_lossy(&output.stderr), 1);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// `--pprof`: a profile `go tool pprof` reads, whose calls and time are the slow calls'.

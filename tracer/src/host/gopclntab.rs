@@ -53,7 +53,8 @@ impl GoTable {
     /// The table of an ELF file's bytes.
     pub fn parse(file: &[u8]) -> Result<Self, NoTable> {
         let elf = object::File::parse(file).map_err(|_| NoTable::NotGo)?;
-        let section = elf.section_by_name(".gopclntab").ok_or(NoTable::NotGo)?;
+        // A position-independent build keeps it among its relocated read-only data.
+        let section = elf.section_by_name(".gopclntab").or_else(|| elf.section_by_name(".data.rel.ro.gopclntab")).ok_or(NoTable::NotGo)?;
         let data = section.data().map_err(|_| NoTable::Unreadable)?.to_vec();
         // PIE binaries hold the text start as a relocation; the text section's address is it.
         let text_section = elf.section_by_name(".text").map(|s| s.address());
@@ -338,6 +339,46 @@ mod tests {
             assert_eq!(frame(0x0fff), None);
             assert_eq!(frame(0x1200), None, "past the text's end");
             assert_eq!(t.frame_at_offset(0x1004).unwrap().function, "main.first", "a file offset, through the segments");
+        }
+    }
+
+    /// Real builds of the tests' Go program (this machine's Go: `cargo xtask setup` installs
+    /// it), for amd64 and arm64, static and PIE: the table names each function the symbol
+    /// table has at its address, with a line, as `debug/gosym` would.
+    #[test]
+    fn tables_of_real_builds_name_their_functions() {
+        use object::{ObjectSymbol, SymbolKind};
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/go/slowsleep");
+        let dir = tempfile::tempdir().unwrap();
+        for (arch, mode) in [("amd64", "exe"), ("amd64", "pie"), ("arm64", "exe"), ("arm64", "pie")] {
+            let binary = dir.path().join(format!("{arch}-{mode}"));
+            let built = std::process::Command::new("go")
+                .args(["build", &format!("-buildmode={mode}"), "-o"])
+                .arg(&binary)
+                .arg(".")
+                .current_dir(&source)
+                .env("GOARCH", arch)
+                .env("CGO_ENABLED", "0")
+                .env("GOCACHE", std::env::temp_dir().join("tracer-go-cache"))
+                .env("GOFLAGS", "-mod=mod")
+                .output()
+                .expect("go (cargo xtask setup installs golang-go)");
+            assert!(built.status.success(), "{arch} {mode}: {}", String::from_utf8_lossy(&built.stderr));
+            let bytes = std::fs::read(&binary).unwrap();
+            let table = GoTable::parse(&bytes).unwrap_or_else(|e| panic!("{arch} {mode}: {e:?}"));
+            let elf = object::File::parse(&*bytes).unwrap();
+            let functions: Vec<_> = elf.symbols().filter(|s| s.kind() == SymbolKind::Text && s.size() > 0).collect();
+            assert!(functions.len() > 500, "{arch} {mode}");
+            // Go's own table writes type arguments as `[...]`, which the symbol table spells out.
+            for symbol in functions.iter().filter(|s| !s.name().unwrap().contains('[')) {
+                // The symbol table marks assembly functions' ABI; Go's own table does not.
+                let name = symbol.name().unwrap().trim_end_matches(".abi0");
+                let frame = table.frame_at(symbol.address() + symbol.size() / 2).unwrap_or_else(|| panic!("{arch} {mode}: nothing at {name}"));
+                assert_eq!(frame.function, name, "{arch} {mode}");
+            }
+            let handler = functions.iter().find(|s| s.name() == Ok("main.handler")).unwrap();
+            let frame = table.frame_at(handler.address() + 4).unwrap();
+            assert!(frame.file.as_deref().is_some_and(|f| f.ends_with("slowsleep/main.go")) && frame.line.is_some(), "{arch} {mode}: {frame:?}");
         }
     }
 
