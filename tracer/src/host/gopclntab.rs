@@ -245,7 +245,7 @@ impl GoTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn varint(mut v: u64, out: &mut Vec<u8>) {
@@ -342,28 +342,35 @@ mod tests {
         }
     }
 
+    /// Builds the tests' Go program (tests/go/slowsleep) to `binary` for `arch`, with `flags`,
+    /// with this machine's Go (`cargo xtask setup` installs it).
+    pub(crate) fn go_build(binary: &std::path::Path, arch: &str, flags: &[&str]) {
+        let built = std::process::Command::new("go")
+            .arg("build")
+            .args(flags)
+            .arg("-o")
+            .arg(binary)
+            .arg(".")
+            .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/go/slowsleep"))
+            .env("GOARCH", arch)
+            .env("CGO_ENABLED", "0")
+            .env("GOCACHE", std::env::temp_dir().join("tracer-go-cache"))
+            .env("GOFLAGS", "-mod=mod")
+            .output()
+            .expect("go (cargo xtask setup installs golang-go)");
+        assert!(built.status.success(), "{arch} {flags:?}: {}", String::from_utf8_lossy(&built.stderr));
+    }
+
     /// Real builds of the tests' Go program (this machine's Go: `cargo xtask setup` installs
     /// it), for amd64 and arm64, static and PIE: the table names each function the symbol
     /// table has at its address, with a line, as `debug/gosym` would.
     #[test]
     fn tables_of_real_builds_name_their_functions() {
         use object::{ObjectSymbol, SymbolKind};
-        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/go/slowsleep");
         let dir = tempfile::tempdir().unwrap();
         for (arch, mode) in [("amd64", "exe"), ("amd64", "pie"), ("arm64", "exe"), ("arm64", "pie")] {
             let binary = dir.path().join(format!("{arch}-{mode}"));
-            let built = std::process::Command::new("go")
-                .args(["build", &format!("-buildmode={mode}"), "-o"])
-                .arg(&binary)
-                .arg(".")
-                .current_dir(&source)
-                .env("GOARCH", arch)
-                .env("CGO_ENABLED", "0")
-                .env("GOCACHE", std::env::temp_dir().join("tracer-go-cache"))
-                .env("GOFLAGS", "-mod=mod")
-                .output()
-                .expect("go (cargo xtask setup installs golang-go)");
-            assert!(built.status.success(), "{arch} {mode}: {}", String::from_utf8_lossy(&built.stderr));
+            go_build(&binary, arch, &[&format!("-buildmode={mode}")]);
             let bytes = std::fs::read(&binary).unwrap();
             let table = GoTable::parse(&bytes).unwrap_or_else(|e| panic!("{arch} {mode}: {e:?}"));
             let elf = object::File::parse(&*bytes).unwrap();

@@ -61,7 +61,10 @@ pub struct Stacks {
     /// named from when its map cannot be read any more, if the file is not position-independent.
     exe_hints: HashMap<u32, Arc<PathBuf>>,
     /// Each file's Go symbol table, `None` for a file that has none (or is not readable).
-    go_tables: HashMap<Arc<PathBuf>, Option<GoTable>>,
+    go_tables: HashMap<Arc<PathBuf>, Option<Arc<GoTable>>>,
+    /// The same tables by Go build ID: one build at several paths (a service's replicas, one
+    /// image in several containers) is parsed once.
+    go_builds: HashMap<Vec<u8>, Arc<GoTable>>,
     /// Files whose symbols could not be read (an error, a panic, a Go table that does not hold
     /// together): counted in the summary's warning.
     unreadable: HashSet<PathBuf>,
@@ -81,6 +84,7 @@ impl Default for Stacks {
             names: HashMap::new(),
             kernel_names: HashMap::new(),
             go_tables: HashMap::new(),
+            go_builds: HashMap::new(),
             exe_hints: HashMap::new(),
             unreadable: HashSet::new(),
             held: HashMap::new(),
@@ -165,17 +169,41 @@ impl Stacks {
         Some(go_frame(function, file, line))
     }
 
-    /// The Go symbol table of the file at `path`, read once.
+    /// The Go symbol table of the file at `path`, read once a path and parsed once a build.
     fn go_table(&mut self, path: &Arc<PathBuf>) -> Option<&GoTable> {
         if !self.go_tables.contains_key(path) {
-            let table = read_go_table(path);
-            if table.as_ref().err() == Some(&NoTable::Unreadable) {
-                log::debug!("{}: its Go symbol table does not hold together", path.display());
-                self.unreadable.insert(path.to_path_buf());
-            }
-            self.go_tables.insert(path.clone(), table.ok());
+            let build_id = go_build_id(path);
+            let known = build_id.as_ref().and_then(|id| self.go_builds.get(id)).cloned();
+            let table = match known {
+                Some(table) => Some(table),
+                None => match read_go_table(path) {
+                    Ok(table) => {
+                        let table = Arc::new(table);
+                        if let Some(id) = build_id {
+                            self.go_builds.insert(id, table.clone());
+                        }
+                        Some(table)
+                    }
+                    Err(NoTable::Unreadable) => {
+                        log::debug!("{}: its Go symbol table does not hold together", path.display());
+                        self.unreadable.insert(path.to_path_buf());
+                        None
+                    }
+                    Err(NoTable::NotGo) => None,
+                },
+            };
+            self.go_tables.insert(path.clone(), table);
         }
-        self.go_tables.get(path)?.as_ref()
+        self.go_tables.get(path)?.as_deref()
+    }
+
+    /// Tables parsed (for the tests: one a build).
+    #[cfg(test)]
+    fn go_tables_parsed(&self) -> usize {
+        let mut tables: Vec<*const GoTable> = self.go_tables.values().flatten().map(Arc::as_ptr).collect();
+        tables.sort();
+        tables.dedup();
+        tables.len()
     }
 
     /// `tgid` will run the program at `path` (a spawned command, before its exec). Kept only
@@ -343,6 +371,15 @@ fn open_regular(path: &Path) -> Option<std::fs::File> {
     file.metadata().ok()?.is_file().then_some(file)
 }
 
+/// The Go build ID note of the ELF file at `path` (its headers and the note read, not the file).
+fn go_build_id(path: &Path) -> Option<Vec<u8>> {
+    use object::{Object, ObjectSection};
+    let file = object::ReadCache::new(open_regular(path)?);
+    let elf = object::File::parse(&file).ok()?;
+    let note = elf.section_by_name(".note.go.buildid")?;
+    (note.size() <= 4096).then(|| note.data().ok().map(<[u8]>::to_vec))?
+}
+
 /// The Go symbol table of the file at `path`, if it is a Go binary. The path is the traced
 /// side's: opened as [`open_regular`] does, and read up to a bound.
 fn read_go_table(path: &Path) -> Result<GoTable, NoTable> {
@@ -426,6 +463,23 @@ mod tests {
         assert_eq!(vdso.path.as_path(), Path::new("[vdso]"));
         assert_eq!(short_name("tracer::main::h0123456789abcdef"), "tracer::main");
         assert_eq!(short_name("main.handler"), "main.handler");
+    }
+
+    /// One Go build at two paths is parsed once; another build is parsed too.
+    #[test]
+    fn go_tables_are_parsed_once_a_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, copy, other) = (dir.path().join("first"), dir.path().join("copy"), dir.path().join("other"));
+        crate::host::gopclntab::tests::go_build(&first, "amd64", &[]);
+        std::fs::copy(&first, &copy).unwrap();
+        crate::host::gopclntab::tests::go_build(&other, "amd64", &["-ldflags=-s -w"]);
+        let mut stacks = Stacks::default();
+        for path in [&first, &copy] {
+            assert!(stacks.go_table(&Arc::new(path.clone())).is_some());
+        }
+        assert_eq!(stacks.go_tables_parsed(), 1);
+        assert!(stacks.go_table(&Arc::new(other)).is_some());
+        assert_eq!(stacks.go_tables_parsed(), 2);
     }
 
     /// File offsets of an ELF file's function symbols (up to 3), as a process's stack would hold
