@@ -13,11 +13,15 @@ use std::{
 /// A binary of the workspace, from the target directory this test runs from
 /// (`target/<profile>/deps/<test>` → `target/<profile>/<name>`). `cargo xtask test` builds them.
 fn workspace_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
-    let bin = dir.join(name);
+    let bin = target_profile_dir().join(name);
     assert!(bin.exists(), "{} is missing: build the workspace first (cargo xtask test does)", bin.display());
     bin
+}
+
+/// `target/<profile>`, from the test binary's path (`target/<profile>/deps/<test>`).
+fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>").to_path_buf()
 }
 
 pub fn tracer_bin() -> PathBuf {
@@ -613,6 +617,15 @@ pub fn go_program_built(name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join(name);
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go").join(name);
+    // Built once a run of the suites: the host suite builds and leaves a copy in the target
+    // directory; the VMs, where a build takes minutes under emulation and the target directory
+    // is read-only, take that copy while it is newer than the program's source.
+    let key: String = flags.concat().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let kept = target_profile_dir().join("go-test-programs").join(format!("{name}{key}"));
+    if newer_than_its_source(&kept, &source) {
+        std::fs::copy(&kept, &binary).unwrap();
+        return (binary, dir);
+    }
     let build = Command::new("go")
         .arg("build")
         .args(flags)
@@ -626,7 +639,20 @@ pub fn go_program_built(name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
         .output()
         .expect("go (cargo xtask setup installs golang-go)");
     assert!(build.status.success(), "go build: {}", String::from_utf8_lossy(&build.stderr));
+    // Best effort: a read-only target directory (a VM's) keeps nothing.
+    let staged = kept.with_extension(std::process::id().to_string());
+    let kept_now = std::fs::create_dir_all(kept.parent().unwrap()).and_then(|()| std::fs::copy(&binary, &staged)).and_then(|_| std::fs::rename(&staged, &kept));
+    if kept_now.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
     (binary, dir)
+}
+
+/// Whether `built` exists and is newer than every file of the Go program at `source`.
+fn newer_than_its_source(built: &std::path::Path, source: &std::path::Path) -> bool {
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let Some(built_at) = modified(built) else { return false };
+    std::fs::read_dir(source).into_iter().flatten().flatten().all(|entry| modified(&entry.path()).is_some_and(|at| at <= built_at))
 }
 
 /// A file for `workload code-from`: `head` (up to 4096 bytes, e.g. a truncated ELF file's
