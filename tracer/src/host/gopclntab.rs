@@ -8,6 +8,8 @@
 use object::{Object, ObjectSection, ObjectSegment};
 
 const GO116_MAGIC: u32 = 0xffff_fffa;
+/// The largest table read (a binary is read for one only up to 1 GiB in all).
+const MAX_TABLE_BYTES: u64 = 1 << 30;
 const GO118_MAGIC: u32 = 0xffff_fff0;
 const GO120_MAGIC: u32 = 0xffff_fff1;
 
@@ -50,11 +52,16 @@ pub enum NoTable {
 }
 
 impl GoTable {
-    /// The table of an ELF file's bytes.
-    pub fn parse(file: &[u8]) -> Result<Self, NoTable> {
+    /// The table of an ELF file: its bytes, or the file itself through `object::ReadCache`
+    /// (then only its headers and the table are read).
+    pub fn parse<'data, R: object::ReadRef<'data>>(file: R) -> Result<Self, NoTable> {
         let elf = object::File::parse(file).map_err(|_| NoTable::NotGo)?;
         // A position-independent build keeps it among its relocated read-only data.
         let section = elf.section_by_name(".gopclntab").or_else(|| elf.section_by_name(".data.rel.ro.gopclntab")).ok_or(NoTable::NotGo)?;
+        // A file read through ReadCache may have grown since its size was checked.
+        if section.size() > MAX_TABLE_BYTES {
+            return Err(NoTable::Unreadable);
+        }
         let data = section.data().map_err(|_| NoTable::Unreadable)?.to_vec();
         // PIE binaries hold the text start as a relocation; the text section's address is it.
         let text_section = elf.section_by_name(".text").map(|s| s.address());
@@ -372,7 +379,7 @@ pub(crate) mod tests {
             let binary = dir.path().join(format!("{arch}-{mode}"));
             go_build(&binary, arch, &[&format!("-buildmode={mode}")]);
             let bytes = std::fs::read(&binary).unwrap();
-            let table = GoTable::parse(&bytes).unwrap_or_else(|e| panic!("{arch} {mode}: {e:?}"));
+            let table = GoTable::parse(&bytes[..]).unwrap_or_else(|e| panic!("{arch} {mode}: {e:?}"));
             let elf = object::File::parse(&*bytes).unwrap();
             let functions: Vec<_> = elf.symbols().filter(|s| s.kind() == SymbolKind::Text && s.size() > 0).collect();
             assert!(functions.len() > 500, "{arch} {mode}");

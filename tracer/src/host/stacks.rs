@@ -383,17 +383,15 @@ fn go_build_id(path: &Path) -> Option<Vec<u8>> {
 /// The Go symbol table of the file at `path`, if it is a Go binary. The path is the traced
 /// side's: opened as [`open_regular`] does, and read up to a bound.
 fn read_go_table(path: &Path) -> Result<GoTable, NoTable> {
-    use std::io::Read;
     if !path.is_absolute() {
         return Err(NoTable::NotGo);
     }
     let file = open_regular(path).ok_or(NoTable::NotGo)?;
-    let mut bytes = Vec::new();
-    file.take(GO_BINARY_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|_| NoTable::NotGo)?;
-    if bytes.len() as u64 > GO_BINARY_MAX_BYTES {
+    if file.metadata().map_err(|_| NoTable::NotGo)?.len() > GO_BINARY_MAX_BYTES {
         return Err(NoTable::NotGo);
     }
-    GoTable::parse(&bytes)
+    // The headers and the table only: every library a process maps is looked at here.
+    GoTable::parse(&object::ReadCache::new(file))
 }
 
 
