@@ -334,24 +334,21 @@ fn short_name(name: &str) -> String {
 
 fn location(info: Option<&blazesym::symbolize::CodeInfo>) -> Option<String> {
     let info = info?;
-    let file = Path::new(&info.file);
-    let shown = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    Some(match info.line {
-        Some(line) => format!("{shown}:{line}"),
-        None => shown,
-    })
+    Some(file_line(Path::new(&info.file), info.line))
 }
 
 /// A frame from Go's table: `function (file.go:line)`, the file by its name alone.
 fn go_frame(function: String, file: Option<String>, line: Option<u32>) -> Frame {
-    let location = file.map(|file| {
-        let shown = Path::new(&file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
-        match line {
-            Some(line) => format!("{shown}:{line}"),
-            None => shown,
-        }
-    });
-    Frame { function, location }
+    Frame { function, location: file.map(|file| file_line(Path::new(&file), line)) }
+}
+
+/// `file.rs:line`: a source file by its name alone, and its line where known.
+fn file_line(file: &Path, line: Option<u32>) -> String {
+    let shown = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    match line {
+        Some(line) => format!("{shown}:{line}"),
+        None => shown,
+    }
 }
 
 /// Whether the ELF file at `path` is linked at fixed addresses (`ET_EXEC`): then an address
