@@ -16,8 +16,11 @@
 //!   from a fixed-seed PRNG, bounded by a count and a wall-clock budget per target.
 //!
 //! Each input runs under `catch_unwind`; a panic, an allocation over [`MAX_ALLOCATION`] or an
-//! input slower than [`MAX_INPUT_TIME`] fails the test, which names the target and writes the
-//! input to a file to add to the corpus once fixed. Knobs, for a longer local run:
+//! input that takes more than [`MAX_INPUT_TIME`] of its thread's CPU fails the test, which
+//! names the target and writes the input to a file to add to the corpus once fixed. A panic
+//! that the reader contains (inside a blazesym parse) is silent, as in tracer itself: with
+//! `RUST_BACKTRACE` set, the default hook would resolve and print a backtrace for each, inside
+//! the input's measured time and allocations. Knobs, for a longer local run:
 //! `TRACER_FUZZ_SECS` (budget per target, default 2), `TRACER_FUZZ_RUNS` (mutations per target,
 //! default 20000) and `TRACER_FUZZ_SEED` (the PRNG's seed, default fixed: CI is reproducible).
 //! No coverage feedback: this is a smoke screen for the shallow bugs, not a replacement for a
@@ -34,7 +37,8 @@ use std::{
 /// One allocation larger than this while an input runs is a finding: nothing the reader parses
 /// justifies it.
 pub const MAX_ALLOCATION: usize = 16 << 20;
-/// An input that takes longer than this is a finding (a loop, or something quadratic).
+/// An input that takes more CPU than this is a finding (a loop, or something quadratic). CPU,
+/// not wall time: a noisy machine's stall is not the input's.
 pub const MAX_INPUT_TIME: Duration = Duration::from_secs(2);
 
 thread_local! {
@@ -189,6 +193,7 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// The committed seeds of a target, sorted by name.
 pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    quiet_contained_panics();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus").join(target);
     let mut seeds: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -212,9 +217,9 @@ pub fn fuzz(target: &str, check: impl Fn(&[u8])) {
     let started = Instant::now();
     let run = |input: &[u8], origin: &str| {
         LARGEST.with(|largest| largest.set(0));
-        let at = Instant::now();
+        let at = thread_cpu_time();
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| check(input)));
-        let (took, largest) = (at.elapsed(), LARGEST.with(Cell::get));
+        let (took, largest) = (thread_cpu_time().saturating_sub(at), LARGEST.with(Cell::get));
         let finding = match outcome {
             Err(panic) => Some(format!(
                 "panicked: {}",
@@ -241,6 +246,28 @@ pub fn fuzz(target: &str, check: impl Fn(&[u8])) {
         mutations += 1;
     }
     eprintln!("fuzz {target}: {} seeds and {mutations} mutations in {:?}", seeds.len(), started.elapsed());
+}
+
+/// The CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid pointer to a timespec; this clock exists on every Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// Panics contained by the reader say nothing, as under tracer's own hook; any other goes to
+/// the test harness's hook as before.
+fn quiet_contained_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let harness = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !crate::host::contain::is_contained() {
+                harness(info);
+            }
+        }));
+    });
 }
 
 /// Writes a failing input where the test's message says, named by its hash.

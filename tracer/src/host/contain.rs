@@ -18,13 +18,18 @@ pub fn contained<T>(parse: impl FnOnce() -> T) -> std::thread::Result<T> {
     result
 }
 
+/// Whether this thread is inside [`contained`].
+pub fn is_contained() -> bool {
+    CONTAINED.with(Cell::get)
+}
+
 /// The process's panic hook: silent within [`contained`], else one line.
 pub fn install_hook() {
     panic::set_hook(Box::new(|info| {
         let payload = info.payload();
         let message = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str)).unwrap_or("panic");
         let at = info.location().map(|l| format!(" ({}:{})", l.file(), l.line())).unwrap_or_default();
-        if CONTAINED.with(Cell::get) {
+        if is_contained() {
             log::debug!("contained: {message}{at}");
         } else {
             eprintln!("tracer: internal error: {}{at}", message.replace('\n', " "));
