@@ -47,8 +47,6 @@ pub struct ConnectionCounts {
     followed_all: Option<Array<MapData, u32>>,
     words: MappedWords,
     of_row: Vec<Option<RowOwner>>,
-    /// Each row as of the last read.
-    last: Vec<Box<[u64]>>,
 }
 
 impl ConnectionCounts {
@@ -57,7 +55,7 @@ impl ConnectionCounts {
         for row in 0..CONN_ROWS {
             free.push(row, 0)?;
         }
-        Ok(Self { rows, free, followed_all: Some(followed_all), words, of_row: vec![None; CONN_ROWS as usize], last: Vec::new() })
+        Ok(Self { rows, free, followed_all: Some(followed_all), words, of_row: vec![None; CONN_ROWS as usize] })
     }
 
     /// The reader follows no more connections one by one: the kernel counts the calls of those
@@ -75,9 +73,6 @@ impl ConnectionCounts {
     pub fn adopt(&mut self, row: u32, sk: u64, connection: Option<usize>) {
         let Some(owner) = self.of_row.get_mut(row as usize) else { return };
         *owner = Some(RowOwner { sk, connection });
-        if self.last.len() <= row as usize {
-            self.last.resize_with(row as usize + 1, || vec![0; CONN_ROW_WORDS as usize].into_boxed_slice());
-        }
     }
 
     /// What every row in use added since the last read.
@@ -99,7 +94,6 @@ impl ConnectionCounts {
             // No entry names it now (but for a call that looked its row up just before its
             // connection closed): zeroed, it starts the next connection afresh.
             self.words.zero(row as usize * CONN_ROW_WORDS as usize, CONN_ROW_WORDS as usize);
-            self.last[row as usize].fill(0);
             if self.followed_all.is_some() {
                 self.free.push(row, 0)?;
             }
@@ -107,34 +101,31 @@ impl ConnectionCounts {
         Ok(rests)
     }
 
-    /// What `row` added since the last read, if anything.
+    /// What `row` added since the last read, if anything: each counter taken and zeroed at once
+    /// (an atomic exchange of the size the kernel adds with), so that no copy of the rows is
+    /// kept here (7.5 KiB each, 1024 of them).
     fn take(&mut self, row: u32) -> Option<ConnectionDelta> {
         let connection = self.of_row[row as usize]?.connection?;
         let base = row as usize * CONN_ROW_WORDS as usize;
-        let word = |i: usize| self.words.word(base + i).map_or(0, |w| w.load(Ordering::Relaxed));
-        let last = &mut self.last[row as usize];
-        if word(0) == last[0] {
+        let calls = self.words.word(base)?;
+        if calls.load(Ordering::Relaxed) == 0 {
             return None;
         }
         let mut delta = ConnectionDelta { connection, ..ConnectionDelta::default() };
         let mut totals = [0u64; CONN_TOTAL_WORDS as usize];
         for (i, total) in totals.iter_mut().enumerate() {
-            let now = word(i);
-            *total = now - last[i];
-            last[i] = now;
+            *total = self.words.word(base + i).map_or(0, |w| w.swap(0, Ordering::Relaxed));
         }
         [delta.calls, delta.sent, delta.received, delta.total_ns] = totals;
-        // Three histograms of u32 counters, two a word (the lower half first).
+        // Three histograms of u32 counters, two a word (the one at the lower address first).
         for i in CONN_TOTAL_WORDS as usize..CONN_ROW_WORDS as usize {
-            let now = word(i);
-            if now == last[i] {
-                continue;
-            }
-            for half in 0..2 {
-                let grew = ((now >> (32 * half)) as u32).wrapping_sub((last[i] >> (32 * half)) as u32);
-                if grew == 0 {
+            let Some(halves) = self.words.halves(base + i) else { break };
+            for (half, counter) in halves.iter().enumerate() {
+                // Most are zero: a load, not a write to every counter.
+                if counter.load(Ordering::Relaxed) == 0 {
                     continue;
                 }
+                let grew = counter.swap(0, Ordering::Relaxed);
                 let counter = (2 * (i - CONN_TOTAL_WORDS as usize) + half) as u32;
                 let (histogram, bucket) = (counter / CONN_BUCKETS, counter % CONN_BUCKETS);
                 let target = match histogram {
@@ -144,7 +135,6 @@ impl ConnectionCounts {
                 };
                 target.push((bucket, u64::from(grew)));
             }
-            last[i] = now;
         }
         Some(delta)
     }

@@ -76,12 +76,10 @@ pub struct KernelCounts {
     groups: Option<GroupRows>,
     /// With the socket tracepoints: the TCP connections followed in rows of their own.
     connections: Option<ConnectionCounts>,
-    /// As of the last read, for what was counted so far: totals and histograms (copies only
-    /// of those counted here: most syscalls never are).
-    last: Vec<Option<(SyscallTotals, Box<[u64]>)>>,
-    /// The errno counters as of the last read, of the rows counted so far.
-    last_errnos: Vec<Option<Box<[u64]>>>,
-    last_io: Vec<Option<(IoTotals, Box<[u64]>)>>,
+    /// The totals as of the last read, of the rows counted so far (the per-CPU totals only
+    /// grow; the histograms and errno counters are taken, see [`taken`]).
+    last: Vec<Option<SyscallTotals>>,
+    last_io: Vec<Option<IoTotals>>,
 }
 
 impl KernelCounts {
@@ -105,7 +103,6 @@ impl KernelCounts {
             groups: None,
             connections: None,
             last: vec![None; rows],
-            last_errnos: vec![None; rows],
             last_io: vec![None; io_entries],
         }
     }
@@ -172,7 +169,6 @@ impl KernelCounts {
         self.hist.zero(row * HIST_BUCKETS as usize, HIST_BUCKETS as usize);
         self.errnos.zero(row * ERRNO_SLOTS as usize, ERRNO_SLOTS as usize);
         self.last[row] = None;
-        self.last_errnos[row] = None;
         groups.of_row[row] = Some((group, nr));
         groups.row_of.insert((group, nr), row as u32);
         groups.rows.set(group * MAX_SYSCALLS + nr, row as u32 + 1, 0)?;
@@ -224,15 +220,14 @@ impl KernelCounts {
             if sum.calls == 0 && last.is_none() {
                 continue;
             }
-            let (last_totals, last_hist) = last.get_or_insert_with(|| (SyscallTotals::default(), zeros(1)));
+            let last_totals = last.get_or_insert_with(SyscallTotals::default);
             // The errnos before the histogram: the kernel counts a failed call's errno after the
             // call, so that every error read here has its call in the histogram read next.
-            let last_errnos = self.last_errnos[row as usize].get_or_insert_with(|| vec![0; ERRNO_SLOTS as usize].into_boxed_slice());
-            let errnos = grown(&self.errnos, (row * ERRNO_SLOTS) as usize, last_errnos)
+            let errnos = taken(&self.errnos, (row * ERRNO_SLOTS) as usize, ERRNO_SLOTS as usize)
                 .into_iter()
                 .map(|(slot, count)| (slot_errno(slot), count))
                 .collect::<Vec<_>>();
-            let buckets = grown(&self.hist, row as usize * HIST_BUCKETS as usize, last_hist);
+            let buckets = taken(&self.hist, row as usize * HIST_BUCKETS as usize, HIST_BUCKETS as usize);
             let added = SyscallTotals {
                 calls: buckets.iter().map(|(_, calls)| calls).sum(),
                 total_ns: sum.total_ns - last_totals.total_ns,
@@ -266,11 +261,10 @@ impl KernelCounts {
             if sum.calls == 0 && last.is_none() {
                 continue;
             }
-            let (last_totals, last_hist) = last.get_or_insert_with(|| (IoTotals::default(), zeros(2)));
-            let (latency_last, bytes_last) = last_hist.split_at_mut(HIST_BUCKETS as usize);
+            let last_totals = last.get_or_insert_with(IoTotals::default);
             let base = index * IO_HIST_WORDS_PER_KIND as usize;
-            let latency = grown(&self.io_hist, base, latency_last);
-            let bytes = grown(&self.io_hist, base + HIST_BUCKETS as usize, bytes_last);
+            let latency = taken(&self.io_hist, base, HIST_BUCKETS as usize);
+            let bytes = taken(&self.io_hist, base + HIST_BUCKETS as usize, HIST_BUCKETS as usize);
             let added = IoTotals {
                 calls: latency.iter().map(|(_, calls)| calls).sum(),
                 total_ns: sum.total_ns - last_totals.total_ns,
@@ -315,18 +309,16 @@ impl GroupRows {
     }
 }
 
-fn zeros(histograms: usize) -> Box<[u64]> {
-    vec![0; histograms * HIST_BUCKETS as usize].into_boxed_slice()
-}
-
-/// The buckets of the histogram at `base` that grew since `last`, which is brought up to date.
-fn grown(hist: &MappedWords, base: usize, last: &mut [u64]) -> Vec<(u32, u64)> {
+/// The counters of the `len` at `base` that grew since the last take, by how much: each taken
+/// and zeroed at once (an atomic exchange, as atomic as the kernel's adds to it), so that no
+/// copy of the last values is kept here (35 KiB a histogram, hundreds of them for days).
+fn taken(hist: &MappedWords, base: usize, len: usize) -> Vec<(u32, u64)> {
     let mut buckets = Vec::new();
-    for (bucket, last) in last.iter_mut().enumerate() {
-        let now = hist.word(base + bucket).map_or(0, |w| w.load(Ordering::Relaxed));
-        if now != *last {
-            buckets.push((bucket as u32, now - *last));
-            *last = now;
+    for bucket in 0..len {
+        let Some(word) = hist.word(base + bucket) else { break };
+        // Most are zero: a load, not a write to every word.
+        if word.load(Ordering::Relaxed) != 0 {
+            buckets.push((bucket as u32, word.swap(0, Ordering::Relaxed)));
         }
     }
     buckets

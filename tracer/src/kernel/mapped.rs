@@ -4,7 +4,7 @@
 //! neither side can erase the other's change) and the kernel's latency histograms.
 use std::{
     os::fd::{AsFd, AsRawFd},
-    sync::atomic::AtomicU64,
+    sync::atomic::{AtomicU32, AtomicU64},
 };
 
 use anyhow::{bail, Result};
@@ -40,6 +40,17 @@ impl MappedWords {
                 word.store(0, std::sync::atomic::Ordering::Relaxed);
             }
         }
+    }
+
+    /// Word `index` as the two u32 counters the kernel adds to in it (per-connection
+    /// histograms), the one at the lower address first.
+    pub fn halves(&self, index: usize) -> Option<[&AtomicU32; 2]> {
+        // SAFETY: in bounds (a whole word), mapped for the life of self, u32-aligned, and only
+        // ever accessed atomically, at the size the kernel uses for them.
+        (index < self.len).then(|| unsafe {
+            let low = self.words.add(index).cast::<AtomicU32>();
+            [&*low, &*low.add(1)]
+        })
     }
 
     pub fn word(&self, index: usize) -> Option<&AtomicU64> {

@@ -265,7 +265,7 @@ impl Groups {
     /// Forgets the figures (the live view's `r`), not which process is in which group.
     pub fn reset(&mut self) {
         for group in self.groups.iter_mut().flatten() {
-            group.table = StatsTable::default();
+            group.table = StatsTable::compact();
         }
     }
 
@@ -386,7 +386,7 @@ impl Groups {
         let group = Group {
             name,
             cgroup: cgroup.map(Path::to_path_buf),
-            table: StatsTable::default(),
+            table: StatsTable::compact(),
             processes: 0,
             alive: 0,
             ended_at: None,

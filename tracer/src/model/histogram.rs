@@ -8,13 +8,23 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is valid")
 }
 
-/// Per-connection and per-thread histograms: 2 significant digits (values within 1%), a
-/// seventh of the memory of 3 (about 25 KiB a histogram of latencies up to a second, against
-/// 170): a busy server has hundreds of connections and threads, each with two or three.
+/// Per-group histograms: 2 significant digits (values within 1%), a seventh of the memory of 3
+/// (about 25 KiB a histogram of latencies up to a second, against 170).
 pub const COMPACT_SIGNIFICANT_DIGITS: u8 = 2;
 
 pub fn new_compact_histogram() -> Histogram<u64> {
     Histogram::new(COMPACT_SIGNIFICANT_DIGITS).expect("2 significant digits is valid")
+}
+
+/// A followed connection's and a thread's histograms: 1 significant digit, 16 buckets a power
+/// of two (values within 3.2%; runqlat's are a power of two wide). They are the buckets of the
+/// kernel's per-connection rows (`tracer_common::connections::conn_bucket`), which count most
+/// of a connection's calls. An eighth of the memory of 2 digits: up to 1024 connections and 256
+/// threads, each with two or three, are kept for the whole trace.
+pub const COARSE_SIGNIFICANT_DIGITS: u8 = 1;
+
+pub fn new_coarse_histogram() -> Histogram<u64> {
+    Histogram::new(COARSE_SIGNIFICANT_DIGITS).expect("1 significant digit is valid")
 }
 
 /// Records `value`, clamped only if it is beyond any range the histogram can grow to.

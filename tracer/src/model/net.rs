@@ -18,7 +18,7 @@ use crate::{
 
 use crate::syscalls::fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS};
 use super::{
-    histogram::{new_compact_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
+    histogram::{new_coarse_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
 };
 use crate::kernel::{
     connection_counts::ConnectionDelta,
@@ -167,9 +167,9 @@ impl Connection {
             connect_ns: None,
             sent: 0,
             received: 0,
-            sent_sizes: new_compact_histogram(),
-            received_sizes: new_compact_histogram(),
-            latency: new_compact_histogram(),
+            sent_sizes: new_coarse_histogram(),
+            received_sizes: new_coarse_histogram(),
+            latency: new_coarse_histogram(),
             total_ns: 0,
             untimed: 0,
         }
@@ -701,7 +701,9 @@ mod tests {
         assert_eq!(net.connections.len(), 1);
         let c = &net.connections[0];
         assert_eq!((c.accept_ns, c.sent, c.received, c.total_ns), (Some(1000), 100, 100, 120));
-        assert_eq!((c.sent_sizes.len(), c.received_sizes.max()), (1, 100));
+        // In the bucket of 100 (1 significant digit: [96, 104)).
+        assert_eq!(c.sent_sizes.len(), 1);
+        assert!(c.received_sizes.equivalent(c.received_sizes.max(), 100));
         assert_eq!(c.peer().to_string(), "127.0.0.1:40000");
         assert_eq!(c.local().port(), 8080);
         assert!(net.ops().iter().any(|((name, kind), op)| *name == "read" && *kind == FdKind::Socket && op.bytes == 100));
