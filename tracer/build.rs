@@ -79,14 +79,35 @@ impl Ebpf {
 /// The object as the binary embeds it: without its DWARF (bpf-linker needed it to make the BTF,
 /// which stays; the loader reads none of it): 6 MiB instead of 29, of the binary's resident
 /// pages and of its size. LLVM 22's objcopy is there with bpf-linker's LLVM; any other will do.
+/// And without its BTF line info: see [`drop_line_info`].
 fn embed(from: &Path, to: &Path) {
-    for objcopy in ["llvm-objcopy-22", "llvm-objcopy"] {
-        if Command::new(objcopy).arg("--strip-debug").arg(from).arg(to).status().is_ok_and(|s| s.success()) {
-            return;
-        }
+    let stripped = ["llvm-objcopy-22", "llvm-objcopy"]
+        .iter()
+        .any(|objcopy| Command::new(objcopy).arg("--strip-debug").arg(from).arg(to).status().is_ok_and(|s| s.success()));
+    if !stripped {
+        println!("cargo:warning=no llvm-objcopy: the eBPF object is embedded with its DWARF");
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", from.display()));
     }
-    println!("cargo:warning=no llvm-objcopy: the eBPF object is embedded with its DWARF");
-    std::fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", from.display()));
+    let mut data = std::fs::read(to).unwrap_or_else(|e| panic!("cannot read {}: {e}", to.display()));
+    drop_line_info(&mut data);
+    std::fs::write(to, data).unwrap_or_else(|e| panic!("cannot write {}: {e}", to.display()));
+}
+
+/// Empties the line info of the object's `.BTF.ext` (its header's `line_info_len` set to 0; the
+/// function info and the BTF stay). aya's loader copies a section's whole line info for each
+/// of its functions before keeping that function's lines: with ours, 110 MB at start-up, which
+/// an agent's peak memory (and a container's limit) would have to allow for. What is lost:
+/// source lines in a verifier log and in `bpftool prog dump`.
+fn drop_line_info(object: &mut [u8]) {
+    let at = {
+        let file = object::File::parse(&*object).unwrap_or_else(|e| panic!("cannot parse the eBPF object: {e}"));
+        let Some(section) = file.section_by_name(".BTF.ext") else { return };
+        section.file_range().expect(".BTF.ext has data").0 as usize
+    };
+    // struct btf_ext_header: magic (0xeb9f), version, flags, hdr_len, func_info_off,
+    // func_info_len, line_info_off, line_info_len, all little-endian here.
+    assert_eq!(object[at..at + 2], 0xeb9fu16.to_le_bytes(), ".BTF.ext has BTF's magic");
+    object[at + 20..at + 24].copy_from_slice(&0u32.to_le_bytes());
 }
 
 /// Fails the build unless the object at `path` has exactly the maps and globals of `features`,
