@@ -14,7 +14,7 @@ use crate::{
         cpu_quota::Throttling,
         go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,
-        histogram::new_compact_histogram,
+        histogram::new_coarse_histogram,
         net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
     },
 };
@@ -267,13 +267,14 @@ fn render_network(net: &NetStats) -> String {
             c.received,
             format_ns(c.total_ns),
             format_ns(c.latency.value_at_quantile(0.99)),
-            format!("{}/{}", c.sent_sizes.value_at_quantile(0.5), c.received_sizes.value_at_quantile(0.5)),
+            // Each at its bucket's low end, as other sizes are: 512 shows as 512, not 543.
+            format!("{}/{}", median_size(&c.sent_sizes), median_size(&c.received_sizes)),
         );
     }
     // Peers: the remote address, all its connections together.
     let mut peers: HashMap<std::net::IpAddr, (usize, u64, u64, Histogram<u64>)> = HashMap::new();
     for c in &net.connections {
-        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, new_compact_histogram()));
+        let peer = peers.entry(c.peer().ip()).or_insert_with(|| (0, 0, 0, new_coarse_histogram()));
         peer.0 += 1;
         peer.1 += c.total_ns;
         peer.2 += c.sent + c.received;
@@ -389,6 +390,11 @@ pub fn throttling_line(t: &Throttling) -> String {
         // A quota removed during the trace may have throttled before: the counts still show.
         _ => format!("no cpu quota in {} ({counts})", escape(&t.cgroup)),
     }
+}
+
+/// The median of a connection's sizes, at its bucket's low end.
+fn median_size(sizes: &Histogram<u64>) -> u64 {
+    sizes.lowest_equivalent(sizes.value_at_quantile(0.5))
 }
 
 #[cfg(test)]
