@@ -1,6 +1,6 @@
 //! A table of syscall figures: one HdrHistogram of latencies (ns, 3 significant digits; 2 in a
-//! group's table) per syscall, with error counts by errno, indexed by syscall number so that recording costs no
-//! hashing; and the scheduler figures per thread.
+//! group's table) per syscall, with error counts by errno, indexed by syscall number so that
+//! recording costs no hashing; and the scheduler figures per thread.
 use std::collections::BTreeMap;
 
 // Looked up per scheduler event: a fast hash, not a DoS-resistant one.
