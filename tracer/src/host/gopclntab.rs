@@ -7,9 +7,11 @@
 //! does not hold together names nothing rather than something wrong.
 use object::{Object, ObjectSection, ObjectSegment};
 
+/// Binaries larger than this are not read for a Go symbol table (the largest Go services are a
+/// few hundred MB), nor is a table larger than this.
+pub const MAX_BINARY_BYTES: u64 = 1 << 30;
+
 const GO116_MAGIC: u32 = 0xffff_fffa;
-/// The largest table read (a binary is read for one only up to 1 GiB in all).
-const MAX_TABLE_BYTES: u64 = 1 << 30;
 const GO118_MAGIC: u32 = 0xffff_fff0;
 const GO120_MAGIC: u32 = 0xffff_fff1;
 
@@ -59,7 +61,7 @@ impl GoTable {
         // A position-independent build keeps it among its relocated read-only data.
         let section = elf.section_by_name(".gopclntab").or_else(|| elf.section_by_name(".data.rel.ro.gopclntab")).ok_or(NoTable::NotGo)?;
         // A file read through ReadCache may have grown since its size was checked.
-        if section.size() > MAX_TABLE_BYTES {
+        if section.size() > MAX_BINARY_BYTES {
             return Err(NoTable::Unreadable);
         }
         let data = section.data().map_err(|_| NoTable::Unreadable)?.to_vec();

@@ -22,12 +22,8 @@ use blazesym::symbolize::{
     Input, Symbolized, Symbolizer,
 };
 
-use super::gopclntab::{GoFrame, GoTable, NoTable};
+use super::gopclntab::{GoFrame, GoTable, NoTable, MAX_BINARY_BYTES};
 use crate::model::slow::Frame;
-
-/// Binaries larger than this are not read for a Go symbol table (the largest Go services are a
-/// few hundred MB).
-const GO_BINARY_MAX_BYTES: u64 = 1 << 30;
 
 /// An executable mapping of a process.
 #[derive(Clone, Debug)]
@@ -384,7 +380,7 @@ fn read_go_table(path: &Path) -> Result<GoTable, NoTable> {
         return Err(NoTable::NotGo);
     }
     let file = open_regular(path).ok_or(NoTable::NotGo)?;
-    if file.metadata().map_err(|_| NoTable::NotGo)?.len() > GO_BINARY_MAX_BYTES {
+    if file.metadata().map_err(|_| NoTable::NotGo)?.len() > MAX_BINARY_BYTES {
         return Err(NoTable::NotGo);
     }
     // The headers and the table only: every library a process maps is looked at here.

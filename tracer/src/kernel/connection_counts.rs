@@ -101,31 +101,24 @@ impl ConnectionCounts {
         Ok(rests)
     }
 
-    /// What `row` added since the last read, if anything: each counter taken and zeroed at once
-    /// (an atomic exchange of the size the kernel adds with), so that no copy of the rows is
-    /// kept here (7.5 KiB each, 1024 of them).
+    /// What `row` added since the last read, if anything: each counter taken (see
+    /// [`MappedWords::take`]), so that no copy of the rows is kept here (7.5 KiB each, 1024 of
+    /// them).
     fn take(&mut self, row: u32) -> Option<ConnectionDelta> {
         let connection = self.of_row[row as usize]?.connection?;
         let base = row as usize * CONN_ROW_WORDS as usize;
-        let calls = self.words.word(base)?;
-        if calls.load(Ordering::Relaxed) == 0 {
+        if self.words.word(base)?.load(Ordering::Relaxed) == 0 {
             return None;
         }
         let mut delta = ConnectionDelta { connection, ..ConnectionDelta::default() };
-        let mut totals = [0u64; CONN_TOTAL_WORDS as usize];
-        for (i, total) in totals.iter_mut().enumerate() {
-            *total = self.words.word(base + i).map_or(0, |w| w.swap(0, Ordering::Relaxed));
-        }
+        let totals: [u64; CONN_TOTAL_WORDS as usize] = std::array::from_fn(|i| self.words.take(base + i));
         [delta.calls, delta.sent, delta.received, delta.total_ns] = totals;
         // Three histograms of u32 counters, two a word (the one at the lower address first).
         for i in CONN_TOTAL_WORDS as usize..CONN_ROW_WORDS as usize {
-            let Some(halves) = self.words.halves(base + i) else { break };
-            for (half, counter) in halves.iter().enumerate() {
-                // Most are zero: a load, not a write to every counter.
-                if counter.load(Ordering::Relaxed) == 0 {
+            for (half, grew) in self.words.take_halves(base + i).into_iter().enumerate() {
+                if grew == 0 {
                     continue;
                 }
-                let grew = counter.swap(0, Ordering::Relaxed);
                 let counter = (2 * (i - CONN_TOTAL_WORDS as usize) + half) as u32;
                 let (histogram, bucket) = (counter / CONN_BUCKETS, counter % CONN_BUCKETS);
                 let target = match histogram {

@@ -3,8 +3,6 @@
 //! writes, by the kind of their fd, and of TCP connections per connection): per-CPU totals and shared
 //! latency (and bytes) histograms, read as what changed since the last read. With `--by`, the
 //! syscall counts are kept per group: in rows this side gives each (group, syscall) pair.
-use std::sync::atomic::Ordering;
-
 use anyhow::Result;
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray, PerCpuValues},
@@ -309,17 +307,8 @@ impl GroupRows {
     }
 }
 
-/// The counters of the `len` at `base` that grew since the last take, by how much: each taken
-/// and zeroed at once (an atomic exchange, as atomic as the kernel's adds to it), so that no
-/// copy of the last values is kept here (35 KiB a histogram, hundreds of them for days).
+/// The counters of the `len` at `base` that grew since the last take, by how much (see
+/// [`MappedWords::take`]).
 fn taken(hist: &MappedWords, base: usize, len: usize) -> Vec<(u32, u64)> {
-    let mut buckets = Vec::new();
-    for bucket in 0..len {
-        let Some(word) = hist.word(base + bucket) else { break };
-        // Most are zero: a load, not a write to every word.
-        if word.load(Ordering::Relaxed) != 0 {
-            buckets.push((bucket as u32, word.swap(0, Ordering::Relaxed)));
-        }
-    }
-    buckets
+    (0..len).map(|bucket| (bucket as u32, hist.take(base + bucket))).filter(|&(_, grew)| grew > 0).collect()
 }

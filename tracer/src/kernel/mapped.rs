@@ -4,7 +4,7 @@
 //! neither side can erase the other's change) and the kernel's latency histograms.
 use std::{
     os::fd::{AsFd, AsRawFd},
-    sync::atomic::{AtomicU32, AtomicU64},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 
 use anyhow::{bail, Result};
@@ -37,19 +37,31 @@ impl MappedWords {
     pub fn zero(&self, start: usize, len: usize) {
         for index in start..start + len {
             if let Some(word) = self.word(index) {
-                word.store(0, std::sync::atomic::Ordering::Relaxed);
+                word.store(0, Ordering::Relaxed);
             }
         }
     }
 
-    /// Word `index` as the two u32 counters the kernel adds to in it (per-connection
-    /// histograms), the one at the lower address first.
-    pub fn halves(&self, index: usize) -> Option<[&AtomicU32; 2]> {
+    /// Takes counter `index`: what the kernel added since the last take, zeroing it with an
+    /// atomic exchange (as atomic as the kernel's adds, so none is lost), so that no copy of the
+    /// last values need be kept. Most counters are zero: those are only loaded, not written.
+    pub fn take(&self, index: usize) -> u64 {
+        self.word(index).map_or(0, |word| if word.load(Ordering::Relaxed) == 0 { 0 } else { word.swap(0, Ordering::Relaxed) })
+    }
+
+    /// [`MappedWords::take`] for a word that holds two u32 counters the kernel adds to as such
+    /// (per-connection histograms), the one at the lower address first: each taken at that size.
+    pub fn take_halves(&self, index: usize) -> [u32; 2] {
+        if index >= self.len {
+            return [0; 2];
+        }
         // SAFETY: in bounds (a whole word), mapped for the life of self, u32-aligned, and only
         // ever accessed atomically, at the size the kernel uses for them.
-        (index < self.len).then(|| unsafe {
-            let low = self.words.add(index).cast::<AtomicU32>();
-            [&*low, &*low.add(1)]
+        let low = unsafe { self.words.add(index).cast::<AtomicU32>() };
+        [0, 1].map(|half| {
+            // SAFETY: as above; `half` is 0 or 1, within the word.
+            let counter = unsafe { &*low.add(half) };
+            if counter.load(Ordering::Relaxed) == 0 { 0 } else { counter.swap(0, Ordering::Relaxed) }
         })
     }
 

@@ -54,14 +54,19 @@ pub fn record_kernel_sizes(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)
     }
 }
 
-/// A size at quantile `q` of a histogram of sizes between `min` and `max`: the low end of its
-/// bucket (8192, not the 8199 a latency would show), within the sizes there were, and
-/// exactly the size when every call used one.
+/// A size at quantile `q` of a histogram of sizes: the low end of its bucket (8192, not the
+/// 8199 a latency would show).
+pub fn size_at(histogram: &Histogram<u64>, q: f64) -> u64 {
+    histogram.lowest_equivalent(histogram.value_at_quantile(q))
+}
+
+/// [`size_at`], for sizes between `min` and `max`: within the sizes there were, and exactly
+/// the size when every call used one.
 pub fn size_at_quantile(histogram: &Histogram<u64>, q: f64, min: u64, max: u64) -> u64 {
     if min == max {
         return min;
     }
-    histogram.lowest_equivalent(histogram.value_at_quantile(q)).clamp(min, max.max(min))
+    size_at(histogram, q).clamp(min, max.max(min))
 }
 
 pub fn record_kernel_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)], max: Option<u64>) {

@@ -14,7 +14,7 @@ use crate::{
         cpu_quota::Throttling,
         go_runtime::{self, GoMaxProcsSource, GoSeen},
         groups::Groups,
-        histogram::new_coarse_histogram,
+        histogram::{new_coarse_histogram, size_at},
         net::{Connection, NetStats, OpStats, ACCEPT_MEANS, CONNECT_MEANS},
     },
 };
@@ -268,7 +268,7 @@ fn render_network(net: &NetStats) -> String {
             format_ns(c.total_ns),
             format_ns(c.latency.value_at_quantile(0.99)),
             // Each at its bucket's low end, as other sizes are: 512 shows as 512, not 543.
-            format!("{}/{}", median_size(&c.sent_sizes), median_size(&c.received_sizes)),
+            format!("{}/{}", size_at(&c.sent_sizes, 0.5), size_at(&c.received_sizes, 0.5)),
         );
     }
     // Peers: the remote address, all its connections together.
@@ -390,11 +390,6 @@ pub fn throttling_line(t: &Throttling) -> String {
         // A quota removed during the trace may have throttled before: the counts still show.
         _ => format!("no cpu quota in {} ({counts})", escape(&t.cgroup)),
     }
-}
-
-/// The median of a connection's sizes, at its bucket's low end.
-fn median_size(sizes: &Histogram<u64>) -> u64 {
-    sizes.lowest_equivalent(sizes.value_at_quantile(0.5))
 }
 
 #[cfg(test)]
