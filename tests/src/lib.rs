@@ -612,7 +612,11 @@ pub fn go_program(name: &str) -> (PathBuf, PathBuf) {
 /// [`go_program`] built with `go build FLAGS` (`-ldflags=-s -w`: stripped, as production
 /// builds are).
 pub fn go_program_built(name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("tracer-go-{name}-{}-{}", flags.len(), std::process::id()));
+    // A directory of each call's own: the tests of a suite run at once, and each removes its
+    // directory when done (one shared by two tests was gone under the other's feet).
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tracer-go-{name}-{}-{}-{call}", flags.len(), std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join(name);
