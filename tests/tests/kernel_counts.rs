@@ -23,6 +23,13 @@ fn close_at_the_tail(a: u64, b: u64) -> bool {
     a.abs_diff(b) as f64 <= 0.05 * a.max(b) as f64 + 5_000_000.0
 }
 
+/// Two totals of `calls` calls: as the slowest calls, and for every call the other tracer's
+/// programs, which run inside this one's window at a syscall boundary. Under emulation (the
+/// VMs) they take a few hundred nanoseconds: 20-30% of a getppid there, in every run.
+fn close_totals(a: u64, b: u64, calls: u64) -> bool {
+    a.abs_diff(b) <= 5_000_000 + a.max(b) / 20 + calls * 300
+}
+
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn assert_same_latencies(kernel: &Row, events: &Row, what: &str, texts: (&Summary, &Summary)) {
@@ -31,7 +38,7 @@ fn assert_same_latencies(kernel: &Row, events: &Row, what: &str, texts: (&Summar
         let agree = if i < 3 { close(k[i], e[i]) } else { close_at_the_tail(k[i], e[i]) };
         assert!(agree, "{what} {name}: {} counted in the kernel, {} from events\n{}\n{}", k[i], e[i], texts.0.text, texts.1.text);
     }
-    assert!(close_at_the_tail(kernel.total_ns, events.total_ns), "{what} total\n{}\n{}", texts.0.text, texts.1.text);
+    assert!(close_totals(kernel.total_ns, events.total_ns, kernel.calls), "{what} total\n{}\n{}", texts.0.text, texts.1.text);
 }
 
 /// Runs `scenario` once, traced by two tracers at once with `args`: one counting in the kernel,
