@@ -2,7 +2,7 @@
 //! and the counters of records that did not fit.
 
 kernel_names! {
-    maps: [EVENTS, LOST],
+    maps: [EVENTS, TALLIES],
     globals: [WAKEUP_BYTES: u64],
 }
 
@@ -77,12 +77,15 @@ pub const KIND_FD_SHIFT: u32 = 8;
 /// The [`EventKind`] itself.
 pub const KIND_MASK: u32 = (1 << KIND_FD_SHIFT) - 1;
 
-/// Indexes of the kernel's per-CPU `LOST` counters.
+/// Indexes of the kernel's per-CPU `TALLIES`: what the reader learns as a count, not as records.
 /// Records that did not fit in the ring buffer.
 pub const LOST_EVENTS: u32 = 0;
 /// Slow-call records that did not fit; the call itself was still sent as a plain event.
 pub const LOST_SLOW: u32 = 1;
-pub const LOST_COUNTERS: u32 = 2;
+/// TCP connections (`net::SockEntry::user_tgid`) that traced threads used: those the reader does
+/// not follow one by one are this less those it does, with no record of their own.
+pub const CONNECTIONS_SEEN: u32 = 2;
+pub const TALLY_SLOTS: u32 = 3;
 
 /// One ring-buffer record: one cache line; the kernel adds an 8-byte header.
 #[repr(C)]

@@ -99,7 +99,7 @@ pub struct IoTotals {
     pub max_bytes: u64,
 }
 
-/// Read/write-family syscalls with an I/O slot, and the kinds counted per slot.
+/// Syscalls with an I/O slot (the read/write family, accepts), and the kinds counted per slot.
 pub const IO_SLOTS: u32 = 32;
 pub const IO_KINDS: u32 = 4;
 /// `IO_HIST` holds, per (slot, kind), a latency histogram and a bytes histogram: this many

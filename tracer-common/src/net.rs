@@ -47,7 +47,9 @@ pub struct SockEntry {
     /// A row of `CONN_HIST`, `CONN_NO_ROW` (established while tracing, no row yet) or
     /// `CONN_UNCOUNTED`.
     pub row: u32,
-    pub _pad: u32,
+    /// The process the reader was last told uses the connection (0: none yet). Its first user
+    /// counts the connection in `events::CONNECTIONS_SEEN`.
+    pub user_tgid: u32,
 }
 
 /// A ring-buffer record about a socket: 88 bytes, told apart from `Event` by `kind`.

@@ -9,7 +9,7 @@ use aya_ebpf::{
 use aya_ebpf::helpers::generated::bpf_get_current_ancestor_cgroup_id;
 use tracer_common::{
     connections::{conn_bucket, CONN_BUCKETS, CONN_NO_ROW, CONN_UNCOUNTED, CONN_ROW_WORDS, CONN_TOTAL_WORDS},
-    events::{Event, EventKind, KIND_CGROUP_SHIFT, LOST_COUNTERS, LOST_EVENTS},
+    events::{Event, EventKind, CONNECTIONS_SEEN, KIND_CGROUP_SHIFT, LOST_EVENTS, TALLY_SLOTS},
     kernel_counts::{hist_bucket, IoTotals, SyscallTotals, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
     net::{ConnectStart, SockEntry, SockEvent, SockTuple},
     slow::ExecArgs,
@@ -89,10 +89,10 @@ pub static SELECTED: Array<u64> = Array::with_max_entries(SYSCALL_WORDS as u32, 
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 
-/// Records that did not fit in the ring buffer, per CPU, by `LOST_*` index. Never silent:
-/// userspace reports the sums.
+/// Per CPU, by index (`LOST_*`, `CONNECTIONS_SEEN`): records that did not fit in the ring
+/// buffer (never silent: userspace reports the sums), and what needs a count, not a record.
 #[map]
-pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOST_COUNTERS, 0);
+pub static TALLIES: PerCpuArray<u64> = PerCpuArray::with_max_entries(TALLY_SLOTS, 0);
 
 /// What a slow call's record copies from user memory, by syscall number (`SLOW_COPY_*`).
 #[map]
@@ -316,14 +316,14 @@ pub fn never_returns(nr: u32) -> bool {
 /// Counts an event that could not be reported.
 #[inline(always)]
 pub fn count_lost() {
-    count_lost_at(LOST_EVENTS);
+    tally(LOST_EVENTS);
 }
 
 #[inline(always)]
-pub fn count_lost_at(index: u32) {
-    if let Some(lost) = LOST.get_ptr_mut(index) {
+pub fn tally(index: u32) {
+    if let Some(count) = TALLIES.get_ptr_mut(index) {
         // Atomic: a program nested in an interrupt on this CPU may count at the same time.
-        atomic_add(lost, 1);
+        atomic_add(count, 1);
     }
 }
 
@@ -651,23 +651,52 @@ pub fn following_connections() -> bool {
 #[map]
 static CONN_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
-/// The counting row of TCP connection `sk`, and whether this call took it from the free rows
-/// (then the reader must be told, or the row given back with [`give_back_row`]). None: a
-/// connection established before tracing began, or closed, or no row free.
+/// The counting row of the TCP connection of `entry` (its socket's in `SOCKETS`), and whether
+/// this call took it from the free rows (then the reader must be told, or the row given back
+/// with [`give_back_row`]). `CONN_NO_ROW`: a connection closed, or no row free. Integers, not an
+/// `Option`: LLVM kept a `None`'s undefined payload in a register across the pop, which the
+/// verifier then refused to read.
 #[inline(always)]
-pub fn connection_row(sk: u64) -> Option<(u32, bool)> {
-    let entry = SOCKETS.get_ptr_mut(&sk)?;
+pub fn connection_row(entry: *mut SockEntry) -> (u32, bool) {
     let row = unsafe { (*entry).row };
     match row {
-        CONN_UNCOUNTED => return None,
+        CONN_UNCOUNTED => return (CONN_NO_ROW, false),
         CONN_NO_ROW => {}
-        row => return Some((row, false)),
+        row => return (row, false),
     }
-    let row = CONN_FREE.pop().ok().flatten()?;
-    // Two threads taking a row for one connection at once: each counts in its own and names it
-    // in its record; the reader frees the one the entry does not keep when it sees that.
-    unsafe { (*entry).row = row };
-    Some((row, true))
+    match CONN_FREE.pop().ok().flatten() {
+        Some(row) => {
+            // Two threads taking a row for one connection at once: each counts in its own and
+            // names it in its record; the reader frees the one the entry does not keep.
+            unsafe { (*entry).row = row };
+            (row, true)
+        }
+        None => (CONN_NO_ROW, false),
+    }
+}
+
+/// The reader knows now that process `tgid` uses the TCP connection of `entry` (or needs not
+/// know: it follows no more connections). Its first user counts it in `CONNECTIONS_SEEN`.
+#[inline(always)]
+pub fn note_connection_user(entry: *mut SockEntry, tgid: u32) {
+    unsafe {
+        if (*entry).user_tgid == 0 {
+            tally(CONNECTIONS_SEEN);
+        }
+        (*entry).user_tgid = tgid;
+    }
+}
+
+/// Once the reader follows no more connections: the row TCP connection `sk` kept (taken while
+/// it was followed), noting its user. No row is taken, no record sent.
+#[inline(always)]
+pub fn kept_connection_row(sk: u64, tgid: u32) -> Option<u32> {
+    let entry = SOCKETS.get_ptr_mut(&sk)?;
+    note_connection_user(entry, tgid);
+    match unsafe { (*entry).row } {
+        CONN_NO_ROW | CONN_UNCOUNTED => None,
+        row => Some(row),
+    }
 }
 
 /// A row taken by [`connection_row`] whose record could not be sent: free again.

@@ -20,7 +20,7 @@ use tracer_common::{
     net::{ConnectStart, SockEntry, SockTuple},
 };
 
-use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, slot, CONNECTING, SOCKETS};
+use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, note_connection_user, slot, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -120,7 +120,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                     }
                 }
             }
-            let entry = SockEntry { tuple: new_connection(sk_ptr), row: CONN_UNCOUNTED, _pad: 0 };
+            let entry = SockEntry { tuple: new_connection(sk_ptr), row: CONN_UNCOUNTED, user_tgid: 0 };
             let _ = SOCKETS.insert(&sk, &entry, 0);
         }
         TCP_ESTABLISHED => {
@@ -139,7 +139,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             // With no row until a traced thread's call takes one; replaces a closed socket's
             // entry at this address.
             let row = if connections_on() { CONN_NO_ROW } else { CONN_UNCOUNTED };
-            let _ = SOCKETS.insert(&sk, &SockEntry { tuple, row, _pad: 0 }, 0);
+            let _ = SOCKETS.insert(&sk, &SockEntry { tuple, row, user_tgid: 0 }, 0);
             // Looked up again rather than kept across the inserts: a value kept on the stack
             // there is one 5.10's verifier sees read uninitialised on the other path.
             if !connected {
@@ -148,7 +148,11 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             if let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() {
                 let _ = CONNECTING.remove(&sk);
                 let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
-                let tuple = unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple);
+                let entry = SOCKETS.get_ptr_mut(&sk);
+                if let Some(entry) = entry {
+                    note_connection_user(entry, start.tgid);
+                }
+                let tuple = entry.map(|entry| unsafe { &raw const (*entry).tuple });
                 emit_sock_event(EventKind::Connect, -1, start.tgid, start.tid, sk, latency_ns, tuple, CONN_NO_ROW, (0, 0));
             }
         }

@@ -22,7 +22,7 @@ use tracer_common::{
 };
 
 use crate::maps::{
-    count_lost_at, is_exec, is_execveat, read_arg, slow_stacks, submit, write_comm, write_event, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
+    tally, is_exec, is_execveat, read_arg, slow_stacks, submit, write_comm, write_event, EVENTS, EXEC_ARGS, EXEC_SCRATCH, SLOW_USER_ARG,
 };
 
 
@@ -91,7 +91,7 @@ pub fn emit_slow(ctx: *mut c_void, call: Event, regs: *const u8) -> bool {
     let stacks = slow_stacks();
     if stacks == 0 {
         let Some(mut entry) = EVENTS.reserve::<SlowEvent>(0) else {
-            count_lost_at(LOST_SLOW);
+            tally(LOST_SLOW);
             return false;
         };
         let slow = entry.as_mut_ptr();
@@ -100,7 +100,7 @@ pub fn emit_slow(ctx: *mut c_void, call: Event, regs: *const u8) -> bool {
         return true;
     }
     let Some(mut entry) = EVENTS.reserve::<SlowStackEvent>(0) else {
-        count_lost_at(LOST_SLOW);
+        tally(LOST_SLOW);
         return false;
     };
     let record = entry.as_mut_ptr();

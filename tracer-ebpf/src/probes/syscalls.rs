@@ -21,7 +21,7 @@ use tracer_common::{
 
 use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
 use crate::maps::{
-    clamped_split, count_errno, connection_row, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_event_now, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
+    clamped_split, count_errno, connection_row, kept_connection_row, note_connection_user, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_event_now, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
@@ -170,11 +170,19 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                     return;
                 }
                 // An accept: its wait goes with the accepted socket's record, which names the
-                // socket to the reader anyway (and takes its connection's row). A load-time
-                // constant first: without sockets traced, accepts are events.
+                // socket to the reader anyway (and takes its connection's row). Once the reader
+                // follows no more connections, there is nothing to name: the wait is counted by
+                // its I/O slot, the connection as seen. A load-time constant first: without
+                // sockets traced, accepts are events.
                 if connections_traced() && flags & SYSCALL_ACCEPTS != 0 {
                     if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
-                        if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
+                        if !following_connections() {
+                            if count_io(flags, FD_KIND_SOCKET, ns, 0, blocked_ns, runq_ns) {
+                                let _ = kept_connection_row(accepted, tgid);
+                                count_grouped(row, ns, blocked_ns, runq_ns);
+                                return;
+                            }
+                        } else if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
                             count_call(row, ns, blocked_ns, runq_ns);
                             return;
                         }
@@ -197,12 +205,22 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                 // the call is counted as socket I/O, and on a TCP connection in the connection's
                 // row (taken at its first such call, and named in that call's record). A
                 // connection with no row (established before tracing began, or none free) is
-                // sent as events while the reader may follow it.
+                // sent as events while the reader may follow it. Once it follows no more, the
+                // reader needs no record: a call counts in its connection's row if it kept one.
+                if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 && !following_connections() {
+                    if count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
+                        if let Some(connection) = kept_connection_row(sk, tgid) {
+                            count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
+                        }
+                        count_grouped(row, ns, blocked_ns, runq_ns);
+                        return;
+                    }
+                }
                 if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
                     if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
-                        if (!used.tcp || used.row.is_some() || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
-                            if let Some(connection) = used.row {
-                                count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
+                        if (!used.tcp || used.row != CONN_NO_ROW || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
+                            if used.row != CONN_NO_ROW {
+                                count_connection(used.row, ns, ret as u64, flags & SYSCALL_SENDS != 0);
                             }
                             count_grouped(row, ns, blocked_ns, runq_ns);
                             return;
@@ -310,34 +328,53 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
 }
 
 /// The syscall used socket `sk` through `fd`, its first argument: tells the reader which (fd,
-/// socket) pair, when it changed for this thread or any traced thread freed an fd since (the fd
-/// may now be a new socket at a reused address), or when the call took its TCP connection's
-/// counting row (`with_row`: the call is counted here), or when `accept` (its syscall number
-/// and wait; 0 for none) is an accept counted here that made the fd, before the call's own
-/// event or count. `None` when the record could not be sent (the ring buffer full: it is sent
-/// again next time).
+/// socket) pair, before the call's own event or count, when the reader needs to hear it:
+/// - for a call sent as an event, when the pair changed for this thread or any traced thread
+///   freed an fd since (the fd may now be a new socket at a reused address);
+/// - for a call counted here (`with_row`) on a TCP connection, when the call took the
+///   connection's counting row, or the connection's user is a process the reader was not told
+///   of (its connection table names the process that uses it last: a forked worker, not the
+///   acceptor), and not again at every close of another fd;
+/// - when `accept` (its syscall number and wait; 0 for none) is an accept counted here that made
+///   the fd.
+///
+/// `None` when the record could not be sent (the ring buffer full: it is sent again next time).
 #[inline(always)]
 fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64, with_row: bool, accept: (u32, u64)) -> Option<SocketUse> {
     let generation = fd_generation();
     let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
-    let told = sk == last_sk && fd == last_fd && generation == last_generation;
-    let tuple = if told { None } else { unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple) };
-    let tcp = if told { (unsafe { (*slot).last_tcp }) != 0 } else { tuple.is_some_and(|tuple| unsafe { (*tuple).family } != 0) };
-    let connection = if with_row && tcp { connection_row(sk) } else { None };
-    let row = connection.map(|(row, _)| row);
-    let taken = connection.is_some_and(|(_, taken)| taken);
+    let told_thread = sk == last_sk && fd == last_fd && generation == last_generation;
+    // A null pointer, not an `Option`: LLVM kept a `None`'s undefined payload in a register
+    // across a helper call, which the verifier refuses to read.
+    let entry = match told_thread && !with_row {
+        true => core::ptr::null_mut(),
+        false => SOCKETS.get_ptr_mut(&sk).unwrap_or(core::ptr::null_mut()),
+    };
+    let tcp = match entry.is_null() {
+        true => told_thread && unsafe { (*slot).last_tcp } != 0,
+        false => (unsafe { (*entry).tuple.family }) != 0,
+    };
+    let counted_tcp = with_row && tcp && !entry.is_null();
+    let told = match counted_tcp {
+        true => (unsafe { (*entry).user_tgid }) == tgid,
+        false => told_thread,
+    };
+    let (row, taken) = if counted_tcp { connection_row(entry) } else { (CONN_NO_ROW, false) };
     if told && !taken && accept.0 == 0 {
         return Some(SocketUse { tcp, row });
     }
     // Written in place, its addresses copied from the map: on the stack, the record and a copy
     // of the tuple took 100 bytes of a frame that older verifiers limit (see `write_event`).
-    let tuple = if told { unsafe { SOCKETS.get(&sk) }.map(|entry| &raw const entry.tuple) } else { tuple };
-    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple, if taken { row.unwrap_or(CONN_NO_ROW) } else { CONN_NO_ROW }, accept);
+    let tuple = (!entry.is_null()).then(|| unsafe { &raw const (*entry).tuple });
+    let written = emit_sock_event(EventKind::Socket, fd, tgid, tid, sk, start_ns, tuple, if taken { row } else { CONN_NO_ROW }, accept);
     if !written {
-        if let Some(row) = row.filter(|_| taken) {
+        if taken {
             give_back_row(sk, row);
         }
         return None;
+    }
+    if tcp && !entry.is_null() {
+        note_connection_user(entry, tgid);
     }
     unsafe {
         (*slot).last_sk = sk;
@@ -349,10 +386,10 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
 }
 
 /// What [`announce_socket`] found of a socket: whether it is a TCP connection's, and the
-/// connection's counting row.
+/// connection's counting row (`CONN_NO_ROW`: none).
 struct SocketUse {
     tcp: bool,
-    row: Option<u32>,
+    row: u32,
 }
 
 #[inline(always)]

@@ -7,7 +7,7 @@ use aya::{
 };
 use tracer_common::{
     connections,
-    events::{self, LOST_EVENTS, LOST_SLOW},
+    events::{self, CONNECTIONS_SEEN, LOST_EVENTS, LOST_SLOW},
     kernel_counts::{self, IO_SLOTS},
     net, slow,
     syscalls::{self, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS},
@@ -26,7 +26,8 @@ pub struct Maps {
     traced: MappedWords,
     /// With `--slow`: the Go processes' `goid` offsets, by tgid.
     pub goid_offsets: Option<HashMap<MapData, u32, u32>>,
-    lost: PerCpuArray<MapData, u64>,
+    /// The kernel's per-CPU tallies (`events::TALLIES`).
+    tallies: PerCpuArray<MapData, u64>,
     pub ring: Option<RingBuf<MapData>>,
     pub kernel_counts: Option<KernelCounts>,
 }
@@ -36,7 +37,7 @@ impl Maps {
     pub fn take(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<Self> {
         fill(ebpf, config)?;
         let traced = MappedWords::new(Array::try_from(take(ebpf, targets::TRACED)?)?).context("cannot map the traced-process bitmap")?;
-        let lost = PerCpuArray::try_from(take(ebpf, events::LOST)?)?;
+        let tallies = PerCpuArray::try_from(take(ebpf, events::TALLIES)?)?;
         let ring = Some(RingBuf::try_from(take(ebpf, events::EVENTS)?)?);
         let kernel_counts = match config.kernel_counts {
             true => Some(take_kernel_counts(ebpf, config)?),
@@ -46,7 +47,7 @@ impl Maps {
             Some(_) => Some(HashMap::try_from(take(ebpf, slow::GO_GOID_OFFSET)?)?),
             None => None,
         };
-        Ok(Self { traced, goid_offsets, lost, ring, kernel_counts })
+        Ok(Self { traced, goid_offsets, tallies, ring, kernel_counts })
     }
 
     /// The word of the traced-process bitmap that holds `tgid`'s bit.
@@ -56,12 +57,21 @@ impl Maps {
 
     /// Events the kernel could not put in the ring buffer, summed over CPUs.
     pub fn lost_events(&self) -> Result<u64> {
-        Ok(self.lost.get(&LOST_EVENTS, 0)?.iter().sum())
+        self.tally(LOST_EVENTS)
     }
 
     /// Slow-call records that did not fit (their calls were still sent as plain events).
     pub fn lost_slow_records(&self) -> Result<u64> {
-        Ok(self.lost.get(&LOST_SLOW, 0)?.iter().sum())
+        self.tally(LOST_SLOW)
+    }
+
+    /// TCP connections traced threads used (counted once each by the kernel).
+    pub fn connections_seen(&self) -> Result<u64> {
+        self.tally(CONNECTIONS_SEEN)
+    }
+
+    fn tally(&self, index: u32) -> Result<u64> {
+        Ok(self.tallies.get(&index, 0)?.iter().sum())
     }
 }
 

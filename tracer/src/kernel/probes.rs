@@ -220,6 +220,11 @@ impl Probes {
         self.maps.lost_slow_records()
     }
 
+    /// TCP connections traced threads used, each counted once by the kernel.
+    pub fn connections_seen(&self) -> Result<u64> {
+        self.maps.connections_seen()
+    }
+
     /// The loaded programs' run time and runs, summed, where the kernel counts them
     /// (`kernel.bpf_stats_enabled`: off by default, as it costs two clock reads a run).
     pub fn program_run_time(&self) -> Option<ProgramRunTime> {

@@ -45,13 +45,19 @@ impl Aggregator {
         self.shown.shows(nr)
     }
 
+    /// A record that is no shown syscall's or thread's (a socket's, a fork's, an exit's):
+    /// received all the same, so counted with the events.
+    pub fn count_record(&mut self) {
+        self.total.events += 1;
+        if let Some(interval) = &mut self.interval {
+            interval.events += 1;
+        }
+    }
+
     pub fn record(&mut self, rec: &SyscallRecord) {
         self.net.on_syscall(rec);
         if !self.shown.shows(rec.nr) {
-            self.total.events += 1;
-            if let Some(interval) = &mut self.interval {
-                interval.events += 1;
-            }
+            self.count_record();
             return;
         }
         self.total.record(rec);
@@ -97,10 +103,12 @@ impl Aggregator {
     }
 
     pub fn record_socket(&mut self, rec: &SocketRecord) {
+        self.count_record();
         self.net.on_socket(rec);
     }
 
     pub fn record_connect(&mut self, rec: &SocketRecord) {
+        self.count_record();
         self.net.on_connect(rec);
     }
 

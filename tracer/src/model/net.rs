@@ -16,7 +16,7 @@ use crate::{
     syscalls::{self, selection::Selection},
 };
 
-use crate::syscalls::fd_class::{classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS};
+use crate::syscalls::fd_class::{class, classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS};
 use super::{
     histogram::{new_coarse_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
 };
@@ -201,10 +201,6 @@ fn address(family: u16, bytes: &[u8; 16]) -> IpAddr {
 /// Connections followed one by one (each has three histograms, of 2 significant digits, about
 /// 25 KiB each): a bound for long traces of busy servers, as many as the kernel has rows for.
 pub const MAX_CONNECTIONS: usize = tracer_common::connections::CONN_ROWS as usize;
-/// Socket addresses remembered to count untracked connections once each: as many as a busy
-/// server's live and recently closed sockets (about 40 bytes each); past it the table starts
-/// afresh, and a connection still in use then may be counted a second time.
-const UNTRACKED_SEEN: usize = 1 << 18;
 
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
@@ -215,12 +211,9 @@ pub struct NetStats {
     /// SYN sent until established, per connection this process started.
     pub connects: Option<OpStats>,
     pub connections: Vec<Connection>,
-    /// Connections past [`MAX_CONNECTIONS`]: not followed one by one.
+    /// Connections past [`MAX_CONNECTIONS`]: not followed one by one (see
+    /// [`NetStats::connections_seen`]).
     pub untracked_connections: u64,
-    /// The untracked connection last seen at each socket address, (its generation, local and
-    /// peer ports), so that each is counted once though its connect, its accept and each
-    /// thread's uses of it (named again after any close) all name it.
-    untracked_seen: HashMap<u64, (u16, u16, u16)>,
     /// The connection each live socket belongs to (a socket address is reused after close).
     by_socket: HashMap<u64, usize>,
     /// What each (process, fd) is, and for a TCP socket its connection. One map, one lookup
@@ -359,20 +352,6 @@ impl NetStats {
             }
         }
         if self.follows_no_more() {
-            // The same connection: the same generation (0: unknown) and ports (a connect's
-            // socket has no local port until its SYN is sent; its first use completes it).
-            let same = |&(generation, sport, dport): &(u16, u16, u16)| {
-                (generation == tuple.generation || generation == 0 || tuple.generation == 0)
-                    && dport == tuple.dport
-                    && (sport == tuple.sport || sport == 0 || tuple.sport == 0)
-            };
-            if !self.untracked_seen.get(&sk).is_some_and(same) {
-                self.untracked_connections += 1;
-                if self.untracked_seen.len() >= UNTRACKED_SEEN {
-                    self.untracked_seen.clear();
-                }
-            }
-            self.untracked_seen.insert(sk, (tuple.generation, tuple.sport, tuple.dport));
             return None;
         }
         self.connections.push(Connection::new(tgid, *tuple));
@@ -536,6 +515,13 @@ impl NetStats {
         self.ops[index].get_or_insert_with(OpStats::new)
     }
 
+    /// The kernel saw traced threads use `seen` TCP connections, each counted once however
+    /// often records name it (its connect, its accept, each thread's uses, again after any
+    /// close): those not followed one by one are the rest.
+    pub fn connections_seen(&mut self, seen: u64) {
+        self.untracked_connections = seen.saturating_sub(self.connections.len() as u64);
+    }
+
     /// Whether no more connections will be followed one by one.
     pub fn follows_no_more(&self) -> bool {
         self.connections.len() >= MAX_CONNECTIONS
@@ -564,6 +550,15 @@ impl NetStats {
     /// Reads and writes the kernel counted on fds of one kind (of sockets: by operation; a
     /// connection's are in [`NetStats::record_kernel_connection`]).
     pub fn record_kernel_io(&mut self, io: &KernelIo) {
+        if class(io.nr).accept {
+            // Waits in accept, of connections not followed one by one.
+            if self.shows(io.nr) {
+                let accepts = self.accepts.get_or_insert_with(OpStats::new);
+                accepts.total_ns += io.totals.total_ns;
+                record_kernel_buckets(&mut accepts.latency, &io.latency, Some(io.totals.max_ns));
+            }
+            return;
+        }
         let op = self.op_mut(io.nr, kind_of_kernel(io.kind));
         op.total_ns += io.totals.total_ns;
         op.bytes += io.totals.bytes;
@@ -716,22 +711,18 @@ mod tests {
     }
 
     #[test]
-    fn untracked_connections_are_counted_once_each_however_often_named() {
+    fn connections_past_the_followed_ones_are_the_kernels_count_less_those() {
         let mut net = NetStats::default();
         for i in 0..MAX_CONNECTIONS as u64 {
             net.on_socket(&socket(3, 0x1000 + i * 64, tuple(20000 + i as u16, 80)));
         }
-        // Two connections past the followed ones, each named again and again (after every
-        // close of any fd), at addresses a hashed table of old put in one slot.
-        let (a, b) = (0x100_0000, 0x100_0000 + (1 << 30));
+        // Named again and again: followed no more, counted by the kernel only.
         for _ in 0..5 {
-            net.on_socket(&socket(4, a, tuple(50000, 80)));
-            net.on_socket(&socket(5, b, tuple(50001, 80)));
+            net.on_socket(&socket(4, 0x100_0000, tuple(50000, 80)));
         }
+        assert_eq!(net.connections.len(), MAX_CONNECTIONS);
+        net.connections_seen(MAX_CONNECTIONS as u64 + 2);
         assert_eq!(net.untracked_connections, 2);
-        // The next connection at a's address.
-        net.on_socket(&socket(4, a, tuple(50002, 80)));
-        assert_eq!(net.untracked_connections, 3);
     }
 
     #[test]

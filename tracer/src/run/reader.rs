@@ -221,11 +221,13 @@ impl Reader {
                 Ok(Record::Socket(rec)) => self.aggregator.record_socket(&rec),
                 Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),
                 Ok(Record::Fork { child_pid, .. }) => {
+                    self.aggregator.count_record();
                     // Before its end's record, which may be in this same batch.
                     self.traced(child_pid);
                     self.forks.push(child_pid);
                 }
                 Ok(Record::ProcessExit { tgid, cgroup_id, comm }) => {
+                    self.aggregator.count_record();
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(tgid);
                     }

@@ -574,6 +574,7 @@ impl Session<'_> {
         let reader = &mut self.reader;
         reader.drain_backlog(ring);
         reader.record_kernel_counts(self.probes.kernel_counts())?;
+        reader.aggregator.net.connections_seen(self.probes.connections_seen()?);
         if let Some(tgids) = &mut reader.tgids {
             // Those still there: their calls may all have been counted in the kernel.
             for cgroup in &self.cgroups {

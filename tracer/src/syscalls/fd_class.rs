@@ -149,9 +149,10 @@ pub fn kernel_syscall_flags(fd_events: bool, accept_waits: bool) -> Vec<(u32, u3
         .collect()
 }
 
-/// The read/write-family syscalls, in the order of their I/O slots in the kernel.
+/// The syscalls the kernel counts by fd kind, in the order of their I/O slots: the read/write
+/// family, and accepts (their waits, once the reader follows no more connections one by one).
 pub fn io_slots() -> Vec<u32> {
-    classes().iter().enumerate().filter(|(_, class)| class.direction.is_some()).map(|(nr, _)| nr as u32).collect()
+    classes().iter().enumerate().filter(|(_, class)| class.direction.is_some() || class.accept).map(|(nr, _)| nr as u32).collect()
 }
 
 /// What the kernel's fd kinds (`FD_KIND_*`, from the inode's mode) are here.
