@@ -134,10 +134,11 @@ fn kernel_counted_latencies_agree_with_events() {
     assert_same_latencies(kernel.row(name), events.row(name), name, (&kernel, &events));
     // The sleeps we caused: at least their length, each.
     assert!(kernel.row(name).percentiles_ns.unwrap()[0] >= NAP_US * 1000, "{}", kernel.text);
-    // Blocked most of the time, by both counts.
+    // Blocked most of the time, by both counts (under emulation, waking and the run queue take
+    // up to a tenth of a 1 ms nap, more while the host is busy).
     for summary in [&kernel, &events] {
         let (_, _, blocked) = summary.split[name];
-        assert!(blocked >= 90.0, "{name} blocked {blocked}%\n{}", summary.text);
+        assert!(blocked >= 75.0, "{name} blocked {blocked}%\n{}", summary.text);
     }
 }
 
@@ -205,3 +206,34 @@ fn sizes_every_call_used_are_shown_exactly() {
     }
 }
 
+
+/// Threads' switches are counted in the kernel, a row a thread, as the reader counts them from
+/// a record a switch: each thread the same switches and, within the rows' buckets (3.2%), the
+/// same run-queue waits; a thread that ends hands its last figures over with its row. What
+/// reaches the reader is a record or two a thread, not one a switch.
+#[test]
+fn threads_switches_counted_in_the_kernel_agree_with_events() {
+    // 300 naps of one thread (300 switches), then 4 threads that end before the trace does.
+    for scenario in [&["naps", "300", "1000"][..], &["threads", "4", "200000"][..]] {
+        let (kernel, events) = both_ways(&["-e", "trace=nanosleep"], scenario);
+        let texts = format!("{}\n{}", kernel.text, events.text);
+        assert!(!kernel.threads.is_empty() && kernel.threads.len() == events.threads.len(), "{texts}");
+        let switches: u64 = kernel.threads.iter().map(|t| t.switches).sum();
+        assert!(switches >= if scenario[0] == "naps" { 300 } else { 4 }, "{texts}");
+        for k in &kernel.threads {
+            let e = events.threads.iter().find(|e| e.tid == k.tid).unwrap_or_else(|| panic!("thread {}\n{texts}", k.tid));
+            assert_eq!((k.switches, &k.name), (e.switches, &e.name), "{texts}");
+            // The buckets, and the other tracer's program between the two clock reads at a
+            // switch: a few microseconds when it sends a record and wakes its reader. The
+            // slowest waits, a few of 300, get the tail's room (an interrupt between the two
+            // programs: up to 0.4 ms in the 5.10 VM).
+            let (a, b) = (k.runq_p50_ns, e.runq_p50_ns);
+            assert!(a.abs_diff(b) as f64 <= 0.05 * a.max(b) as f64 + 10_000.0, "thread {} p50: {a} against {b}\n{texts}", k.tid);
+            let (a, b) = (k.runq_p99_ns, e.runq_p99_ns);
+            assert!(close_at_the_tail(a, b), "thread {} p99: {a} against {b}\n{texts}", k.tid);
+        }
+        // Syscall records aside (nanosleep is counted in the kernel too): a thread's row record,
+        // and its end's.
+        assert!(kernel.received <= 2 * kernel.threads.len() as u64 + 10 && switches > kernel.received, "{texts}");
+    }
+}

@@ -40,11 +40,18 @@ pub enum EventKind {
     /// A traced process ended (record: `ProcessEvent`; with `--by` only): its name and cgroup,
     /// for the reader to group what it did when it was gone before /proc could be asked.
     ProcessExit = 10,
+    /// A traced thread's switches are counted in the kernel from now on, in row `nr` of
+    /// `THREAD_HIST` (see `sched::THREAD_ROWS`); `ret` and `arg0` carry its name, as in
+    /// [`EventKind::Sched`].
+    ThreadRow = 11,
+    /// The thread of row `nr` ended (its name then in `ret` and `arg0`): its last figures are
+    /// in the row, which the reader frees once it took them.
+    ThreadGone = 12,
 }
 
 impl EventKind {
     /// Every kind, in order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Syscall,
         EventKind::SyscallNoReturn,
         EventKind::Fork,
@@ -55,6 +62,8 @@ impl EventKind {
         EventKind::Slow,
         EventKind::SlowStacks,
         EventKind::ProcessExit,
+        EventKind::ThreadRow,
+        EventKind::ThreadGone,
     ];
 }
 

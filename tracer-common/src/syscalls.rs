@@ -100,6 +100,9 @@ pub struct InFlight {
     /// kernel saw (one the reader follows), as 1.
     pub last_tcp: u32,
     pub kinds_generation: u64,
+    /// The row of `sched::THREAD_ROWS` the owner's switches are counted in, plus one (0: none).
+    pub sched_row: u32,
+    pub _pad: u32,
 }
 
 /// An fd and its kind, in [`InFlight::kinds`]; `fd_plus_one` 0 is none.

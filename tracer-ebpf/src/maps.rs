@@ -717,11 +717,7 @@ pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
     let base = row * CONN_ROW_WORDS;
     let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
     for counter in [conn_bucket(ns), sizes + conn_bucket(bytes)] {
-        // Counter `counter` of the u32 counters after the totals: half of a word.
-        if let Some(word) = CONN_HIST.get_ptr_mut(base + CONN_TOTAL_WORDS + counter / 2) {
-            let half = unsafe { word.cast::<u32>().add((counter & 1) as usize) };
-            unsafe { core::intrinsics::atomic_xadd::<u32, u32, { core::intrinsics::AtomicOrdering::Relaxed }>(half, 1) };
-        }
+        count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, counter);
     }
     let add = |word: u32, value: u64| {
         if let Some(target) = CONN_HIST.get_ptr_mut(base + word) {
@@ -735,7 +731,17 @@ pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
 
 /// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a
 /// program nested in an interrupt on this one.
+/// Adds one to u32 counter `counter` of those from word `first` of `words`, two a word (the
+/// one at the lower address first), as the reader takes them.
 #[inline(always)]
-fn atomic_add(target: *mut u64, value: u64) {
+pub fn count_in_halves(words: &Array<u64>, first: u32, counter: u32) {
+    if let Some(word) = words.get_ptr_mut(first + counter / 2) {
+        let half = unsafe { word.cast::<u32>().add((counter & 1) as usize) };
+        unsafe { core::intrinsics::atomic_xadd::<u32, u32, { core::intrinsics::AtomicOrdering::Relaxed }>(half, 1) };
+    }
+}
+
+#[inline(always)]
+pub fn atomic_add(target: *mut u64, value: u64) {
     unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(target, value) };
 }

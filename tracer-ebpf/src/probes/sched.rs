@@ -9,17 +9,35 @@
 //! BTF tracepoints, far cheaper per context switch than the classic (perf-event) ones; the one
 //! struct field read, `task_struct.pid`, is at an offset the loader takes from the kernel's BTF.
 use aya_ebpf::{
+    bindings::BPF_F_MMAPABLE,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
-    macros::btf_tracepoint,
+    macros::{btf_tracepoint, map},
+    maps::{Array, Queue},
     programs::BtfTracePointContext,
     Global,
 };
 use tracer_common::{
+    connections::{conn_bucket, CONN_BUCKETS},
     events::{Event, EventKind},
+    sched::{THREAD_ROW_WORDS, THREAD_TOTAL_WORDS},
     syscalls::InFlight,
 };
 
-use crate::maps::{emit_event, is_traced, slot};
+use crate::maps::{atomic_add, count_in_halves, count_lost, emit_event, is_traced, slot};
+
+/// Non-zero when threads' switches are counted here, in rows (a load-time constant: kernel
+/// counts with the scheduler split).
+#[unsafe(no_mangle)]
+static THREADS_ON: Global<u32> = Global::new(0);
+
+/// The threads' rows (`sched::THREAD_ROW_WORDS` each), shared by the CPUs and mapped by the
+/// reader; sized by the loader only when threads are counted here.
+#[map]
+static THREAD_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Rows no thread has: the reader pushes them, a thread's first switch-in pops one.
+#[map]
+static THREAD_FREE: Queue<u32> = Queue::with_max_entries(1, 0);
 
 /// Offset of `pid` (the tid) in `struct task_struct`, from the kernel's BTF.
 #[unsafe(no_mangle)]
@@ -96,7 +114,7 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
             0 => task_state(ctx.arg(1)),
             _ => ctx.arg::<u64>(3) as u32,
         };
-        switched_out(pid_tgid as u32, tgid, preempt, state, now);
+        switched_out(pid_tgid as u32, tgid, ctx.arg(1), preempt, state, now);
     }
     // Still next's: prev may have just claimed the same slot (tids equal modulo its size).
     if let Some(next) = next.filter(|&slot| unsafe { (*slot).tid } == next_tid as u32) {
@@ -106,14 +124,23 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
 }
 
 #[inline(always)]
-fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
+fn switched_out(tid: u32, tgid: u32, task: *const u8, preempt: bool, state: u32, now: u64) {
     let Some(slot) = slot(tid) else { return };
     unsafe {
         if state & TASK_DEAD != 0 {
             if (*slot).tid != tid {
                 return; // another thread's slot (tids that collide modulo the map's size)
             }
-            // The thread is gone; its tid may be reused by a process we do not trace.
+            // The thread is gone; its tid may be reused by a process we do not trace. Its row,
+            // if it had one, goes back to the reader with its name as it ended.
+            let row = (*slot).sched_row;
+            if row != 0 {
+                (*slot).sched_row = 0;
+                let comm = comm_word(task, 0);
+                if !emit_event(thread_record(EventKind::ThreadGone, row - 1, tgid, tid, comm, comm_word(task, 1))) {
+                    count_lost(); // the row stays taken: one fewer for the threads to come
+                }
+            }
             // Volatile: adjacent zero stores otherwise become a memset call.
             core::ptr::write_volatile(&raw mut (*slot).tid, 0);
             core::ptr::write_volatile(&raw mut (*slot).nr, 0);
@@ -130,6 +157,7 @@ fn switched_out(tid: u32, tgid: u32, preempt: bool, state: u32, now: u64) {
             (*slot).tid = tid;
             (*slot).nr = 0;
             (*slot).last_sk = 0;
+            (*slot).sched_row = 0;
         }
         (*slot).tgid = tgid;
         (*slot).off_cpu_since = now;
@@ -161,6 +189,13 @@ fn switched_in(slot: *mut InFlight, task: *const u8, now: u64) {
             (*slot).runq_ns += runq;
         }
     }
+    // A load-time constant first: with --events, every switch is a record.
+    if THREADS_ON.load() != 0 {
+        if let Some(row) = thread_row(slot, tid, tgid, task) {
+            count_switch(row, now - off, runq);
+            return;
+        }
+    }
     emit_event(Event {
         kind: EventKind::Sched as u32,
         nr: 0,
@@ -175,6 +210,45 @@ fn switched_in(slot: *mut InFlight, task: *const u8, now: u64) {
         blocked_ns: blocked,
         runq_ns: runq,
     });
+}
+
+/// The row thread `tid` (of the slot) counts its switches in: taken at its first switch-in,
+/// and named to the reader then. None: no row free, or the record could not be sent (the row
+/// is then given back): the switch is sent as a record of its own.
+#[inline(always)]
+fn thread_row(slot: *mut InFlight, tid: u32, tgid: u32, task: *const u8) -> Option<u32> {
+    let row = unsafe { (*slot).sched_row };
+    if row != 0 {
+        return Some(row - 1);
+    }
+    let row = THREAD_FREE.pop().ok().flatten()?;
+    if !emit_event(thread_record(EventKind::ThreadRow, row, tgid, tid, comm_word(task, 0), comm_word(task, 1))) {
+        let _ = THREAD_FREE.push(&row, 0);
+        return None;
+    }
+    unsafe { (*slot).sched_row = row + 1 };
+    Some(row)
+}
+
+/// A thread's row record: the row in `nr`, the name in `ret` and `arg0` (as a switch's).
+#[inline(always)]
+fn thread_record(kind: EventKind, row: u32, tgid: u32, tid: u32, comm0: u64, comm1: u64) -> Event {
+    Event { kind: kind as u32, nr: row, tgid, tid, start_ns: 0, duration_ns: 0, ret: comm0 as i64, arg0: comm1, blocked_ns: 0, runq_ns: 0 }
+}
+
+/// Counts a switch-in after `off_ns` off-CPU, `runq_ns` of it in the run queue. The switch
+/// count goes last: a reader that sees it has the switch's other figures too.
+#[inline(always)]
+fn count_switch(row: u32, off_ns: u64, runq_ns: u64) {
+    let base = row * THREAD_ROW_WORDS;
+    count_in_halves(&THREAD_HIST, base + THREAD_TOTAL_WORDS, conn_bucket(off_ns));
+    count_in_halves(&THREAD_HIST, base + THREAD_TOTAL_WORDS, CONN_BUCKETS + conn_bucket(runq_ns));
+    if let Some(total) = THREAD_HIST.get_ptr_mut(base + 1) {
+        atomic_add(total, off_ns);
+    }
+    if let Some(switches) = THREAD_HIST.get_ptr_mut(base) {
+        atomic_add(switches, 1);
+    }
 }
 
 /// sched_wakeup(struct task_struct *p) and sched_wakeup_new(struct task_struct *p).

@@ -90,6 +90,7 @@ pub fn on_enter(pid_tgid: u64, nr: u32, regs: *const u8) {
             if (*slot).tid != tid {
                 (*slot).last_sk = 0;
                 (*slot).off_cpu_since = 0;
+                (*slot).sched_row = 0;
             }
             (*slot).sk = 0;
             (*slot).start_ns = now;
@@ -300,6 +301,7 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
             (*slot).tid = tid;
             (*slot).last_sk = 0;
             (*slot).off_cpu_since = 0;
+            (*slot).sched_row = 0;
         }
         (*slot).nr = SLOT_SEEN;
     }

@@ -23,6 +23,19 @@ pub enum Record {
     Connect(SocketRecord),
     /// A traced process ended (`--by`).
     ProcessExit { tgid: u32, cgroup_id: u64, comm: String },
+    /// A traced thread's switches are counted in the kernel, in `row`, from now on.
+    ThreadRow(ThreadRowRecord),
+    /// The thread of `row` ended: the row holds its last figures.
+    ThreadGone(ThreadRowRecord),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadRowRecord {
+    pub row: u32,
+    pub tgid: u32,
+    pub tid: u32,
+    /// The thread's name as the kernel keeps it.
+    pub comm: [u8; 16],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,21 +244,23 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         }
         EventKind::Sched => {
             let event: Event = read_exact(bytes)?;
-            Ok(Record::Sched(SchedRecord {
-                tgid: event.tgid,
-                tid: event.tid,
-                off_cpu_ns: event.duration_ns,
-                runq_ns: event.runq_ns,
-                // Carried in the fields a syscall's record uses for its result and first argument.
-                comm: {
-                    let mut comm = [0; 16];
-                    comm[..8].copy_from_slice(&event.ret.to_ne_bytes());
-                    comm[8..].copy_from_slice(&event.arg0.to_ne_bytes());
-                    comm
-                },
-            }))
+            Ok(Record::Sched(SchedRecord { tgid: event.tgid, tid: event.tid, off_cpu_ns: event.duration_ns, runq_ns: event.runq_ns, comm: carried_comm(&event) }))
+        }
+        EventKind::ThreadRow | EventKind::ThreadGone => {
+            let event: Event = read_exact(bytes)?;
+            let thread = ThreadRowRecord { row: event.nr, tgid: event.tgid, tid: event.tid, comm: carried_comm(&event) };
+            Ok(if kind == EventKind::ThreadRow { Record::ThreadRow(thread) } else { Record::ThreadGone(thread) })
         }
     }
+}
+
+/// A thread's name, carried in the fields a syscall's record uses for its result and first
+/// argument.
+fn carried_comm(event: &Event) -> [u8; 16] {
+    let mut comm = [0; 16];
+    comm[..8].copy_from_slice(&event.ret.to_ne_bytes());
+    comm[8..].copy_from_slice(&event.arg0.to_ne_bytes());
+    comm
 }
 
 /// A syscall's record: its latency is unknown for a call that never returns and for one in

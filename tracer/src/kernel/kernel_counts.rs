@@ -16,6 +16,7 @@ use tracer_common::{
 
 use super::{
     connection_counts::{ConnectionCounts, ConnectionDelta},
+    thread_counts::{ThreadCounts, ThreadDelta},
     mapped::MappedWords,
 };
 
@@ -60,6 +61,7 @@ pub struct KernelDelta {
     pub calls: Vec<KernelCalls>,
     pub io: Vec<KernelIo>,
     pub connections: Vec<ConnectionDelta>,
+    pub threads: Vec<ThreadDelta>,
 }
 
 pub struct KernelCounts {
@@ -74,6 +76,8 @@ pub struct KernelCounts {
     groups: Option<GroupRows>,
     /// With the socket tracepoints: the TCP connections followed in rows of their own.
     connections: Option<ConnectionCounts>,
+    /// With the scheduler tracepoints: the threads' switches, in rows of their own.
+    threads: Option<ThreadCounts>,
     /// The totals as of the last read, of the rows counted so far (the per-CPU totals only
     /// grow; the histograms and errno counters are taken, see [`taken`]).
     last: Vec<Option<SyscallTotals>>,
@@ -100,6 +104,7 @@ impl KernelCounts {
             io_slots,
             groups: None,
             connections: None,
+            threads: None,
             last: vec![None; rows],
             last_io: vec![None; io_entries],
         }
@@ -115,6 +120,24 @@ impl KernelCounts {
     pub fn with_connections(mut self, connections: ConnectionCounts) -> Self {
         self.connections = Some(connections);
         self
+    }
+
+    /// Threads' switches are counted per thread, in rows of `threads`.
+    pub fn with_threads(mut self, threads: ThreadCounts) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// See [`ThreadCounts::adopt`].
+    pub fn adopt_thread_row(&mut self, row: u32, tid: u32, tgid: u32, comm: [u8; 16]) {
+        if let Some(threads) = &mut self.threads {
+            threads.adopt(row, tid, tgid, comm);
+        }
+    }
+
+    /// See [`ThreadCounts::release`].
+    pub fn release_thread_row(&mut self, row: u32, comm: [u8; 16]) -> Result<Option<ThreadDelta>> {
+        self.threads.as_mut().map_or(Ok(None), |threads| threads.release(row, comm))
     }
 
     /// A call on socket `sk` took `row` for connection `connection`: see
@@ -283,6 +306,9 @@ impl KernelCounts {
         }
         if let Some(connections) = &mut self.connections {
             delta.connections = connections.read();
+        }
+        if let Some(threads) = &mut self.threads {
+            delta.threads = threads.read();
         }
         Ok(delta)
     }

@@ -8,7 +8,9 @@ use tracer_common::{
     connections::{self, CONN_ROWS, CONN_ROW_WORDS},
     events,
     kernel_counts::{self, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS},
-    kprobe, net, process, slow,
+    kprobe, net, process,
+    sched::{self, THREAD_ROWS, THREAD_ROW_WORDS},
+    slow,
     syscalls::{self, MAX_SYSCALLS},
     targets::{self, MAX_CGROUPS},
 };
@@ -103,6 +105,7 @@ fn knobs(config: &ProbeConfig, slots: u32) -> Result<Globals> {
         .set(kernel_counts::KERNEL_COUNTS_ON, u32::from(config.kernel_counts))
         .set(kernel_counts::GROUPS_ON, u32::from(config.counted_groups().is_some()))
         .set(connections::CONNECTIONS_ON, u32::from(config.counts_connections()))
+        .set(sched::THREADS_ON, u32::from(config.counts_threads()))
         .set(net::NET_ON, u32::from(config.net));
     Ok(globals)
 }
@@ -113,6 +116,7 @@ fn size_maps(loader: &mut EbpfLoader, config: &ProbeConfig, pid_max: u32, slots:
     let counts = config.kernel_counts;
     let groups = config.counted_groups();
     let connections = config.counts_connections();
+    let threads = config.counts_threads();
     let io_hist_words = config.io_slots.len() as u32 * IO_KINDS * IO_HIST_WORDS_PER_KIND;
     loader
         .map_max_entries(targets::TRACED, pid_max.div_ceil(64))
@@ -126,6 +130,8 @@ fn size_maps(loader: &mut EbpfLoader, config: &ProbeConfig, pid_max: u32, slots:
         .map_max_entries(kernel_counts::GROUP_ROW, groups.map_or(1, |groups| groups * MAX_SYSCALLS))
         .map_max_entries(connections::CONN_FREE, if connections { CONN_ROWS } else { 1 })
         .map_max_entries(connections::CONN_HIST, if connections { CONN_ROWS * CONN_ROW_WORDS } else { 1 })
+        .map_max_entries(sched::THREAD_FREE, if threads { THREAD_ROWS } else { 1 })
+        .map_max_entries(sched::THREAD_HIST, if threads { THREAD_ROWS * THREAD_ROW_WORDS } else { 1 })
         // The kprobes' saved registers, by thread slot, only where kprobes may be used.
         .map_max_entries(kprobe::KPROBE_REGS, if config.attach == AttachMode::Tracepoint { 1 } else { slots });
 }

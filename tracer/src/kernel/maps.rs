@@ -9,7 +9,7 @@ use tracer_common::{
     connections,
     events::{self, CONNECTIONS_SEEN, LOST_EVENTS, LOST_SLOW},
     kernel_counts::{self, IO_SLOTS},
-    net, slow,
+    net, sched, slow,
     syscalls::{self, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS},
     targets,
 };
@@ -19,6 +19,7 @@ use super::{
     kernel_counts::{GroupRows, KernelCounts},
     mapped::MappedWords,
     probes::ProbeConfig,
+    thread_counts::ThreadCounts,
 };
 
 /// The maps userspace reads and writes while tracing.
@@ -121,6 +122,10 @@ fn take_kernel_counts(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<KernelCou
         let free = Queue::try_from(take(ebpf, connections::CONN_FREE)?)?;
         let followed_all = Array::try_from(take(ebpf, connections::CONN_FOLLOWED_ALL)?)?;
         counts = counts.with_connections(ConnectionCounts::new(rows, free, followed_all, mapped(ebpf, connections::CONN_HIST)?)?);
+    }
+    if config.counts_threads() {
+        let free = Queue::try_from(take(ebpf, sched::THREAD_FREE)?)?;
+        counts = counts.with_threads(ThreadCounts::new(free, mapped(ebpf, sched::THREAD_HIST)?)?);
     }
     if let Some(groups) = config.counted_groups() {
         let group_of = HashMap::try_from(take(ebpf, kernel_counts::GROUP_OF)?)?;

@@ -15,3 +15,4 @@ pub mod probes;
 #[cfg(feature = "bench")]
 pub mod reference;
 pub mod startup;
+pub mod thread_counts;

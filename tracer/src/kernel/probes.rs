@@ -86,6 +86,12 @@ impl ProbeConfig {
     pub fn counts_connections(&self) -> bool {
         self.kernel_counts && self.net
     }
+
+    /// Whether threads' switches are counted per thread (kernel counts with the scheduler
+    /// tracepoints).
+    pub fn counts_threads(&self) -> bool {
+        self.kernel_counts && self.sched_split
+    }
 }
 
 /// `--slow`: carried as is from the command line to the kernel programs and the model.

@@ -9,6 +9,7 @@ use super::{
 use crate::kernel::{
     event::{SchedRecord, SocketRecord, SyscallRecord},
     kernel_counts::{KernelCalls, KernelIo},
+    thread_counts::ThreadDelta,
 };
 use crate::syscalls::selection::Selection;
 
@@ -99,6 +100,13 @@ impl Aggregator {
         self.total.record_sched(rec).name_from(&rec.comm);
         if let Some(interval) = &mut self.interval {
             interval.record_sched(rec);
+        }
+    }
+
+    pub fn record_kernel_thread(&mut self, delta: &ThreadDelta) {
+        self.total.record_kernel_thread(delta).name_from(&delta.comm);
+        if let Some(interval) = &mut self.interval {
+            interval.record_kernel_thread(delta);
         }
     }
 

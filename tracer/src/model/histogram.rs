@@ -42,9 +42,6 @@ pub fn record_count(histogram: &mut Histogram<u64>, value: u64, count: u64) {
     }
 }
 
-/// Records the kernel's histogram buckets (`tracer_common::kernel_counts::hist_bucket`) that grew: each at its
-/// bucket's middle (within 0.4% of every value in it), but for the longest value since the
-/// start, `max`, recorded as it was once it is new, so that the maximum is exact.
 /// A kernel histogram of sizes, each bucket at its lowest value: a power of two or a multiple
 /// of the page size, the sizes programs use, is the low end of its bucket, and so is shown as
 /// itself (see [`size_at_quantile`]).
@@ -69,6 +66,10 @@ pub fn size_at_quantile(histogram: &Histogram<u64>, q: f64, min: u64, max: u64) 
     size_at(histogram, q).clamp(min, max.max(min))
 }
 
+/// Records the kernel's histogram buckets (`tracer_common::kernel_counts::hist_bucket`) that
+/// grew: each at its bucket's middle (within 0.4% of every value in it), but for the longest
+/// value since the start, `max`, recorded as it was once it is new, so that the maximum is
+/// exact.
 pub fn record_kernel_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)], max: Option<u64>) {
     let max_bucket = max.map(tracer_common::kernel_counts::hist_bucket);
     for &(bucket, count) in buckets {
@@ -81,5 +82,15 @@ pub fn record_kernel_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u6
         if count > 0 {
             record_count(histogram, low + width / 2, count);
         }
+    }
+}
+
+/// Records the buckets of a connection's or a thread's kernel histogram
+/// (`tracer_common::connections::conn_bucket`) that grew, each at its middle (within 3.2% of
+/// every value in it).
+pub fn record_connection_buckets(histogram: &mut Histogram<u64>, buckets: &[(u32, u64)]) {
+    for &(bucket, count) in buckets {
+        let (low, width) = tracer_common::connections::conn_bucket_range(bucket);
+        record_count(histogram, low + width / 2, count);
     }
 }

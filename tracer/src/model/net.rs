@@ -18,7 +18,7 @@ use crate::{
 
 use crate::syscalls::fd_class::{class, classes, kind_of_kernel, Direction, FdKind, FD_KINDS, KINDS};
 use super::{
-    histogram::{new_coarse_histogram, new_histogram, record_count, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
+    histogram::{new_coarse_histogram, new_histogram, record_connection_buckets, record_kernel_buckets, record_kernel_sizes, record_value, size_at_quantile},
 };
 use crate::kernel::{
     connection_counts::ConnectionDelta,
@@ -540,10 +540,7 @@ impl NetStats {
         c.sent += delta.sent;
         c.received += delta.received;
         for (histogram, buckets) in [(&mut c.latency, &delta.latency), (&mut c.sent_sizes, &delta.sent_sizes), (&mut c.received_sizes, &delta.received_sizes)] {
-            for &(bucket, count) in buckets {
-                let (low, width) = tracer_common::connections::conn_bucket_range(bucket);
-                record_count(histogram, low + width / 2, count);
-            }
+            record_connection_buckets(histogram, buckets);
         }
     }
 

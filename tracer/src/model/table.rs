@@ -9,10 +9,11 @@ use rustc_hash::FxHashMap as HashMap;
 use hdrhistogram::Histogram;
 use tracer_common::syscalls::MAX_SYSCALLS;
 
-use super::histogram::{new_coarse_histogram, new_compact_histogram, new_histogram, record_kernel_buckets, record_value};
+use super::histogram::{new_coarse_histogram, new_compact_histogram, new_histogram, record_connection_buckets, record_kernel_buckets, record_value};
 use crate::kernel::{
     event::{SchedRecord, SyscallRecord},
     kernel_counts::KernelCalls,
+    thread_counts::ThreadDelta,
 };
 
 #[derive(Clone, Debug)]
@@ -171,21 +172,37 @@ impl StatsTable {
     /// Records a scheduler event; returns the thread's figures.
     pub fn record_sched(&mut self, rec: &SchedRecord) -> &mut ThreadStats {
         self.events += 1;
-        if self.threads.len() >= MAX_THREADS && !self.threads.contains_key(&rec.tid) {
+        let thread = self.thread_mut(rec.tid, rec.tgid);
+        record_value(&mut thread.off_cpu, rec.off_cpu_ns);
+        record_value(&mut thread.runq, rec.runq_ns.min(rec.off_cpu_ns));
+        thread.off_cpu_total_ns += rec.off_cpu_ns;
+        thread
+    }
+
+    /// Records a thread's switches counted in the kernel; returns the thread's figures.
+    pub fn record_kernel_thread(&mut self, delta: &ThreadDelta) -> &mut ThreadStats {
+        let thread = self.thread_mut(delta.tid, delta.tgid);
+        record_connection_buckets(&mut thread.off_cpu, &delta.off_cpu);
+        record_connection_buckets(&mut thread.runq, &delta.runq);
+        thread.off_cpu_total_ns += delta.off_cpu_ns;
+        thread
+    }
+
+    /// Thread `tid`'s figures, made if new (when there is room, or once the quietest threads
+    /// made room).
+    fn thread_mut(&mut self, tid: u32, tgid: u32) -> &mut ThreadStats {
+        if self.threads.len() >= MAX_THREADS && !self.threads.contains_key(&tid) {
             self.drop_quiet_threads();
         }
-        let thread = self.threads.entry(rec.tid).or_insert_with(|| ThreadStats {
+        let thread = self.threads.entry(tid).or_insert_with(|| ThreadStats {
             name: String::new(),
             comm: [0; 16],
-            tgid: rec.tgid,
+            tgid,
             off_cpu: new_coarse_histogram(),
             runq: new_coarse_histogram(),
             off_cpu_total_ns: 0,
         });
-        thread.tgid = rec.tgid;
-        record_value(&mut thread.off_cpu, rec.off_cpu_ns);
-        record_value(&mut thread.runq, rec.runq_ns.min(rec.off_cpu_ns));
-        thread.off_cpu_total_ns += rec.off_cpu_ns;
+        thread.tgid = tgid;
         thread
     }
 

@@ -6,7 +6,7 @@ use aya::maps::{MapData, RingBuf};
 use crate::{
     host::stacks::Stacks,
     kernel::{
-        event::{cgroup_tag, decode, Record, SlowRecord, StackRead, UserCopy},
+        event::{cgroup_tag, decode, Record, SlowRecord, StackRead, ThreadRowRecord, UserCopy},
         kernel_counts::KernelCounts,
     },
     model::{
@@ -45,6 +45,9 @@ pub struct Reader {
     /// ending, at the end), and how many of them were forgotten once they had exited.
     pub tgids: Option<std::collections::HashSet<u32>>,
     pub tgids_forgotten: usize,
+    /// Thread rows the kernel took (false) and gave back (true) since the last look, in the
+    /// order of their records.
+    thread_rows: Vec<(ThreadRowRecord, bool)>,
 }
 
 impl Reader {
@@ -58,6 +61,7 @@ impl Reader {
             lines,
             tgids: None,
             tgids_forgotten: 0,
+            thread_rows: Vec::new(),
         }
     }
 
@@ -108,9 +112,11 @@ impl Reader {
         let changes = self.aggregator.groups.as_mut().map(Groups::take_changes).unwrap_or_default();
         let Some(counts) = counts else {
             self.aggregator.net.take_rows_taken();
+            self.thread_rows.clear();
             return Ok(());
         };
         self.adopt_connection_rows(counts);
+        self.sync_thread_rows(counts)?;
         for closed in counts.closed_connections()? {
             self.aggregator.net.record_kernel_connection(&closed);
         }
@@ -134,6 +140,19 @@ impl Reader {
         Ok(())
     }
 
+    /// The thread rows the kernel took and gave back, in the order the records read so far
+    /// name them: a thread gone has its last figures recorded, and its row is free again.
+    fn sync_thread_rows(&mut self, counts: &mut KernelCounts) -> anyhow::Result<()> {
+        for (thread, gone) in std::mem::take(&mut self.thread_rows) {
+            if !gone {
+                counts.adopt_thread_row(thread.row, thread.tid, thread.tgid, thread.comm);
+            } else if let Some(rest) = counts.release_thread_row(thread.row, thread.comm)? {
+                self.aggregator.record_kernel_thread(&rest);
+            }
+        }
+        Ok(())
+    }
+
     /// The connection rows the kernel took, as the records read so far name them.
     fn adopt_connection_rows(&mut self, counts: &mut KernelCounts) {
         for (row, sk, connection) in self.aggregator.net.take_rows_taken() {
@@ -145,6 +164,7 @@ impl Reader {
     pub fn record_kernel_counts(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
         if let Some(counts) = counts {
             self.adopt_connection_rows(counts);
+            self.sync_thread_rows(counts)?;
             let delta = counts.read()?;
             for calls in &delta.calls {
                 self.aggregator.record_kernel(calls);
@@ -154,6 +174,9 @@ impl Reader {
             }
             for connection in &delta.connections {
                 self.aggregator.net.record_kernel_connection(connection);
+            }
+            for thread in &delta.threads {
+                self.aggregator.record_kernel_thread(thread);
             }
         }
         Ok(())
@@ -220,6 +243,14 @@ impl Reader {
                 Ok(Record::Sched(rec)) => self.aggregator.record_sched(&rec),
                 Ok(Record::Socket(rec)) => self.aggregator.record_socket(&rec),
                 Ok(Record::Connect(rec)) => self.aggregator.record_connect(&rec),
+                Ok(Record::ThreadRow(thread)) => {
+                    self.aggregator.count_record();
+                    self.thread_rows.push((thread, false));
+                }
+                Ok(Record::ThreadGone(thread)) => {
+                    self.aggregator.count_record();
+                    self.thread_rows.push((thread, true));
+                }
                 Ok(Record::Fork { child_pid, .. }) => {
                     self.aggregator.count_record();
                     // Before its end's record, which may be in this same batch.
