@@ -563,7 +563,7 @@ fn slow_storm(rounds: usize) -> Result<String> {
     const FAST: &str = "99";
     let storm = |prefix: &[&str]| -> Result<(f64, String)> {
         let (seconds, stderr) = pinned_workload(prefix, &["slow-mix", ITERATIONS, FAST])?;
-        let note = stderr.lines().find(|l| l.starts_with("events: ") || l.starts_with("slow calls")).unwrap_or("").to_string();
+        let note = stderr.lines().find(|l| l.starts_with("events: ")).unwrap_or("").to_string();
         // "slow calls (at least 20.0us): 1017, 85.2ms in all; the 20 slowest:" without its tail.
         let slow = stderr.lines().find(|l| l.starts_with("slow calls (")).and_then(|l| l.split(';').next()).unwrap_or("").to_string();
         Ok((seconds, if slow.is_empty() { note } else { format!("{note}; {slow}") }))

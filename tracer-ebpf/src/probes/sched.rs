@@ -1,7 +1,7 @@
 //! Scheduler latency of traced threads: each off-CPU period is split into blocked (switched out,
 //! not runnable: waiting for I/O, a lock, a timer) and run-queue time (runnable, waiting for a
-//! CPU), reported per thread at switch-in, and added to the syscall in flight if there is one;
-//! a syscall's on-CPU time is the rest of its duration.
+//! CPU), counted per thread at switch-in (in the thread's row, else as a record), and added to
+//! the syscall in flight if there is one; a syscall's on-CPU time is the rest of its duration.
 //!
 //! The switched-out task is the current one and is filtered by tgid as everywhere. The
 //! switched-in and woken tasks are not, so for them the tid-indexed slot is the filter: it is

@@ -232,12 +232,20 @@ fn round(how: How, pids: &[u32], load: &dyn Fn() -> Result<f64>) -> Result<(f64,
     Ok((load()?, None))
 }
 
-/// The run time (ns) of every BPF program loaded on the machine, from `bpftool prog show`
-/// (counted while `kernel.bpf_stats_enabled` is 1): tracer's, the floor's and bpftrace's alike.
-fn programs_ns() -> Option<u64> {
+/// The run time (ns) of every BPF program loaded on the machine, by program id, from `bpftool
+/// prog show` (counted while `kernel.bpf_stats_enabled` is 1): tracer's, the floor's and
+/// bpftrace's alike.
+fn programs_ns() -> Option<std::collections::HashMap<u64, u64>> {
     let out = Command::new("bpftool").args(["prog", "show", "-j"]).output().ok()?;
     let programs: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    Some(programs.as_array()?.iter().filter_map(|program| program["run_time_ns"].as_u64()).sum())
+    Some(programs.as_array()?.iter().filter_map(|program| Some((program["id"].as_u64()?, program["run_time_ns"].as_u64()?))).collect())
+}
+
+/// What the programs loaded at `after` ran since `before`: by id, so that the programs of a
+/// tracer of the round before, still being unloaded at `before`, do not count against the
+/// round's (its sum came out below the start's, and the row read 0).
+fn programs_ran(before: &std::collections::HashMap<u64, u64>, after: &std::collections::HashMap<u64, u64>) -> u64 {
+    after.iter().map(|(id, &ns)| ns.saturating_sub(before.get(id).copied().unwrap_or(0))).sum()
 }
 
 /// A server to measure: its label, how to start it, its load (requests per second) and the
@@ -280,7 +288,7 @@ pub fn servers(rounds: usize) -> Result<String> {
                 let measured = || {
                     let before = programs_ns();
                     let rate = load();
-                    took.set(before.zip(programs_ns()).map(|(before, after)| after.saturating_sub(before) as f64 / requests as f64));
+                    took.set(before.zip(programs_ns()).map(|(before, after)| programs_ran(&before, &after) as f64 / requests as f64));
                     rate
                 };
                 if *how != How::Untraced && round(*how, &pids, &measured).is_ok() {
