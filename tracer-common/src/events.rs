@@ -134,6 +134,7 @@ mod tests {
             assert_eq!(EventKind::try_from(kind as u32), Ok(kind));
         }
         assert_eq!(EventKind::try_from(0), Err(0));
-        assert_eq!(EventKind::try_from(11), Err(11));
+        let past = EventKind::ALL.len() as u32 + 1;
+        assert_eq!(EventKind::try_from(past), Err(past));
     }
 }
