@@ -219,7 +219,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                 }
                 if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
                     if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
-                        if (!used.tcp || used.row != CONN_NO_ROW || !following_connections()) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
+                        if (!used.tcp || used.row != CONN_NO_ROW) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
                             if used.row != CONN_NO_ROW {
                                 count_connection(used.row, ns, ret as u64, flags & SYSCALL_SENDS != 0);
                             }

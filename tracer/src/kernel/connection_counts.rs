@@ -113,21 +113,14 @@ impl ConnectionCounts {
         let mut delta = ConnectionDelta { connection, ..ConnectionDelta::default() };
         let totals: [u64; CONN_TOTAL_WORDS as usize] = std::array::from_fn(|i| self.words.take(base + i));
         [delta.calls, delta.sent, delta.received, delta.total_ns] = totals;
-        // Three histograms of u32 counters, two a word (the one at the lower address first).
-        for i in CONN_TOTAL_WORDS as usize..CONN_ROW_WORDS as usize {
-            for (half, grew) in self.words.take_halves(base + i).into_iter().enumerate() {
-                if grew == 0 {
-                    continue;
-                }
-                let counter = (2 * (i - CONN_TOTAL_WORDS as usize) + half) as u32;
-                let (histogram, bucket) = (counter / CONN_BUCKETS, counter % CONN_BUCKETS);
-                let target = match histogram {
-                    0 => &mut delta.latency,
-                    1 => &mut delta.sent_sizes,
-                    _ => &mut delta.received_sizes,
-                };
-                target.push((bucket, u64::from(grew)));
-            }
+        // Three histograms of u32 counters after the totals.
+        for (counter, grew) in self.words.take_counters(base + CONN_TOTAL_WORDS as usize, (CONN_ROW_WORDS - CONN_TOTAL_WORDS) as usize) {
+            let target = match counter / CONN_BUCKETS {
+                0 => &mut delta.latency,
+                1 => &mut delta.sent_sizes,
+                _ => &mut delta.received_sizes,
+            };
+            target.push((counter % CONN_BUCKETS, grew));
         }
         Some(delta)
     }

@@ -49,6 +49,20 @@ impl MappedWords {
         self.word(index).map_or(0, |word| if word.load(Ordering::Relaxed) == 0 { 0 } else { word.swap(0, Ordering::Relaxed) })
     }
 
+    /// The u32 counters of words `first..first + words` (two a word, as
+    /// [`MappedWords::take_halves`] takes them) that grew: (counter from `first`, growth).
+    pub fn take_counters(&self, first: usize, words: usize) -> Vec<(u32, u64)> {
+        let mut grown = Vec::new();
+        for i in 0..words {
+            for (half, grew) in self.take_halves(first + i).into_iter().enumerate() {
+                if grew != 0 {
+                    grown.push(((2 * i + half) as u32, u64::from(grew)));
+                }
+            }
+        }
+        grown
+    }
+
     /// [`MappedWords::take`] for a word that holds two u32 counters the kernel adds to as such
     /// (per-connection histograms), the one at the lower address first: each taken at that size.
     pub fn take_halves(&self, index: usize) -> [u32; 2] {

@@ -82,16 +82,10 @@ impl ThreadCounts {
         }
         let RowThread { tid, tgid, comm } = thread;
         let mut delta = ThreadDelta { tid, tgid, comm, switches: self.words.take(base), off_cpu_ns: self.words.take(base + 1), ..ThreadDelta::default() };
-        // Two histograms of u32 counters, two a word (the one at the lower address first).
-        for i in THREAD_TOTAL_WORDS as usize..THREAD_ROW_WORDS as usize {
-            for (half, grew) in self.words.take_halves(base + i).into_iter().enumerate() {
-                if grew == 0 {
-                    continue;
-                }
-                let counter = (2 * (i - THREAD_TOTAL_WORDS as usize) + half) as u32;
-                let target = if counter < CONN_BUCKETS { &mut delta.off_cpu } else { &mut delta.runq };
-                target.push((counter % CONN_BUCKETS, u64::from(grew)));
-            }
+        // Two histograms of u32 counters after the totals.
+        for (counter, grew) in self.words.take_counters(base + THREAD_TOTAL_WORDS as usize, (THREAD_ROW_WORDS - THREAD_TOTAL_WORDS) as usize) {
+            let target = if counter < CONN_BUCKETS { &mut delta.off_cpu } else { &mut delta.runq };
+            target.push((counter % CONN_BUCKETS, grew));
         }
         Some(delta)
     }
