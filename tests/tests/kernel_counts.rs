@@ -219,7 +219,9 @@ fn threads_switches_counted_in_the_kernel_agree_with_events() {
         let texts = format!("{}\n{}", kernel.text, events.text);
         assert!(!kernel.threads.is_empty() && kernel.threads.len() == events.threads.len(), "{texts}");
         let switches: u64 = kernel.threads.iter().map(|t| t.switches).sum();
-        assert!(switches >= if scenario[0] == "naps" { 300 } else { 4 }, "{texts}");
+        // Nearly every nap switches: a 1 ms timer may expire before its sleeper is switched out
+        // (297 of 300 here under load), and both tracers then see one switch fewer.
+        assert!(switches >= if scenario[0] == "naps" { 270 } else { 4 }, "{texts}");
         for k in &kernel.threads {
             let e = events.threads.iter().find(|e| e.tid == k.tid).unwrap_or_else(|| panic!("thread {}\n{texts}", k.tid));
             assert_eq!((k.switches, &k.name), (e.switches, &e.name), "{texts}");
