@@ -2,5 +2,5 @@
 
 kernel_names! {
     maps: [REF_SLOTS, REF_STATS, REF_HIST, REF_EVENTS],
-    globals: [],
+    globals: [REF_FILTERED: u32, REF_TGIDS: [u32; 4]],
 }

@@ -47,7 +47,8 @@ static IN_FLIGHT: Array<InFlight> = Array::with_max_entries(1, 0);
 static SLOT_MASK: Global<u32> = Global::new(0);
 
 /// TCP sockets by kernel socket address, for every socket a traced thread connected or that
-/// was accepted (the owner of an accepted socket is not known when it is established): their
+/// was accepted while the reader follows connections (the owner of an accepted socket is not
+/// known when it is established): their
 /// addresses and their connections' counting rows. LRU: old entries make room; an entry is
 /// rewritten when its address is reused by a new socket.
 #[map]

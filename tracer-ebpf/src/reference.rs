@@ -1,8 +1,9 @@
 //! Reference programs for the benchmark, on the tracer's own hooks: what attaching costs (the
 //! floor), what the clock reads cost, what pairing an exit with its entry costs, and then the
 //! two ways of getting a latency out: an event per call through the ring buffer, or a per-CPU
-//! histogram per syscall updated in the kernel. They filter nothing: the benchmark's workload
-//! is the only busy process.
+//! histogram per syscall updated in the kernel. They filter nothing (the storms' workload is the
+//! only busy process), unless told a few processes (`REF_TGIDS`): then the paired ones look at
+//! those alone, as a pid-filtered tracer does, for the servers' benchmark.
 //!
 //! An object of their own, built only for the benchmark (feature `reference`): the tracer's
 //! object neither carries these programs nor makes their maps.
@@ -15,6 +16,7 @@ use aya_ebpf::{
     macros::{btf_tracepoint, map},
     maps::{Array, PerCpuArray, RingBuf},
     programs::BtfTracePointContext,
+    Global,
 };
 use tracer_common::{
     events::{Event, EventKind},
@@ -76,10 +78,31 @@ static REF_STATS: PerCpuArray<[u64; 2]> = PerCpuArray::with_max_entries(MAX_SYSC
 #[map]
 static REF_HIST: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_SYSCALLS * REF_HIST_BUCKETS, 0);
 
+/// The processes the paired programs look at (0: none), when `REF_FILTERED` is not 0 (load-time
+/// constants: unfiltered, the verifier drops the check).
+#[unsafe(no_mangle)]
+static REF_FILTERED: Global<u32> = Global::new(0);
+#[unsafe(no_mangle)]
+static REF_TGIDS: Global<[u32; 4]> = Global::new([0; 4]);
+
+/// Whether the calls of process `tgid` are paired (the check comes first, before any map).
+#[inline(always)]
+fn looked_at(pid_tgid: u64) -> bool {
+    if REF_FILTERED.load() == 0 {
+        return true;
+    }
+    let (tgid, tgids) = ((pid_tgid >> 32) as u32, REF_TGIDS.load());
+    tgid == tgids[0] || tgid == tgids[1] || tgid == tgids[2] || tgid == tgids[3]
+}
+
 #[btf_tracepoint(function = "sys_enter")]
 pub fn paired_sys_enter(ctx: BtfTracePointContext) -> i32 {
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let nr: i64 = unsafe { ctx.arg(1) };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !looked_at(pid_tgid) {
+        return 0;
+    }
+    let tid = pid_tgid as u32;
+    let nr: i64 = ctx.arg(1);
     if let Some(slot) = REF_SLOTS.get_ptr_mut(tid & (REF_SLOT_COUNT - 1)) {
         unsafe { *slot = [bpf_ktime_get_ns(), nr as u64] };
     }
@@ -90,6 +113,9 @@ pub fn paired_sys_enter(ctx: BtfTracePointContext) -> i32 {
 #[inline(always)]
 fn paired_exit() -> Option<(u64, u32, u32, u32)> {
     let pid_tgid = bpf_get_current_pid_tgid();
+    if !looked_at(pid_tgid) {
+        return None;
+    }
     let slot = REF_SLOTS.get_ptr_mut(pid_tgid as u32 & (REF_SLOT_COUNT - 1))?;
     let [start, nr] = unsafe { *slot };
     if start == 0 {
@@ -108,7 +134,7 @@ pub fn paired_sys_exit(_ctx: BtfTracePointContext) -> i32 {
 #[btf_tracepoint(function = "sys_exit")]
 pub fn ring_sys_exit(ctx: BtfTracePointContext) -> i32 {
     let Some((ns, nr, tgid, tid)) = paired_exit() else { return 0 };
-    let ret: i64 = unsafe { ctx.arg(1) };
+    let ret: i64 = ctx.arg(1);
     if let Some(mut entry) = REF_EVENTS.reserve::<Event>(0) {
         let event = Event { kind: EventKind::Syscall as u32, nr, tgid, tid, start_ns: 0, duration_ns: ns, ret, arg0: 0, blocked_ns: 0, runq_ns: 0 };
         unsafe { entry.as_mut_ptr().write_volatile(event) };

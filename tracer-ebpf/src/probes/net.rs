@@ -1,8 +1,8 @@
 //! TCP: which socket a traced thread's syscall used, its addresses, and how long a connect took.
 //!
 //! `inet_sock_set_state` records the addresses of every TCP socket a traced thread connects or
-//! that is accepted (accepted sockets become established in softirq context, where the owner is
-//! not known yet), and times the connects of traced threads: SYN sent, in the connecting thread,
+//! that is accepted while the reader follows connections one by one (accepted sockets become
+//! established in softirq context, where the owner is not known yet), and times the connects of traced threads: SYN sent, in the connecting thread,
 //! until established. It is a BTF tracepoint, reading the socket's addresses at offsets the
 //! loader took from the kernel's BTF: the classic tracepoint's record would carry them, but its
 //! perf event takes the kernel an RCU grace period (~80 ms) to release at exit.
@@ -16,11 +16,11 @@ use aya_ebpf::{
 };
 use tracer_common::{
     connections::{CONN_NO_ROW, CONN_UNCOUNTED},
-    events::EventKind,
+    events::{EventKind, CONNECTIONS_SEEN},
     net::{ConnectStart, SockEntry, SockTuple},
 };
 
-use crate::maps::{connections_on, count_lost, emit_sock_event, is_traced, note_connection_user, slot, CONNECTING, SOCKETS};
+use crate::maps::{connections_on, count_lost, emit_sock_event, following_connections, is_traced, note_connection_user, slot, tally, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -94,9 +94,6 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     let sk_ptr: *const u8 = ctx.arg(0);
-    if read_sk::<u16>(sk_ptr, &SK_PROTOCOL_OFFSET) != Some(IPPROTO_TCP) {
-        return 0;
-    }
     let sk = sk_ptr as u64;
     let old_state: i32 = ctx.arg(1);
     match state {
@@ -105,7 +102,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             // socket. An untraced thread's connection is never looked up.
             let pid_tgid = bpf_get_current_pid_tgid();
             let tgid = (pid_tgid >> 32) as u32;
-            if !is_traced(tgid) {
+            if !is_traced(tgid) || !is_tcp(sk_ptr) {
                 return 0;
             }
             let tid = pid_tgid as u32;
@@ -124,11 +121,26 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             let _ = SOCKETS.insert(&sk, &entry, 0);
         }
         TCP_ESTABLISHED => {
-            // A connect completes: a traced thread's only (its SYN recorded it), going on with
-            // the connection its SYN began. Otherwise accepted: the owner is not known yet.
+            // A connect completes: a traced thread's only (its SYN recorded it, TCP only), going
+            // on with the connection its SYN began. Otherwise accepted: the owner is not known
+            // yet.
             let connected = old_state == TCP_SYN_SENT;
             if connected && unsafe { CONNECTING.get(&sk) }.is_none() {
                 return 0;
+            }
+            if !connected {
+                if !is_tcp(sk_ptr) {
+                    return 0;
+                }
+                if !following_connections() {
+                    // The reader follows no more connections: an accepted one needs no entry
+                    // (a traced accept counts it seen). One a closed socket left at this
+                    // address goes, or its row and user would pass for this connection's.
+                    if unsafe { SOCKETS.get(&sk) }.is_some() {
+                        let _ = SOCKETS.remove(&sk);
+                    }
+                    return 0;
+                }
             }
             let mut tuple = new_connection(sk_ptr);
             if connected {
@@ -157,6 +169,7 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             }
         }
         _ => {
+            // Any protocol's socket: only TCP ones have entries to find.
             if old_state == TCP_SYN_SENT {
                 let _ = CONNECTING.remove(&sk); // a connect that failed
             }
@@ -169,6 +182,23 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         }
     }
     0
+}
+
+#[inline(always)]
+fn is_tcp(sk: *const u8) -> bool {
+    read_sk::<u16>(sk, &SK_PROTOCOL_OFFSET) == Some(IPPROTO_TCP)
+}
+
+/// Once the reader follows no more connections: a traced accept made TCP connection `sk`
+/// (or another kind of socket), used by `tgid`. Counted seen here when it has no entry (none
+/// is made from then on), else by its entry's first user.
+#[inline(always)]
+pub fn accepted_unfollowed(sk: u64, tgid: u32) {
+    match SOCKETS.get_ptr_mut(&sk) {
+        Some(entry) => note_connection_user(entry, tgid),
+        None if is_tcp(sk as *const u8) => tally(CONNECTIONS_SEEN),
+        None => {}
+    }
 }
 
 /// Inside a traced thread's syscall: note the socket it uses. BTF tracepoints, since these

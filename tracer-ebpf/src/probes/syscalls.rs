@@ -25,6 +25,7 @@ use crate::maps::{
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
+use super::net::accepted_unfollowed;
 use super::slow::{emit_slow, remember_exec};
 
 #[btf_tracepoint(function = "sys_enter")]
@@ -179,7 +180,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
                     if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
                         if !following_connections() {
                             if count_io(flags, FD_KIND_SOCKET, ns, 0, blocked_ns, runq_ns) {
-                                let _ = kept_connection_row(accepted, tgid);
+                                accepted_unfollowed(accepted, tgid);
                                 count_grouped(row, ns, blocked_ns, runq_ns);
                                 return;
                             }

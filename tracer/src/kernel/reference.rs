@@ -5,9 +5,9 @@ use aya::{
     maps::{MapData, RingBuf},
     Btf, Ebpf, EbpfLoader,
 };
-use tracer_common::reference::REF_EVENTS;
+use tracer_common::reference::{REF_EVENTS, REF_FILTERED, REF_TGIDS};
 
-use super::{attach::attach_btf_tracepoint, probes::check_privileges, startup::StartupTimes};
+use super::{attach::attach_btf_tracepoint, globals::Globals, probes::check_privileges, startup::StartupTimes};
 
 static REFERENCE_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/reference.bpf.o"));
 
@@ -27,8 +27,12 @@ pub enum ReferenceProbes {
     KernelCounts,
 }
 
-/// Attaches reference programs and nothing else. Detached when the returned value is dropped.
-pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
+/// The most processes the paired programs can be told to look at alone.
+pub const REFERENCE_MAX_PIDS: usize = 4; // REF_TGIDS's length
+
+/// Attaches reference programs and nothing else; the paired ones look only at `pids` if any
+/// (at most [`REFERENCE_MAX_PIDS`]). Detached when the returned value is dropped.
+pub fn attach_reference_probes(kind: ReferenceProbes, pids: &[u32]) -> Result<Ebpf> {
     let (enter, exit) = match kind {
         ReferenceProbes::Empty => ("floor_sys_enter", "floor_sys_exit"),
         ReferenceProbes::Clock => ("clock_sys_enter", "clock_sys_exit"),
@@ -38,7 +42,17 @@ pub fn attach_reference_probes(kind: ReferenceProbes) -> Result<Ebpf> {
     };
     check_privileges()?;
     let btf = Btf::from_sys_fs().context("cannot read the kernel's BTF")?;
-    let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(REFERENCE_OBJECT).map_err(|e| anyhow!("cannot load the reference programs: {e}"))?;
+    if pids.len() > REFERENCE_MAX_PIDS {
+        return Err(anyhow!("the reference programs look at {REFERENCE_MAX_PIDS} processes at most, not {}", pids.len()));
+    }
+    let mut tgids = [0u32; REFERENCE_MAX_PIDS];
+    tgids[..pids.len()].copy_from_slice(pids);
+    let mut globals = Globals::default();
+    globals.set(REF_FILTERED, u32::from(!pids.is_empty())).set(REF_TGIDS, tgids);
+    let mut loader = EbpfLoader::new();
+    loader.btf(Some(&btf));
+    globals.apply(&mut loader);
+    let mut ebpf = loader.load(REFERENCE_OBJECT).map_err(|e| anyhow!("cannot load the reference programs: {e}"))?;
     for (program, hook) in [(enter, "sys_enter"), (exit, "sys_exit")] {
         attach_btf_tracepoint(&mut ebpf, &btf, program, hook, &mut StartupTimes::default())?;
     }

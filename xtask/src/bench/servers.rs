@@ -34,11 +34,14 @@ enum How {
     SyscallsOnly,
     /// The `floor` helper's empty programs on tracer's syscall hooks: what attaching costs.
     Floor,
+    /// The `floor` helper's bare pid-filtered latency histogram: a pid check, the clock pair
+    /// and a per-CPU histogram per syscall (what any latency tracer pays, at the least).
+    Reference,
     Bpftrace,
 }
 
 impl How {
-    const ALL: [How; 6] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Floor, How::Bpftrace];
+    const ALL: [How; 7] = [How::Untraced, How::Tracer, How::Events, How::SyscallsOnly, How::Floor, How::Reference, How::Bpftrace];
 
     fn describe(self) -> &'static str {
         match self {
@@ -47,6 +50,7 @@ impl How {
             How::Events => "`tracer --events -p PIDS`",
             How::SyscallsOnly => "`tracer --no-net --no-sched -p PIDS`",
             How::Floor => "floor: empty programs on tracer's sys_enter/sys_exit hooks, every process",
+            How::Reference => "reference: pid filter, clock pair, per-CPU histogram per syscall (`floor --kernel-counts --pids`)",
             How::Bpftrace => "bpftrace, raw_syscalls, per-syscall `hist()`, pid filter",
         }
     }
@@ -56,7 +60,7 @@ impl How {
             How::Tracer => Some(&[]),
             How::Events => Some(&["--events"]),
             How::SyscallsOnly => Some(&["--no-net", "--no-sched"]),
-            How::Untraced | How::Floor | How::Bpftrace => None,
+            How::Untraced | How::Floor | How::Reference | How::Bpftrace => None,
         }
     }
 }
@@ -214,8 +218,12 @@ fn round(how: How, pids: &[u32], load: &dyn Fn() -> Result<f64>) -> Result<(f64,
         let cpu = own_usage(&text).map_or(f64::NAN, |usage| usage.cpu);
         return Ok((rate?, Some((events, cpu))));
     }
-    if how == How::Floor {
-        let floor = spawn_until(Command::new(bin("floor")), false, "ready")?;
+    if matches!(how, How::Floor | How::Reference) {
+        let mut cmd = Command::new(bin("floor"));
+        if how == How::Reference {
+            cmd.args(["--kernel-counts", "--pids", &list]);
+        }
+        let floor = spawn_until(cmd, false, "ready")?;
         let rate = load();
         floor.close()?;
         return Ok((rate?, None));

@@ -2,7 +2,8 @@
 //! stdout, and detaches when stdin closes. `floor` attaches empty programs; `--clock` programs
 //! that only read the clock; `--paired` also pair each exit with its entry; `--ring` also send
 //! an event per call through the ring buffer (drained here, the count printed at the end);
-//! `--kernel-counts` instead count calls in a per-CPU histogram per syscall in the kernel. With
+//! `--kernel-counts` instead count calls in a per-CPU histogram per syscall in the kernel.
+//! `--pids P,Q,...` (after the kind) makes the paired programs look at those processes alone. With
 //! `kernel.bpf_stats_enabled=1`, it prints its programs' run time as it detaches.
 //!
 //! Built only by `cargo xtask bench` (feature `bench`, which gives tracer the reference object).
@@ -19,19 +20,36 @@ use tracer::kernel::{
     reference::{attach_reference_probes, take_ring, ReferenceProbes},
 };
 
+const USAGE: &str = "usage: floor [--clock|--paired|--ring|--kernel-counts] [--pids P,Q,...]";
+
 fn main() {
-    let kind = match std::env::args().nth(1).as_deref() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let pids = match args.iter().position(|a| a == "--pids") {
+        Some(at) => {
+            let list = args.get(at + 1).cloned().unwrap_or_default();
+            args.drain(at..(at + 2).min(args.len()));
+            match list.split(',').map(str::parse).collect::<Result<Vec<u32>, _>>() {
+                Ok(pids) => pids,
+                Err(_) => {
+                    eprintln!("floor: --pids wants a list of pids, not '{list}'; {USAGE}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        None => Vec::new(),
+    };
+    let kind = match args.first().map(String::as_str) {
         None => ReferenceProbes::Empty,
         Some("--clock") => ReferenceProbes::Clock,
         Some("--paired") => ReferenceProbes::Paired,
         Some("--ring") => ReferenceProbes::Ring,
         Some("--kernel-counts") => ReferenceProbes::KernelCounts,
         Some(other) => {
-            eprintln!("floor: unknown argument {other}; usage: floor [--clock|--paired|--ring|--kernel-counts]");
+            eprintln!("floor: unknown argument {other}; {USAGE}");
             std::process::exit(2);
         }
     };
-    let mut probes = match attach_reference_probes(kind) {
+    let mut probes = match attach_reference_probes(kind, &pids) {
         Ok(probes) => probes,
         Err(err) => {
             eprintln!("floor: {err:#}");
