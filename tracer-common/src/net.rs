@@ -5,6 +5,7 @@ kernel_names! {
     maps: [SOCKETS, CONNECTING],
     globals: [
         NET_ON: u32,
+        CONNECT_IO_FLAGS: u32,
         SOCKET_FROM_FD: u32,
         FILE_PRIVATE_DATA_OFFSET: u32,
         SOCKET_SK_OFFSET: u32,

@@ -2,10 +2,12 @@
 //!
 //! `inet_sock_set_state` records the addresses of every TCP socket a traced thread connects or
 //! that is accepted while the reader follows connections one by one (accepted sockets become
-//! established in softirq context, where the owner is not known yet), and times the connects of traced threads: SYN sent, in the connecting thread,
-//! until established. It is a BTF tracepoint, reading the socket's addresses at offsets the
-//! loader took from the kernel's BTF: the classic tracepoint's record would carry them, but its
-//! perf event takes the kernel an RCU grace period (~80 ms) to release at exit.
+//! established in softirq context, where the owner is not known yet), and times the connects
+//! of traced threads: SYN sent, in the connecting thread, until established (a record each, or
+//! once the reader follows no more connections, a count in the connect's I/O slot). It is a
+//! BTF tracepoint, reading the socket's addresses at offsets the loader took from the kernel's
+//! BTF: the classic tracepoint's record would carry them, but its perf event takes the kernel
+//! an RCU grace period (~80 ms) to release at exit.
 //! `sock_send_length` and `sock_recv_length` fire inside a traced thread's syscall and tell
 //! `sys_exit` which socket it used.
 use aya_ebpf::{
@@ -17,10 +19,11 @@ use aya_ebpf::{
 use tracer_common::{
     connections::{CONN_NO_ROW, CONN_UNCOUNTED},
     events::{EventKind, CONNECTIONS_SEEN},
+    fd_kinds::FD_KIND_SOCKET,
     net::{ConnectStart, SockEntry, SockTuple},
 };
 
-use crate::maps::{connections_on, count_lost, emit_sock_event, following_connections, is_traced, note_connection_user, slot, tally, CONNECTING, SOCKETS};
+use crate::maps::{connections_on, count_io, count_lost, emit_sock_event, following_connections, is_traced, note_connection_user, slot, tally, CONNECTING, SOCKETS};
 
 const IPPROTO_TCP: u16 = 6;
 const TCP_ESTABLISHED: i32 = 1;
@@ -48,6 +51,11 @@ static SK_V6_RCV_SADDR_OFFSET: Global<u32> = Global::new(0);
 static SK_V6_DADDR_OFFSET: Global<u32> = Global::new(0);
 
 const AF_INET6: u16 = 10;
+
+/// The `connect` syscall's I/O slot in the syscalls' flags (0: none), where a connect's
+/// SYN-to-established time is counted once the reader follows no more connections.
+#[unsafe(no_mangle)]
+static CONNECT_IO_FLAGS: Global<u32> = Global::new(0);
 
 /// A field of the socket at `sk`.
 #[inline(always)]
@@ -117,8 +125,14 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                     }
                 }
             }
-            let entry = SockEntry { tuple: new_connection(sk_ptr), row: CONN_UNCOUNTED, user_tgid: 0 };
-            let _ = SOCKETS.insert(&sk, &entry, 0);
+            if following_connections() || CONNECT_IO_FLAGS.load() == 0 {
+                let entry = SockEntry { tuple: new_connection(sk_ptr), row: CONN_UNCOUNTED, user_tgid: 0 };
+                let _ = SOCKETS.insert(&sk, &entry, 0);
+            } else if unsafe { SOCKETS.get(&sk) }.is_some() {
+                // Its connect will be counted, not sent: no entry, and a closed socket's at this
+                // address goes (its user would pass for this connection's).
+                let _ = SOCKETS.remove(&sk);
+            }
         }
         TCP_ESTABLISHED => {
             // A connect completes: a traced thread's only (its SYN recorded it, TCP only), going
@@ -126,6 +140,10 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             // yet.
             let connected = old_state == TCP_SYN_SENT;
             if connected && unsafe { CONNECTING.get(&sk) }.is_none() {
+                return 0;
+            }
+            if connected && !following_connections() && CONNECT_IO_FLAGS.load() != 0 {
+                connected_unfollowed(sk);
                 return 0;
             }
             if !connected {
@@ -182,6 +200,22 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
         }
     }
     0
+}
+
+/// Once the reader follows no more connections, a traced thread's connect that completes: its
+/// SYN-to-established time counts in the connect's I/O slot (written only here, so never by two
+/// programs at once on a CPU), the connection as seen (by the entry its SYN made while the
+/// reader still followed, if any), and nothing is sent.
+#[inline(always)]
+fn connected_unfollowed(sk: u64) {
+    let Some(start) = unsafe { CONNECTING.get(&sk) }.copied() else { return };
+    let _ = CONNECTING.remove(&sk);
+    let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
+    count_io(CONNECT_IO_FLAGS.load(), FD_KIND_SOCKET, latency_ns, 0, 0, 0);
+    match SOCKETS.get_ptr_mut(&sk) {
+        Some(entry) => note_connection_user(entry, start.tgid),
+        None => tally(CONNECTIONS_SEEN),
+    }
 }
 
 #[inline(always)]

@@ -106,8 +106,15 @@ fn knobs(config: &ProbeConfig, slots: u32) -> Result<Globals> {
         .set(kernel_counts::GROUPS_ON, u32::from(config.counted_groups().is_some()))
         .set(connections::CONNECTIONS_ON, u32::from(config.counts_connections()))
         .set(sched::THREADS_ON, u32::from(config.counts_threads()))
-        .set(net::NET_ON, u32::from(config.net));
+        .set(net::NET_ON, u32::from(config.net))
+        .set(net::CONNECT_IO_FLAGS, connect_io_flags(&config.io_slots));
     Ok(globals)
+}
+
+/// `connect`'s I/O slot, as the syscalls' flags carry it (0: none).
+fn connect_io_flags(io_slots: &[u32]) -> u32 {
+    let slot = table::number("connect").and_then(|connect| io_slots.iter().position(|&nr| nr == connect));
+    slot.map_or(0, |slot| (slot as u32 + 1) << tracer_common::syscalls::SYSCALL_IO_SLOT_SHIFT)
 }
 
 /// The maps' sizes (the object's are placeholders): from `pid_max` and the options, the maps

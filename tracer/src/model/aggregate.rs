@@ -11,7 +11,7 @@ use crate::kernel::{
     kernel_counts::{KernelCalls, KernelIo},
     thread_counts::ThreadDelta,
 };
-use crate::syscalls::selection::Selection;
+use crate::syscalls::{fd_class::class, selection::Selection};
 
 /// Totals since the start (or the last reset), and, when asked for, the current interval.
 #[derive(Clone, Debug, Default)]
@@ -91,7 +91,9 @@ impl Aggregator {
     /// rows as well, which come with [`Aggregator::record_kernel`]).
     pub fn record_kernel_io(&mut self, io: &KernelIo) {
         self.net.record_kernel_io(io);
-        if self.groups.is_none() {
+        // Without --by, these are the syscall's only counts. Not a connect's: its slot holds
+        // SYN-to-established times, never the call (counted in its own row).
+        if self.groups.is_none() && !class(io.nr).connect {
             self.record_kernel(&io.as_calls());
         }
     }

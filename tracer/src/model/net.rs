@@ -547,12 +547,15 @@ impl NetStats {
     /// Reads and writes the kernel counted on fds of one kind (of sockets: by operation; a
     /// connection's are in [`NetStats::record_kernel_connection`]).
     pub fn record_kernel_io(&mut self, io: &KernelIo) {
-        if class(io.nr).accept {
-            // Waits in accept, of connections not followed one by one.
+        let (accept, connect) = (class(io.nr).accept, class(io.nr).connect);
+        if accept || connect {
+            // Waits in accept, and SYN-to-established times, of connections not followed one
+            // by one.
             if self.shows(io.nr) {
-                let accepts = self.accepts.get_or_insert_with(OpStats::new);
-                accepts.total_ns += io.totals.total_ns;
-                record_kernel_buckets(&mut accepts.latency, &io.latency, Some(io.totals.max_ns));
+                let stats = if accept { &mut self.accepts } else { &mut self.connects };
+                let stats = stats.get_or_insert_with(OpStats::new);
+                stats.total_ns += io.totals.total_ns;
+                record_kernel_buckets(&mut stats.latency, &io.latency, Some(io.totals.max_ns));
             }
             return;
         }

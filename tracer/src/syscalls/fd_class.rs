@@ -55,6 +55,8 @@ pub(crate) struct SyscallClass {
     /// Opens a path: the fd it returns is a file (or a device), known without asking /proc.
     pub(crate) opens_path: bool,
     pub(crate) accept: bool,
+    /// `connect`: its I/O slot counts SYN-to-established times in the kernel (not the call's).
+    pub(crate) connect: bool,
     pub(crate) close: bool,
     /// Frees fd numbers for reuse: close, dup2, dup3, close_range.
     pub(crate) frees_fds: bool,
@@ -93,6 +95,7 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
                     returns_fd: returns_fd(name),
                     opens_path: matches!(name, "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"),
                     accept: matches!(name, "accept" | "accept4"),
+                    connect: name == "connect",
                     close: name == "close",
                     frees_fds: matches!(name, "close" | "dup2" | "dup3" | "close_range"),
                     close_range: name == "close_range",
@@ -150,9 +153,10 @@ pub fn kernel_syscall_flags(fd_events: bool, accept_waits: bool) -> Vec<(u32, u3
 }
 
 /// The syscalls the kernel counts by fd kind, in the order of their I/O slots: the read/write
-/// family, and accepts (their waits, once the reader follows no more connections one by one).
+/// family, and once the reader follows no more connections one by one, accepts (their waits)
+/// and connect (SYN sent to established, counted where the kernel sees it: never the call).
 pub fn io_slots() -> Vec<u32> {
-    classes().iter().enumerate().filter(|(_, class)| class.direction.is_some() || class.accept).map(|(nr, _)| nr as u32).collect()
+    classes().iter().enumerate().filter(|(_, c)| c.direction.is_some() || c.accept || c.connect).map(|(nr, _)| nr as u32).collect()
 }
 
 /// What the kernel's fd kinds (`FD_KIND_*`, from the inode's mode) are here.
