@@ -212,10 +212,7 @@ fn connected_unfollowed(sk: u64) {
     let _ = CONNECTING.remove(&sk);
     let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
     count_io(CONNECT_IO_FLAGS.load(), FD_KIND_SOCKET, latency_ns, 0, 0, 0);
-    match SOCKETS.get_ptr_mut(&sk) {
-        Some(entry) => note_connection_user(entry, start.tgid),
-        None => tally(CONNECTIONS_SEEN),
-    }
+    seen_unfollowed(sk, start.tgid, true);
 }
 
 #[inline(always)]
@@ -223,14 +220,21 @@ fn is_tcp(sk: *const u8) -> bool {
     read_sk::<u16>(sk, &SK_PROTOCOL_OFFSET) == Some(IPPROTO_TCP)
 }
 
-/// Once the reader follows no more connections: a traced accept made TCP connection `sk`
-/// (or another kind of socket), used by `tgid`. Counted seen here when it has no entry (none
-/// is made from then on), else by its entry's first user.
+/// Once the reader follows no more connections: a traced accept made TCP connection `sk` (or
+/// another kind of socket), used by `tgid`.
 #[inline(always)]
 pub fn accepted_unfollowed(sk: u64, tgid: u32) {
+    seen_unfollowed(sk, tgid, false);
+}
+
+/// Connection `sk` of `tgid`, once the reader follows no more: counted seen by its entry's first
+/// user if it has an entry (made while the reader still followed), else here, if it is TCP
+/// (`known_tcp`, or read from the socket). No entry is made from then on.
+#[inline(always)]
+fn seen_unfollowed(sk: u64, tgid: u32, known_tcp: bool) {
     match SOCKETS.get_ptr_mut(&sk) {
         Some(entry) => note_connection_user(entry, tgid),
-        None if is_tcp(sk as *const u8) => tally(CONNECTIONS_SEEN),
+        None if known_tcp || is_tcp(sk as *const u8) => tally(CONNECTIONS_SEEN),
         None => {}
     }
 }
