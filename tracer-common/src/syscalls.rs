@@ -54,6 +54,12 @@ pub fn io_slot(flags: u32) -> u32 {
     flags >> SYSCALL_IO_SLOT_SHIFT
 }
 
+/// The flags' bits for I/O slot `slot` (from 1), as [`io_slot`] reads them back.
+#[inline(always)]
+pub fn io_slot_flags(slot: u32) -> u32 {
+    slot << SYSCALL_IO_SLOT_SHIFT
+}
+
 /// In [`InFlight::nr`]: the slot's owner has entered or left a syscall since tracing began,
 /// so an exit without a recorded entry is of a syscall `-e` did not select, not of one that
 /// was in progress at attach.

@@ -128,10 +128,8 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
             if following_connections() || CONNECT_IO_FLAGS.load() == 0 {
                 let entry = SockEntry { tuple: new_connection(sk_ptr), row: CONN_UNCOUNTED, user_tgid: 0 };
                 let _ = SOCKETS.insert(&sk, &entry, 0);
-            } else if unsafe { SOCKETS.get(&sk) }.is_some() {
-                // Its connect will be counted, not sent: no entry, and a closed socket's at this
-                // address goes (its user would pass for this connection's).
-                let _ = SOCKETS.remove(&sk);
+            } else {
+                forget_closed_socket(sk); // its connect will be counted, not sent: no entry
             }
         }
         TCP_ESTABLISHED => {
@@ -152,11 +150,8 @@ pub fn inet_sock_set_state(ctx: BtfTracePointContext) -> i32 {
                 }
                 if !following_connections() {
                     // The reader follows no more connections: an accepted one needs no entry
-                    // (a traced accept counts it seen). One a closed socket left at this
-                    // address goes, or its row and user would pass for this connection's.
-                    if unsafe { SOCKETS.get(&sk) }.is_some() {
-                        let _ = SOCKETS.remove(&sk);
-                    }
+                    // (a traced accept counts it seen).
+                    forget_closed_socket(sk);
                     return 0;
                 }
             }
@@ -213,6 +208,15 @@ fn connected_unfollowed(sk: u64) {
     let latency_ns = unsafe { bpf_ktime_get_ns() }.saturating_sub(start.start_ns);
     count_io(CONNECT_IO_FLAGS.load(), FD_KIND_SOCKET, latency_ns, 0, 0, 0);
     seen_unfollowed(sk, start.tgid, true);
+}
+
+/// A new connection at address `sk` that gets no entry: the entry a closed socket left there
+/// goes, or its row and user would pass for this connection's.
+#[inline(always)]
+fn forget_closed_socket(sk: u64) {
+    if unsafe { SOCKETS.get(&sk) }.is_some() {
+        let _ = SOCKETS.remove(&sk);
+    }
 }
 
 #[inline(always)]

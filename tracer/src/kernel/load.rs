@@ -114,7 +114,7 @@ fn knobs(config: &ProbeConfig, slots: u32) -> Result<Globals> {
 /// `connect`'s I/O slot, as the syscalls' flags carry it (0: none).
 fn connect_io_flags(io_slots: &[u32]) -> u32 {
     let slot = table::number("connect").and_then(|connect| io_slots.iter().position(|&nr| nr == connect));
-    slot.map_or(0, |slot| (slot as u32 + 1) << tracer_common::syscalls::SYSCALL_IO_SLOT_SHIFT)
+    slot.map_or(0, |slot| tracer_common::syscalls::io_slot_flags(slot as u32 + 1))
 }
 
 /// The maps' sizes (the object's are placeholders): from `pid_max` and the options, the maps

@@ -10,7 +10,7 @@ use tracer_common::{
     events::{self, CONNECTIONS_SEEN, LOST_EVENTS, LOST_SLOW},
     kernel_counts::{self, IO_SLOTS},
     net, sched, slow,
-    syscalls::{self, MAX_SYSCALLS, SYSCALL_IO_SLOT_SHIFT, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS},
+    syscalls::{self, MAX_SYSCALLS, SYSCALL_NEEDS_EVENT, SYSCALL_SOCKET_FD_ARG0, SYSCALL_WORDS},
     targets,
 };
 
@@ -150,7 +150,7 @@ fn with_io_slots(flags: &[(u32, u32)], io_slots: &[u32]) -> Result<Vec<(u32, u32
     }
     let mut flags: std::collections::BTreeMap<u32, u32> = flags.iter().copied().collect();
     for (slot, &nr) in io_slots.iter().enumerate() {
-        *flags.entry(nr).or_default() |= (slot as u32 + 1) << SYSCALL_IO_SLOT_SHIFT;
+        *flags.entry(nr).or_default() |= syscalls::io_slot_flags(slot as u32 + 1);
     }
     Ok(flags.into_iter().collect())
 }
