@@ -59,8 +59,9 @@ impl OwnUsage {
         let now = ProcessUsage::now();
         let (user, system) = (now.user.saturating_sub(self.at_attach.user), now.system.saturating_sub(self.at_attach.system));
         let cpu = user + system;
+        // To the microsecond, as getrusage gives it: a short trace's cost is a few milliseconds.
         let mut line = format!(
-            "tracer: own use: CPU {:.3}s from attach (user {:.3}s, system {:.3}s)",
+            "tracer: own use: CPU {:.6}s from attach (user {:.6}s, system {:.6}s)",
             cpu.as_secs_f64(),
             user.as_secs_f64(),
             system.as_secs_f64()
