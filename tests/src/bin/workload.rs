@@ -80,6 +80,7 @@ fn main() {
         Some("tcp-reuse") => tcp_reuse(arg(&args, 1)),
         Some("accept-fork") => accept_fork(),
         Some("threads") => threads(arg(&args, 1), arg(&args, 2)),
+        Some("lost-thread-ends") => lost_thread_ends(arg(&args, 1), arg(&args, 2), arg(&args, 3)),
         Some("naps") => (0..arg(&args, 1)).for_each(|_| nap(arg(&args, 2))),
         Some("paced") => (0..arg(&args, 2)).for_each(|_| {
             getppid(arg(&args, 1));
@@ -493,6 +494,44 @@ fn threads(threads: u64, n: u64) {
         start.wait();
         workers.into_iter().for_each(|w| w.join().unwrap());
     });
+}
+
+/// Threads whose ends the tracer cannot hear of: `first` threads nap once (a switch-in: each
+/// takes a thread row), then wait; the workload says `stop` and waits for a line on stdin (the
+/// test stops the tracer), fills the tracer's ring with getppid calls, ends the threads, says
+/// `ended` and waits for a line (the tracer resumed). Three seconds later, `then` threads nap
+/// `naps` times each, 1 ms a nap.
+fn lost_thread_ends(first: u64, then: u64, naps: u64) {
+    use std::io::BufRead;
+    let line = || {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).expect("read stdin");
+    };
+    let say = |word: &str| {
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "{word}").and_then(|()| stdout.flush()).expect("write stdout");
+    };
+    let end = std::sync::Arc::new(std::sync::Barrier::new(first as usize + 1));
+    let waiting: Vec<_> = (0..first)
+        .map(|_| {
+            let end = end.clone();
+            thread::spawn(move || {
+                nap(100_000);
+                end.wait();
+            })
+        })
+        .collect();
+    nap(1_000_000);
+    say("stop");
+    line();
+    getppid(200_000);
+    end.wait();
+    waiting.into_iter().for_each(|w| w.join().unwrap());
+    say("ended");
+    line();
+    nap(3_000_000);
+    let napping: Vec<_> = (0..then).map(|_| thread::spawn(move || (0..naps).for_each(|_| nap(1000)))).collect();
+    napping.into_iter().for_each(|w| w.join().unwrap());
 }
 
 fn sockets(conns: u64, rounds: u64) {

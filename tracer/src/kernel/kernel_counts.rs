@@ -140,6 +140,11 @@ impl KernelCounts {
         self.threads.as_mut().map_or(Ok(None), |threads| threads.release(row, comm))
     }
 
+    /// See [`ThreadCounts::reclaim_gone`].
+    pub fn reclaim_gone_thread_rows(&mut self, exists: impl Fn(u32) -> bool) -> Result<Vec<ThreadDelta>> {
+        self.threads.as_mut().map_or(Ok(Vec::new()), |threads| threads.reclaim_gone(exists))
+    }
+
     /// A call on socket `sk` took `row` for connection `connection`: see
     /// [`ConnectionCounts::adopt`].
     pub fn adopt_connection_row(&mut self, row: u32, sk: u64, connection: Option<usize>) {

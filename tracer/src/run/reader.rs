@@ -153,6 +153,17 @@ impl Reader {
         Ok(())
     }
 
+    /// Once records were lost (a thread's end among them, maybe): the rows of threads gone,
+    /// given back with their last figures.
+    pub fn reclaim_thread_rows(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
+        let Some(counts) = counts else { return Ok(()) };
+        self.sync_thread_rows(counts)?;
+        for rest in counts.reclaim_gone_thread_rows(crate::host::names::process_exists)? {
+            self.aggregator.record_kernel_thread(&rest);
+        }
+        Ok(())
+    }
+
     /// The connection rows the kernel took, as the records read so far name them.
     fn adopt_connection_rows(&mut self, counts: &mut KernelCounts) {
         for (row, sk, connection) in self.aggregator.net.take_rows_taken() {
