@@ -395,6 +395,31 @@ fn own_usage_counts_the_programs_runs() {
     assert!(line.contains("per call or event") && line.contains("; RSS "), "{line}");
 }
 
+/// What tracer and its libraries log goes to stderr, one `tracer: LEVEL: ...` line each, at the
+/// level `TRACER_LOG` asks: nothing in a plain trace nor at `debug` but tracer's own, aya's
+/// relocations too at `trace`.
+#[test]
+fn log_messages_are_lines_on_stderr_at_the_level_asked() {
+    let stderr_at = |level: Option<&str>| {
+        let mut cmd = tracer_tests::tracer();
+        if let Some(level) = level {
+            cmd.env("TRACER_LOG", level);
+        }
+        let output = cmd.args(["-e", "trace=getppid", "--"]).arg(workload_bin()).args(["getppid", "10"]).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let logged = |stderr: &str, prefix: &str| stderr.lines().filter(|l| l.starts_with(prefix)).count();
+    let plain = stderr_at(None);
+    assert_eq!(logged(&plain, "tracer: warning: ") + logged(&plain, "tracer: debug: "), 0, "{plain}");
+    let debug = stderr_at(Some("debug"));
+    assert_eq!(logged(&debug, "tracer: debug: aya"), 0, "{debug}");
+    let trace = stderr_at(Some("trace"));
+    assert!(logged(&trace, "tracer: debug: aya_obj::relocation: ") > 100, "{}", trace.chars().take(2000).collect::<String>());
+    // The summary as ever, after them.
+    assert_eq!(tracer_tests::parse_summary(&trace).calls("getppid"), 10);
+}
+
 /// `kill -9` of tracer leaves nothing in the kernel: its programs and maps are held only by its
 /// file descriptors (nothing pinned), so they go with the process, and the next trace starts
 /// cleanly. Checked with Debian's bpftool, as an operator would.

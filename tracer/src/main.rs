@@ -2,6 +2,7 @@ use clap::{error::ErrorKind, Parser};
 
 fn main() {
     tracer::host::contain::install_hook();
+    tracer::report::warnings::install();
     let cli = match tracer::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => err.exit(),

@@ -15,4 +15,5 @@ pub mod serve;
 pub mod sink;
 pub mod slow;
 pub mod summary;
+pub mod warnings;
 pub mod web_config;

@@ -35,10 +35,12 @@ pub fn run(target: String, sort: SortKey, snapshots: Receiver<Snapshot>, command
             return;
         }
     };
+    crate::report::warnings::screen_taken(true);
     let mut state = ViewState::new(sort);
     state.update(first);
     show(terminal, &mut state, &target, &snapshots, &commands);
     ratatui::restore();
+    crate::report::warnings::screen_taken(false);
 }
 
 fn show(mut terminal: DefaultTerminal, state: &mut ViewState, target: &str, snapshots: &Receiver<Snapshot>, commands: &Sender<Control>) {
