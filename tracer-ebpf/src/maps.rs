@@ -730,8 +730,6 @@ pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
     add(0, 1);
 }
 
-/// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a
-/// program nested in an interrupt on this one.
 /// Adds one to u32 counter `counter` of those from word `first` of `words`, two a word (the
 /// one at the lower address first), as the reader takes them.
 #[inline(always)]
@@ -742,6 +740,8 @@ pub fn count_in_halves(words: &Array<u64>, first: u32, counter: u32) {
     }
 }
 
+/// `*target += value` as one BPF atomic add (XADD): safe against other CPUs and against a
+/// program nested in an interrupt on this one.
 #[inline(always)]
 pub fn atomic_add(target: *mut u64, value: u64) {
     unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(target, value) };
