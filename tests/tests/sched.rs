@@ -90,28 +90,39 @@ fn short_lived_threads_keep_their_names() {
 /// A thread's end gives its row back in a record. When the ring is full then (the reader
 /// stopped), that record is lost and the row would stay taken: with every row taken, each
 /// switch of the threads to come would be a record of its own. The reader takes back the rows
-/// of threads gone, so the 100 threads after the loss count their 300 naps in rows, in a few
-/// hundred records, not 30,000.
+/// its threads' slots no longer hold, so the 100 threads after the loss count their 300 naps
+/// in rows, in a few hundred records, not 30,000.
 #[test]
 fn rows_of_threads_whose_end_was_lost_are_taken_back() {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::Stdio;
+    use std::process::{Child, Stdio};
+    /// Resumed and killed if the test fails while it is stopped.
+    struct Stoppable(Child);
+    impl Drop for Stoppable {
+        fn drop(&mut self) {
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGCONT) };
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let out = std::env::temp_dir().join(format!("tracer-lost-ends-{}.txt", std::process::id()));
     let cmd = workload_bin();
-    let mut tracer = Command::new(tracer_bin())
-        .args(["--buffer-size", "1", "--slow", "0", "-e", "trace=getppid", "-o"])
-        .arg(&out)
-        .arg("--")
-        .arg(&cmd)
-        .args(["lost-thread-ends", "600", "100", "300"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn tracer");
-    let pid = tracer.id() as i32;
-    let mut said = BufReader::new(tracer.stdout.take().unwrap());
-    let mut stdin = tracer.stdin.take().unwrap();
+    let mut tracer = Stoppable(
+        Command::new(tracer_bin())
+            .args(["--buffer-size", "1", "--slow", "0", "-e", "trace=getppid", "-o"])
+            .arg(&out)
+            .arg("--")
+            .arg(&cmd)
+            .args(["lost-thread-ends", "600", "100", "300"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn tracer"),
+    );
+    let pid = tracer.0.id() as i32;
+    let mut said = BufReader::new(tracer.0.stdout.take().unwrap());
+    let mut stdin = tracer.0.stdin.take().unwrap();
     let mut expect = |word: &str| {
         let mut line = String::new();
         said.read_line(&mut line).expect("read the workload");
@@ -123,7 +134,7 @@ fn rows_of_threads_whose_end_was_lost_are_taken_back() {
     expect("ended");
     assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
     stdin.write_all(b"\n").unwrap();
-    let status = tracer.wait().expect("wait for tracer");
+    let status = tracer.0.wait().expect("wait for tracer");
     let text = std::fs::read_to_string(&out).expect("the summary");
     let _ = std::fs::remove_file(&out);
     assert!(status.success(), "{text}");

@@ -33,6 +33,8 @@ fn usage() -> ! {
          accept-fork                                a loopback server accepts and hands the connection to a forked\n\
          \x20                                          worker, which answers a forked client's request\n  \
          threads THREADS N                          THREADS threads started together, each making N getppid calls\n  \
+         lost-thread-ends FIRST THEN NAPS           FIRST threads nap, then end while the test has stopped the tracer\n\
+         \x20                                          (says stop and ended, each time waits for a stdin line); THEN threads nap NAPS times\n  \
          naps N US                                  N nanosleeps of US microseconds each\n  \
          paced N ROUNDS MS                          ROUNDS times: N getppid calls, then a nanosleep of MS milliseconds\n  \
          sockets CONNS ROUNDS                       CONNS loopback connections held open at once; ROUNDS times, one byte\n\
@@ -499,7 +501,7 @@ fn threads(threads: u64, n: u64) {
 /// Threads whose ends the tracer cannot hear of: `first` threads nap once (a switch-in: each
 /// takes a thread row), then wait; the workload says `stop` and waits for a line on stdin (the
 /// test stops the tracer), fills the tracer's ring with getppid calls, ends the threads, says
-/// `ended` and waits for a line (the tracer resumed). Three seconds later, `then` threads nap
+/// `ended` and waits for a line (the tracer resumed). Four seconds later, `then` threads nap
 /// `naps` times each, 1 ms a nap.
 fn lost_thread_ends(first: u64, then: u64, naps: u64) {
     use std::io::BufRead;
@@ -529,7 +531,7 @@ fn lost_thread_ends(first: u64, then: u64, naps: u64) {
     waiting.into_iter().for_each(|w| w.join().unwrap());
     say("ended");
     line();
-    nap(3_000_000);
+    nap(4_000_000);
     let napping: Vec<_> = (0..then).map(|_| thread::spawn(move || (0..naps).for_each(|_| nap(1000)))).collect();
     napping.into_iter().for_each(|w| w.join().unwrap());
 }

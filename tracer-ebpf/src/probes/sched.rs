@@ -222,11 +222,14 @@ fn thread_row(slot: *mut InFlight, tid: u32, tgid: u32, task: *const u8) -> Opti
         return Some(row - 1);
     }
     let row = THREAD_FREE.pop().ok().flatten()?;
+    // In the slot before the record is: a reader that has the record finds the slot holding
+    // the row for as long as the kernel may count in it (see the reader's `ThreadCounts`).
+    unsafe { (*slot).sched_row = row + 1 };
     if !emit_event(thread_record(EventKind::ThreadRow, row, tgid, tid, comm_word(task, 0), comm_word(task, 1))) {
+        unsafe { (*slot).sched_row = 0 };
         let _ = THREAD_FREE.push(&row, 0);
         return None;
     }
-    unsafe { (*slot).sched_row = row + 1 };
     Some(row)
 }
 

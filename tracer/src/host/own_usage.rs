@@ -83,7 +83,7 @@ impl OwnUsage {
             Some(p) if p.runs > 0 => {
                 let _ = write!(
                     line,
-                    "; kernel programs {:.3}s in {} runs, {:.0}ns a run",
+                    "; kernel programs {:.6}s in {} runs, {:.0}ns a run",
                     p.time.as_secs_f64(),
                     p.runs,
                     p.time.as_nanos() as f64 / p.runs as f64

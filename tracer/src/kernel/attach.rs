@@ -70,7 +70,7 @@ fn attach_syscalls(ebpf: &mut Ebpf, btf: &Btf, config: &ProbeConfig, times: &mut
 }
 
 /// One line for a program the kernel would not load: the verifier's reason (its full log at
-/// debug level, `RUST_LOG=debug`), not its whole log.
+/// debug level, `TRACER_LOG=debug`), not its whole log.
 fn refused(program: &str, error: &aya::programs::ProgramError) -> anyhow::Error {
     let text = error.to_string();
     log::debug!("{program}: {text}");

@@ -140,9 +140,9 @@ impl KernelCounts {
         self.threads.as_mut().map_or(Ok(None), |threads| threads.release(row, comm))
     }
 
-    /// See [`ThreadCounts::reclaim_gone`].
-    pub fn reclaim_gone_thread_rows(&mut self, exists: impl Fn(u32) -> bool) -> Result<Vec<ThreadDelta>> {
-        self.threads.as_mut().map_or(Ok(Vec::new()), |threads| threads.reclaim_gone(exists))
+    /// See [`ThreadCounts::reclaim_unheld`].
+    pub fn reclaim_unheld_thread_rows(&mut self) -> Result<Vec<ThreadDelta>> {
+        self.threads.as_mut().map_or(Ok(Vec::new()), ThreadCounts::reclaim_unheld)
     }
 
     /// A call on socket `sk` took `row` for connection `connection`: see

@@ -125,7 +125,8 @@ fn take_kernel_counts(ebpf: &mut Ebpf, config: &ProbeConfig) -> Result<KernelCou
     }
     if config.counts_threads() {
         let free = Queue::try_from(take(ebpf, sched::THREAD_FREE)?)?;
-        counts = counts.with_threads(ThreadCounts::new(free, mapped(ebpf, sched::THREAD_HIST)?)?);
+        let slots = Array::try_from(take(ebpf, syscalls::IN_FLIGHT)?)?;
+        counts = counts.with_threads(ThreadCounts::new(free, mapped(ebpf, sched::THREAD_HIST)?, slots)?);
     }
     if let Some(groups) = config.counted_groups() {
         let group_of = HashMap::try_from(take(ebpf, kernel_counts::GROUP_OF)?)?;

@@ -2,16 +2,17 @@
 //! `THREAD_HIST` (switches, off-CPU time, histograms of its off-CPU periods and run-queue waits)
 //! and names it in a `ThreadRow` record; its end gives the row back in a `ThreadGone` record.
 //! The reader takes each row's figures into its thread, and at the end the rest, then zeroes
-//! the row and gives it back to the kernel's free rows. A `ThreadGone` record that did not fit
-//! in the ring would leave its row taken for good: once records are lost, rows whose thread is
-//! gone are given back without it.
+//! the row and gives it back to the kernel's free rows. A row whose `ThreadGone` record did not
+//! fit in the ring, or whose thread's slot another tid took over, would stay taken for good: the
+//! reader also gives back each row its thread's slot no longer holds.
 use std::sync::atomic::Ordering;
 
 use anyhow::Result;
-use aya::maps::{MapData, Queue};
+use aya::maps::{Array, MapData, Queue};
 use tracer_common::{
     connections::CONN_BUCKETS,
     sched::{THREAD_ROWS, THREAD_ROW_WORDS, THREAD_TOTAL_WORDS},
+    syscalls::InFlight,
 };
 
 use super::mapped::MappedWords;
@@ -30,20 +31,6 @@ pub struct ThreadDelta {
     pub runq: Vec<(u32, u64)>,
 }
 
-/// The rows whose thread is gone at this look (`exists` says it is not) and was at the last
-/// (`gone_at_last_look`, updated).
-fn gone_twice(of_row: &[Option<RowThread>], gone_at_last_look: &mut [bool], exists: impl Fn(u32) -> bool) -> Vec<usize> {
-    let mut rows = Vec::new();
-    for (row, (owner, gone_before)) in of_row.iter().zip(gone_at_last_look.iter_mut()).enumerate() {
-        let gone = owner.is_some_and(|thread| !exists(thread.tid));
-        if gone && *gone_before {
-            rows.push(row);
-        }
-        *gone_before = gone;
-    }
-    rows
-}
-
 /// A row's thread.
 #[derive(Clone, Copy, Debug)]
 struct RowThread {
@@ -56,35 +43,40 @@ pub struct ThreadCounts {
     free: Queue<MapData, u32>,
     words: MappedWords,
     of_row: Vec<Option<RowThread>>,
-    /// Rows whose thread was already gone at the last [`ThreadCounts::reclaim_gone`].
-    gone_at_last_look: Vec<bool>,
+    /// The threads' slots (`IN_FLIGHT`), indexed by tid modulo their number, a power of two.
+    slots: Array<MapData, InFlight>,
 }
 
 impl ThreadCounts {
     /// Gives the kernel every row.
-    pub fn new(mut free: Queue<MapData, u32>, words: MappedWords) -> Result<Self> {
+    pub fn new(mut free: Queue<MapData, u32>, words: MappedWords, slots: Array<MapData, InFlight>) -> Result<Self> {
         for row in 0..THREAD_ROWS {
             free.push(row, 0)?;
         }
-        Ok(Self { free, words, of_row: vec![None; THREAD_ROWS as usize], gone_at_last_look: vec![false; THREAD_ROWS as usize] })
+        Ok(Self { free, words, of_row: vec![None; THREAD_ROWS as usize], slots })
     }
 
     /// Thread `tid` of `tgid`, named `comm`, counts its switches in `row` from now on.
     pub fn adopt(&mut self, row: u32, tid: u32, tgid: u32, comm: [u8; 16]) {
         if let Some(owner) = self.of_row.get_mut(row as usize) {
             *owner = Some(RowThread { tid, tgid, comm });
-            self.gone_at_last_look[row as usize] = false;
         }
     }
 
-    /// Gives back the rows of threads gone at this look and the last (a thread's last switches
-    /// come after it leaves /proc: one look could free a row the kernel still counts in), with
-    /// their last figures. For after lost records: the kernel's `ThreadGone` may have been one.
-    pub fn reclaim_gone(&mut self, exists: impl Fn(u32) -> bool) -> Result<Vec<ThreadDelta>> {
+    /// Gives back, with their last figures, the rows that their thread's slot no longer holds:
+    /// the thread ended, or another tid took its slot over, and the kernel counts in the row no
+    /// more. The kernel puts a row in the slot before it names it in a record, and the slot
+    /// lets go of it only after the thread's `ThreadGone` record, if any, is in the ring: that
+    /// record then finds the row given back already, and changes nothing.
+    pub fn reclaim_unheld(&mut self) -> Result<Vec<ThreadDelta>> {
+        let mask = self.slots.len().saturating_sub(1);
         let mut released = Vec::new();
-        for row in gone_twice(&self.of_row, &mut self.gone_at_last_look, exists) {
-            let comm = self.of_row[row].map_or([0; 16], |thread| thread.comm);
-            released.extend(self.release(row as u32, comm)?);
+        for row in 0..self.of_row.len() {
+            let Some(thread) = self.of_row[row] else { continue };
+            let held = self.slots.get(&(thread.tid & mask), 0).map_or(true, |slot| slot.tid == thread.tid && slot.sched_row == row as u32 + 1);
+            if !held {
+                released.extend(self.release(row as u32, thread.comm)?);
+            }
         }
         Ok(released)
     }
@@ -122,28 +114,3 @@ impl ThreadCounts {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn thread(tid: u32) -> Option<RowThread> {
-        Some(RowThread { tid, tgid: 1, comm: [0; 16] })
-    }
-
-    /// A row goes back only when its thread is gone at two looks in a row: its last switches
-    /// come after it leaves /proc.
-    #[test]
-    fn rows_of_threads_gone_twice_are_given_back() {
-        let rows = [thread(10), thread(11), None, thread(12)];
-        let mut gone_before = [false; 4];
-        let alive = |tid: u32| tid == 11;
-        assert_eq!(gone_twice(&rows, &mut gone_before, alive), Vec::<usize>::new());
-        assert_eq!(gone_twice(&rows, &mut gone_before, alive), vec![0, 3]);
-        // A thread seen alive between two looks starts over.
-        let mut gone_before = [false; 4];
-        gone_twice(&rows, &mut gone_before, |_| false);
-        assert_eq!(gone_twice(&rows, &mut gone_before, |_| true), Vec::<usize>::new());
-        assert_eq!(gone_twice(&rows, &mut gone_before, |_| false), Vec::<usize>::new());
-        assert_eq!(gone_twice(&rows, &mut gone_before, |_| false), vec![0, 1, 3]);
-    }
-}

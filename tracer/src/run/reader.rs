@@ -48,6 +48,8 @@ pub struct Reader {
     /// Thread rows the kernel took (false) and gave back (true) since the last look, in the
     /// order of their records.
     thread_rows: Vec<(ThreadRowRecord, bool)>,
+    /// Ring-buffer records that could not be decoded (a warning for the first few).
+    undecodable: u64,
 }
 
 impl Reader {
@@ -62,6 +64,7 @@ impl Reader {
             tgids: None,
             tgids_forgotten: 0,
             thread_rows: Vec::new(),
+            undecodable: 0,
         }
     }
 
@@ -153,12 +156,10 @@ impl Reader {
         Ok(())
     }
 
-    /// Once records were lost (a thread's end among them, maybe): the rows of threads gone,
-    /// given back with their last figures.
+    /// Once a second: the thread rows the kernel no longer holds, whose end's record was lost
+    /// (or never sent), come back with their last figures.
     pub fn reclaim_thread_rows(&mut self, counts: Option<&mut KernelCounts>) -> anyhow::Result<()> {
-        let Some(counts) = counts else { return Ok(()) };
-        self.sync_thread_rows(counts)?;
-        for rest in counts.reclaim_gone_thread_rows(crate::host::names::process_exists)? {
+        for rest in counts.map_or(Ok(Vec::new()), KernelCounts::reclaim_unheld_thread_rows)? {
             self.aggregator.record_kernel_thread(&rest);
         }
         Ok(())
@@ -278,7 +279,16 @@ impl Reader {
                         groups.exited(tgid, cgroup_id, &comm);
                     }
                 }
-                Err(e) => log::warn!("skipping a ring-buffer record: {e}"),
+                Err(e) => {
+                    // A few, not one line a record: a kernel object that does not match this
+                    // reader would send nothing else.
+                    const SHOWN: u64 = 3;
+                    self.undecodable += 1;
+                    if self.undecodable <= SHOWN {
+                        let last = if self.undecodable == SHOWN { " (further ones are not shown)" } else { "" };
+                        log::warn!("skipping a ring-buffer record: {e}{last}");
+                    }
+                }
             }
         }
         false

@@ -494,9 +494,7 @@ impl Session<'_> {
         self.drain_ticks += 1;
         if self.drain_ticks.is_multiple_of(10) {
             self.reader.housekeep();
-            if self.probes.lost_events()? > 0 {
-                self.reader.reclaim_thread_rows(self.probes.kernel_counts())?;
-            }
+            self.reader.reclaim_thread_rows(self.probes.kernel_counts())?;
             let seen = self.reader.tgids.iter().flatten().copied();
             self.watchers.housekeep(self.live.iter().copied().chain(seen));
         }

@@ -27,6 +27,7 @@ const POLL: Duration = Duration::from_millis(50);
 /// printed before the screen is drawn; gives it back when the snapshots stop.
 pub fn run(target: String, sort: SortKey, snapshots: Receiver<Snapshot>, commands: Sender<Control>) {
     let Ok(first) = snapshots.recv() else { return };
+    let _screen = crate::report::warnings::ScreenTaken::begin();
     let terminal = match ratatui::try_init() {
         Ok(terminal) => terminal,
         Err(err) => {
@@ -35,12 +36,10 @@ pub fn run(target: String, sort: SortKey, snapshots: Receiver<Snapshot>, command
             return;
         }
     };
-    crate::report::warnings::screen_taken(true);
     let mut state = ViewState::new(sort);
     state.update(first);
     show(terminal, &mut state, &target, &snapshots, &commands);
     ratatui::restore();
-    crate::report::warnings::screen_taken(false);
 }
 
 fn show(mut terminal: DefaultTerminal, state: &mut ViewState, target: &str, snapshots: &Receiver<Snapshot>, commands: &Sender<Control>) {
