@@ -96,10 +96,14 @@ fn short_lived_threads_keep_their_names() {
 fn rows_of_threads_whose_end_was_lost_are_taken_back() {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Child, Stdio};
-    /// Resumed and killed if the test fails while it is stopped.
+    /// Resumed and killed if the test fails while it is stopped; once reaped, its pid may be
+    /// another process's and is left alone.
     struct Stoppable(Child);
     impl Drop for Stoppable {
         fn drop(&mut self) {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
             unsafe { libc::kill(self.0.id() as i32, libc::SIGCONT) };
             let _ = self.0.kill();
             let _ = self.0.wait();

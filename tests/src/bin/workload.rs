@@ -509,10 +509,6 @@ fn lost_thread_ends(first: u64, then: u64, naps: u64) {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).expect("read stdin");
     };
-    let say = |word: &str| {
-        let mut stdout = std::io::stdout();
-        writeln!(stdout, "{word}").and_then(|()| stdout.flush()).expect("write stdout");
-    };
     let end = std::sync::Arc::new(std::sync::Barrier::new(first as usize + 1));
     let waiting: Vec<_> = (0..first)
         .map(|_| {
@@ -524,12 +520,13 @@ fn lost_thread_ends(first: u64, then: u64, naps: u64) {
         })
         .collect();
     nap(1_000_000);
-    say("stop");
+    // Rust's stdout flushes at each newline: the test reads these at once.
+    println!("stop");
     line();
     getppid(200_000);
     end.wait();
     waiting.into_iter().for_each(|w| w.join().unwrap());
-    say("ended");
+    println!("ended");
     line();
     nap(4_000_000);
     let napping: Vec<_> = (0..then).map(|_| thread::spawn(move || (0..naps).for_each(|_| nap(1000)))).collect();
