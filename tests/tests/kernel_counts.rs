@@ -125,6 +125,26 @@ fn kernel_counts_agree_with_events() {
     assert!(events.received >= GETPPID && !events.text.contains("counted in the kernel"), "{}", events.text);
 }
 
+/// A process that forks child after child (a pre-forking server, a shell): its clones are
+/// counted in the kernel like any call, not sent one by one, with and without `-f` (whose
+/// kernel record of each new process tells the reader what it needs).
+#[test]
+fn clones_counted_in_the_kernel_agree_with_events() {
+    const CHILDREN: u64 = 300;
+    for follow in [&[][..], &["-f"]] {
+        let mut args = vec!["--no-sched", "-e", "trace=clone,wait4"];
+        args.extend(follow);
+        let (kernel, events) = both_ways(&args, &["forks", &CHILDREN.to_string(), "1"]);
+        let texts = format!("{}\n{}", kernel.text, events.text);
+        for summary in [&kernel, &events] {
+            assert_eq!((summary.calls("clone"), summary.calls("wait4")), (CHILDREN, CHILDREN), "{texts}");
+        }
+        // With -f, a record a child (its fork); without, none: not one a clone.
+        let records = if follow.is_empty() { 0 } else { CHILDREN };
+        assert!(kernel.received < records + 20, "{follow:?}\n{texts}");
+    }
+}
+
 /// Latencies counted in the kernel are the events' within the buckets' precision, and the
 /// sleeps we caused are blocked time by both counts.
 #[test]

@@ -291,6 +291,46 @@ fn connections_counted_in_the_kernel_agree_with_events() {
     }
 }
 
+/// Reads that would block (EAGAIN), which event loops make by the thousand, are counted in the
+/// kernel by their fd's kind as other reads are, their errno in their syscall's row, and on a
+/// TCP connection in its row: the calls, errors and bytes the events give, with no record each,
+/// nor one for a Unix socket, which has no connection for the reader to learn of.
+#[test]
+fn reads_that_would_block_counted_in_the_kernel_agree_with_events() {
+    const FAILED: u64 = 1000;
+    const OK: u64 = 100;
+    let workload = Waiting::spawn(&["would-block", &FAILED.to_string(), &OK.to_string()]);
+    let pid = workload.pid().to_string();
+    let (counted, sent) = (Attached::start(&["--no-sched", "-p", &pid]), Attached::start(&["--no-sched", "--events", "-p", &pid]));
+    workload.go();
+    assert!(workload.wait().success());
+    let (kernel, events) = (counted.finish().0, sent.finish().0);
+    let texts = format!("{}\n{}", kernel.text, events.text);
+    // Each failed read was a record of its own before: 3,000.
+    assert!(kernel.received < 50 && events.received > 3 * FAILED, "{texts}");
+    for summary in [&kernel, &events] {
+        let text = &summary.text;
+        // (syscall, fd kind, calls, bytes, errors): a pipe's reads, then a Unix socket's and a
+        // TCP connection's.
+        for (op, kind, calls, bytes, errors) in [("read", "pipe", FAILED + OK, 16 * OK, FAILED), ("recvfrom", "socket", 2 * (FAILED + OK), 32 * OK, 2 * FAILED)] {
+            assert_eq!(op_row(text, op, kind)[2..4], [calls.to_string(), bytes.to_string()], "{op} {kind}\n{text}");
+            // Every size the successful reads', none the failures'.
+            assert_eq!(op_row(text, op, kind)[7..], ["16", "16"], "{op} {kind}\n{text}");
+            assert_eq!((summary.row(op).calls, summary.row(op).errors), (calls, errors), "{op}\n{text}");
+            assert_eq!(summary.errnos.get(&(op.to_string(), "EAGAIN".to_string())), Some(&errors), "{op}\n{text}");
+        }
+    }
+    assert_eq!(kernel.errnos, events.errnos, "{texts}");
+    // The client's side reads, the server's side writes.
+    let by_calls = |text: &str| -> Vec<(u64, u64, u64)> {
+        let mut rows: Vec<_> = connections(text).iter().map(|c| (c.calls, c.sent, c.received)).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(by_calls(&kernel.text), [(OK, 16 * OK, 0), (FAILED + OK, 0, 16 * OK)], "{texts}");
+    assert_eq!(by_calls(&kernel.text), by_calls(&events.text), "{texts}");
+}
+
 /// Connections that live a few milliseconds, fewer than the kernel has rows for: every read
 /// and write is counted in the kernel, in its connection's row, from the connection's first
 /// call (not once the reader has seen it), so are the accepts and closes, and each

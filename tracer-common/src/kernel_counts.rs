@@ -93,10 +93,21 @@ pub struct IoTotals {
     /// Of `total_ns`, clamped as in [`SyscallTotals`].
     pub blocked_ns: u64,
     pub runq_ns: u64,
-    /// The smallest and largest sizes: a size every call used is then shown as itself, not as
-    /// its histogram bucket.
+    /// The smallest and largest sizes of the successful calls: a size every call used is then
+    /// shown as itself, not as its histogram bucket.
     pub min_bytes: u64,
     pub max_bytes: u64,
+    /// Of `calls`, the failed ones (EAGAIN on a non-blocking socket, say): in the latency
+    /// histogram, not in the bytes one. Their errnos are counted in their syscall's row.
+    pub errors: u64,
+}
+
+impl IoTotals {
+    /// The calls that moved bytes (or returned 0), whose sizes are in the bytes histogram.
+    /// Saturating: a read of the totals may catch a call's error counted and not yet its call.
+    pub fn succeeded(&self) -> u64 {
+        self.calls.saturating_sub(self.errors)
+    }
 }
 
 /// Syscalls with an I/O slot (the read/write family, accepts), and the kinds counted per slot.

@@ -40,9 +40,10 @@ pub const SYSCALL_SENDS: u32 = 16;
 /// socket that is before the call's event, so that the accept's wait stays with the connection
 /// when another process (a forked worker) uses it.
 pub const SYSCALL_ACCEPTS: u32 = 32;
-/// Its failed calls are sent as events even when calls are counted in the kernel: a read or
-/// write (its I/O row counts successes only) or an exec (whose failures are shown one by one).
-pub const SYSCALL_FAILURE_EVENT: u32 = 64;
+/// Its failed calls take the path its successful ones take, not a plain count with their errno:
+/// a read's or write's is counted by its fd's kind (in its I/O row and its connection's, without
+/// bytes), an exec's is sent (its failures are shown one by one).
+pub const SYSCALL_FAILURE_LIKE_SUCCESS: u32 = 64;
 /// The flags' top byte: a read/write-family syscall's I/O slot (see
 /// [`IoTotals`](crate::kernel_counts::IoTotals)), from 1; 0 for the others. In the flags so that
 /// counting a read or write costs no second lookup.

@@ -585,24 +585,31 @@ static IO_TOTALS: PerCpuArray<IoTotals> = PerCpuArray::with_max_entries(IO_SLOTS
 #[map]
 static IO_HIST: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
-/// Counts a successful read or write of `bytes` on an fd of `kind`, by a syscall with `flags`;
-/// false when the syscall has no I/O slot, and the call needs its event. Without `--by` this
-/// is the call's only count (the reader adds the kinds up into the syscall's figures): one
-/// per-CPU row and two atomic adds for a read or write.
+/// Counts a read or write that returned `ret` (bytes, or a failure's -errno, whose errno the
+/// caller counts next) on an fd of `kind`, by a syscall with `flags`; false when the syscall has
+/// no I/O slot, and the call needs its event. Without `--by` this is the call's only count (the
+/// reader adds the kinds up into the syscall's figures): one per-CPU row and two atomic adds for
+/// a read or write, one for a failed one.
 #[inline(always)]
-pub fn count_io(flags: u32, kind: u32, ns: u64, bytes: u64, blocked: u64, runq: u64) -> bool {
+pub fn count_io(flags: u32, kind: u32, ns: u64, ret: i64, blocked: u64, runq: u64) -> bool {
     let slot = io_slot(flags);
     if slot == 0 || kind >= IO_KINDS {
         return false;
     }
     let index = (slot - 1) * IO_KINDS + kind;
     let Some(totals) = IO_TOTALS.get_ptr_mut(index) else { return false };
+    let failed = ret < 0;
+    let bytes = if failed { 0 } else { ret as u64 };
     unsafe {
-        if (*totals).calls == 0 || bytes < (*totals).min_bytes {
-            (*totals).min_bytes = bytes;
-        }
-        if bytes > (*totals).max_bytes {
-            (*totals).max_bytes = bytes;
+        if failed {
+            (*totals).errors += 1;
+        } else {
+            if (*totals).calls == (*totals).errors || bytes < (*totals).min_bytes {
+                (*totals).min_bytes = bytes;
+            }
+            if bytes > (*totals).max_bytes {
+                (*totals).max_bytes = bytes;
+            }
         }
         (*totals).calls += 1;
         (*totals).total_ns += ns;
@@ -617,8 +624,10 @@ pub fn count_io(flags: u32, kind: u32, ns: u64, bytes: u64, blocked: u64, runq: 
     if let Some(count) = IO_HIST.get_ptr_mut(base + hist_bucket(ns)) {
         atomic_add(count, 1);
     }
-    if let Some(count) = IO_HIST.get_ptr_mut(base + HIST_BUCKETS + hist_bucket(bytes)) {
-        atomic_add(count, 1);
+    if !failed {
+        if let Some(count) = IO_HIST.get_ptr_mut(base + HIST_BUCKETS + hist_bucket(bytes)) {
+            atomic_add(count, 1);
+        }
     }
     true
 }
@@ -711,21 +720,26 @@ pub fn give_back_row(sk: u64, row: u32) {
     let _ = CONN_FREE.push(&row, 0);
 }
 
-/// Counts a successful send (`sends`) or receive of `bytes` on the connection in `row`. The
-/// call count goes last: a reader that sees it has the call's other figures too.
+/// Counts a send (`sends`) or receive on the connection in `row` that returned `ret` (bytes, or
+/// a failure's -errno: its latency, no size). The call count goes last: a reader that sees it
+/// has the call's other figures too.
 #[inline(always)]
-pub fn count_connection(row: u32, ns: u64, bytes: u64, sends: bool) {
+pub fn count_connection(row: u32, ns: u64, ret: i64, sends: bool) {
     let base = row * CONN_ROW_WORDS;
-    let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
-    for counter in [conn_bucket(ns), sizes + conn_bucket(bytes)] {
-        count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, counter);
+    count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, conn_bucket(ns));
+    let bytes = if ret < 0 { 0 } else { ret as u64 };
+    if ret >= 0 {
+        let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
+        count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, sizes + conn_bucket(bytes));
     }
     let add = |word: u32, value: u64| {
         if let Some(target) = CONN_HIST.get_ptr_mut(base + word) {
             atomic_add(target, value);
         }
     };
-    add(if sends { 1 } else { 2 }, bytes);
+    if bytes != 0 {
+        add(if sends { 1 } else { 2 }, bytes);
+    }
     add(3, ns);
     add(0, 1);
 }

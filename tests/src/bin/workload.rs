@@ -13,6 +13,9 @@ fn usage() -> ! {
          scenarios:\n  \
          rw READS WRITES BAD_CLOSES MISSING_OPENS   read /dev/zero, write /dev/null, close(-1) (EBADF), open a missing file (ENOENT)\n  \
          pipe-sleep READS SLEEP_MS                 each read blocks on a pipe whose writer sleeps SLEEP_MS first\n  \
+         would-block FAILED OK                      on an empty non-blocking pipe, Unix socket and loopback TCP connection:\n\
+         \x20                                          FAILED reads each (EAGAIN), then OK times a 16-byte write and read\n\
+         \x20                                          and a close of a dup'd fd each\n  \
          getppid N                                  N getppid calls\n  \
          fork N                                     a child process makes N getppid calls; the parent only waits\n  \
          forks CHILDREN N                           CHILDREN children one after the other, each making N getppid calls\n  \
@@ -68,6 +71,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("rw") => read_write(arg(&args, 1), arg(&args, 2), arg(&args, 3), arg(&args, 4)),
         Some("pipe-sleep") => pipe_sleep(arg(&args, 1), arg(&args, 2)),
+        Some("would-block") => would_block(arg(&args, 1), arg(&args, 2)),
         Some("getppid") => getppid(arg(&args, 1)),
         Some("fork") => fork_child(arg(&args, 1)),
         Some("forks") => (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2))),
@@ -229,6 +233,50 @@ fn read_write(reads: u64, writes: u64, bad_closes: u64, missing_opens: u64) {
     }
     for _ in 0..missing_opens {
         assert_eq!(open("/nonexistent/tracer-test", libc::O_RDONLY), -1);
+    }
+}
+
+/// Reads that find nothing to read, as an event loop makes them: `failed` reads of an empty
+/// non-blocking pipe (read), Unix socket and loopback TCP connection (recv, recvfrom), each
+/// EAGAIN, then `ok` rounds on each of a 16-byte write (write, send), a read and a close of a
+/// dup'd fd, in one thread.
+fn would_block(failed: u64, ok: u64) {
+    use std::os::fd::AsRawFd;
+    let mut pipe = [0; 2];
+    check(unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_NONBLOCK) } as isize, "pipe2");
+    let (unix_a, unix_b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    // (read end, write end, whether a socket)
+    let ends = [(pipe[0], pipe[1], false), (unix_a.as_raw_fd(), unix_b.as_raw_fd(), true), (client.as_raw_fd(), server.as_raw_fd(), true)];
+    let mut buffer = [0u8; 16];
+    for &(read_end, write_end, socket) in &ends {
+        let read = |buffer: &mut [u8; 16], flags: i32| unsafe {
+            match socket {
+                true => libc::recv(read_end, buffer.as_mut_ptr().cast(), 16, flags),
+                false => libc::read(read_end, buffer.as_mut_ptr().cast(), 16),
+            }
+        };
+        for _ in 0..failed {
+            let ret = read(&mut buffer, libc::MSG_DONTWAIT);
+            assert!(ret == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN), "a read that would block");
+        }
+        for _ in 0..ok {
+            let sent = unsafe {
+                match socket {
+                    true => libc::send(write_end, b"0123456789abcdef".as_ptr().cast(), 16, 0),
+                    false => libc::write(write_end, b"0123456789abcdef".as_ptr().cast(), 16),
+                }
+            };
+            assert_eq!(sent, 16, "write");
+            // Loopback and Unix sockets hand the bytes over within the send; a pipe within the
+            // write. Blocking, to be sure of it all the same.
+            assert_eq!(read(&mut buffer, 0), 16, "read");
+            // A close, as a server closes its files between requests: the tracer may not take
+            // what it knew of an fd from before it.
+            check(unsafe { libc::close(libc::dup(read_end)) } as isize, "close");
+        }
     }
 }
 

@@ -224,6 +224,12 @@ fn is_tcp(sk: *const u8) -> bool {
     read_sk::<u16>(sk, &SK_PROTOCOL_OFFSET) == Some(IPPROTO_TCP)
 }
 
+/// Socket `sk` is certainly no TCP one: its protocol was read, and is not TCP.
+#[inline(always)]
+pub fn known_not_tcp(sk: u64) -> bool {
+    read_sk::<u16>(sk as *const u8, &SK_PROTOCOL_OFFSET).is_some_and(|protocol| protocol != IPPROTO_TCP)
+}
+
 /// Once the reader follows no more connections: a traced accept made TCP connection `sk` (or
 /// another kind of socket), used by `tgid`.
 #[inline(always)]

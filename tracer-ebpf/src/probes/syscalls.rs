@@ -14,7 +14,7 @@ use tracer_common::{
     fd_kinds::FD_KIND_SOCKET,
     connections::CONN_NO_ROW,
     syscalls::{
-        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FAILURE_EVENT, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
+        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FAILURE_LIKE_SUCCESS, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
         SYSCALL_SOCKET_FD_ARG0,
     },
 };
@@ -25,7 +25,7 @@ use crate::maps::{
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
 };
 
-use super::net::accepted_unfollowed;
+use super::net::{accepted_unfollowed, known_not_tcp};
 use super::slow::{emit_slow, remember_exec};
 
 #[btf_tracepoint(function = "sys_enter")]
@@ -153,82 +153,51 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
     let (blocked_ns, runq_ns) = clamped_split(ns, blocked_ns, runq_ns);
     if kernel_counts() && slow_threshold().is_none_or(|threshold| ns < threshold) {
         if let Some(row) = count_row(tgid, nr) {
-            if ret < 0 {
-                // A failed call: counted with its errno, unless its failures are shown one by one
-                // (or its errno has no slot).
-                if flags & SYSCALL_FAILURE_EVENT == 0 {
-                    if let Some(errno) = errno_slot(ret) {
-                        note_freed_fds(flags, ret);
+            // A failed call's errno slot (0: none, or not failed); a failure without one is sent
+            // as an event. Not an `Option`: LLVM may keep a `None`'s undefined payload in a
+            // register across helper calls, which the verifier refuses to read.
+            let failed = ret < 0;
+            let errno = errno_slot(ret).unwrap_or(0);
+            let plain = match failed {
+                true => flags & SYSCALL_FAILURE_LIKE_SUCCESS == 0,
+                false => flags & SYSCALL_NEEDS_EVENT == 0,
+            };
+            if plain && (!failed || errno != 0) {
+                // A close counted here still makes the fd/socket pairs told before stale.
+                note_freed_fds(flags, ret);
+                count_call(row, ns, blocked_ns, runq_ns);
+                if failed {
+                    count_errno(row, errno);
+                }
+                return;
+            }
+            // An accept: its wait goes with the accepted socket's record, which names the
+            // socket to the reader anyway (and takes its connection's row). Once the reader
+            // follows no more connections, there is nothing to name: the wait is counted by
+            // its I/O slot, the connection as seen. A load-time constant first: without
+            // sockets traced, accepts are events.
+            if !failed && connections_traced() && flags & SYSCALL_ACCEPTS != 0 {
+                if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
+                    if !following_connections() {
+                        if count_io(flags, FD_KIND_SOCKET, ns, 0, blocked_ns, runq_ns) {
+                            accepted_unfollowed(accepted, tgid);
+                            count_grouped(row, ns, blocked_ns, runq_ns);
+                            return;
+                        }
+                    } else if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
                         count_call(row, ns, blocked_ns, runq_ns);
-                        count_errno(row, errno);
                         return;
                     }
                 }
-            } else {
-                if flags & SYSCALL_NEEDS_EVENT == 0 {
-                    // A close counted here still makes the fd/socket pairs told before stale.
-                    note_freed_fds(flags, ret);
-                    count_call(row, ns, blocked_ns, runq_ns);
-                    return;
+            }
+            // A read or write, failed or not (a failure needs its errno's slot): counted by its
+            // fd's kind, then its errno in its syscall's row.
+            if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && (!failed || errno != 0) && count_by_fd(slot, (tgid, tid), flags, sk, start_ns, (ns, blocked_ns, runq_ns), regs, ret) {
+                count_grouped(row, ns, blocked_ns, runq_ns);
+                if failed {
+                    count_errno(row, errno);
                 }
-                // An accept: its wait goes with the accepted socket's record, which names the
-                // socket to the reader anyway (and takes its connection's row). Once the reader
-                // follows no more connections, there is nothing to name: the wait is counted by
-                // its I/O slot, the connection as seen. A load-time constant first: without
-                // sockets traced, accepts are events.
-                if connections_traced() && flags & SYSCALL_ACCEPTS != 0 {
-                    if let Some(accepted) = file_sock(ret as i32).filter(|&sk| sk != 0) {
-                        if !following_connections() {
-                            if count_io(flags, FD_KIND_SOCKET, ns, 0, blocked_ns, runq_ns) {
-                                accepted_unfollowed(accepted, tgid);
-                                count_grouped(row, ns, blocked_ns, runq_ns);
-                                return;
-                            }
-                        } else if announce_socket(slot, tgid, tid, ret as i32, accepted, start_ns, connections_on(), (nr, ns)).is_some() {
-                            count_call(row, ns, blocked_ns, runq_ns);
-                            return;
-                        }
-                    }
-                }
-                // A read or write that the socket tracepoints did not see: by its fd's kind. A
-                // socket (sendfile to one, say) is sent as an event when connections are counted
-                // here, since the reader may know its connection by the fd. (`if let`s, not
-                // closures: LLVM made a closure here a BPF subprogram, a call on the path of
-                // every read and write.)
-                if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk == 0 {
-                    if let Some(kind) = fd_kind(slot, tgid, read_arg0(regs) as i32, flags & SYSCALL_SENDS != 0) {
-                        if (kind != FD_KIND_SOCKET || !connections_on()) && count_io(flags, kind, ns, ret as u64, blocked_ns, runq_ns) {
-                            count_grouped(row, ns, blocked_ns, runq_ns);
-                            return;
-                        }
-                    }
-                }
-                // One on a socket: the reader is told which once per (thread, fd, socket), then
-                // the call is counted as socket I/O, and on a TCP connection in the connection's
-                // row (taken at its first such call, and named in that call's record). A
-                // connection with no row (established before tracing began, or none free) is
-                // sent as events while the reader may follow it. Once it follows no more, the
-                // reader needs no record: a call counts in its connection's row if it kept one.
-                if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 && !following_connections() {
-                    if count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
-                        if let Some(connection) = kept_connection_row(sk, tgid) {
-                            count_connection(connection, ns, ret as u64, flags & SYSCALL_SENDS != 0);
-                        }
-                        count_grouped(row, ns, blocked_ns, runq_ns);
-                        return;
-                    }
-                }
-                if flags & SYSCALL_SOCKET_FD_ARG0 != 0 && sk != 0 {
-                    if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
-                        if (!used.tcp || used.row != CONN_NO_ROW) && count_io(flags, FD_KIND_SOCKET, ns, ret as u64, blocked_ns, runq_ns) {
-                            if used.row != CONN_NO_ROW {
-                                count_connection(used.row, ns, ret as u64, flags & SYSCALL_SENDS != 0);
-                            }
-                            count_grouped(row, ns, blocked_ns, runq_ns);
-                            return;
-                        }
-                    }
-                }
+                return;
             }
         }
     }
@@ -276,6 +245,49 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         }
     }
     emit_event(event);
+}
+
+/// Counts a read or write of the thread owning `slot` that returned `ret` by its fd's kind (its
+/// first argument; `sk`: the socket it used, 0 if none or not known), and on a TCP connection in
+/// the connection's row; false when it must be sent as an event.
+///
+/// A socket's (sendfile to one, say) is sent when connections are counted here, since the
+/// reader may know its connection by the fd. On a socket, the reader is told which once per
+/// (thread, fd, socket), then the call is counted as socket I/O, and on a TCP connection in the
+/// connection's row (taken at its first such call, and named in that call's record). A
+/// connection with no row (established before tracing began, or none free) is sent as events
+/// while the reader may follow it. Once it follows no more, the reader needs no record: a call
+/// counts in its connection's row if it kept one. (`if let`s, not closures: LLVM made a closure
+/// here a BPF subprogram, a call on the path of every read and write.)
+#[inline(always)]
+fn count_by_fd(slot: *mut InFlight, (tgid, tid): (u32, u32), flags: u32, sk: u64, start_ns: u64, (ns, blocked_ns, runq_ns): (u64, u64, u64), regs: *const u8, ret: i64) -> bool {
+    let sends = flags & SYSCALL_SENDS != 0;
+    if sk == 0 {
+        if let Some(kind) = fd_kind(slot, tgid, read_arg0(regs) as i32, sends) {
+            if (kind != FD_KIND_SOCKET || !connections_on()) && count_io(flags, kind, ns, ret, blocked_ns, runq_ns) {
+                return true;
+            }
+        }
+        return false;
+    }
+    if !following_connections() {
+        if count_io(flags, FD_KIND_SOCKET, ns, ret, blocked_ns, runq_ns) {
+            if let Some(connection) = kept_connection_row(sk, tgid) {
+                count_connection(connection, ns, ret, sends);
+            }
+            return true;
+        }
+        return false;
+    }
+    if let Some(used) = announce_socket(slot, tgid, tid, read_arg0(regs) as i32, sk, start_ns, connections_on(), (0, 0)) {
+        if (!used.tcp || used.row != CONN_NO_ROW) && count_io(flags, FD_KIND_SOCKET, ns, ret, blocked_ns, runq_ns) {
+            if used.row != CONN_NO_ROW {
+                count_connection(used.row, ns, ret, sends);
+            }
+            return true;
+        }
+    }
+    false
 }
 
 /// A read or write counted by its fd's kind: with `--by`, also in its group's row (the I/O
@@ -347,6 +359,18 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     let generation = fd_generation();
     let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
     let told_thread = sk == last_sk && fd == last_fd && generation == last_generation;
+    // A call counted here on a socket that is no TCP connection's (a Unix or UDP socket, which
+    // never has an entry): the reader has nothing to learn of it. Remembered as told, so that
+    // the protocol is read once per (thread, fd, socket) and fd generation, as a record is sent.
+    if with_row && !told_thread && accept.0 == 0 && known_not_tcp(sk) {
+        unsafe {
+            (*slot).last_sk = sk;
+            (*slot).last_fd = fd;
+            (*slot).last_generation = generation;
+            (*slot).last_tcp = 0;
+        }
+        return Some(SocketUse { tcp: false, row: CONN_NO_ROW });
+    }
     // A null pointer, not an `Option`: LLVM kept a `None`'s undefined payload in a register
     // across a helper call, which the verifier refuses to read.
     let entry = match told_thread && !with_row {

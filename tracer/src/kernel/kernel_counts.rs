@@ -244,15 +244,20 @@ impl KernelCounts {
             // A row counted before is looked at again even with its totals unchanged: the
             // histogram may hold a call the last read's totals had and its histogram did not.
             if sum.calls == 0 && last.is_none() {
+                // Without `--by`, a read's or write's calls are counted by fd kind only (see
+                // `KernelIo`), and a failed one's errno here, in its syscall's row.
+                if group.is_none() && self.io_slots.contains(&nr) {
+                    let errnos = taken_errnos(&self.errnos, row);
+                    if !errnos.is_empty() {
+                        delta.calls.push(KernelCalls { nr, group, totals: SyscallTotals::default(), buckets: Vec::new(), errnos });
+                    }
+                }
                 continue;
             }
             let last_totals = last.get_or_insert_with(SyscallTotals::default);
             // The errnos before the histogram: the kernel counts a failed call's errno after the
             // call, so that every error read here has its call in the histogram read next.
-            let errnos = taken(&self.errnos, (row * ERRNO_SLOTS) as usize, ERRNO_SLOTS as usize)
-                .into_iter()
-                .map(|(slot, count)| (slot_errno(slot), count))
-                .collect::<Vec<_>>();
+            let errnos = taken_errnos(&self.errnos, row);
             let buckets = taken(&self.hist, row as usize * HIST_BUCKETS as usize, HIST_BUCKETS as usize);
             let added = SyscallTotals {
                 calls: buckets.iter().map(|(_, calls)| calls).sum(),
@@ -275,13 +280,14 @@ impl KernelCounts {
                 max_ns: sum.max_ns.max(cpu.max_ns),
                 blocked_ns: sum.blocked_ns + cpu.blocked_ns,
                 runq_ns: sum.runq_ns + cpu.runq_ns,
-                // A CPU without calls has no smallest size.
-                min_bytes: match (sum.calls, cpu.calls) {
+                // A CPU without successful calls has no smallest size.
+                min_bytes: match (sum.succeeded(), cpu.succeeded()) {
                     (_, 0) => sum.min_bytes,
                     (0, _) => cpu.min_bytes,
                     _ => sum.min_bytes.min(cpu.min_bytes),
                 },
                 max_bytes: sum.max_bytes.max(cpu.max_bytes),
+                errors: sum.errors + cpu.errors,
             });
             let last = &mut self.last_io[index];
             if sum.calls == 0 && last.is_none() {
@@ -301,6 +307,7 @@ impl KernelCounts {
                 // Since the start, as max_ns is.
                 min_bytes: sum.min_bytes,
                 max_bytes: sum.max_bytes,
+                errors: sum.errors - last_totals.errors,
             };
             let changed = sum != *last_totals || !latency.is_empty() || !bytes.is_empty();
             *last_totals = sum;
@@ -336,6 +343,11 @@ impl GroupRows {
     pub fn new(group_of: HashMap<MapData, u32, u32>, rows: Array<MapData, u32>, groups: u32, countable: Vec<bool>) -> Self {
         Self { group_of, rows, groups, countable, of_row: vec![None; GROUP_ROWS as usize], row_of: FxHashMap::default() }
     }
+}
+
+/// The failed calls of counting row `row` since the last take, by errno.
+fn taken_errnos(errnos: &MappedWords, row: u32) -> Vec<(i32, u64)> {
+    taken(errnos, (row * ERRNO_SLOTS) as usize, ERRNO_SLOTS as usize).into_iter().map(|(slot, count)| (slot_errno(slot), count)).collect()
 }
 
 /// The counters of the `len` at `base` that grew since the last take, by how much (see

@@ -562,9 +562,10 @@ impl NetStats {
         let op = self.op_mut(io.nr, kind_of_kernel(io.kind));
         op.total_ns += io.totals.total_ns;
         op.bytes += io.totals.bytes;
+        op.errors += io.totals.errors;
         record_kernel_buckets(&mut op.latency, &io.latency, Some(io.totals.max_ns));
         record_kernel_sizes(&mut op.sizes, &io.bytes);
-        if io.totals.calls > 0 {
+        if io.totals.succeeded() > 0 {
             op.widen_sizes(io.totals.min_bytes, io.totals.max_bytes);
         }
     }

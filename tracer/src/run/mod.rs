@@ -4,5 +4,6 @@
 pub mod go_watch;
 pub mod info;
 pub mod reader;
+pub mod received;
 pub mod session;
 pub mod target;

@@ -15,6 +15,7 @@ use crate::{
         slow::SlowCall,
     },
     report::slow::SlowLines,
+    run::received::Received,
     syscalls::{
         self,
         fd_class::class,
@@ -50,6 +51,8 @@ pub struct Reader {
     thread_rows: Vec<(ThreadRowRecord, bool)>,
     /// Ring-buffer records that could not be decoded (a warning for the first few).
     undecodable: u64,
+    /// The records received, by kind (a debug line at the end).
+    pub received: Received,
 }
 
 impl Reader {
@@ -65,6 +68,7 @@ impl Reader {
             tgids_forgotten: 0,
             thread_rows: Vec::new(),
             undecodable: 0,
+            received: Received::default(),
         }
     }
 
@@ -218,7 +222,11 @@ impl Reader {
     pub fn drain(&mut self, ring: &mut RingBuf<MapData>) -> bool {
         for _ in 0..DRAIN_BATCH {
             let Some(item) = ring.next() else { return true };
-            match decode(&item) {
+            let record = decode(&item);
+            if let Ok(record) = &record {
+                self.received.count(record);
+            }
+            match record {
                 Ok(Record::Syscall(rec)) => {
                     if let Some(tgids) = &mut self.tgids {
                         tgids.insert(rec.tgid);

@@ -201,6 +201,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
     let (processes, ended) = runtime.block_on(session.run(stop, sinks))?;
     let Session { probes, mut reader, mut watchers, .. } = session;
     let lost_slow = probes.lost_slow_records()?;
+    log::debug!("records received: {}", reader.received.line());
     if let Some(own_usage) = own_usage {
         let totals = &reader.aggregator.total;
         eprintln!("{}", own_usage.line(totals.events + totals.kernel_calls, probes.program_run_time()));

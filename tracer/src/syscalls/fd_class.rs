@@ -69,11 +69,12 @@ pub(crate) struct SyscallClass {
 
 impl SyscallClass {
     /// Its calls are looked at one by one (I/O, which the kernel counts itself where it can;
-    /// exec; new tasks), so the kernel cannot just count them. With `fd_events`, the calls that
-    /// make or free fds too, and with `accept_waits`, accepts (see [`kernel_syscall_flags`]).
+    /// exec), so the kernel cannot just count them. With `fd_events`, the calls that make or
+    /// free fds too, and with `accept_waits`, accepts (see [`kernel_syscall_flags`]). A new
+    /// task needs no call's event: the kernel's fork record names a new process.
     pub(crate) fn needs_event(&self, fd_events: bool, accept_waits: bool) -> bool {
         let makes_or_frees_fds = self.returns_fd || self.frees_fds;
-        self.direction.is_some() || self.exec || self.creates_task || (fd_events && makes_or_frees_fds) || (accept_waits && self.accept)
+        self.direction.is_some() || self.exec || (fd_events && makes_or_frees_fds) || (accept_waits && self.accept)
     }
 }
 
@@ -141,7 +142,7 @@ pub fn kernel_syscall_flags(fd_events: bool, accept_waits: bool) -> Vec<(u32, u3
                 flags |= tracer_common::syscalls::SYSCALL_ACCEPTS;
             }
             if class.direction.is_some() || class.exec {
-                flags |= tracer_common::syscalls::SYSCALL_FAILURE_EVENT;
+                flags |= tracer_common::syscalls::SYSCALL_FAILURE_LIKE_SUCCESS;
             }
             if class.needs_event(fd_events, accept_waits) {
                 flags |= tracer_common::syscalls::SYSCALL_NEEDS_EVENT;
