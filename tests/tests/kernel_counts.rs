@@ -145,6 +145,20 @@ fn clones_counted_in_the_kernel_agree_with_events() {
     }
 }
 
+/// An fd number that is a file, then a pipe, then a file and a pipe again, freed each time
+/// another way (close, dup2 onto it, close_range): each read by what the fd was at the call,
+/// though the kernel remembers what each process's fds are.
+#[test]
+fn a_reused_fd_number_is_what_it_is_now() {
+    const ROUNDS: u64 = 200;
+    let (kernel, events) = both_ways(&["--no-sched", "-e", "trace=read,write"], &["fd-reuse", &ROUNDS.to_string()]);
+    for summary in [&kernel, &events] {
+        for (op, kind) in [("read", "file"), ("read", "pipe"), ("write", "pipe")] {
+            assert_eq!(op_row(&summary.text, op, kind)[2..4], [(2 * ROUNDS).to_string(), (2 * ROUNDS).to_string()], "{op} {kind}\n{}", summary.text);
+        }
+    }
+}
+
 /// Latencies counted in the kernel are the events' within the buckets' precision, and the
 /// sleeps we caused are blocked time by both counts.
 #[test]

@@ -20,12 +20,24 @@ pub const MAX_SYSCALLS: u32 = 512;
 /// Words of the `-e` syscall selection bitmap.
 pub const SYSCALL_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
 
+/// Bumped in `FD_GENERATION[FD_ANY_FREED]` by every fd a traced thread frees, and in
+/// `FD_GENERATION[FD_SOME_FREED]` when which ones is not known (close_range, exec, a traced
+/// process's start or end, whose pid a new process may take).
+pub const FD_ANY_FREED: u32 = 0;
+pub const FD_SOME_FREED: u32 = 1;
+
 /// Flags of a syscall number, in the kernel's `SYSCALL_FLAGS` map.
 /// Its first argument is the fd of the socket it sends on or receives from (read, sendto...),
 /// so the socket seen inside it belongs to that fd (not so for splice or io_uring_enter).
 pub const SYSCALL_SOCKET_FD_ARG0: u32 = 1;
-/// It can free fd numbers for reuse (close, dup2, dup3, close_range).
+/// It can free fd numbers for reuse (close, dup2, dup3, close_range; exec, whose close-on-exec
+/// fds close). Which ones: its first argument with [`SYSCALL_FREES_FD_ARG0`], its second with
+/// [`SYSCALL_FREES_FD_ARG1`], else any.
 pub const SYSCALL_FREES_FDS: u32 = 2;
+/// The fd it frees is its first argument (close).
+pub const SYSCALL_FREES_FD_ARG0: u32 = 128;
+/// The fd it frees is its second argument (dup2, dup3: the fd replaced).
+pub const SYSCALL_FREES_FD_ARG1: u32 = 256;
 /// It creates a task (clone, clone3, fork, vfork): the new task's first return from it,
 /// with 0, is the end of the parent's call, not a call of its own.
 pub const SYSCALL_CREATES_TASK: u32 = 4;

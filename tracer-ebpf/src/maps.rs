@@ -13,7 +13,7 @@ use tracer_common::{
     kernel_counts::{hist_bucket, IoTotals, SyscallTotals, ERRNO_SLOTS, GROUP_ROWS, HIST_BUCKETS, IO_HIST_WORDS_PER_KIND, IO_KINDS, IO_SLOTS},
     net::{ConnectStart, SockEntry, SockEvent, SockTuple},
     slow::ExecArgs,
-    syscalls::{io_slot, InFlight, MAX_SYSCALLS, SYSCALL_WORDS},
+    syscalls::{io_slot, InFlight, FD_ANY_FREED, FD_SOME_FREED, MAX_SYSCALLS, SYSCALL_WORDS},
     targets::MAX_CGROUPS,
 };
 
@@ -67,18 +67,39 @@ pub fn syscall_flags(nr: u32) -> u32 {
     SYSCALL_FLAGS.get(nr).copied().unwrap_or(0)
 }
 
-/// Bumped by every fd-freeing syscall of a traced thread: see `InFlight::last_generation`.
+/// Bumped by every fd-freeing syscall of a traced thread (`FD_ANY_FREED`: see
+/// `InFlight::last_generation`), and by those that free fds they do not name (`FD_SOME_FREED`:
+/// see `FdSeen`).
 #[map]
-static FD_GENERATION: Array<u64> = Array::with_max_entries(1, 0);
+static FD_GENERATION: Array<u64> = Array::with_max_entries(2, 0);
 
 #[inline(always)]
 pub fn fd_generation() -> u64 {
-    FD_GENERATION.get(0).copied().unwrap_or(0)
+    FD_GENERATION.get(FD_ANY_FREED).copied().unwrap_or(0)
 }
 
+/// `FD_GENERATION[FD_SOME_FREED]`.
 #[inline(always)]
-pub fn bump_fd_generation() {
-    if let Some(generation) = FD_GENERATION.get_ptr_mut(0) {
+pub fn fds_unnamed_generation() -> u64 {
+    FD_GENERATION.get(FD_SOME_FREED).copied().unwrap_or(0)
+}
+
+/// A traced thread freed an fd (`unnamed`: fds, which ones not known).
+#[inline(always)]
+pub fn bump_fd_generation(unnamed: bool) {
+    if let Some(generation) = FD_GENERATION.get_ptr_mut(FD_ANY_FREED) {
+        atomic_add(generation, 1);
+    }
+    if unnamed {
+        forget_unnamed_fds();
+    }
+}
+
+/// Fds of a traced process are gone that nobody named: a process began or ended under a pid
+/// whose fds `FD_SEEN` may hold, or freed fds it does not say (exec, close_range).
+#[inline(always)]
+pub fn forget_unnamed_fds() {
+    if let Some(generation) = FD_GENERATION.get_ptr_mut(FD_SOME_FREED) {
         atomic_add(generation, 1);
     }
 }

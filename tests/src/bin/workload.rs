@@ -13,6 +13,8 @@ fn usage() -> ! {
          scenarios:\n  \
          rw READS WRITES BAD_CLOSES MISSING_OPENS   read /dev/zero, write /dev/null, close(-1) (EBADF), open a missing file (ENOENT)\n  \
          pipe-sleep READS SLEEP_MS                 each read blocks on a pipe whose writer sleeps SLEEP_MS first\n  \
+         fd-reuse ROUNDS                            ROUNDS times, one fd number read as a file, then as a pipe (after a\n\
+         \x20                                          close), a file (after dup2 onto it), a pipe (after close_range)\n  \
          would-block FAILED OK                      on an empty non-blocking pipe, Unix socket and loopback TCP connection:\n\
          \x20                                          FAILED reads each (EAGAIN), then OK times a 16-byte write and read\n\
          \x20                                          and a close of a dup'd fd each\n  \
@@ -72,6 +74,7 @@ fn main() {
         Some("rw") => read_write(arg(&args, 1), arg(&args, 2), arg(&args, 3), arg(&args, 4)),
         Some("pipe-sleep") => pipe_sleep(arg(&args, 1), arg(&args, 2)),
         Some("would-block") => would_block(arg(&args, 1), arg(&args, 2)),
+        Some("fd-reuse") => (0..arg(&args, 1)).for_each(|_| fd_reuse()),
         Some("getppid") => getppid(arg(&args, 1)),
         Some("fork") => fork_child(arg(&args, 1)),
         Some("forks") => (0..arg(&args, 1)).for_each(|_| fork_child(arg(&args, 2))),
@@ -233,6 +236,34 @@ fn read_write(reads: u64, writes: u64, bad_closes: u64, missing_opens: u64) {
     }
     for _ in 0..missing_opens {
         assert_eq!(open("/nonexistent/tracer-test", libc::O_RDONLY), -1);
+    }
+}
+
+/// One fd number that is a file, a pipe, a file and a pipe again, freed each time another way
+/// (close, dup2 onto it, close_range): a one-byte read of each (2 of /dev/zero, 2 of a pipe,
+/// after a one-byte write to it).
+fn fd_reuse() {
+    let zero = || open("/dev/zero", libc::O_RDONLY);
+    let read_one = |fd: i32| check(unsafe { libc::read(fd, [0u8; 1].as_mut_ptr().cast(), 1) }, "read");
+    let pipe_at = |expected: i32| {
+        let mut fds = [0; 2];
+        check(unsafe { libc::pipe(fds.as_mut_ptr()) } as isize, "pipe");
+        assert_eq!(fds[0], expected, "the pipe's read end takes the freed number");
+        check(unsafe { libc::write(fds[1], b"x".as_ptr().cast(), 1) }, "write");
+        read_one(fds[0]);
+        fds[1]
+    };
+    let fd = zero();
+    read_one(fd);
+    check(unsafe { libc::close(fd) } as isize, "close");
+    let write_end = pipe_at(fd);
+    let other = zero();
+    check(unsafe { libc::dup2(other, fd) } as isize, "dup2");
+    read_one(fd);
+    check(unsafe { libc::syscall(libc::SYS_close_range, fd, fd, 0) } as isize, "close_range");
+    let second_write_end = pipe_at(fd);
+    for end in [fd, write_end, other, second_write_end] {
+        check(unsafe { libc::close(end) } as isize, "close");
     }
 }
 

@@ -1,14 +1,20 @@
 //! What an fd of the current process is (socket, pipe, file, other), from its inode's mode:
 //! `current->files->fdt->fd[fd]->f_inode->i_mode`, at offsets the loader takes from the
-//! kernel's BTF. Read once per fd and thread, and remembered in the thread's slot until any
-//! traced thread frees an fd or execs (the fd generation), or the slot changes process.
-use aya_ebpf::{helpers::bpf_get_current_task, helpers::bpf_probe_read_kernel, Global};
+//! kernel's BTF, and before 6.3, a socket's `struct sock`. Read once per fd and process, and
+//! remembered in `FD_SEEN` until the fd is closed (or fds the kernel cannot name here are freed:
+//! exec, close_range, a process's start or end); a thread's last two fds also in its slot,
+//! until any traced thread frees an fd (the fd generation), or the slot changes process.
+use aya_ebpf::{helpers::bpf_get_current_task, helpers::bpf_probe_read_kernel, macros::map, maps::Array, Global};
 use tracer_common::{
-    fd_kinds::{FD_KIND_FILE, FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET},
+    fd_kinds::{FdSeen, FD_KIND_FILE, FD_KIND_OTHER, FD_KIND_PIPE, FD_KIND_SOCKET, FD_SEEN_SLOTS},
     syscalls::{FdKindSeen, InFlight},
 };
 
-use crate::maps::{fd_generation, field_at};
+use crate::maps::{atomic_add, fd_generation, fds_unnamed_generation, field_at};
+
+/// What (process, fd) pairs are, by [`FdSeen::index`]: see [`FdSeen`].
+#[map]
+static FD_SEEN: Array<FdSeen> = Array::with_max_entries(FD_SEEN_SLOTS, 0);
 
 #[unsafe(no_mangle)]
 static TASK_FILES_OFFSET: Global<u32> = Global::new(0);
@@ -63,9 +69,54 @@ pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u3
         if seen.fd_plus_one == fd + 1 {
             return Some(seen.kind);
         }
-        let kind = read_fd_kind(fd)?;
+        let (kind, _) = fd_facts(tgid, fd)?;
         (*slot).kinds[entry] = FdKindSeen { fd_plus_one: fd + 1, kind };
         Some(kind)
+    }
+}
+
+/// The kind of `fd` of process `tgid`, and where sockets are read from fds (before 6.3) its
+/// socket if it is one (0 otherwise): from `FD_SEEN`, else read from the fd table and kept there.
+#[inline(always)]
+fn fd_facts(tgid: u32, fd: i32) -> Option<(u32, u64)> {
+    if fd < 0 {
+        return None;
+    }
+    let seen = FD_SEEN.get_ptr_mut(FdSeen::index(tgid, fd))?;
+    let key = FdSeen::key(tgid, fd);
+    let unnamed = fds_unnamed_generation();
+    unsafe {
+        // Volatile: read once, before the fd table (a close in between leaves the entry stale).
+        let closes = core::ptr::read_volatile(&raw const (*seen).closes);
+        let (closes_seen, entry_key, sk, meta, check) = ((*seen).closes_seen, (*seen).key, (*seen).sk, (*seen).meta, (*seen).check);
+        if closes == closes_seen && entry_key == key && meta >> 8 == unnamed && check == FdSeen::check_of(closes_seen, key, sk, meta) {
+            return Some(((meta & 0xff) as u32, sk));
+        }
+        let file = fd_file(fd)?;
+        let kind = file_kind(file)?;
+        let sk = match kind == FD_KIND_SOCKET && socket_from_fd() {
+            true => file_socket(file).unwrap_or(0),
+            false => 0,
+        };
+        let meta = u64::from(kind) | unnamed << 8;
+        core::ptr::write_volatile(&raw mut (*seen).closes_seen, closes);
+        core::ptr::write_volatile(&raw mut (*seen).key, key);
+        core::ptr::write_volatile(&raw mut (*seen).sk, sk);
+        core::ptr::write_volatile(&raw mut (*seen).meta, meta);
+        core::ptr::write_volatile(&raw mut (*seen).check, FdSeen::check_of(closes, key, sk, meta));
+        Some((kind, sk))
+    }
+}
+
+/// `fd` of process `tgid` was freed (closed, or replaced by dup2): what `FD_SEEN` holds of it
+/// (and of the pairs that share its entry) holds no more.
+#[inline(always)]
+pub fn forget_fd(tgid: u32, fd: i32) {
+    if fd < 0 {
+        return;
+    }
+    if let Some(seen) = FD_SEEN.get_ptr_mut(FdSeen::index(tgid, fd)) {
+        atomic_add(unsafe { &raw mut (*seen).closes }, 1);
     }
 }
 
@@ -92,14 +143,19 @@ pub fn socket_of_fd(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> u64 
     }
     // A function, not a closure: LLVM made the closure a BPF subprogram (a call, and a frame
     // that verifiers before 6.9 add to this one's).
-    file_sock(fd).unwrap_or(0)
+    fd_facts(tgid, fd).map_or(0, |(_, sk)| sk)
 }
 
 /// The socket behind `fd` (`file->private_data->sk`), e.g. an fd an accept just returned.
 #[inline(always)]
 pub fn file_sock(fd: i32) -> Option<u64> {
+    file_socket(fd_file(fd)?)
+}
+
+/// The socket of a socket's `struct file *` (`file->private_data->sk`).
+#[inline(always)]
+fn file_socket(file: u64) -> Option<u64> {
     unsafe {
-        let file = fd_file(fd)?;
         let socket = bpf_probe_read_kernel(field_at(file, &FILE_PRIVATE_DATA_OFFSET)).ok()?;
         bpf_probe_read_kernel(field_at(socket, &SOCKET_SK_OFFSET)).ok()
     }
@@ -125,10 +181,10 @@ fn fd_file(fd: i32) -> Option<u64> {
     }
 }
 
+/// The kind of a `struct file *`, from its inode's mode.
 #[inline(always)]
-fn read_fd_kind(fd: i32) -> Option<u32> {
+fn file_kind(file: u64) -> Option<u32> {
     unsafe {
-        let file = fd_file(fd)?;
         let inode = bpf_probe_read_kernel(field_at(file, &FILE_INODE_OFFSET)).ok()?;
         let mode = bpf_probe_read_kernel(field_at(inode, &INODE_MODE_OFFSET).cast::<u16>()).ok()?;
         Some(match mode & S_IFMT {

@@ -15,7 +15,7 @@ use tracer_common::{
 };
 
 use super::read_field;
-use crate::maps::{emit_event, emit_with, forget_group, is_traced, trace_tgid, write_comm};
+use crate::maps::{emit_event, emit_with, forget_group, forget_unnamed_fds, is_traced, trace_tgid, write_comm};
 
 const CLONE_THREAD: u64 = 0x0001_0000;
 
@@ -45,6 +45,8 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
         return 0;
     }
     trace_tgid(child as u32);
+    // Its pid may be an ended process's, whose fds may still be remembered.
+    forget_unnamed_fds();
     emit_event(Event {
         kind: EventKind::Fork as u32,
         nr: 0,
@@ -71,6 +73,7 @@ pub fn sched_process_exit(_ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     forget_group(tgid);
+    forget_unnamed_fds();
     let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
     // Written in place: a name zeroed on the stack first is a memset call (see `write_event`).
     emit_with(|entry: *mut ProcessEvent| unsafe {

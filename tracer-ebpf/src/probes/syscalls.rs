@@ -14,12 +14,12 @@ use tracer_common::{
     fd_kinds::FD_KIND_SOCKET,
     connections::CONN_NO_ROW,
     syscalls::{
-        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FAILURE_LIKE_SUCCESS, SYSCALL_FREES_FDS, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
+        InFlight, MAX_SYSCALLS, SLOT_SEEN, SYSCALL_ACCEPTS, SYSCALL_CREATES_TASK, SYSCALL_FAILURE_LIKE_SUCCESS, SYSCALL_FREES_FDS, SYSCALL_FREES_FD_ARG0, SYSCALL_FREES_FD_ARG1, SYSCALL_NEEDS_EVENT, SYSCALL_SENDS,
         SYSCALL_SOCKET_FD_ARG0,
     },
 };
 
-use super::fd_kind::{connections_traced, fd_kind, file_sock, socket_from_fd, socket_of_fd};
+use super::fd_kind::{connections_traced, fd_kind, file_sock, forget_fd, socket_from_fd, socket_of_fd};
 use crate::maps::{
     clamped_split, count_errno, connection_row, kept_connection_row, note_connection_user, connections_on, following_connections, give_back_row, count_call, count_connection, count_io, count_row, grouped, kernel_counts, bump_fd_generation, cgroup_tag, count_lost, emit_event, emit_event_now, emit_sock_event, fd_generation, is_exec, is_selected, is_traced, never_returns,
     nr_offset, read_arg, slot, slow_threshold, syscall_flags, SOCKETS,
@@ -164,7 +164,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
             };
             if plain && (!failed || errno != 0) {
                 // A close counted here still makes the fd/socket pairs told before stale.
-                note_freed_fds(flags, ret);
+                note_freed_fds(flags, ret, tgid, regs);
                 count_call(row, ns, blocked_ns, runq_ns);
                 if failed {
                     count_errno(row, errno);
@@ -202,7 +202,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         }
     }
     let arg0 = read_arg0(regs);
-    note_freed_fds(flags, ret);
+    note_freed_fds(flags, ret, tgid, regs);
     if sk != 0 && flags & SYSCALL_SOCKET_FD_ARG0 != 0 {
         announce_socket(slot, tgid, tid, arg0 as i32, sk, start_ns, false, (0, 0));
     }
@@ -327,7 +327,7 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
     if ret == 0 && syscall_flags(nr) & SYSCALL_CREATES_TASK != 0 {
         return;
     }
-    note_freed_fds(syscall_flags(nr), ret);
+    note_freed_fds(syscall_flags(nr), ret, tgid, regs);
     emit_event(Event {
         kind: EventKind::SyscallInFlight as u32 | cgroup_tag(),
         nr,
@@ -424,12 +424,18 @@ pub fn read_arg0(regs: *const u8) -> u64 {
     read_arg(regs, 0)
 }
 
-/// A syscall that can free fd numbers did (a close frees its fd even when it fails with EINTR
-/// or EIO, unless there was none: EBADF): fd/socket pairs sent before may be stale now.
+/// A syscall of process `tgid` that can free fd numbers did (a close frees its fd even when it
+/// fails with EINTR or EIO, unless there was none: EBADF): fd/socket pairs sent before may be
+/// stale now, and what is known of the fd (named in `regs`' arguments, or of every fd).
 #[inline(always)]
-fn note_freed_fds(flags: u32, ret: i64) {
+fn note_freed_fds(flags: u32, ret: i64, tgid: u32, regs: *const u8) {
     const EBADF: i64 = 9;
-    if flags & SYSCALL_FREES_FDS != 0 && ret != -EBADF {
-        bump_fd_generation();
+    if flags & SYSCALL_FREES_FDS == 0 || ret == -EBADF {
+        return;
+    }
+    let named = flags & (SYSCALL_FREES_FD_ARG0 | SYSCALL_FREES_FD_ARG1);
+    bump_fd_generation(named == 0);
+    if named != 0 {
+        forget_fd(tgid, read_arg(regs, if named == SYSCALL_FREES_FD_ARG0 { 0 } else { 1 }) as i32);
     }
 }

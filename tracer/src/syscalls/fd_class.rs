@@ -135,6 +135,12 @@ pub fn kernel_syscall_flags(fd_events: bool, accept_waits: bool) -> Vec<(u32, u3
             if class.frees_fds || class.exec {
                 flags |= tracer_common::syscalls::SYSCALL_FREES_FDS;
             }
+            if class.close {
+                flags |= tracer_common::syscalls::SYSCALL_FREES_FD_ARG0;
+            }
+            if matches!(class.name, "dup2" | "dup3") {
+                flags |= tracer_common::syscalls::SYSCALL_FREES_FD_ARG1;
+            }
             if class.creates_task {
                 flags |= tracer_common::syscalls::SYSCALL_CREATES_TASK;
             }
