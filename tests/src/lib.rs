@@ -789,9 +789,10 @@ pub fn churn_command(args: &[&str]) -> Vec<String> {
     python_command("churn.py", CHURN_PY, args)
 }
 
-/// The interpreter itself, not a shim in front of it (pyenv's is a shell script): the trace
-/// is of the script and its children only.
-fn python_command(name: &str, text: &str, args: &[&str]) -> Vec<String> {
+/// `python3 SCRIPT ARGS` for script `text` (written out as `name`), as the arguments of a command
+/// to trace: the interpreter itself, not a shim in front of it (pyenv's is a shell script), so
+/// that the trace is of the script and its children only.
+pub fn python_command(name: &str, text: &str, args: &[&str]) -> Vec<String> {
     let script = python_script(name, text);
     let found = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().expect("python3");
     let python = String::from_utf8(found.stdout).expect("a path").trim().to_string();

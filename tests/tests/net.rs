@@ -321,13 +321,14 @@ fn reads_that_would_block_counted_in_the_kernel_agree_with_events() {
         }
     }
     assert_eq!(kernel.errnos, events.errnos, "{texts}");
-    // The client's side reads, the server's side writes.
-    let by_calls = |text: &str| -> Vec<(u64, u64, u64)> {
-        let mut rows: Vec<_> = connections(text).iter().map(|c| (c.calls, c.sent, c.received)).collect();
+    // The client's side reads, the server's side writes: the sizes are the successful calls'.
+    let by_calls = |text: &str| -> Vec<(u64, u64, u64, String)> {
+        let mut rows: Vec<_> = connections(text).iter().map(|c| (c.calls, c.sent, c.received, c.sizes.clone())).collect();
         rows.sort();
         rows
     };
-    assert_eq!(by_calls(&kernel.text), [(OK, 16 * OK, 0), (FAILED + OK, 0, 16 * OK)], "{texts}");
+    let expected = [(OK, 16 * OK, 0, "16/0".to_string()), (FAILED + OK, 0, 16 * OK, "0/16".to_string())];
+    assert_eq!(by_calls(&kernel.text), expected, "{texts}");
     assert_eq!(by_calls(&kernel.text), by_calls(&events.text), "{texts}");
 }
 

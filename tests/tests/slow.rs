@@ -2,7 +2,7 @@
 //! which function), the lines tracer prints for them, their stacks, and the flame graph files.
 use std::{path::PathBuf, process::Command};
 
-use tracer_tests::{trace, workload_bin, Attached, Waiting};
+use tracer_tests::{python_command, trace, workload_bin, Attached, Waiting};
 
 /// The slow-call lines of `stderr` (`HH:MM:SS.uuuuuu [tid comm] call = ret <secs> ...`), each
 /// with the stack lines (` > frame`) that follow it.
@@ -50,6 +50,35 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// 3 reads that block 50 ms on a pipe, among 2,000 fast reads of /dev/zero.
 const SLOW_READS: [&str; 4] = ["slow-reads", "2000", "3", "50"];
+
+/// 100 reads of a Unix socket that find their byte waiting, then one that waits 30 ms for it.
+const UNIX_SOCKET_PY: &str = r#"
+import socket, threading, time
+a, b = socket.socketpair()
+for _ in range(100):
+    b.send(b"x"); a.recv(1)
+def late():
+    time.sleep(0.03); b.send(b"y")
+writer = threading.Thread(target=late); writer.start()
+a.recv(1)
+writer.join()
+"#;
+
+/// A slow call on a Unix socket whose fast calls were counted in the kernel, which needed no
+/// record of the socket for them: its line and its I/O row still say it is a socket.
+#[test]
+fn a_slow_call_on_a_socket_counted_until_then_is_a_socket_call() {
+    let command = python_command("unix-socket.py", UNIX_SOCKET_PY, &[]);
+    let mut args = vec!["--slow", "10ms", "-e", "trace=recvfrom", "--"];
+    args.extend(command.iter().map(String::as_str));
+    let (summary, output) = trace(&args);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines = slow_lines(&stderr);
+    assert!(!lines.is_empty() && lines.iter().all(|(line, _)| line.contains("] recvfrom(3<socket>, 1, ")), "{stderr}");
+    let recvfrom_rows: Vec<&str> = summary.text.lines().filter(|l| l.starts_with("recvfrom ")).collect();
+    assert!(recvfrom_rows.len() == 1 && recvfrom_rows[0].split_whitespace().take(3).eq(["recvfrom", "socket", "101"]), "{}", summary.text);
+}
 
 #[test]
 fn exactly_the_slow_reads_are_printed_with_fd_size_and_duration() {

@@ -103,9 +103,10 @@ pub struct InFlight {
     pub runnable_since: u64,
     /// Process of the thread that owns the slot (the scheduler programs see only tids).
     pub tgid: u32,
-    /// The fd of the last socket record (`EventKind::Socket`) this thread sent.
+    /// The fd of the last socket record (`EventKind::Socket`) this thread sent, or of the last
+    /// socket no TCP connection's it counted a call of.
     pub last_fd: i32,
-    /// The socket of the last socket record this thread sent.
+    /// The socket of that record, or call.
     pub last_sk: u64,
     /// The fd generation (bumped by every fd-freeing syscall of any traced thread) when it was
     /// sent: after a close anywhere, the same fd may be a new socket at the same address.
@@ -116,7 +117,8 @@ pub struct InFlight {
     pub kinds: [FdKindSeen; 2],
     pub kinds_tgid: u32,
     /// Whether the socket of the last socket record is a TCP connection whose addresses the
-    /// kernel saw (one the reader follows), as 1.
+    /// kernel saw (one the reader follows), as 1; 2 when the pair was counted without a record
+    /// (a Unix or UDP socket's call), which a call sent as an event still sends.
     pub last_tcp: u32,
     pub kinds_generation: u64,
     /// The row of `sched::THREAD_ROWS` the owner's switches are counted in, plus one (0: none).

@@ -622,9 +622,7 @@ pub fn count_io(flags: u32, kind: u32, ns: u64, ret: i64, blocked: u64, runq: u6
     let failed = ret < 0;
     let bytes = if failed { 0 } else { ret as u64 };
     unsafe {
-        if failed {
-            (*totals).errors += 1;
-        } else {
+        if !failed {
             if (*totals).calls == (*totals).errors || bytes < (*totals).min_bytes {
                 (*totals).min_bytes = bytes;
             }
@@ -645,9 +643,14 @@ pub fn count_io(flags: u32, kind: u32, ns: u64, ret: i64, blocked: u64, runq: u6
     if let Some(count) = IO_HIST.get_ptr_mut(base + hist_bucket(ns)) {
         atomic_add(count, 1);
     }
-    if !failed {
-        if let Some(count) = IO_HIST.get_ptr_mut(base + HIST_BUCKETS + hist_bucket(bytes)) {
-            atomic_add(count, 1);
+    match failed {
+        // After the histogram: a reader that sees the error (the totals are read first) has
+        // its call too.
+        true => unsafe { (*totals).errors += 1 },
+        false => {
+            if let Some(count) = IO_HIST.get_ptr_mut(base + HIST_BUCKETS + hist_bucket(bytes)) {
+                atomic_add(count, 1);
+            }
         }
     }
     true

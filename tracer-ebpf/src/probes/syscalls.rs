@@ -357,17 +357,19 @@ fn first_exit(slot: *mut InFlight, pid_tgid: u64, regs: *const u8, ret: i64) {
 #[inline(always)]
 fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, start_ns: u64, with_row: bool, accept: (u32, u64)) -> Option<SocketUse> {
     let generation = fd_generation();
-    let (last_sk, last_fd, last_generation) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation) };
-    let told_thread = sk == last_sk && fd == last_fd && generation == last_generation;
+    let (last_sk, last_fd, last_generation, last_tcp) = unsafe { ((*slot).last_sk, (*slot).last_fd, (*slot).last_generation, (*slot).last_tcp) };
+    let same_pair = sk == last_sk && fd == last_fd && generation == last_generation;
+    // A pair counted without a record is untold still for a call sent as an event.
+    let told_thread = same_pair && (with_row || last_tcp != LAST_UNTOLD);
     // A call counted here on a socket that is no TCP connection's (a Unix or UDP socket, which
-    // never has an entry): the reader has nothing to learn of it. Remembered as told, so that
-    // the protocol is read once per (thread, fd, socket) and fd generation, as a record is sent.
-    if with_row && !told_thread && accept.0 == 0 && known_not_tcp(sk) {
+    // never has an entry): the reader has nothing to learn of it. Remembered, so that the
+    // protocol is read once per (thread, fd, socket) and fd generation, as a record is sent.
+    if with_row && !same_pair && accept.0 == 0 && known_not_tcp(sk) {
         unsafe {
             (*slot).last_sk = sk;
             (*slot).last_fd = fd;
             (*slot).last_generation = generation;
-            (*slot).last_tcp = 0;
+            (*slot).last_tcp = LAST_UNTOLD;
         }
         return Some(SocketUse { tcp: false, row: CONN_NO_ROW });
     }
@@ -378,7 +380,7 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
         false => SOCKETS.get_ptr_mut(&sk).unwrap_or(core::ptr::null_mut()),
     };
     let tcp = match entry.is_null() {
-        true => told_thread && unsafe { (*slot).last_tcp } != 0,
+        true => told_thread && last_tcp == 1,
         false => (unsafe { (*entry).tuple.family }) != 0,
     };
     let counted_tcp = with_row && tcp && !entry.is_null();
@@ -411,6 +413,9 @@ fn announce_socket(slot: *mut InFlight, tgid: u32, tid: u32, fd: i32, sk: u64, s
     }
     Some(SocketUse { tcp, row })
 }
+
+/// `InFlight::last_tcp` of a pair counted without a record (a socket no TCP connection's).
+const LAST_UNTOLD: u32 = 2;
 
 /// What [`announce_socket`] found of a socket: whether it is a TCP connection's, and the
 /// connection's counting row (`CONN_NO_ROW`: none).

@@ -34,10 +34,10 @@ pub struct BtfThread {
 impl BtfThread {
     pub fn spawn(config: &ProbeConfig, cgroup_walk: bool) -> Self {
         let (offsets_tx, offsets) = mpsc::channel();
-        let (sched, net, fds) = (config.sched_split, config.net, config.kernel_counts);
+        let (sched, net) = (config.sched_split, config.net);
         let parsed = std::thread::spawn(move || -> Result<Btf> {
             let data = btf::read(BTF_PATH)?;
-            let _ = offsets_tx.send(btf_offsets(&data, sched, net, fds, cgroup_walk));
+            let _ = offsets_tx.send(btf_offsets(&data, sched, net, cgroup_walk));
             Btf::parse(&data, object::Endianness::default()).context("cannot parse the kernel's BTF")
         });
         Self { offsets, parsed }
@@ -56,7 +56,7 @@ impl BtfThread {
 
 /// The struct member offsets the programs read at, from the kernel's BTF: `task_struct.pid`
 /// for the scheduler programs, the addresses and ports of `struct sock` for the TCP state one.
-fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool, cgroup_walk: bool) -> Result<(Vec<Offset>, KernelFeatures)> {
+fn btf_offsets(data: &[u8], sched: bool, net: bool, cgroup_walk: bool) -> Result<(Vec<Offset>, KernelFeatures)> {
     let btf = KernelBtf::parse(data).with_context(|| format!("cannot parse {BTF_PATH}"))?;
     let offset = |name: &str, member: &str| btf.member_offset(name, member);
     let features = KernelFeatures::from_btf(&btf)?;
@@ -75,20 +75,18 @@ fn btf_offsets(data: &[u8], sched: bool, net: bool, fds: bool, cgroup_walk: bool
             offsets.push((targets::KERNFS_NODE_ID_OFFSET, offset("kernfs_node", "id")?));
         }
     }
-    // The fd table's offsets, for fd kinds and for the sockets of fds (those accept returns).
-    if fds || net {
-        // current->files->fdt->fd[fd]->f_inode->i_mode: what an fd is, for counting I/O by fd
-        // kind in the kernel.
-        for (global, name, member) in [
-            (fd_kinds::TASK_FILES_OFFSET, "task_struct", "files"),
-            (fd_kinds::FILES_FDT_OFFSET, "files_struct", "fdt"),
-            (fd_kinds::FDT_MAX_FDS_OFFSET, "fdtable", "max_fds"),
-            (fd_kinds::FDT_FD_OFFSET, "fdtable", "fd"),
-            (fd_kinds::FILE_INODE_OFFSET, "file", "f_inode"),
-            (fd_kinds::INODE_MODE_OFFSET, "inode", "i_mode"),
-        ] {
-            offsets.push((global, offset(name, member)?));
-        }
+    // current->files->fdt->fd[fd]->f_inode->i_mode: what an fd is, for reads and writes counted
+    // in the kernel by fd kind, and told with each one sent (the reader's /proc may be too
+    // late: the fd closed, or another file); the sockets of fds too.
+    for (global, name, member) in [
+        (fd_kinds::TASK_FILES_OFFSET, "task_struct", "files"),
+        (fd_kinds::FILES_FDT_OFFSET, "files_struct", "fdt"),
+        (fd_kinds::FDT_MAX_FDS_OFFSET, "fdtable", "max_fds"),
+        (fd_kinds::FDT_FD_OFFSET, "fdtable", "fd"),
+        (fd_kinds::FILE_INODE_OFFSET, "file", "f_inode"),
+        (fd_kinds::INODE_MODE_OFFSET, "inode", "i_mode"),
+    ] {
+        offsets.push((global, offset(name, member)?));
     }
     if sched {
         offsets.push((sched::TASK_PID_OFFSET, offset("task_struct", "pid")?));

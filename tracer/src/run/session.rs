@@ -238,7 +238,7 @@ pub fn run(options: &TraceOptions, sinks: &mut [Box<dyn IntervalSink>], slow_out
 /// and the cgroups.
 fn probe_config(options: &TraceOptions, roots: &[u32], cgroups: &[CgroupTarget]) -> ProbeConfig {
     ProbeConfig {
-    selected: options.selected.delivered(options.net, options.slow.is_some()),
+    selected: options.selected.delivered(options.slow.is_some()),
     attach: options.attach,
     follow_forks: options.follow_forks,
     sched_split: options.sched_split,

@@ -35,15 +35,15 @@ impl Selection {
         self.0.as_ref()
     }
 
-    /// What the kernel must deliver (`None`: every syscall). With `fd_kinds` (reads and writes
-    /// classified by what their fd is), the calls that create and free fds (and exec, which
-    /// closes some) too, if any read/write/accept-family call is shown: without them, a read on
-    /// a file's fd number that a pipe reuses later would be counted as a pipe read, and an fd
-    /// that changes (dup2 onto stdout) would keep the kind /proc gave it at the start. The
-    /// tables still show only the selection. With `programs` (`--slow`), exec too: a new
+    /// What the kernel must deliver (`None`: every syscall). The calls that create and free
+    /// fds (and exec, which closes some) too, if any read/write/accept-family call is shown,
+    /// since reads and writes are counted by what their fd is (the kernel remembers it until
+    /// the fd is freed): without them, a read on a file's fd number that a pipe reuses later
+    /// would be counted as a file read, and an fd that changes (dup2 onto stdout) would keep the
+    /// kind it had at the start. The tables still show only the selection. With `programs` (`--slow`), exec too: a new
     /// program's memory map (for its stacks) and Go layout (for its goroutines) are read at its
     /// exec, while it lives (one that exits right after its slow call is gone by then).
-    pub fn delivered(&self, fd_kinds: bool, programs: bool) -> Option<SyscallSet> {
+    pub fn delivered(&self, programs: bool) -> Option<SyscallSet> {
         let shown = self.0.as_ref()?;
         let mut wanted = shown.clone();
         let classes = classes();
@@ -55,7 +55,7 @@ impl Selection {
             }
         }
         let io = shown.iter().any(|nr| classes.get(nr as usize).is_some_and(|c| c.direction.is_some() || c.accept));
-        if fd_kinds && io {
+        if io {
             for (nr, class) in classes.iter().enumerate() {
                 if class.returns_fd || class.frees_fds || class.exec {
                     wanted.insert(nr as u32);
@@ -270,14 +270,13 @@ mod tests {
     #[test]
     fn the_kernel_delivers_the_fd_lifecycle_with_io_calls() {
         let read = Selection::parse(&["trace=read".to_string()]).unwrap();
-        let delivered = read.delivered(true, false).unwrap();
+        let delivered = read.delivered(false).unwrap();
         assert!(delivered.contains(nr("read")) && delivered.contains(nr("openat")) && delivered.contains(nr("close")));
-        assert_eq!(read.delivered(false, false).unwrap().len(), 1, "without fd kinds, the selection alone");
         let getppid = Selection::parse(&["trace=getppid".to_string()]).unwrap();
-        assert_eq!(getppid.delivered(true, false).as_ref(), getppid.shown(), "no I/O selected, nothing added");
+        assert_eq!(getppid.delivered(false).as_ref(), getppid.shown(), "no I/O selected, nothing added");
         assert!(read.shows(nr("read")) && !read.shows(nr("openat")));
-        assert!(Selection::all().delivered(true, false).is_none() && Selection::all().shows(nr("openat")));
-        let with_stacks = getppid.delivered(false, true).unwrap();
+        assert!(Selection::all().delivered(false).is_none() && Selection::all().shows(nr("openat")));
+        let with_stacks = getppid.delivered(true).unwrap();
         assert!(with_stacks.contains(nr("execve")) && with_stacks.contains(nr("getppid")) && !getppid.shows(nr("execve")), "stacks: exec delivered, not shown");
         assert_eq!(Selection::parse_list(&["read", "/^write$"]).unwrap().shown().unwrap().len(), 2);
     }
