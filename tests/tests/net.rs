@@ -301,11 +301,28 @@ fn reads_that_would_block_counted_in_the_kernel_agree_with_events() {
     const OK: u64 = 100;
     let workload = Waiting::spawn(&["would-block", &FAILED.to_string(), &OK.to_string()]);
     let pid = workload.pid().to_string();
-    let (counted, sent) = (Attached::start(&["--no-sched", "-p", &pid]), Attached::start(&["--no-sched", "--events", "-p", &pid]));
+    let dir = std::env::temp_dir().join(format!("tracer-would-block-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exports = [dir.join("kernel.json"), dir.join("events.json")];
+    let export = |i: usize| exports[i].to_str().unwrap().to_string();
+    let (counted, sent) = (
+        Attached::start(&["--no-sched", "--export", &export(0), "-p", &pid]),
+        Attached::start(&["--no-sched", "--events", "--export", &export(1), "-p", &pid]),
+    );
     workload.go();
     assert!(workload.wait().success());
     let (kernel, events) = (counted.finish().0, sent.finish().0);
     let texts = format!("{}\n{}", kernel.text, events.text);
+    // The I/O rows' errors, which the export gives (the summary does not print them).
+    for path in &exports {
+        let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let key = |name: &str| value["keys"].as_array().unwrap().iter().find(|k| k["key"] == name).unwrap_or_else(|| panic!("{name} in {}", path.display())).clone();
+        for (name, calls, errors) in [("pipe:read", FAILED + OK, FAILED), ("socket:recvfrom", 2 * (FAILED + OK), 2 * FAILED)] {
+            let key = key(name);
+            assert_eq!((key["calls"].as_u64(), key["errors"].as_u64()), (Some(calls), Some(errors)), "{name} in {}\n{texts}", path.display());
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
     // Each failed read was a record of its own before: 3,000.
     assert!(kernel.received < 50 && events.received > 3 * FAILED, "{texts}");
     for summary in [&kernel, &events] {
