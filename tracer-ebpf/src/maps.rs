@@ -170,7 +170,8 @@ pub fn slow_stacks() -> u32 {
 
 /// Syscall argument `i` (0..6) from `regs`, a BTF-typed `struct pt_regs *`: a direct load at
 /// a known field offset (a read-only global) passes the verifier and saves a helper call. The
-/// argument registers survive the syscall, so this holds at exit too.
+/// loader's offsets name registers that hold the arguments at exit too (aarch64's first is
+/// `orig_x0`: x0 holds the return value by then).
 #[inline(always)]
 pub fn read_arg(regs: *const u8, i: usize) -> u64 {
     // One word of the array, not the whole array: `Global` is `repr(transparent)`, and this is

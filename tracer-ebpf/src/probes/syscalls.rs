@@ -229,7 +229,7 @@ pub fn on_exit(ctx: *mut c_void, pid_tgid: u64, regs: *const u8, ret: i64) {
         start_ns,
         duration_ns: now - start_ns,
         ret,
-        // The argument registers survive the syscall.
+        // Read at exit: see `read_arg`.
         arg0,
         blocked_ns,
         runq_ns,

@@ -12,11 +12,13 @@ use syscalls::aarch64::Sysno;
 compile_error!("tracer supports x86_64 and aarch64");
 
 
-/// Offsets of the six syscall arguments in `struct pt_regs`.
+/// Offsets of the six syscall arguments in `struct pt_regs`, valid at a syscall's exit too. On
+/// aarch64, x0 holds the return value by then: the first argument is read from `orig_x0`, which
+/// the kernel saves at entry, before the `sys_enter` tracepoint.
 #[cfg(target_arch = "x86_64")]
 pub const ARG_PT_REGS_OFFSETS: [u32; 6] = [112, 104, 96, 56, 72, 64]; // di, si, dx, r10, r8, r9
 #[cfg(target_arch = "aarch64")]
-pub const ARG_PT_REGS_OFFSETS: [u32; 6] = [0, 8, 16, 24, 32, 40]; // regs[0..6]
+pub const ARG_PT_REGS_OFFSETS: [u32; 6] = [34 * 8, 8, 16, 24, 32, 40]; // orig_x0, regs[1..6]
 
 /// Offset of the syscall number in `struct pt_regs`, which survives the call.
 #[cfg(target_arch = "x86_64")]
@@ -106,6 +108,29 @@ pub fn errno_name(errno: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::btf::{self, KernelBtf};
+
+    /// The offsets above are the registers they name in this kernel's `struct pt_regs`.
+    #[test]
+    fn register_offsets_match_this_kernels_pt_regs() {
+        let data = btf::read("/sys/kernel/btf/vmlinux").unwrap();
+        let btf = KernelBtf::parse(&data).unwrap();
+        let offset = |member: &str| btf.member_offset("pt_regs", member).unwrap();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let named: Vec<u32> = ["di", "si", "dx", "r10", "r8", "r9"].iter().map(|register| offset(register)).collect();
+            assert_eq!(ARG_PT_REGS_OFFSETS.to_vec(), named);
+            assert_eq!(NR_PT_REGS_OFFSET, offset("orig_ax"));
+            assert_eq!((G_PT_REGS_OFFSET, SP_PT_REGS_OFFSET), (offset("r14"), offset("sp")));
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            // x0 is the return value at exit: the first argument is the copy saved at entry.
+            assert_eq!(ARG_PT_REGS_OFFSETS[0], offset("orig_x0"));
+            assert_eq!(NR_PT_REGS_OFFSET, offset("syscallno"));
+            assert_eq!(SP_PT_REGS_OFFSET, offset("sp"));
+        }
+    }
 
     #[test]
     fn names_round_trip() {
