@@ -751,19 +751,19 @@ pub fn give_back_row(sk: u64, row: u32) {
 #[inline(always)]
 pub fn count_connection(row: u32, ns: u64, ret: i64, sends: bool) {
     let base = row * CONN_ROW_WORDS;
-    count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, conn_bucket(ns));
-    let bytes = if ret < 0 { 0 } else { ret as u64 };
-    if ret >= 0 {
-        let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
-        count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, sizes + conn_bucket(bytes));
-    }
     let add = |word: u32, value: u64| {
         if let Some(target) = CONN_HIST.get_ptr_mut(base + word) {
             atomic_add(target, value);
         }
     };
-    if bytes != 0 {
-        add(if sends { 1 } else { 2 }, bytes);
+    count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, conn_bucket(ns));
+    if ret >= 0 {
+        let bytes = ret as u64;
+        let sizes = if sends { CONN_BUCKETS } else { 2 * CONN_BUCKETS };
+        count_in_halves(&CONN_HIST, base + CONN_TOTAL_WORDS, sizes + conn_bucket(bytes));
+        if bytes != 0 {
+            add(if sends { 1 } else { 2 }, bytes);
+        }
     }
     add(3, ns);
     add(0, 1);

@@ -55,6 +55,13 @@ const S_IFIFO: u16 = 0o010000;
 /// in process `tgid`; `None` when it cannot be read (the reader then asks /proc).
 #[inline(always)]
 pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u32> {
+    fd_kind_and_socket(slot, tgid, fd, send).map(|(kind, _)| kind)
+}
+
+/// [`fd_kind`], and where sockets are read from fds, the socket if this call looked past the
+/// thread's own memory for the kind (0 if not, or no socket).
+#[inline(always)]
+fn fd_kind_and_socket(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<(u32, u64)> {
     let generation = fd_generation();
     let entry = usize::from(send);
     unsafe {
@@ -67,11 +74,11 @@ pub fn fd_kind(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> Option<u3
         }
         let seen = (*slot).kinds[entry];
         if seen.fd_plus_one == fd + 1 {
-            return Some(seen.kind);
+            return Some((seen.kind, 0));
         }
-        let (kind, _) = fd_facts(tgid, fd)?;
+        let (kind, sk) = fd_facts(tgid, fd)?;
         (*slot).kinds[entry] = FdKindSeen { fd_plus_one: fd + 1, kind };
-        Some(kind)
+        Some((kind, sk))
     }
 }
 
@@ -129,12 +136,16 @@ pub fn socket_from_fd() -> bool {
 /// The socket (`struct sock *`, as the socket tracepoints give it) behind `fd`, a socket
 /// syscall's fd, where the kernel lacks those tracepoints (`SOCKET_FROM_FD`, a load-time
 /// constant); 0 otherwise. The fd's kind comes first (remembered per thread), so that reads and
-/// writes of files and pipes pay no more; a socket costs `file->private_data->sk`, unless the
-/// thread's last socket was at this fd in this fd generation.
+/// writes of files and pipes pay no more; a socket is the one `FD_SEEN` gave with its kind, or
+/// the thread's last socket if that was at this fd in this fd generation, or else `FD_SEEN`'s.
 #[inline(always)]
 pub fn socket_of_fd(slot: *mut InFlight, tgid: u32, fd: i32, send: bool) -> u64 {
-    if !socket_from_fd() || fd_kind(slot, tgid, fd, send) != Some(FD_KIND_SOCKET) {
+    if !socket_from_fd() {
         return 0;
+    }
+    let Some((kind, sk)) = fd_kind_and_socket(slot, tgid, fd, send) else { return 0 };
+    if kind != FD_KIND_SOCKET || sk != 0 {
+        return sk;
     }
     unsafe {
         if (*slot).last_fd == fd && (*slot).last_generation == fd_generation() && (*slot).last_sk != 0 {
