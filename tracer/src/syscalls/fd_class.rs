@@ -60,6 +60,8 @@ pub(crate) struct SyscallClass {
     pub(crate) close: bool,
     /// Frees fd numbers for reuse: close, dup2, dup3, close_range.
     pub(crate) frees_fds: bool,
+    /// dup2, dup3: the fd it frees is the one it replaces, its second argument.
+    pub(crate) replaces_fd: bool,
     pub(crate) close_range: bool,
     /// `execve`/`execveat`: close-on-exec fds are gone without a close.
     pub(crate) exec: bool,
@@ -99,6 +101,7 @@ pub(crate) fn classes() -> &'static [SyscallClass] {
                     connect: name == "connect",
                     close: name == "close",
                     frees_fds: matches!(name, "close" | "dup2" | "dup3" | "close_range"),
+                    replaces_fd: matches!(name, "dup2" | "dup3"),
                     close_range: name == "close_range",
                     exec: matches!(name, "execve" | "execveat"),
                     creates_task: matches!(name, "clone" | "clone3" | "fork" | "vfork"),
@@ -138,7 +141,7 @@ pub fn kernel_syscall_flags(fd_events: bool, accept_waits: bool) -> Vec<(u32, u3
             if class.close {
                 flags |= tracer_common::syscalls::SYSCALL_FREES_FD_ARG0;
             }
-            if matches!(class.name, "dup2" | "dup3") {
+            if class.replaces_fd {
                 flags |= tracer_common::syscalls::SYSCALL_FREES_FD_ARG1;
             }
             if class.creates_task {

@@ -40,9 +40,10 @@ impl Selection {
     /// since reads and writes are counted by what their fd is (the kernel remembers it until
     /// the fd is freed): without them, a read on a file's fd number that a pipe reuses later
     /// would be counted as a file read, and an fd that changes (dup2 onto stdout) would keep the
-    /// kind it had at the start. The tables still show only the selection. With `programs` (`--slow`), exec too: a new
-    /// program's memory map (for its stacks) and Go layout (for its goroutines) are read at its
-    /// exec, while it lives (one that exits right after its slow call is gone by then).
+    /// kind it had at the start. The tables still show only the selection. With `programs`
+    /// (`--slow`), exec too: a new program's memory map (for its stacks) and Go layout (for its
+    /// goroutines) are read at its exec, while it lives (one that exits right after its slow
+    /// call is gone by then).
     pub fn delivered(&self, programs: bool) -> Option<SyscallSet> {
         let shown = self.0.as_ref()?;
         let mut wanted = shown.clone();
