@@ -51,6 +51,8 @@ macro_rules! slots {
             enter(&ctx, $slot)
         }
         #[fexit]
+        // Inlined into the macro's entry point, as `sys_exit` is.
+        #[inline(always)]
         pub fn $exit(ctx: FExitContext) -> i32 {
             exit(&ctx)
         }

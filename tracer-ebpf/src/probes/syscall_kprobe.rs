@@ -67,6 +67,8 @@ pub fn syscall_kprobe(ctx: ProbeContext) -> u32 {
 }
 
 #[kretprobe]
+// Inlined into the macro's entry point, as `sys_exit` is: not a subprogram call a return.
+#[inline(always)]
 pub fn syscall_kretprobe(ctx: RetProbeContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     if !is_traced((pid_tgid >> 32) as u32) {

@@ -48,6 +48,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
 }
 
 #[btf_tracepoint(function = "sys_exit")]
+// Inlined into the macro's entry point: otherwise the whole body is a BPF subprogram, one call
+// and one more frame on every syscall's exit.
+#[inline(always)]
 pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     if !is_traced((pid_tgid >> 32) as u32) {

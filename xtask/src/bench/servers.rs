@@ -65,12 +65,38 @@ impl How {
     }
 }
 
-/// One round's figures: requests per second, and a tracer's events and reader CPU seconds.
+/// Each round's figures: requests per second, the machine's busy CPU (µs a request), and a
+/// tracer's events and reader CPU (a request).
 #[derive(Default)]
 struct Round {
     rate: Vec<f64>,
+    busy_cpu: Vec<f64>,
     events: Vec<f64>,
     reader_cpu: Vec<f64>,
+}
+
+/// The machine's busy CPU time so far, in seconds: user, nice, system, irq and softirq of every
+/// CPU (`/proc/stat`). What a load and its tracer cost the machine, whichever CPU ran what:
+/// steadier than the rate, which follows how the load tool and the server happen to share two
+/// CPUs. Idle, I/O wait and the time the hypervisor stole are left out.
+fn busy_cpu_seconds() -> Result<f64> {
+    let stat = fs::read_to_string("/proc/stat").context("read /proc/stat")?;
+    let line = stat.lines().next().filter(|l| l.starts_with("cpu ")).context("no cpu line in /proc/stat")?;
+    let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy: u64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| ticks.get(i)).sum();
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Ok(busy as f64 / hz.max(1) as f64)
+}
+
+/// Each round's value of a case over the untraced case's in the same round, then their median
+/// and range: rounds drift together (the host's load), and a ratio taken within a round cancels
+/// most of that.
+fn paired_ratio(traced: &[f64], untraced: &[f64]) -> (f64, f64, f64) {
+    let ratios: Vec<f64> = traced.iter().zip(untraced).map(|(t, u)| t / u).collect();
+    let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (median(&ratios), low, high)
 }
 
 /// A server started for the benchmark, stopped (and waited for) when dropped.
@@ -265,7 +291,7 @@ pub fn servers(rounds: usize) -> Result<String> {
     let have_bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     let hows: Vec<How> = How::ALL.into_iter().filter(|&how| how != How::Bpftrace || have_bpftrace).collect();
     let mut table = String::new();
-    let _ = writeln!(table, "\nReal servers from Debian on loopback, traced by pid while their own load tool runs, median of {rounds} interleaved rounds. Events and reader CPU are per request; \"cost against bpftrace's\" is the cost (1 - ratio) as a share of bpftrace's; the BPF programs' time (every program on the machine, through `bpftool prog show`) comes from one more round with the kernel's BPF stats on, whose own clock reads are in every row alike.\n");
+    let _ = writeln!(table, "\nReal servers from Debian on loopback, traced by pid while their own load tool runs, {rounds} interleaved rounds. The ratios are each round's figure over the untraced one of the same round, their median and range. Busy CPU is the whole machine's (user, system, irq, softirq; not idle or stolen) while the load ran, tracer's reader included. Events and reader CPU are per request, medians; \"cost against bpftrace's\" is the cost (1 - ratio) as a share of bpftrace's; the BPF programs' time (every program on the machine, through `bpftool prog show`) comes from one more round with the kernel's BPF stats on, whose own clock reads are in every row alike.\n");
     let servers: [ServerCase; 2] = [
         ("nginx, 2 workers, 5.5 KB page, `ab -n 20000 -c 10` (no keepalive)", start_nginx, nginx_load, NGINX_REQUESTS),
         ("redis-server, `redis-benchmark -n 200000 -c 20 -t get,set`", start_redis, redis_load, 2 * REDIS_REQUESTS),
@@ -278,9 +304,18 @@ pub fn servers(rounds: usize) -> Result<String> {
         let mut results: Vec<(How, Round)> = hows.iter().map(|&how| (how, Round::default())).collect();
         for n in 1..=rounds {
             for (how, round_figures) in results.iter_mut() {
-                let (rate, traced) = round(*how, &pids, &load)?;
-                eprintln!("bench: round {n}/{rounds} {label}: {how:?} {rate:.0} req/s");
+                let busy = std::cell::Cell::new(0.0);
+                let timed = || {
+                    let before = busy_cpu_seconds()?;
+                    let rate = load();
+                    busy.set(busy_cpu_seconds()? - before);
+                    rate
+                };
+                let (rate, traced) = round(*how, &pids, &timed)?;
+                let busy_us = busy.get() * 1e6 / requests as f64;
+                eprintln!("bench: round {n}/{rounds} {label}: {how:?} {rate:.0} req/s, busy CPU {busy_us:.1} µs a request");
                 round_figures.rate.push(rate);
+                round_figures.busy_cpu.push(busy_us);
                 if let Some((events, cpu)) = traced {
                     round_figures.events.push(events / requests as f64);
                     round_figures.reader_cpu.push(cpu * 1e6 / requests as f64);
@@ -306,14 +341,14 @@ pub fn servers(rounds: usize) -> Result<String> {
             let _ = fs::write(super::BPF_STATS, "0");
         }
         drop(server);
-        let untraced = median(&results[0].1.rate);
-        let bpftrace_cost = results.iter().find(|(how, _)| *how == How::Bpftrace).map(|(_, r)| 1.0 - median(&r.rate) / untraced);
+        let untraced = &results[0].1;
+        let bpftrace_cost = results.iter().find(|(how, _)| *how == How::Bpftrace).map(|(_, r)| 1.0 - paired_ratio(&r.rate, &untraced.rate).0);
         let _ = writeln!(table, "{label}:\n");
-        let _ = writeln!(table, "| how it ran | req/s | ratio | events per request | reader CPU, µs per request | cost against bpftrace's | BPF programs, ns per request |");
-        let _ = writeln!(table, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(table, "| how it ran | req/s | ratio (rounds' range) | busy CPU, µs per request | CPU against untraced (range) | events per request | reader CPU, µs per request | cost against bpftrace's | BPF programs, ns per request |");
+        let _ = writeln!(table, "|---|---|---|---|---|---|---|---|---|");
         for ((how, figures), programs) in results.iter().zip(&program_ns) {
-            let rate = median(&figures.rate);
-            let ratio = rate / untraced;
+            let (ratio, low, high) = paired_ratio(&figures.rate, &untraced.rate);
+            let (cpu_ratio, cpu_low, cpu_high) = paired_ratio(&figures.busy_cpu, &untraced.busy_cpu);
             let per_request = |v: &[f64], digits: usize| if v.is_empty() { String::new() } else { format!("{:.*}", digits, median(v)) };
             let against = match bpftrace_cost {
                 Some(cost) if *how != How::Untraced && cost > 0.0 => format!("{:.2}", (1.0 - ratio) / cost),
@@ -322,8 +357,10 @@ pub fn servers(rounds: usize) -> Result<String> {
             let programs = programs.map_or(String::new(), |ns| format!("{ns:.0}"));
             let _ = writeln!(
                 table,
-                "| {} | {rate:.0} | {ratio:.3} | {} | {} | {against} | {programs} |",
+                "| {} | {:.0} | {ratio:.3} ({low:.3}-{high:.3}) | {} | {cpu_ratio:.3} ({cpu_low:.3}-{cpu_high:.3}) | {} | {} | {against} | {programs} |",
                 how.describe(),
+                median(&figures.rate),
+                per_request(&figures.busy_cpu, 1),
                 per_request(&figures.events, 2),
                 per_request(&figures.reader_cpu, 1)
             );
