@@ -27,7 +27,6 @@ const HOST_ONLY: &[(&str, &str)] = &[
     ("kernel_counted_latencies_agree_with_events", "asserts two tracers' latencies within 1.5%, which emulation's longer programs and extra preemptions break (the exact counts run in the VMs: kernel_counts_agree_with_events)"),
     ("by_comm_counted_in_the_kernel_agrees_with_events", "asserts two tracers' latencies agree within 5% and the reader places a process within a 150 ms pause"),
     ("tracer_reports_the_throttling_and_the_run_queue_wait_it_causes", "asserts that a CPU quota more than doubles the readers' run-queue p99; under TCG they wait long without one too"),
-    ("exactly_the_slow_reads_are_printed_with_fd_size_and_duration", "asserts each slow pipe read was blocked >= 90% of its time, a share emulation distorts (5.10's pipe reads showed 88%)"),
     ("renaming_and_forking_new_names_stays_within_the_group_and_thread_caps", "asserts the reader's caps under 2000 forks, which depend on no kernel and take a minute under TCG"),
     ("the_caps_count_what_they_turned_away_in_the_metrics", "asserts the reader's caps and their metrics under 2000 forks, which depend on no kernel and take a minute under TCG"),
 ];
