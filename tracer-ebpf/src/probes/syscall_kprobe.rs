@@ -67,7 +67,8 @@ pub fn syscall_kprobe(ctx: ProbeContext) -> u32 {
 }
 
 #[kretprobe]
-// Inlined into the macro's entry point, as `sys_exit` is: not a subprogram call a return.
+// Inlined into the macro's entry point, as `sys_exit` is: no subprogram call and return at
+// each syscall's exit.
 #[inline(always)]
 pub fn syscall_kretprobe(ctx: RetProbeContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();

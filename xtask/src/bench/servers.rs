@@ -76,9 +76,10 @@ struct Round {
 }
 
 /// The machine's busy CPU time so far, in seconds: user, nice, system, irq and softirq of every
-/// CPU (`/proc/stat`). What a load and its tracer cost the machine, whichever CPU ran what:
-/// steadier than the rate, which follows how the load tool and the server happen to share two
-/// CPUs. Idle, I/O wait and the time the hypervisor stole are left out.
+/// CPU (`/proc/stat`). What a load and its tracer cost the machine, whichever CPU ran what,
+/// beside the rate, which follows how the load tool and the server happen to share two CPUs (on
+/// these machines, no steadier than the rate). Idle, I/O wait and the time the hypervisor stole
+/// are left out.
 fn busy_cpu_seconds() -> Result<f64> {
     let stat = fs::read_to_string("/proc/stat").context("read /proc/stat")?;
     let line = stat.lines().next().filter(|l| l.starts_with("cpu ")).context("no cpu line in /proc/stat")?;
